@@ -1,0 +1,1 @@
+"""Edges of msinfusion: the command-line interface (and later the server entrypoint)."""

@@ -1,0 +1,3 @@
+from msinfusion.entrypoints.cli import main
+
+main()

@@ -1,0 +1,107 @@
+"""The one error tree of msinfusion.
+
+Every error a caller may want to handle derives from ``MsinfusionError``; each edge (CLI, later
+HTTP, HL7, FHIR) translates this tree once, in one table::
+
+    MsinfusionError
+    ├── CatalogError              a protocol file or catalog query is wrong (file, field, reason)
+    │   ├── InvalidTherapyFile    a therapy file fails validation (every problem listed)
+    │   └── ProtocolNotFound      no protocol or therapy with that id
+    ├── PlanningError             an infusion plan cannot be made (field, reason)
+    │   ├── IneligibleProtocol    the protocol does not apply to this dose / patient
+    │   └── MissingMeasurement    a patient measurement the dose needs is absent
+    └── SessionError              the infusion session engine cannot do what was asked
+        ├── InvalidCommand        a command is malformed (field, reason): fix the input
+        ├── CommandRefused        a well-formed command breaks a safety rule (rule, reason)
+        ├── InvalidEvent          a stored event cannot be read or upcast (type, version)
+        ├── SessionNotFound       no session with that id
+        └── ConcurrencyError      the session changed since the caller read it (expected, actual)
+
+Messages are one sentence naming the field and the reason, safe to show to a clinician, and never
+contain patient-identifying data.
+"""
+
+from __future__ import annotations
+
+
+class MsinfusionError(Exception):
+    """Base of every expected msinfusion error."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class CatalogError(MsinfusionError):
+    """A therapy file, or a query against the catalog, is invalid."""
+
+    def __init__(self, reason: str, *, file: str | None = None, field: str | None = None) -> None:
+        where = ": ".join(part for part in (file, field) if part)
+        super().__init__(f"{where}: {reason}" if where else reason, field=field)
+        self.file = file
+        self.reason = reason
+
+
+class InvalidTherapyFile(CatalogError):
+    """A therapy file fails validation; ``problems`` lists every (field, reason) found."""
+
+    def __init__(self, *, file: str, problems: tuple[tuple[str, str], ...]) -> None:
+        detail = "; ".join(f"{field}: {reason}" for field, reason in problems)
+        super().__init__(detail, file=file, field=problems[0][0] if problems else None)
+        self.message = f"{file}: {detail}"
+        self.args = (self.message,)
+        self.problems = problems
+
+
+class ProtocolNotFound(CatalogError):
+    """No protocol (or therapy) with the requested id exists in the catalog."""
+
+
+class PlanningError(MsinfusionError):
+    """An infusion plan or calendar cannot be computed from the given input."""
+
+
+class IneligibleProtocol(PlanningError):
+    """The protocol may not be used for this dose number or patient history."""
+
+
+class MissingMeasurement(PlanningError):
+    """A patient measurement (height, weight) that the dose depends on was not given."""
+
+
+class SessionError(MsinfusionError):
+    """The infusion session engine cannot do what was asked."""
+
+
+class InvalidCommand(SessionError):
+    """A command is malformed: a missing or wrongly typed field, a naive time, a rate <= 0."""
+
+
+class CommandRefused(SessionError):
+    """A well-formed command breaks a safety rule; ``rule`` is its stable, documented name."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(f"{rule}: {reason}", field=None)
+        self.rule = rule
+        self.reason = reason
+
+
+class InvalidEvent(SessionError):
+    """A stored event has an unknown type or schema version, or a field that cannot be read."""
+
+
+class SessionNotFound(SessionError):
+    """No session with the requested id exists."""
+
+
+class ConcurrencyError(SessionError):
+    """The session has ``actual`` events, not the ``expected`` number the caller decided on."""
+
+    def __init__(self, *, session_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"session {session_id} is at version {actual}, not the expected {expected}",
+            field="expected_version",
+        )
+        self.expected = expected
+        self.actual = actual
