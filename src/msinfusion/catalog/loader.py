@@ -266,7 +266,7 @@ class _Builder:
                 min_before_start_min=self._cited(
                     m.window.min_before_start_min, f"{field}.window.min_before_start_min"
                 ),
-                max_before_start_min=self._cited(
+                max_before_start_min=self._maybe(
                     m.window.max_before_start_min, f"{field}.window.max_before_start_min"
                 ),
                 approximate=m.window.approximate,

@@ -131,10 +131,14 @@ class RateLadder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PremedicationWindow:
-    """Give the premedication between ``max`` and ``min`` minutes before the drug starts."""
+    """Give the premedication between ``max`` and ``min`` minutes before the drug starts.
+
+    ``max_before_start_min`` is None when the label gives only a latest time ("completed at least
+    30 min before"). A premedication with no window at all just has to precede the start.
+    """
 
     min_before_start_min: Cited[Decimal]
-    max_before_start_min: Cited[Decimal]
+    max_before_start_min: Cited[Decimal] | None
     approximate: bool
     tolerance_min: Cited[Decimal] | None = None
 

@@ -12,12 +12,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
 SourceIds = Annotated[list[str], Field(min_length=1, description="ids of entries in [sources]")]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+
+_PLACEHOLDER_CODES = frozenset({"unknown", "na", "n/a", "none", "tbd", "todo"})
 
 SeverityName = Literal["mild", "moderate", "severe", "life-threatening"]
 
@@ -48,10 +50,17 @@ class CitedNonNegative(_CitedBase):
 
 class CodeFile(_Strict):
     system: Literal["ATC", "ATC-previous", "RxNorm", "SNOMED-CT", "UNII", "HCPCS", "BLA", "EU"]
-    value: Annotated[str, Field(min_length=1)]
+    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]*$")]
     sources: SourceIds
     verified: bool = True
     note: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _not_a_placeholder(cls, value: str) -> str:
+        if value.casefold() in _PLACEHOLDER_CODES:
+            raise ValueError("a code you could not verify is left out (say so in a comment)")
+        return value
 
 
 class DoseFile(_Strict):
@@ -67,8 +76,10 @@ class LadderFile(_CitedBase):
 
 
 class WindowFile(_Strict):
+    """Minutes before the drug start; no ``max_before_start_min`` means no earliest time."""
+
     min_before_start_min: CitedNonNegative
-    max_before_start_min: CitedNonNegative
+    max_before_start_min: CitedNonNegative | None = None
     approximate: bool = False
     tolerance_min: CitedPositive | None = None
 

@@ -128,12 +128,10 @@ def _check_premedications(protocol: Protocol) -> Iterator[Problem]:
     for i, premed in enumerate(protocol.premedications):
         window = premed.window
         if window is None:
-            if premed.required:
-                yield (f"premedications[{i}].window", "a required premedication needs a window")
             continue
         low = window.min_before_start_min.value
-        high = window.max_before_start_min.value
-        if low > high:
+        high = None if window.max_before_start_min is None else window.max_before_start_min.value
+        if high is not None and low > high:
             yield (
                 f"premedications[{i}].window",
                 f"min_before_start_min {low} is greater than max_before_start_min {high}",

@@ -19,6 +19,7 @@ from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.loader import load_therapy_file
 from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
+from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
 
@@ -27,7 +28,7 @@ EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
     name="msinfusion",
-    help="IV disease-modifying therapy for MS: catalog, infusion plans. "
+    help="IV disease-modifying therapy for MS: catalog, infusion plans, infusion sessions. "
     "Supports clinicians; the current label and the prescriber have the last word.",
     no_args_is_help=True,
     add_completion=False,
@@ -36,6 +37,7 @@ catalog_app = typer.Typer(
     help="The therapy catalog: list, show, validate, schema.", no_args_is_help=True
 )
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(session_app, name="session")
 
 console = Console()
 

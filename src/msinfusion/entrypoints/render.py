@@ -114,11 +114,11 @@ def print_plan(console: Console, plan: InfusionPlan, protocol: Protocol) -> None
     )
     if plan.premedications:
         premeds = Table(title="premedication")
-        for column in ("drug", "dose", "route", "give between", "required"):
+        for column in ("drug", "dose", "route", "give", "required"):
             premeds.add_column(column)
         for p in plan.premedications:
-            window = "-"
-            if p.give_from and p.give_until:
+            window = f"by {_t(p.give_until)}"
+            if p.give_from is not None:
                 window = f"{_t(p.give_from)}-{_t(p.give_until)}"
                 if p.approximate and p.tolerance:
                     window += f" (approx., ±{int(p.tolerance.total_seconds() // 60)} min"

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.catalog.ladder import as_fraction, run_ladder
-from msinfusion.catalog.model import Protocol, Severity
+from msinfusion.catalog.model import PremedicationWindow, Protocol, Severity
 from msinfusion.errors import IneligibleProtocol, PlanningError
 from msinfusion.planning.body_surface_area import mosteller_bsa_m2
 
@@ -34,12 +34,14 @@ def after(moment: datetime, offset: timedelta) -> datetime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedPremedication:
+    """When to give one premedication; ``give_from`` is None when no earliest time is stated."""
+
     name: str
     dose: str
     route: str | None
     required: bool
     give_from: datetime | None
-    give_until: datetime | None
+    give_until: datetime
     approximate: bool
     tolerance: timedelta | None
     verified: bool
@@ -187,7 +189,7 @@ def plan_infusion(
     premedications = _premedications(protocol, start_at, course_day)
     observation = minutes(protocol.observation_rule(number).observation_min.value)
     infusion_end = steps[-1].end
-    required_starts = [p.give_from for p in premedications if p.required and p.give_from]
+    required_starts = [p.give_from or p.give_until for p in premedications if p.required]
     return InfusionPlan(
         protocol_id=protocol.id,
         protocol_version=protocol.version,
@@ -243,9 +245,9 @@ def _premedications(
                 route=premed.route,
                 required=premed.required,
                 give_from=None
-                if window is None
+                if window is None or window.max_before_start_min is None
                 else after(start_at, -minutes(window.max_before_start_min.value)),
-                give_until=None
+                give_until=start_at
                 if window is None
                 else after(start_at, -minutes(window.min_before_start_min.value)),
                 approximate=False if window is None else window.approximate,
@@ -254,13 +256,17 @@ def _premedications(
                     if window is None or window.tolerance_min is None
                     else minutes(window.tolerance_min.value)
                 ),
-                verified=premed.verified
-                and (
-                    window is None or window.tolerance_min is None or window.tolerance_min.verified
-                ),
+                verified=premed.verified and _window_verified(window),
             )
         )
     return tuple(planned)
+
+
+def _window_verified(window: PremedicationWindow | None) -> bool:
+    if window is None:
+        return True
+    parts = (window.min_before_start_min, window.max_before_start_min, window.tolerance_min)
+    return all(part.verified for part in parts if part is not None)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -282,3 +282,11 @@ def test_duplicate_protocol_ids_across_therapies_are_refused() -> None:
         Catalog.from_therapies([first, second])
     assert caught.value.field == "protocols[ocrelizumab-300-initial].id"
     assert "also defined in a.toml" in caught.value.message
+
+
+def test_placeholder_code_is_refused() -> None:
+    raw = raw_therapy()
+    raw["codes"][0]["value"] = "unknown"
+    (field, reason), *_ = refuse(raw).problems
+    assert field == "codes[0].value"
+    assert "left out" in reason

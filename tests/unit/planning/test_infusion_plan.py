@@ -171,3 +171,31 @@ def test_bsa_refuses_missing_or_implausible_measures(
     with pytest.raises(MissingMeasurement) as caught:
         mosteller_bsa_m2(height_cm=height, weight_kg=weight)
     assert caught.value.field == field
+
+
+def test_unverified_window_bound_makes_the_planned_premedication_unverified(
+    catalog: Catalog,
+) -> None:
+    import dataclasses
+
+    protocol = catalog.get_protocol("ocrelizumab-600-standard")
+    premed = protocol.premedications[1]
+    assert premed.window is not None
+    verified_tolerance = dataclasses.replace(premed.window.tolerance_min, verified=True)
+    unverified_bound = dataclasses.replace(premed.window.max_before_start_min, verified=False)
+    window = dataclasses.replace(
+        premed.window, tolerance_min=verified_tolerance, max_before_start_min=unverified_bound
+    )
+    edited = dataclasses.replace(
+        protocol, premedications=(dataclasses.replace(premed, window=window),)
+    )
+    (planned,) = plan_infusion(edited, START).premedications
+    assert planned.verified is False
+    fully_verified = dataclasses.replace(
+        window, max_before_start_min=dataclasses.replace(unverified_bound, verified=True)
+    )
+    edited = dataclasses.replace(
+        protocol, premedications=(dataclasses.replace(premed, window=fully_verified),)
+    )
+    (planned,) = plan_infusion(edited, START).premedications
+    assert planned.verified is True

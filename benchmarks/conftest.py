@@ -1,0 +1,1 @@
+"""Benchmarks run only through ``make bench`` (pytest-benchmark), never as timed unit tests."""

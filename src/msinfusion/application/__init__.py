@@ -1,0 +1,7 @@
+"""The service layer: use cases over ports, called by every adapter (CLI, web, HL7)."""
+
+from __future__ import annotations
+
+from msinfusion.application.session_service import SessionService
+
+__all__ = ["SessionService"]

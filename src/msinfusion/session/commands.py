@@ -1,0 +1,320 @@
+"""Commands: what a nurse, a pump or an API client asks the session to do (imperative, VerbNoun).
+
+Every command carries the clinical time ``at`` (timezone-aware: the core never reads a clock),
+the acting ``user`` and an optional ``override_reason`` that is the only way past a *soft* limit
+(the premedication window, a manual re-escalation). Hard limits ignore it.
+
+Commands are validated on the way in: a malformed one raises ``InvalidCommand`` naming the field;
+whether a well-formed command is *allowed* is ``decide``'s job (``CommandRefused``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+
+from msinfusion.catalog.model import Severity
+from msinfusion.errors import InvalidCommand
+
+SYMPTOMS = (
+    "itching",
+    "rash",
+    "headache",
+    "flu-like symptoms",
+    "flushing",
+    "throat irritation",
+    "dyspnoea",
+    "hypotension",
+    "fever",
+)
+"""Coded reaction symptoms; any other text is accepted as a free-text symptom."""
+
+LINE_EVENT_KINDS = ("bag-replaced", "line-occluded", "line-cleared", "cannula-resited", "other")
+
+
+def _require_aware(at: datetime) -> None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidCommand(
+            "at must be a timezone-aware datetime (ISO 8601 with offset)", field="at"
+        )
+
+
+def _require_positive(value: Fraction, name: str) -> None:
+    if not isinstance(value, Fraction) or value <= 0:
+        raise InvalidCommand(f"{name} must be a positive number, got {value!r}", field=name)
+
+
+def _require_text(value: str, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCommand(f"{name} must be non-empty text", field=name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Fields every command carries."""
+
+    at: datetime
+    user: str = "unknown"
+    override_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        # Stored and compared in UTC: arithmetic on zoneinfo datetimes is wall-clock time and
+        # would be an hour off across a daylight-saving change (ARCHITECTURE: stored times are UTC).
+        object.__setattr__(self, "at", self.at.astimezone(UTC))
+        _require_text(self.user, "user")
+        if self.override_reason is not None:
+            _require_text(self.override_reason, "override_reason")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckIn(Command):
+    """Open the session: one patient, one protocol, one bag.
+
+    ``bag_volume_ml`` is the volume actually prepared when pharmacy reports one; ``height_cm`` and
+    ``weight_kg`` are needed for body-surface-area doses; ``course_day`` selects premedications
+    that apply only on some days of a course.
+    """
+
+    patient_id: str
+    protocol_id: str
+    dose_number: int
+    course_day: int | None = None
+    bag_volume_ml: Fraction | None = None
+    height_cm: Fraction | None = None
+    weight_kg: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_text(self.patient_id, "patient_id")
+        _require_text(self.protocol_id, "protocol_id")
+        if isinstance(self.dose_number, bool) or not isinstance(self.dose_number, int):
+            raise InvalidCommand("dose_number must be an integer", field="dose_number")
+        if self.dose_number < 1:
+            raise InvalidCommand(
+                f"dose_number must be 1 or more, got {self.dose_number}", field="dose_number"
+            )
+        if self.course_day is not None and self.course_day < 1:
+            raise InvalidCommand(
+                f"course_day must be 1 or more, got {self.course_day}", field="course_day"
+            )
+        for name in ("bag_volume_ml", "height_cm", "weight_kg"):
+            value = getattr(self, name)
+            if value is not None:
+                _require_positive(value, name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordAssessment(Command):
+    """A pre-infusion check (vital signs, infection screen, pregnancy...).
+
+    The latest assessment of each ``check`` counts: a failed check blocks the start until a later
+    assessment of the same check passes.
+    """
+
+    passed: bool
+    check: str = "pre-infusion"
+    findings: str | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not isinstance(self.passed, bool):
+            raise InvalidCommand("passed must be true or false", field="passed")
+        _require_text(self.check, "check")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GivePremedication(Command):
+    """A premedication given; ``for_premedication`` names the protocol premedication it satisfies
+    when ``drug`` alone does not (e.g. dexamethasone given for "methylprednisolone")."""
+
+    drug: str
+    dose: str
+    route: str
+    for_premedication: str | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        for name in ("drug", "dose", "route"):
+            _require_text(getattr(self, name), name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartInfusion(Command):
+    rate_ml_per_h: Fraction
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_positive(self.rate_ml_per_h, "rate_ml_per_h")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeRate(Command):
+    rate_ml_per_h: Fraction
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_positive(self.rate_ml_per_h, "rate_ml_per_h")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PauseInfusion(Command):
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeInfusion(Command):
+    rate_ml_per_h: Fraction
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_positive(self.rate_ml_per_h, "rate_ml_per_h")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordVitals(Command):
+    """Vital signs; every value is optional, at least one must be given."""
+
+    systolic_mmhg: Fraction | None = None
+    diastolic_mmhg: Fraction | None = None
+    heart_rate_bpm: Fraction | None = None
+    spo2_pct: Fraction | None = None
+    temperature_c: Fraction | None = None
+    respiratory_rate_per_min: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        values = [getattr(self, name) for name in VITAL_SIGN_FIELDS]
+        if all(v is None for v in values):
+            raise InvalidCommand("RecordVitals needs at least one vital sign", field="vitals")
+        for name, value in zip(VITAL_SIGN_FIELDS, values, strict=True):
+            if value is not None:
+                _require_positive(value, name)
+
+
+VITAL_SIGN_FIELDS = (
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "heart_rate_bpm",
+    "spo2_pct",
+    "temperature_c",
+    "respiratory_rate_per_min",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordReaction(Command):
+    """An infusion-related reaction. The engine applies the protocol's rule at once.
+
+    For a ``reduce_rate`` rule the engine sets the rate to ``rate_ml_per_h`` when given (it must
+    not exceed factor x rate at onset) or else to exactly factor x rate at onset.
+    """
+
+    severity: Severity
+    symptoms: tuple[str, ...]
+    ctcae_grade: int | None = None
+    rate_ml_per_h: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not isinstance(self.severity, Severity):
+            raise InvalidCommand(
+                "severity must be mild|moderate|severe|life-threatening", field="severity"
+            )
+        if not self.symptoms:
+            raise InvalidCommand("symptoms must list at least one symptom", field="symptoms")
+        for symptom in self.symptoms:
+            _require_text(symptom, "symptoms")
+        if self.ctcae_grade is not None and not 1 <= self.ctcae_grade <= 5:
+            raise InvalidCommand(
+                f"ctcae_grade must be 1 to 5, got {self.ctcae_grade}", field="ctcae_grade"
+            )
+        if self.rate_ml_per_h is not None:
+            _require_positive(self.rate_ml_per_h, "rate_ml_per_h")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiveRescueMedication(Command):
+    drug: str
+    dose: str
+    route: str
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        for name in ("drug", "dose", "route"):
+            _require_text(getattr(self, name), name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveReaction(Command):
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteInfusion(Command):
+    """The bag is empty (within ``COMPLETION_TOLERANCE`` of the bag volume)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopInfusion(Command):
+    """End the infusion early; delivered volume and dose are recorded."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_text(self.reason, "reason")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordLineEvent(Command):
+    """A bag or line event (bag replaced, line occluded...). Recorded only: pause to stop flow."""
+
+    kind: str
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if self.kind not in LINE_EVENT_KINDS:
+            raise InvalidCommand(f"kind must be one of {', '.join(LINE_EVENT_KINDS)}", field="kind")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discharge(Command):
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectEntry(Command):
+    """Record that event number ``corrects_sequence`` (1-based) was wrong, and why. Never edits."""
+
+    corrects_sequence: int
+    reason: str
+    correction: str | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if isinstance(self.corrects_sequence, bool) or not isinstance(self.corrects_sequence, int):
+            raise InvalidCommand("corrects_sequence must be an integer", field="corrects_sequence")
+        _require_text(self.reason, "reason")
+
+
+COMMAND_TYPES: tuple[type[Command], ...] = (
+    CheckIn,
+    RecordAssessment,
+    GivePremedication,
+    StartInfusion,
+    ChangeRate,
+    PauseInfusion,
+    ResumeInfusion,
+    RecordVitals,
+    RecordReaction,
+    GiveRescueMedication,
+    ResolveReaction,
+    CompleteInfusion,
+    StopInfusion,
+    RecordLineEvent,
+    Discharge,
+    CorrectEntry,
+)

@@ -1,0 +1,153 @@
+"""What the session looks like at any time ``t``: ``state_at`` and the nurse-facing ``view_at``.
+
+``state_at`` folds the events that happened at or before ``t`` and extends the volume integral to
+``t`` (O(n), never quadratic). ``view_at`` adds what the protocol says is due next, warnings, the
+projected end if nothing else changes (the bag empties at the current rate), and the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from fractions import Fraction
+from typing import Any
+
+from msinfusion.catalog.model import Protocol
+from msinfusion.session.due import DueAction, list_due_actions, list_warnings
+from msinfusion.session.events import Event
+from msinfusion.session.evolve import replay
+from msinfusion.session.state import SessionState, Status, advance, as_timedelta, minutes_to_empty
+from msinfusion.session.timeline import list_timeline
+
+
+def _events_until(events: Sequence[Event], at: datetime) -> list[Event]:
+    prefix: list[Event] = []
+    for event in events:
+        if event.at > at:
+            break
+        prefix.append(event)
+    return prefix
+
+
+def state_at(events: Sequence[Event], at: datetime | None = None) -> SessionState:
+    """The state at ``at`` (default: the last event's time), volume integrated up to ``at``."""
+    if at is None:
+        return replay(events)
+    return advance(replay(_events_until(events, at)), at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionView:
+    """The answers a nurse needs at ``at``; exact Fractions, rounded only in ``to_json_dict``."""
+
+    at: datetime | None
+    state: SessionState
+    projected_infusion_end: datetime | None
+    projected_chair_release: datetime | None
+    due: tuple[DueAction, ...]
+    warnings: tuple[str, ...]
+    events: int
+    timeline: tuple[str, ...]
+    display_tz: tzinfo = UTC
+    """Where times are shown (the centre's timezone); stored and compared times are UTC."""
+
+    @property
+    def status(self) -> str:
+        return self.state.status.value
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The public JSON view (documented in docs/session-format.md)."""
+        s = self.state
+        limit = s.reaction_limit
+        tz = self.display_tz
+
+        def _iso(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(tz).isoformat()
+
+        return {
+            "at": _iso(self.at),
+            "status": self.status,
+            "protocol_id": s.protocol_id or None,
+            "protocol_version": s.protocol_version or None,
+            "dose_number": s.dose_number or None,
+            "rate_ml_per_h": _num(s.rate_ml_per_h),
+            "volume_infused_ml": _num(s.volume_ml),
+            "dose_delivered_mg": _num(s.dose_delivered_mg),
+            "remaining_volume_ml": _num(s.remaining_volume_ml),
+            "bag_volume_ml": _num(s.bag_volume_ml),
+            "dose_mg": _num(s.dose_mg),
+            "running_min": _num(s.running_min),
+            "infusion_started_at": _iso(s.infusion_started_at),
+            "infusion_ended_at": _iso(s.infusion_ended_at),
+            "outcome": s.outcome,
+            "projected_infusion_end": _iso(self.projected_infusion_end),
+            "projected_chair_release": _iso(self.projected_chair_release),
+            "reaction_rate_cap_ml_per_h": None if limit is None else _num(limit.ceiling_ml_per_h),
+            "worst_reaction": s.worst_reaction,
+            "therapy_contraindicated": s.therapy_contraindicated,
+            "due": [{"action": d.action, "at": _iso(d.at), "detail": d.detail} for d in self.due],
+            "warnings": list(self.warnings),
+            "events": self.events,
+            "timeline": list(self.timeline),
+            "exact": {
+                "volume_infused_ml": str(s.volume_ml),
+                "dose_delivered_mg": str(s.dose_delivered_mg),
+                "rate_ml_per_h": str(s.rate_ml_per_h),
+            },
+        }
+
+
+def view_at(
+    events: Sequence[Event],
+    protocol: Protocol | None,
+    at: datetime | None = None,
+    *,
+    display_tz: tzinfo = UTC,
+) -> SessionView:
+    """Everything the nurse sees at ``at`` (default: the last event's time), shown in
+    ``display_tz``."""
+    prefix = list(events) if at is None else _events_until(events, at)
+    folded = replay(prefix)
+    when = at if at is not None else folded.last_at
+    state = folded if when is None else advance(folded, when)
+    end = projected_end(folded)
+    chair = _chair_release(state, end)
+    due: tuple[DueAction, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if protocol is not None and when is not None and state.status is not Status.NEW:
+        due = list_due_actions(state, protocol, when, end)
+        warnings = list_warnings(state, protocol, when, end)
+    return SessionView(
+        at=when,
+        state=state,
+        projected_infusion_end=end,
+        projected_chair_release=chair,
+        due=due,
+        warnings=warnings,
+        events=len(prefix),
+        timeline=list_timeline(prefix, display_tz),
+        display_tz=display_tz,
+    )
+
+
+def projected_end(folded: SessionState) -> datetime | None:
+    """When the bag empties at the current rate (the recorded end once the infusion ended)."""
+    if folded.infusion_ended_at is not None:
+        return folded.infusion_ended_at
+    remaining = minutes_to_empty(folded)
+    if remaining is None or folded.last_at is None:
+        return None
+    return folded.last_at + as_timedelta(remaining)
+
+
+def _chair_release(state: SessionState, end: datetime | None) -> datetime | None:
+    if state.discharged_at is not None:
+        return state.discharged_at
+    if end is None:
+        return None
+    return end + as_timedelta(state.observation_min)
+
+
+def _num(value: Fraction) -> float:
+    return round(float(value), 3)

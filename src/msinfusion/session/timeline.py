@@ -1,0 +1,115 @@
+"""The human-readable timeline: one line per event, in clinical words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
+from fractions import Fraction
+from typing import Any
+
+from msinfusion.session import events as ev
+from msinfusion.session.rules import format_number as n
+
+
+def _rate(value: Fraction) -> str:
+    return f"{n(value)} mL/h"
+
+
+def _checked_in(e: ev.SessionCheckedIn) -> str:
+    return (
+        f"Checked in for {e.protocol_id} v{e.protocol_version}, dose number {e.dose_number}: "
+        f"{n(e.dose_mg)} mg in {n(e.bag_volume_ml)} mL"
+    )
+
+
+def _assessed(e: ev.AssessmentRecorded) -> str:
+    verdict = "passed" if e.passed else "FAILED"
+    return f"Assessment {e.check} {verdict}" + (f": {e.findings}" if e.findings else "")
+
+
+def _premed(e: ev.PremedicationGiven) -> str:
+    counts = f" (counts as {e.satisfies})" if e.satisfies else " (not a protocol premedication)"
+    return f"Premedication {e.drug} {e.dose} {e.route}{counts}"
+
+
+def _started(e: ev.InfusionStarted) -> str:
+    text = f"Infusion started at {_rate(e.rate_ml_per_h)}"
+    if e.deviations:
+        text += f"; OVERRIDE ({e.override_reason}): " + "; ".join(e.deviations)
+    return text
+
+
+def _rate_changed(e: ev.RateChanged) -> str:
+    why = " for a reaction" if e.cause == "reaction" else ""
+    override = f" (override: {e.override_reason})" if e.override_reason else ""
+    return f"Rate {_rate(e.previous_rate_ml_per_h)} -> {_rate(e.rate_ml_per_h)}{why}{override}"
+
+
+def _vitals(e: ev.VitalsRecorded) -> str:
+    parts = [
+        f"BP {n(e.systolic_mmhg)}/{n(e.diastolic_mmhg)} mmHg"
+        if e.systolic_mmhg is not None
+        else "",
+        f"HR {n(e.heart_rate_bpm)}/min" if e.heart_rate_bpm is not None else "",
+        f"SpO2 {n(e.spo2_pct)}%" if e.spo2_pct is not None else "",
+        f"T {n(e.temperature_c)} C" if e.temperature_c is not None else "",
+        f"RR {n(e.respiratory_rate_per_min)}/min" if e.respiratory_rate_per_min is not None else "",
+    ]
+    return "Vitals " + ", ".join(p for p in parts if p)
+
+
+def _reaction(e: ev.ReactionRecorded) -> str:
+    grade = f" (CTCAE grade {e.ctcae_grade})" if e.ctcae_grade else ""
+    text = f"{e.severity.capitalize()} reaction{grade}: {', '.join(e.symptoms)}; rule {e.action}"
+    if e.rate_cap_ml_per_h is not None and e.onset_rate_ml_per_h is not None:
+        text += f", at most {_rate(e.rate_cap_ml_per_h)} ({_rate(e.onset_rate_ml_per_h)} at onset)"
+    if e.discontinue_therapy:
+        text += "; THERAPY CONTRAINDICATED"
+    return text
+
+
+def _stopped(e: ev.InfusionStopped) -> str:
+    return (
+        f"Infusion stopped ({e.reason}): {n(e.volume_infused_ml)} mL, "
+        f"{n(e.dose_delivered_mg)} mg delivered"
+    )
+
+
+_DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
+    ev.SessionCheckedIn: _checked_in,
+    ev.AssessmentRecorded: _assessed,
+    ev.PremedicationGiven: _premed,
+    ev.InfusionStarted: _started,
+    ev.RateChanged: _rate_changed,
+    ev.InfusionPaused: lambda e: "Infusion paused" + (f" ({e.reason})" if e.reason else ""),
+    ev.InfusionResumed: lambda e: f"Infusion resumed at {_rate(e.rate_ml_per_h)}",
+    ev.VitalsRecorded: _vitals,
+    ev.ReactionRecorded: _reaction,
+    ev.RescueMedicationGiven: lambda e: f"Rescue medication {e.drug} {e.dose} {e.route}",
+    ev.ReactionResolved: lambda e: "Reaction resolved" + (f": {e.note}" if e.note else ""),
+    ev.InfusionCompleted: lambda e: (
+        f"Infusion completed: {n(e.volume_infused_ml)} mL, {n(e.dose_delivered_mg)} mg delivered"
+    ),
+    ev.InfusionStopped: _stopped,
+    ev.LineEventRecorded: lambda e: f"Line event {e.kind}" + (f": {e.note}" if e.note else ""),
+    ev.PatientDischarged: lambda e: "Discharged" + (f": {e.note}" if e.note else ""),
+    ev.EntryCorrected: lambda e: (
+        f"Correction of entry #{e.corrects_sequence}: {e.reason}"
+        + (f" -> {e.correction}" if e.correction else "")
+    ),
+}
+
+
+def describe(event: ev.Event) -> str:
+    """One clinician-readable sentence for ``event``."""
+    return _DESCRIBE[type(event)](event)
+
+
+def list_timeline(events: Sequence[ev.Event], display_tz: tzinfo = UTC) -> tuple[str, ...]:
+    """``#sequence HH:MM:SS (user) description`` for every event, in stream order, with clock
+    times in ``display_tz`` (the centre's timezone)."""
+    return tuple(
+        f"#{index} {event.at.astimezone(display_tz).strftime('%H:%M:%S')} "
+        f"({event.user}) {describe(event)}"
+        for index, event in enumerate(events, start=1)
+    )

@@ -1,0 +1,54 @@
+"""Upcasters: read events stored under an older schema version as the current version.
+
+Stored events are never rewritten. On read, a payload of ``(type, version)`` passes through the
+chain of upcasters registered here until it reaches the class's current ``VERSION``. Each upcaster
+is a pure function from one payload dict to the next version's payload dict.
+
+Example: ``VitalsRecorded`` v1 stored the temperature in degrees Fahrenheit as ``temperature_f``;
+v2 stores ``temperature_c`` = (F - 32) x 5/9, exactly, as a fraction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from msinfusion.errors import InvalidEvent
+from msinfusion.session.events import EVENT_TYPES
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+
+def _vitals_v1_to_v2(payload: Payload) -> Payload:
+    upgraded = {k: v for k, v in payload.items() if k != "temperature_f"}
+    fahrenheit = payload.get("temperature_f")
+    upgraded["temperature_c"] = (
+        None if fahrenheit is None else str((Fraction(str(fahrenheit)) - 32) * Fraction(5, 9))
+    )
+    upgraded["version"] = 2
+    return upgraded
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("VitalsRecorded", 1): _vitals_v1_to_v2,
+}
+
+
+def upcast(payload: Payload) -> Payload:
+    """Bring a stored event payload (with ``type`` and ``version`` keys) to its current version."""
+    name = payload.get("type")
+    if not isinstance(name, str) or name not in EVENT_TYPES:
+        raise InvalidEvent(f"unknown event type {name!r}", field="type")
+    current = EVENT_TYPES[name].VERSION
+    version = payload.get("version", 1)
+    if not isinstance(version, int) or version < 1 or version > current:
+        raise InvalidEvent(f"{name} has unsupported schema version {version!r}", field="version")
+    while version < current:
+        step = UPCASTERS.get((name, version))
+        if step is None:
+            raise InvalidEvent(f"no upcaster for {name} v{version}", field="version")
+        payload = step(payload)
+        version = payload["version"]
+    return payload

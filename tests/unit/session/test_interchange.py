@@ -1,0 +1,93 @@
+"""The public JSON command format: exact numbers, strict fields, one-sentence errors."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from msinfusion.catalog.model import Severity
+from msinfusion.errors import InvalidCommand
+from msinfusion.session import command_from_dict, command_to_dict, commands_from_json
+from msinfusion.session import commands as cmd
+
+
+def test_numbers_are_read_exactly_and_round_trip() -> None:
+    command = command_from_dict(
+        {
+            "command": "ChangeRate",
+            "at": "2025-03-03T10:00:00+01:00",
+            "rate_ml_per_h": 60.5,
+            "user": "n",
+        }
+    )
+    assert isinstance(command, cmd.ChangeRate)
+    assert command.rate_ml_per_h == Fraction(121, 2)
+    assert command_from_dict(command_to_dict(command)) == command
+
+
+def test_reaction_fields() -> None:
+    command = command_from_dict(
+        {
+            "command": "RecordReaction",
+            "at": "2025-03-03T10:00:00Z",
+            "severity": "life-threatening",
+            "symptoms": ["dyspnoea", "wheeze (free text)"],
+            "ctcae_grade": 4,
+        }
+    )
+    assert isinstance(command, cmd.RecordReaction)
+    assert command.severity is Severity.LIFE_THREATENING
+
+
+@pytest.mark.parametrize(
+    ("obj", "field"),
+    [
+        ({"command": "Teleport", "at": "2025-03-03T10:00:00Z"}, "command"),
+        ({"command": "ChangeRate", "at": "2025-03-03T10:00:00"}, "at"),
+        ({"command": "ChangeRate", "at": "2025-03-03T10:00:00Z"}, "rate_ml_per_h"),
+        (
+            {"command": "ChangeRate", "at": "2025-03-03T10:00:00Z", "rate_ml_per_h": "fast"},
+            "rate_ml_per_h",
+        ),
+        (
+            {"command": "ChangeRate", "at": "2025-03-03T10:00:00Z", "rate_ml_per_h": 5, "rat": 1},
+            "rat",
+        ),
+        (
+            {"command": "ChangeRate", "at": "2025-03-03T10:00:00Z", "rate_ml_per_h": -5},
+            "rate_ml_per_h",
+        ),
+        (
+            {
+                "command": "RecordReaction",
+                "at": "2025-03-03T10:00:00Z",
+                "severity": "bad",
+                "symptoms": ["x"],
+            },
+            "severity",
+        ),
+        ({"command": "RecordAssessment", "at": "2025-03-03T10:00:00Z", "passed": "yes"}, "passed"),
+        (
+            {
+                "command": "CheckIn",
+                "at": "2025-03-03T10:00:00Z",
+                "patient_id": "p",
+                "protocol_id": "x",
+                "dose_number": 1.5,
+            },
+            "dose_number",
+        ),
+    ],
+)
+def test_malformed_commands_name_their_field(obj: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidCommand) as error:
+        command_from_dict(obj)
+    assert error.value.field == field
+
+
+def test_a_file_must_be_a_list_and_errors_say_which_command() -> None:
+    with pytest.raises(InvalidCommand):
+        commands_from_json({"command": "Discharge"})
+    with pytest.raises(InvalidCommand, match="command 2"):
+        commands_from_json([{"command": "Discharge", "at": "2025-03-03T10:00:00Z"}, 5])
