@@ -7,10 +7,8 @@ Output for people is a Rich table; ``--format json`` is the stable view for inte
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,12 +17,10 @@ from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.loader import load_therapy_file
 from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
+from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
-
-EXIT_INVALID_FILE = 1
-EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
     name="msinfusion",
@@ -40,26 +36,6 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(session_app, name="session")
 
 console = Console()
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _parse_time(value: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"{field}: '{value}' is not an ISO 8601 date-time (e.g. 2026-11-25T09:00:00+01:00)")
-    if parsed.tzinfo is None:
-        _fail(f"{field}: '{value}' has no UTC offset; add one, e.g. +01:00 or Z")
-    return parsed
 
 
 @catalog_app.command("list")
@@ -87,7 +63,7 @@ def catalog_show(
     try:
         protocol = shipped_catalog().get_protocol(protocol_id)
     except MsinfusionError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(render.protocol_panel(protocol, shipped_catalog().therapy_of(protocol)))
 
 
@@ -138,7 +114,7 @@ def plan(
     ] = None,
 ) -> None:
     """Print the exact plan of one infusion: premedications, rate steps, end, observation."""
-    start_at = _parse_time(start, "--start")
+    start_at = parse_time(start, "--start")
     try:
         protocol = shipped_catalog().get_protocol(protocol_id)
         infusion_plan = plan_infusion(
@@ -151,7 +127,7 @@ def plan(
             course_day=course_day,
         )
     except MsinfusionError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if output is OutputFormat.json:
         typer.echo(json.dumps(infusion_plan.to_json_dict(), indent=2))
         return

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, tzinfo
-from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,40 +20,18 @@ from rich.table import Table
 from msinfusion.application.session_service import SessionService
 from msinfusion.catalog.model import Severity
 from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail, parse_time
 from msinfusion.errors import CommandRefused, InvalidCommand, MsinfusionError
 from msinfusion.session.commands import Command
 from msinfusion.session.interchange import command_to_dict, commands_from_json
 from msinfusion.session.queries import SessionView, view_at
 from msinfusion.session.simulate import ScriptedReaction, simulate
 
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 3
-
 session_app = typer.Typer(
     help="Infusion sessions: replay a JSON command file, simulate a planned infusion.",
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-class SessionFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _parse_time(value: str, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"{name} must be an ISO 8601 time with offset, got {value!r}")
-    if parsed.tzinfo is None:
-        _fail(f"{name} must include a UTC offset (e.g. +01:00 or Z), got {value!r}")
-    return parsed
 
 
 def _display_tz(data: object) -> tzinfo:
@@ -73,23 +50,23 @@ def _read_commands(path: Path) -> tuple[list[Command], tzinfo]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        _fail(f"cannot read {path}: {error.strerror}")
+        fail(f"cannot read {path}: {error.strerror}")
     except json.JSONDecodeError as error:
-        _fail(f"{path} is not valid JSON: {error.msg} (line {error.lineno})")
+        fail(f"{path} is not valid JSON: {error.msg} (line {error.lineno})")
     try:
         return commands_from_json(data), _display_tz(data)
     except InvalidCommand as error:
-        _fail(error.message)
+        fail(error.message)
 
 
-def _refused(index: int, command: Command, error: CommandRefused, fmt: SessionFormat) -> NoReturn:
+def _refused(index: int, command: Command, error: CommandRefused, fmt: OutputFormat) -> NoReturn:
     name = type(command).__name__
-    if fmt is SessionFormat.json:
+    if fmt is OutputFormat.json:
         refusal = {"index": index, "command": name, "at": command.at.isoformat()}
         refusal |= {"rule": error.rule, "reason": error.reason}
         typer.echo(json.dumps({"refused": refusal}, indent=2))
     where = f"command {index} ({name} at {command.at.isoformat()})"
-    _fail(f"{where} refused: {error.rule}: {error.reason}", EXIT_REFUSED)
+    fail(f"{where} refused: {error.rule}: {error.reason}", EXIT_REFUSED)
 
 
 @session_app.command("replay")
@@ -98,12 +75,12 @@ def replay_command(
     at: Annotated[
         str | None, typer.Option(help="ISO time to show (default: last command).")
     ] = None,
-    fmt: Annotated[SessionFormat, typer.Option("--format", help="table or json.")] = (
-        SessionFormat.table
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = (
+        OutputFormat.table
     ),
 ) -> None:
     """Replay FILE's commands through the engine and print the state (or the first refusal)."""
-    when = None if at is None else _parse_time(at, "--at")
+    when = None if at is None else parse_time(at, "--at")
     commands, display_tz = _read_commands(file)
     if when is not None and when.tzinfo is not None:
         display_tz = when.tzinfo
@@ -115,7 +92,7 @@ def replay_command(
         except CommandRefused as error:
             _refused(index, command, error, fmt)
         except MsinfusionError as error:
-            _fail(f"command {index}: {error.message}")
+            fail(f"command {index}: {error.message}")
     if when is None and commands:
         when = commands[-1].at
     _print_view(service.get_view(session_id, when, display_tz=display_tz), fmt)
@@ -128,7 +105,7 @@ def _parse_reaction(text: str) -> ScriptedReaction:
             minute=Fraction(minute.strip()), severity=Severity(severity.strip())
         )
     except ValueError:
-        _fail(f"--reaction must be MINUTE:SEVERITY (e.g. 75:moderate), got {text!r}")
+        fail(f"--reaction must be MINUTE:SEVERITY (e.g. 75:moderate), got {text!r}")
 
 
 @session_app.command("simulate")
@@ -147,17 +124,17 @@ def simulate_command(
     course_day: Annotated[int | None, typer.Option(help="Day of the course (alemtuzumab).")] = None,
     height_cm: Annotated[float | None, typer.Option(help="For BSA-based doses.")] = None,
     weight_kg: Annotated[float | None, typer.Option(help="For BSA-based doses.")] = None,
-    fmt: Annotated[SessionFormat, typer.Option("--format", help="table or json.")] = (
-        SessionFormat.table
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = (
+        OutputFormat.table
     ),
 ) -> None:
     """Show how a planned infusion unfolds if the nurse follows every prompt."""
-    start_at = _parse_time(start, "--start")
+    start_at = parse_time(start, "--start")
     reactions = [_parse_reaction(text) for text in reaction or []]
     try:
         protocol = shipped_catalog().get_protocol(protocol_id)
     except MsinfusionError as error:
-        _fail(error.message)
+        fail(error.message)
     try:
         result = simulate(
             protocol,
@@ -169,17 +146,17 @@ def simulate_command(
             weight_kg=None if weight_kg is None else Fraction(str(weight_kg)),
         )
     except CommandRefused as error:
-        _fail(f"the simulated session was refused: {error.rule}: {error.reason}", EXIT_REFUSED)
+        fail(f"the simulated session was refused: {error.rule}: {error.reason}", EXIT_REFUSED)
     except MsinfusionError as error:
-        _fail(error.message)
+        fail(error.message)
     view = view_at(result.events, protocol, None, display_tz=start_at.tzinfo or UTC)
     extra = {"commands": [command_to_dict(c) for c in result.commands]}
     _print_view(view, fmt, extra)
 
 
-def _print_view(view: SessionView, fmt: SessionFormat, extra: dict[str, Any] | None = None) -> None:
+def _print_view(view: SessionView, fmt: OutputFormat, extra: dict[str, Any] | None = None) -> None:
     data = view.to_json_dict()
-    if fmt is SessionFormat.json:
+    if fmt is OutputFormat.json:
         typer.echo(json.dumps(data | (extra or {}), indent=2))
         return
     console = Console()

@@ -36,13 +36,14 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     return payload
 
 
-_HINTS: dict[str, dict[str, Any]] = {}
+_FIELD_TYPES: dict[type, dict[str, Any]] = {}
 
 
-def _hints(cls: type[Event]) -> dict[str, Any]:
-    if cls.TYPE not in _HINTS:
-        _HINTS[cls.TYPE] = typing.get_type_hints(cls)
-    return _HINTS[cls.TYPE]
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a command or event class (read once per class)."""
+    if cls not in _FIELD_TYPES:
+        _FIELD_TYPES[cls] = typing.get_type_hints(cls)
+    return _FIELD_TYPES[cls]
 
 
 def _decode(hint: Any, value: object, name: str) -> object:
@@ -84,7 +85,7 @@ def event_from_dict(payload: dict[str, Any]) -> Event:
     """Read a stored event, upcasting older schema versions first."""
     current = upcast(payload)
     cls = EVENT_TYPES[current["type"]]
-    hints = _hints(cls)
+    hints = field_types(cls)
     values: dict[str, Any] = {}
     for field in fields(cls):
         if field.name not in current:

@@ -17,18 +17,10 @@ from typing import Any
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidCommand
+from msinfusion.session.codec import field_types
 from msinfusion.session.commands import COMMAND_TYPES, Command
 
 COMMANDS: dict[str, type[Command]] = {cls.__name__: cls for cls in COMMAND_TYPES}
-
-
-_HINTS: dict[str, dict[str, Any]] = {}
-
-
-def _hints(cls: type[Command]) -> dict[str, Any]:
-    if cls.__name__ not in _HINTS:
-        _HINTS[cls.__name__] = typing.get_type_hints(cls)
-    return _HINTS[cls.__name__]
 
 
 def _bad(name: str, expected: str, value: object) -> InvalidCommand:
@@ -98,7 +90,7 @@ def command_from_dict(obj: object) -> Command:
         known = ", ".join(COMMANDS)
         raise InvalidCommand(f"unknown command {name!r}; known: {known}", field="command")
     cls = COMMANDS[name]
-    hints = _hints(cls)
+    hints = field_types(cls)
     known_fields = {f.name: f for f in fields(cls)}
     unknown = sorted(set(obj) - set(known_fields) - {"command"})
     if unknown:
