@@ -74,7 +74,9 @@ class CheckIn(Command):
 
     ``bag_volume_ml`` is the volume actually prepared when pharmacy reports one; ``height_cm`` and
     ``weight_kg`` are needed for body-surface-area doses; ``course_day`` selects premedications
-    that apply only on some days of a course.
+    that apply only on some days of a course; ``worst_prior_reaction`` is the most severe
+    reaction the patient had to this therapy before (protocols such as the 2-hour ocrelizumab
+    option are refused after a serious one).
     """
 
     patient_id: str
@@ -84,6 +86,7 @@ class CheckIn(Command):
     bag_volume_ml: Fraction | None = None
     height_cm: Fraction | None = None
     weight_kg: Fraction | None = None
+    worst_prior_reaction: Severity | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -98,6 +101,13 @@ class CheckIn(Command):
         if self.course_day is not None and self.course_day < 1:
             raise InvalidCommand(
                 f"course_day must be 1 or more, got {self.course_day}", field="course_day"
+            )
+        if self.worst_prior_reaction is not None and not isinstance(
+            self.worst_prior_reaction, Severity
+        ):
+            raise InvalidCommand(
+                "worst_prior_reaction must be mild|moderate|severe|life-threatening",
+                field="worst_prior_reaction",
             )
         for name in ("bag_volume_ml", "height_cm", "weight_kg"):
             value = getattr(self, name)

@@ -91,6 +91,7 @@ def _check_in(state: SessionState, c: cmd.CheckIn, protocol: Protocol) -> Events
             weight_kg=None if c.weight_kg is None else _decimal(c.weight_kg),
             bag_volume_ml=None if c.bag_volume_ml is None else _decimal(c.bag_volume_ml),
             course_day=c.course_day,
+            worst_prior_reaction=c.worst_prior_reaction,
         )
     except PlanningError as error:
         raise CommandRefused("protocol-eligibility", error.message) from error

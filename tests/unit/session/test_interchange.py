@@ -91,3 +91,20 @@ def test_a_file_must_be_a_list_and_errors_say_which_command() -> None:
         commands_from_json({"command": "Discharge"})
     with pytest.raises(InvalidCommand, match="command 2"):
         commands_from_json([{"command": "Discharge", "at": "2025-03-03T10:00:00Z"}, 5])
+
+
+def test_check_in_reads_the_worst_prior_reaction() -> None:
+    from msinfusion.catalog.model import Severity
+    from msinfusion.session.interchange import command_from_dict
+
+    command = command_from_dict(
+        {
+            "command": "CheckIn",
+            "at": "2026-11-25T07:00:00+01:00",
+            "patient_id": "synthetic-3",
+            "protocol_id": "ocrelizumab-600-short",
+            "dose_number": 5,
+            "worst_prior_reaction": "moderate",
+        }
+    )
+    assert command.worst_prior_reaction is Severity.MODERATE  # type: ignore[attr-defined]

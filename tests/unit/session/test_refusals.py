@@ -203,3 +203,74 @@ def test_malformed_commands_and_concurrency() -> None:
     service, s = started(OCR)
     with pytest.raises(ConcurrencyError):
         service.handle(s, cmd.PauseInfusion(at=at(5)), expected_version=2)
+
+
+def test_the_short_ocrelizumab_option_is_refused_after_a_serious_reaction() -> None:
+    service = SessionService()
+    s = service.create_session()
+    with pytest.raises(CommandRefused) as caught:
+        service.handle(
+            s,
+            cmd.CheckIn(
+                at=at(-120),
+                patient_id="synthetic-1",
+                protocol_id="ocrelizumab-600-short",
+                dose_number=4,
+                worst_prior_reaction=Severity.SEVERE,
+            ),
+        )
+    assert caught.value.rule == "protocol-eligibility"
+    assert "prior severe reaction" in caught.value.reason
+    assert service.list_events(s) == ()
+    service.handle(
+        s,
+        cmd.CheckIn(
+            at=at(-120),
+            patient_id="synthetic-1",
+            protocol_id="ocrelizumab-600-short",
+            dose_number=4,
+            worst_prior_reaction=Severity.MODERATE,
+        ),
+    )
+    assert len(service.list_events(s)) == 1
+
+
+def test_rituximab_premedications_without_an_earliest_time() -> None:
+    """Methylprednisolone must be completed at least 30 min before (no earliest time);
+    antihistamine and acetaminophen only have to precede the start (dossier 4.3)."""
+
+    def session_with(premeds: list[tuple[str, float]]) -> tuple[SessionService, str]:
+        service = SessionService()
+        s = service.create_session()
+        service.handle(
+            s,
+            cmd.CheckIn(
+                at=at(-300),
+                patient_id="synthetic-2",
+                protocol_id="rituximab-1000-first",
+                dose_number=1,
+            ),
+        )
+        service.handle(s, cmd.RecordAssessment(at=at(-290), passed=True))
+        for drug, minute in sorted(premeds, key=lambda p: p[1]):
+            service.handle(
+                s, cmd.GivePremedication(at=at(minute), drug=drug, dose="per order", route="IV")
+            )
+        return service, s
+
+    early = [("methylprednisolone", -240), ("diphenhydramine", -1), ("acetaminophen", -1)]
+    service, s = session_with(early)
+    service.handle(s, cmd.StartInfusion(at=at(0), rate_ml_per_h=Fraction(25)))  # accepted
+
+    too_late = [("methylprednisolone", -20), ("diphenhydramine", -30), ("acetaminophen", -30)]
+    service, s = session_with(too_late)
+    with pytest.raises(CommandRefused) as caught:
+        service.handle(s, cmd.StartInfusion(at=at(0), rate_ml_per_h=Fraction(25)))
+    assert caught.value.rule == "premedication-window"
+    assert "methylprednisolone" in caught.value.reason
+
+    missing = [("methylprednisolone", -45), ("diphenhydramine", -30)]
+    service, s = session_with(missing)
+    with pytest.raises(CommandRefused) as caught:
+        service.handle(s, cmd.StartInfusion(at=at(0), rate_ml_per_h=Fraction(25)))
+    assert "acetaminophen (paracetamol) was not given" in caught.value.reason
