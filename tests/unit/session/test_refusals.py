@@ -205,34 +205,31 @@ def test_malformed_commands_and_concurrency() -> None:
         service.handle(s, cmd.PauseInfusion(at=at(5)), expected_version=2)
 
 
-def test_the_short_ocrelizumab_option_is_refused_after_a_serious_reaction() -> None:
+@pytest.mark.parametrize(
+    ("worst_prior_reaction", "refused"),
+    [(Severity.SEVERE, True), (Severity.LIFE_THREATENING, True), (Severity.MODERATE, False)],
+)
+def test_the_short_ocrelizumab_option_needs_no_prior_serious_reaction(
+    worst_prior_reaction: Severity, refused: bool
+) -> None:
     service = SessionService()
     s = service.create_session()
-    with pytest.raises(CommandRefused) as caught:
-        service.handle(
-            s,
-            cmd.CheckIn(
-                at=at(-120),
-                patient_id="synthetic-1",
-                protocol_id="ocrelizumab-600-short",
-                dose_number=4,
-                worst_prior_reaction=Severity.SEVERE,
-            ),
-        )
-    assert caught.value.rule == "protocol-eligibility"
-    assert "prior severe reaction" in caught.value.reason
-    assert service.list_events(s) == ()
-    service.handle(
-        s,
-        cmd.CheckIn(
-            at=at(-120),
-            patient_id="synthetic-1",
-            protocol_id="ocrelizumab-600-short",
-            dose_number=4,
-            worst_prior_reaction=Severity.MODERATE,
-        ),
+    check_in = cmd.CheckIn(
+        at=at(-120),
+        patient_id="synthetic-1",
+        protocol_id="ocrelizumab-600-short",
+        dose_number=4,
+        worst_prior_reaction=worst_prior_reaction,
     )
-    assert len(service.list_events(s)) == 1
+    if not refused:
+        service.handle(s, check_in)
+        assert len(service.list_events(s)) == 1
+        return
+    with pytest.raises(CommandRefused) as caught:
+        service.handle(s, check_in)
+    assert caught.value.rule == "protocol-eligibility"
+    assert f"prior {worst_prior_reaction.value} reaction" in caught.value.reason
+    assert service.list_events(s) == ()
 
 
 def test_rituximab_premedications_without_an_earliest_time() -> None:
