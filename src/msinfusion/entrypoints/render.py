@@ -7,6 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -40,22 +41,19 @@ def catalog_summary(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 def catalog_table(catalog: Catalog) -> Table:
-    table = Table(title="msinfusion therapy catalog", show_lines=False)
+    table = Table(title="msinfusion therapy catalog", box=box.SIMPLE_HEAD)
     table.add_column("protocol id", no_wrap=True)
-    for column in ("therapy", "dose", "bag", "ladder", "version", "reviewed"):
-        table.add_column(column)
+    for column in ("dose", "bag mL", "max mL/h"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("use", no_wrap=True)
     for therapy in catalog:
         for protocol in therapy.protocols:
-            off_label = " [bold magenta]OFF-LABEL[/]" if protocol.off_label else ""
             table.add_row(
-                protocol.id + off_label,
-                f"{therapy.inn} ({', '.join(therapy.brands) or '-'})",
+                protocol.id,
                 dose_text(protocol),
-                f"{_n(protocol.bag_volume_ml.value)} mL",
-                f"{len(protocol.ladder.steps)} step(s), "
-                f"max {_n(protocol.max_rate_ml_per_h.value)} mL/h",
-                protocol.version,
-                protocol.review_date.isoformat(),
+                _n(protocol.bag_volume_ml.value),
+                _n(protocol.max_rate_ml_per_h.value),
+                "[bold magenta]off-label[/]" if protocol.off_label else "label",
             )
     return table
 
@@ -99,9 +97,61 @@ def protocol_panel(protocol: Protocol, therapy: Therapy) -> Panel:
         )
     sources = "\n".join(f"[{s.evidence}] {s.id}: {s.url}" for s in therapy.sources)
     return Panel(
-        Group(facts, ladder, rules, f"[dim]{sources}[/]", f"[dim]{DISCLAIMER}[/]"),
+        Group(
+            facts,
+            ladder,
+            _premedication_table(protocol),
+            _observation_table(protocol),
+            rules,
+            f"[dim]{sources}[/]",
+            f"[dim]{DISCLAIMER}[/]",
+        ),
         title=f"{protocol.id} v{protocol.version} (reviewed {protocol.review_date})",
     )
+
+
+def _premedication_table(protocol: Protocol) -> Table:
+    table = Table(title="premedication (minutes before the drug starts)")
+    for column in ("drug", "dose", "route", "when", "required"):
+        table.add_column(column)
+    for premed in protocol.premedications:
+        window = premed.window
+        when = "before the start"
+        if window is not None:
+            latest = _n(window.min_before_start_min.value)
+            earliest = window.max_before_start_min
+            if earliest is None:
+                when = f"at least {latest}"
+            elif earliest.value == window.min_before_start_min.value:
+                when = latest
+            else:
+                when = f"{_n(earliest.value)}-{latest}"
+            if window.approximate and window.tolerance_min is not None:
+                when += f" (approx., ±{_cited(window.tolerance_min, 'min')})"
+        if premed.applies_to_course_days:
+            when += f"; course days {', '.join(map(str, premed.applies_to_course_days))}"
+        table.add_row(
+            premed.drug + ("" if premed.verified else UNVERIFIED_MARK),
+            premed.dose,
+            premed.route or "-",
+            when,
+            "yes" if premed.required else "optional",
+        )
+    return table
+
+
+def _observation_table(protocol: Protocol) -> Table:
+    table = Table(title="post-infusion observation")
+    for column in ("infusion numbers", "minutes", "may be waived when"):
+        table.add_column(column)
+    for rule in protocol.observation:
+        upper = "" if rule.to_dose_number is None else str(rule.to_dose_number)
+        table.add_row(
+            f"{rule.from_dose_number}-{upper}" if upper else f"{rule.from_dose_number}+",
+            _cited(rule.observation_min, "").strip(),
+            rule.waivable_when or "-",
+        )
+    return table
 
 
 def print_plan(console: Console, plan: InfusionPlan, protocol: Protocol) -> None:

@@ -118,3 +118,19 @@ def test_catalog_schema_is_json_schema_for_authors() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert "protocols" in schema["properties"]
     assert schema["additionalProperties"] is False
+
+
+def test_catalog_show_lists_premedication_and_observation() -> None:
+    result = runner.invoke(app, ["catalog", "show", "natalizumab-300"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "post-infusion observation" in result.stdout
+    assert "1-12" in result.stdout  # 60 min for infusions 1-12 (US label since 10/2023)
+    assert "13+" in result.stdout
+
+
+def test_catalog_list_marks_off_label_in_words_not_only_colour() -> None:
+    result = runner.invoke(app, ["catalog", "list"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    rituximab = [line for line in result.stdout.splitlines() if "rituximab-1000-first" in line]
+    assert rituximab
+    assert "off-label" in rituximab[0]
