@@ -10,12 +10,15 @@ HTTP, HL7, FHIR) translates this tree once, in one table::
     ├── PlanningError             an infusion plan cannot be made (field, reason)
     │   ├── IneligibleProtocol    the protocol does not apply to this dose / patient
     │   └── MissingMeasurement    a patient measurement the dose needs is absent
-    └── SessionError              the infusion session engine cannot do what was asked
-        ├── InvalidCommand        a command is malformed (field, reason): fix the input
-        ├── CommandRefused        a well-formed command breaks a safety rule (rule, reason)
-        ├── InvalidEvent          a stored event cannot be read or upcast (type, version)
-        ├── SessionNotFound       no session with that id
-        └── ConcurrencyError      the session changed since the caller read it (expected, actual)
+    ├── SessionError              the infusion session engine cannot do what was asked
+    │   ├── InvalidCommand        a command is malformed (field, reason): fix the input
+    │   ├── CommandRefused        a well-formed command breaks a safety rule (rule, reason)
+    │   ├── InvalidEvent          a stored event cannot be read or upcast (type, version)
+    │   ├── SessionNotFound       no session with that id
+    │   └── ConcurrencyError      the session changed since the caller read it (expected, actual)
+    └── RecordError               a stored record cannot be found or would be duplicated
+        ├── RecordNotFound        no record of that kind with that id
+        └── DuplicateRecord       a record with that id (or unique name) exists
 
 Messages are one sentence naming the field and the reason, safe to show to a clinician, and never
 contain patient-identifying data.
@@ -105,3 +108,15 @@ class ConcurrencyError(SessionError):
         )
         self.expected = expected
         self.actual = actual
+
+
+class RecordError(MsinfusionError):
+    """A record (patient, chair, order, appointment, user, token) cannot be stored or found."""
+
+
+class RecordNotFound(RecordError):
+    """No record of that kind with that id."""
+
+
+class DuplicateRecord(RecordError):
+    """A record with that id (or unique name) already exists."""

@@ -1,0 +1,119 @@
+"""Ports: what the service layer needs from the outside world, as typing Protocols.
+
+Adapters implement them (``adapters/storage`` for SQLite/PostgreSQL, ``application/fakes.py`` in
+memory); one contract test suite runs against every implementation. Errors:
+``RecordNotFound`` for a missing id, ``DuplicateRecord`` for an id that exists,
+``ConcurrencyError`` for a stale expected version — never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from msinfusion.application.records import (
+    ApiToken,
+    Appointment,
+    AuditEntry,
+    Chair,
+    Patient,
+    TherapyOrder,
+    User,
+)
+
+StoredEvent = Mapping[str, Any]
+"""An event in its stored form: ``msinfusion.session.codec.event_to_dict``."""
+
+T = TypeVar("T")
+
+
+class EventStore(Protocol):
+    """Append-only streams of stored events, one per infusion session."""
+
+    def append(
+        self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
+    ) -> int:
+        """Append after exactly ``expected_version`` events; return the new version.
+
+        Raises ``ConcurrencyError`` if the stream has another length (including a concurrent
+        append that won). All events of one call are stored, or none.
+        """
+        ...
+
+    def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
+        """Stored events with version > ``after_version``, in order (empty for a new stream)."""
+        ...
+
+    def version(self, stream_id: str) -> int: ...
+
+    def list_streams(self) -> builtins.list[str]: ...
+
+
+class Repository(Protocol[T]):
+    """Records by id. ``add`` refuses an existing id; ``update`` refuses a missing one."""
+
+    def add(self, record: T) -> None: ...
+
+    def get(self, record_id: str) -> T: ...
+
+    def update(self, record: T) -> None: ...
+
+    def list(self) -> builtins.list[T]: ...
+
+
+class UserRepository(Repository[User], Protocol):
+    def get_by_username(self, username: str) -> User: ...
+
+
+class TokenRepository(Repository[ApiToken], Protocol):
+    def get_by_hash(self, token_hash: str) -> ApiToken: ...
+
+
+class AppointmentRepository(Repository[Appointment], Protocol):
+    def list_between(self, start: datetime, end: datetime) -> builtins.list[Appointment]: ...
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditEntry) -> None: ...
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        resource_type: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> builtins.list[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: ``with uow: ...; uow.commit()``.
+
+    Leaving the block without ``commit`` rolls back. An event is acknowledged to a caller only
+    after the commit that stored it returned (ARCHITECTURE decision 6).
+    """
+
+    patients: Repository[Patient]
+    chairs: Repository[Chair]
+    orders: Repository[TherapyOrder]
+    appointments: AppointmentRepository
+    users: UserRepository
+    tokens: TokenRepository
+    audit: AuditLog
+    events: EventStore
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

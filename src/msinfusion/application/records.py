@@ -1,0 +1,113 @@
+"""The records an infusion centre keeps besides sessions: patients, orders, chairs, appointments,
+users, API tokens and the audit trail. Plain frozen values; storage adapters map them to tables.
+
+Demo and test patients are synthetic and say so (``synthetic=True``); names are never logged.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+
+class Role(enum.Enum):
+    NURSE = "nurse"
+    PHYSICIAN = "physician"
+    PHARMACIST = "pharmacist"
+    SCHEDULER = "scheduler"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class AppointmentStatus(enum.Enum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked-in"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Patient:
+    id: str
+    display_name: str
+    date_of_birth: date | None = None
+    sex: str | None = None
+    height_cm: Decimal | None = None
+    weight_kg: Decimal | None = None
+    synthetic: bool = True
+    contraindicated_therapy_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chair:
+    id: str
+    name: str
+    attributes: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TherapyOrder:
+    """A prescriber's order for a therapy course (dose calendars come from it, issue 7)."""
+
+    id: str
+    patient_id: str
+    therapy_id: str
+    start_date: date
+    prescriber_id: str
+    options: tuple[tuple[str, str], ...] = ()
+    note: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Appointment:
+    id: str
+    patient_id: str
+    chair_id: str
+    protocol_id: str
+    dose_number: int
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    order_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    id: str
+    username: str
+    role: Role
+    password_hash: str
+    active: bool = True
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiToken:
+    """An integration token; only its hash is stored."""
+
+    id: str
+    user_id: str
+    token_hash: str
+    created_at: datetime
+    label: str = ""
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """Who did or read what, when, from where (append-only; no clinical free text)."""
+
+    at: datetime
+    user_id: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    remote_addr: str | None
+    outcome: str
+    sequence: int | None = None
