@@ -16,9 +16,15 @@ HTTP, HL7, FHIR) translates this tree once, in one table::
     │   ├── InvalidEvent          a stored event cannot be read or upcast (type, version)
     │   ├── SessionNotFound       no session with that id
     │   └── ConcurrencyError      the session changed since the caller read it (expected, actual)
-    └── RecordError               a stored record cannot be found or would be duplicated
-        ├── RecordNotFound        no record of that kind with that id
-        └── DuplicateRecord       a record with that id (or unique name) exists
+    ├── MonitoringError           vital signs or alerts cannot be processed
+    │   └── InvalidVitalSigns     a vital-sign value is malformed or implausible (field, reason)
+    ├── RecordError               a stored record cannot be found or would be duplicated
+    │   ├── RecordNotFound        no record of that kind with that id
+    │   └── DuplicateRecord       a record with that id (or unique name) exists
+    └── AccessError               who is asking may not do what they ask
+        ├── AuthenticationFailed  unknown user, wrong password, bad or revoked token
+        ├── PermissionDenied      the role may not take this action (role, action)
+        └── TooManyAttempts       login attempts for this user name and address are paused
 
 Messages are one sentence naming the field and the reason, safe to show to a clinician, and never
 contain patient-identifying data.
@@ -120,3 +126,44 @@ class RecordNotFound(RecordError):
 
 class DuplicateRecord(RecordError):
     """A record with that id (or unique name) already exists."""
+
+
+class MonitoringError(MsinfusionError):
+    """Vital signs or alerts cannot be processed."""
+
+
+class InvalidVitalSigns(MonitoringError):
+    """A vital-sign value is malformed or physiologically implausible (a typing or device error)."""
+
+
+class AccessError(MsinfusionError):
+    """Who is asking may not do what they ask (authentication, authorization, rate limits)."""
+
+
+class AuthenticationFailed(AccessError):
+    """Unknown user, wrong password, inactive user, or a bad or revoked token.
+
+    The message never says which of these it was (no user-name oracle).
+    """
+
+    def __init__(self, message: str = "the user name, password or token is not valid") -> None:
+        super().__init__(message, field=None)
+
+
+class PermissionDenied(AccessError):
+    """The caller's ``role`` may not take ``action`` (``msinfusion.application.permissions``)."""
+
+    def __init__(self, *, role: str, action: str) -> None:
+        super().__init__(f"the role {role} may not {action.replace('_', ' ')}", field=None)
+        self.role = role
+        self.action = action
+
+
+class TooManyAttempts(AccessError):
+    """Too many failed logins for one user name from one address; retry after ``retry_after_s``."""
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed logins; try again in {retry_after_s} seconds", field="username"
+        )
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,160 @@
+"""Vital-sign values with their LOINC, UCUM and MDC codes (standards dossier section 3).
+
+A ``VitalSigns`` set is one observation time; any parameter may be missing (NEWS2 then reports
+the score as incomplete rather than imputing).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from msinfusion.errors import InvalidVitalSigns
+
+CODES_SOURCE = "https://hl7.org/fhir/R4/valueset-observation-vitalsignresult.html"
+MDC_SOURCE = (
+    "https://hl7.org/fhir/us/core/STU7/StructureDefinition-us-core-pulse-oximetry-definitions.html"
+)
+
+
+class Consciousness(enum.Enum):
+    """ACVPU: Alert, new Confusion, responds to Voice, to Pain, Unresponsive."""
+
+    ALERT = "A"
+    CONFUSION = "C"
+    VOICE = "V"
+    PAIN = "P"
+    UNRESPONSIVE = "U"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VitalSignCode:
+    field: str
+    display: str
+    loinc: str
+    ucum: str
+    mdc: int | None
+    mdc_ref: str | None
+
+
+VITAL_SIGN_CODES: tuple[VitalSignCode, ...] = (
+    VitalSignCode(
+        field="respiratory_rate_per_min",
+        display="Respiratory rate",
+        loinc="9279-1",
+        ucum="/min",
+        mdc=151562,
+        mdc_ref="MDC_RESP_RATE",
+    ),
+    VitalSignCode(
+        field="heart_rate_bpm",
+        display="Heart rate",
+        loinc="8867-4",
+        ucum="/min",
+        mdc=147842,
+        mdc_ref="MDC_ECG_HEART_RATE",
+    ),
+    VitalSignCode(
+        field="spo2_pct",
+        display="Oxygen saturation (pulse oximetry)",
+        loinc="59408-5",
+        ucum="%",
+        mdc=150456,
+        mdc_ref="MDC_PULS_OXIM_SAT_O2",
+    ),
+    VitalSignCode(
+        field="temperature_c",
+        display="Body temperature",
+        loinc="8310-5",
+        ucum="Cel",
+        mdc=150364,
+        mdc_ref="MDC_TEMP_BODY",
+    ),
+    VitalSignCode(
+        field="systolic_mmhg",
+        display="Systolic blood pressure",
+        loinc="8480-6",
+        ucum="mm[Hg]",
+        mdc=150021,
+        mdc_ref="MDC_PRESS_BLD_NONINV_SYS",
+    ),
+    VitalSignCode(
+        field="diastolic_mmhg",
+        display="Diastolic blood pressure",
+        loinc="8462-4",
+        ucum="mm[Hg]",
+        mdc=150022,
+        mdc_ref="MDC_PRESS_BLD_NONINV_DIA",
+    ),
+    VitalSignCode(
+        field="mean_arterial_mmhg",
+        display="Mean arterial pressure",
+        loinc="8478-0",
+        ucum="mm[Hg]",
+        mdc=150023,
+        mdc_ref="MDC_PRESS_BLD_NONINV_MEAN",
+    ),
+    VitalSignCode(
+        field="o2_flow_l_per_min",
+        display="Inhaled oxygen flow rate",
+        loinc="3151-8",
+        ucum="L/min",
+        mdc=None,
+        mdc_ref=None,
+    ),
+)
+"""LOINC/UCUM from the FHIR R4 vital-signs value set and US Core; MDC from the standards
+dossier section 3 (``CODES_SOURCE``, ``MDC_SOURCE``)."""
+
+# Physiological plausibility: outside these a value is a typing or device error, not a patient
+# (refused with the field named). Not clinical thresholds: nothing is scored or alerted on them.
+_PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
+    "respiratory_rate_per_min": (Decimal(0), Decimal(80)),
+    "heart_rate_bpm": (Decimal(0), Decimal(300)),
+    "spo2_pct": (Decimal(0), Decimal(100)),
+    "temperature_c": (Decimal(25), Decimal(45)),
+    "systolic_mmhg": (Decimal(0), Decimal(300)),
+    "diastolic_mmhg": (Decimal(0), Decimal(250)),
+    "mean_arterial_mmhg": (Decimal(0), Decimal(250)),
+    "o2_flow_l_per_min": (Decimal(0), Decimal(60)),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VitalSigns:
+    """One set of vital signs at ``measured_at``; ``None`` means not measured."""
+
+    measured_at: datetime
+    respiratory_rate_per_min: Decimal | None = None
+    spo2_pct: Decimal | None = None
+    supplemental_oxygen: bool | None = None
+    o2_flow_l_per_min: Decimal | None = None
+    systolic_mmhg: Decimal | None = None
+    diastolic_mmhg: Decimal | None = None
+    mean_arterial_mmhg: Decimal | None = None
+    heart_rate_bpm: Decimal | None = None
+    consciousness: Consciousness | None = None
+    temperature_c: Decimal | None = None
+    source: str = "nurse"
+
+    def __post_init__(self) -> None:
+        if self.measured_at.tzinfo is None or self.measured_at.utcoffset() is None:
+            raise InvalidVitalSigns(
+                "measured_at must be timezone-aware (ISO 8601 with offset)", field="measured_at"
+            )
+        for field, (low, high) in _PLAUSIBLE.items():
+            value = getattr(self, field)
+            if value is not None and not low <= value <= high:
+                raise InvalidVitalSigns(
+                    f"{field} {value} is outside the plausible range {low}-{high}", field=field
+                )
+        if (
+            self.systolic_mmhg is not None
+            and self.diastolic_mmhg is not None
+            and self.diastolic_mmhg >= self.systolic_mmhg
+        ):
+            raise InvalidVitalSigns(
+                "diastolic_mmhg must be below systolic_mmhg", field="diastolic_mmhg"
+            )
