@@ -9,7 +9,10 @@ HTTP, HL7, FHIR) translates this tree once, in one table::
     │   └── ProtocolNotFound      no protocol or therapy with that id
     ├── PlanningError             an infusion plan cannot be made (field, reason)
     │   ├── IneligibleProtocol    the protocol does not apply to this dose / patient
-    │   └── MissingMeasurement    a patient measurement the dose needs is absent
+    │   ├── MissingMeasurement    a patient measurement the dose needs is absent
+    │   ├── InvalidCourseOrder    a course order's therapy, option or dose history is wrong
+    │   ├── DoseTooEarly          a dose before its earliest date (minimum interval) is refused
+    │   └── GateBlocked           a mandatory pre-treatment / pre-infusion gate is not passed
     ├── SessionError              the infusion session engine cannot do what was asked
     │   ├── InvalidCommand        a command is malformed (field, reason): fix the input
     │   ├── CommandRefused        a well-formed command breaks a safety rule (rule, reason)
@@ -17,14 +20,24 @@ HTTP, HL7, FHIR) translates this tree once, in one table::
     │   ├── SessionNotFound       no session with that id
     │   └── ConcurrencyError      the session changed since the caller read it (expected, actual)
     ├── MonitoringError           vital signs or alerts cannot be processed
-    │   └── InvalidVitalSigns     a vital-sign value is malformed or implausible (field, reason)
+    │   ├── InvalidVitalSigns     a vital-sign value is malformed or implausible (field, reason)
+    │   └── DeviceMessageError    a bedside-monitor message cannot be used (HL7 ACK code, reason)
+    │       ├── MalformedMessage  not parseable HL7 v2, or a required field missing (AR)
+    │       ├── UnsupportedMessage  not an IHE PCD-01 ORU^R01 (AR)
+    │       ├── UnknownPatient    no patient/chair matches PID/PV1 (AE)
+    │       └── UnmappableMessage no observation maps to a vital sign (AE)
     ├── RecordError               a stored record cannot be found or would be duplicated
     │   ├── RecordNotFound        no record of that kind with that id
     │   └── DuplicateRecord       a record with that id (or unique name) exists
-    └── AccessError               who is asking may not do what they ask
-        ├── AuthenticationFailed  unknown user, wrong password, bad or revoked token
-        ├── PermissionDenied      the role may not take this action (role, action)
-        └── TooManyAttempts       login attempts for this user name and address are paused
+    ├── AccessError               who is asking may not do what they ask
+    │   ├── AuthenticationFailed  unknown user, wrong password, bad or revoked token
+    │   ├── PermissionDenied      the role may not take this action (role, action)
+    │   └── TooManyAttempts       login attempts for this user name and address are paused
+    ├── PharmacologyError         a PK/PD simulation cannot be run on the given input
+    │   ├── InvalidDosing         a dosing schedule or record is malformed (field, reason)
+    │   └── UnknownModel          no pharmacology model for that therapy
+    └── SchedulingError           a scheduling problem or instance file cannot be used
+        └── InvalidSchedulingProblem  a chair/nurse/visit/link value fails validation
 
 Messages are one sentence naming the field and the reason, safe to show to a clinician, and never
 contain patient-identifying data.
@@ -77,6 +90,33 @@ class IneligibleProtocol(PlanningError):
 
 class MissingMeasurement(PlanningError):
     """A patient measurement (height, weight) that the dose depends on was not given."""
+
+
+class InvalidCourseOrder(PlanningError):
+    """A treatment-course order names an unknown option or value, or a dose history is wrong."""
+
+
+class DoseTooEarly(PlanningError):
+    """A dose dated before its earliest allowed date (the label's minimum interval) is refused."""
+
+    def __init__(self, *, dose_number: int, on: str, earliest: str, rule: str) -> None:
+        super().__init__(
+            f"dose {dose_number} on {on} is before its earliest date {earliest} ({rule})",
+            field="given",
+        )
+        self.dose_number = dose_number
+        self.on = on
+        self.earliest = earliest
+        self.rule = rule
+
+
+class GateBlocked(PlanningError):
+    """A mandatory gate fails or is missing and is not validly overridden (``gate_ids``)."""
+
+    def __init__(self, *, gate_ids: tuple[str, ...], reasons: tuple[str, ...]) -> None:
+        super().__init__("blocked by gates: " + "; ".join(reasons), field="gates")
+        self.gate_ids = gate_ids
+        self.reasons = reasons
 
 
 class SessionError(MsinfusionError):
@@ -167,3 +207,49 @@ class TooManyAttempts(AccessError):
             f"too many failed logins; try again in {retry_after_s} seconds", field="username"
         )
         self.retry_after_s = retry_after_s
+
+
+class PharmacologyError(MsinfusionError):
+    """A PK/PD simulation or forecast cannot be run on the given input."""
+
+
+class InvalidDosing(PharmacologyError):
+    """A dosing schedule or infusion record is malformed: overlapping segments, no end, no dose."""
+
+
+class UnknownModel(PharmacologyError):
+    """No pharmacology model exists for the requested therapy."""
+
+
+class SchedulingError(MsinfusionError):
+    """A scheduling problem (or an instance file describing one) cannot be used.
+
+    An optimisation that finds no schedule is not an error: the solvers return a status
+    (optimal, feasible, infeasible, unknown) and never raise for "infeasible".
+    """
+
+
+class InvalidSchedulingProblem(SchedulingError):
+    """A chair, nurse, visit, link or option of a scheduling problem fails validation."""
+
+
+class DeviceMessageError(MonitoringError):
+    """A bedside-monitor message cannot be used; ``ack_code`` is the HL7 MSA-1 answer."""
+
+    ack_code = "AE"
+
+
+class MalformedMessage(DeviceMessageError):
+    ack_code = "AR"
+
+
+class UnsupportedMessage(DeviceMessageError):
+    ack_code = "AR"
+
+
+class UnknownPatient(DeviceMessageError):
+    ack_code = "AE"
+
+
+class UnmappableMessage(DeviceMessageError):
+    ack_code = "AE"
