@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import hl7
+
 from msinfusion.errors import (
     MalformedMessage,
     UnmappableMessage,
