@@ -199,6 +199,16 @@ class PermissionDenied(AccessError):
         self.action = action
 
 
+class CsrfFailed(AccessError):
+    """A change sent with a browser session cookie lacks the matching ``X-CSRF-Token`` header."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a change made with a browser session needs the X-CSRF-Token header from login",
+            field="X-CSRF-Token",
+        )
+
+
 class TooManyAttempts(AccessError):
     """Too many failed logins for one user name from one address; retry after ``retry_after_s``."""
 

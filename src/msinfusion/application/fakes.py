@@ -1,15 +1,18 @@
 """In-memory implementations of every port: for tests, docs, demos and the CLI.
 
 ``InMemoryDatabase`` is the shared state; each ``InMemoryUnitOfWork`` works on a private copy and
-publishes it on ``commit`` under a lock, re-checking every event stream it appended to, so the
-fake has the same transactional and concurrency behaviour as the SQL adapters.
+publishes its changes on ``commit`` under a lock, re-checking every event stream it appended to
+and every id it added, so the fake has the same transactional and concurrency behaviour as the
+SQL adapters (``tests/contract`` runs one suite against both). References are checked like
+foreign keys: an appointment's ``patient_id`` must name a stored patient.
 """
 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -22,12 +25,16 @@ from msinfusion.application.records import (
     AuditEntry,
     Chair,
     Patient,
+    SessionSummary,
     TherapyOrder,
     User,
 )
 from msinfusion.errors import ConcurrencyError, DuplicateRecord, RecordNotFound
 
 R = TypeVar("R", Patient, Chair, TherapyOrder, Appointment, User, ApiToken)
+
+Reference = tuple[str, Mapping[str, object]]
+"""The kind of record a field refers to, and the rows it must be found in."""
 
 
 @dataclass(slots=True)
@@ -41,14 +48,31 @@ class InMemoryDatabase:
 
 
 class InMemoryRepository(Generic[R]):
-    def __init__(self, kind: str, rows: dict[str, R]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        rows: dict[str, R],
+        references: Mapping[str, Reference] | None = None,
+    ) -> None:
         self._kind = kind
         self._rows: dict[str, R] = rows
+        self._references = dict(references or {})
+        self.added: set[str] = set()
+        self.changed: set[str] = set()
+
+    def _check_references(self, record: R) -> None:
+        for field_name, (kind, rows) in self._references.items():
+            value = getattr(record, field_name)
+            if value is not None and value not in rows:
+                raise RecordNotFound(f"no {kind} {value}", field=field_name)
 
     def add(self, record: R) -> None:
         if record.id in self._rows:
             raise DuplicateRecord(f"{self._kind} {record.id} already exists", field="id")
+        self._check_references(record)
         self._rows[record.id] = record
+        self.added.add(record.id)
+        self.changed.add(record.id)
 
     def get(self, record_id: str) -> R:
         try:
@@ -58,7 +82,9 @@ class InMemoryRepository(Generic[R]):
 
     def update(self, record: R) -> None:
         self.get(record.id)
+        self._check_references(record)
         self._rows[record.id] = record
+        self.changed.add(record.id)
 
     def list(self) -> builtins.list[R]:
         return sorted(self._rows.values(), key=lambda r: r.id)
@@ -69,18 +95,30 @@ class InMemoryRepository(Generic[R]):
                 return record
         raise RecordNotFound(f"no {self._kind} with that {what}", field=field_name)
 
+    def _refuse_taken(self, record: R, attribute: str, message: str, field_name: str) -> None:
+        value = getattr(record, attribute)
+        if any(getattr(r, attribute) == value and r.id != record.id for r in self._rows.values()):
+            raise DuplicateRecord(message, field=field_name)
+
 
 class InMemoryUserRepository(InMemoryRepository[User]):
     def add(self, record: User) -> None:
-        if any(u.username == record.username for u in self._rows.values()):
-            raise DuplicateRecord(f"user name {record.username} is taken", field="username")
+        self._refuse_taken(record, "username", f"user name {record.username} is taken", "username")
         super().add(record)
+
+    def update(self, record: User) -> None:
+        self._refuse_taken(record, "username", f"user name {record.username} is taken", "username")
+        super().update(record)
 
     def get_by_username(self, username: str) -> User:
         return self._find(lambda u: u.username == username, "user name", "username")
 
 
 class InMemoryTokenRepository(InMemoryRepository[ApiToken]):
+    def add(self, record: ApiToken) -> None:
+        self._refuse_taken(record, "token_hash", "that token is already stored", "token")
+        super().add(record)
+
     def get_by_hash(self, token_hash: str) -> ApiToken:
         return self._find(lambda t: t.token_hash == token_hash, "token", "token")
 
@@ -93,7 +131,38 @@ class InMemoryAppointmentRepository(InMemoryRepository[Appointment]):
         )
 
 
+class InMemorySessionSummaryRepository:
+    def __init__(self, rows: dict[str, SessionSummary]) -> None:
+        self._rows = rows
+        self.added: set[str] = set()
+        self.changed: set[str] = set()
+
+    def add(self, summary: SessionSummary) -> None:
+        if summary.session_id in self._rows:
+            raise DuplicateRecord(f"session {summary.session_id} already exists", field="id")
+        self.save(summary)
+        self.added.add(summary.session_id)
+
+    def get(self, session_id: str) -> SessionSummary:
+        try:
+            return self._rows[session_id]
+        except KeyError:
+            raise RecordNotFound(f"no session {session_id}", field="session_id") from None
+
+    def save(self, summary: SessionSummary) -> None:
+        self._rows[summary.session_id] = summary
+        self.changed.add(summary.session_id)
+
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+        return sorted(
+            (s for s in self._rows.values() if status is None or s.status == status),
+            key=lambda s: s.session_id,
+        )
+
+
 class InMemoryEventStore:
+    """Streams are copied on write, so a snapshot of the stream dict is a consistent read."""
+
     def __init__(self, streams: dict[str, list[dict[str, Any]]]) -> None:
         self._streams = streams
         self.appended_from: dict[str, int] = {}
@@ -101,14 +170,14 @@ class InMemoryEventStore:
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
     ) -> int:
-        stream = self._streams.setdefault(stream_id, [])
+        stream = self._streams.get(stream_id, [])
         if len(stream) != expected_version:
             raise ConcurrencyError(
                 session_id=stream_id, expected=expected_version, actual=len(stream)
             )
         self.appended_from.setdefault(stream_id, expected_version)
-        stream.extend(dict(e) for e in events)
-        return len(stream)
+        self._streams[stream_id] = [*stream, *(dict(e) for e in events)]
+        return len(self._streams[stream_id])
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         return [dict(e) for e in self._streams.get(stream_id, [])[after_version:]]
@@ -117,12 +186,17 @@ class InMemoryEventStore:
         return len(self._streams.get(stream_id, []))
 
     def list_streams(self) -> builtins.list[str]:
-        return sorted(self._streams)
+        return sorted(sid for sid, events in self._streams.items() if events)
 
 
 class InMemoryAuditLog:
-    def __init__(self, entries: list[AuditEntry]) -> None:
+    """Entries of this transaction after the committed ones (``committed`` is a snapshot)."""
+
+    def __init__(
+        self, entries: list[AuditEntry], committed: Sequence[AuditEntry] | None = None
+    ) -> None:
         self._entries = entries
+        self._committed = committed or ()
 
     def record(self, entry: AuditEntry) -> None:
         self._entries.append(entry)
@@ -137,15 +211,15 @@ class InMemoryAuditLog:
     ) -> builtins.list[AuditEntry]:
         found = [
             e
-            for e in self._entries
+            for e in (*self._committed, *self._entries)
             if (user_id is None or e.user_id == user_id)
             and (resource_type is None or e.resource_type == resource_type)
             and (since is None or e.at >= since)
         ]
-        return found[-limit:]
+        return found[-limit:] if limit > 0 else []
 
 
-_TABLES = ("patients", "chairs", "orders", "appointments", "users", "tokens")
+_TABLES = ("patients", "chairs", "orders", "appointments", "users", "tokens", "sessions")
 
 
 class InMemoryUnitOfWork:
@@ -159,18 +233,43 @@ class InMemoryUnitOfWork:
         db = self.database
         with db.lock:
             self._tables = {name: dict(db.tables.get(name, {})) for name in _TABLES}
-            self._streams = {sid: list(events) for sid, events in db.streams.items()}
+            self._streams = dict(db.streams)
+            self._committed_audit = tuple(db.audit)
             self._audit: list[AuditEntry] = []
-        self.patients = InMemoryRepository[Patient]("patient", self._tables["patients"])
-        self.chairs = InMemoryRepository[Chair]("chair", self._tables["chairs"])
-        self.orders = InMemoryRepository[TherapyOrder]("order", self._tables["orders"])
-        self.appointments = InMemoryAppointmentRepository(
-            "appointment", self._tables["appointments"]
+        tables = self._tables
+        patients: Reference = ("patient", tables["patients"])
+        self.patients = InMemoryRepository[Patient]("patient", tables["patients"])
+        self.chairs = InMemoryRepository[Chair]("chair", tables["chairs"])
+        self.orders = InMemoryRepository[TherapyOrder](
+            "order", tables["orders"], {"patient_id": patients}
         )
-        self.users = InMemoryUserRepository("user", self._tables["users"])
-        self.tokens = InMemoryTokenRepository("token", self._tables["tokens"])
+        self.appointments = InMemoryAppointmentRepository(
+            "appointment",
+            tables["appointments"],
+            {
+                "patient_id": patients,
+                "chair_id": ("chair", tables["chairs"]),
+                "order_id": ("order", tables["orders"]),
+            },
+        )
+        self.users = InMemoryUserRepository("user", tables["users"])
+        self.tokens = InMemoryTokenRepository(
+            "token", tables["tokens"], {"user_id": ("user", tables["users"])}
+        )
+        self.sessions = InMemorySessionSummaryRepository(tables["sessions"])
         self.events = InMemoryEventStore(self._streams)
-        self.audit = InMemoryAuditLog(self._audit)
+        self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
+
+    def _repositories(self) -> dict[str, Any]:
+        return {
+            "patients": self.patients,
+            "chairs": self.chairs,
+            "orders": self.orders,
+            "appointments": self.appointments,
+            "users": self.users,
+            "tokens": self.tokens,
+            "sessions": self.sessions,
+        }
 
     def __enter__(self) -> Self:
         self._begin()
@@ -184,16 +283,32 @@ class InMemoryUnitOfWork:
     ) -> None:
         self.rollback()
 
+    def _check_conflicts(self) -> None:
+        db = self.database
+        for stream_id, expected in self.events.appended_from.items():
+            actual = len(db.streams.get(stream_id, []))
+            if actual != expected:
+                raise ConcurrencyError(session_id=stream_id, expected=expected, actual=actual)
+        for name, repository in self._repositories().items():
+            for record_id in repository.added:
+                if record_id in db.tables.get(name, {}):
+                    raise DuplicateRecord(f"{name} {record_id} already exists", field="id")
+
     def commit(self) -> None:
         db = self.database
         with db.lock:
-            for stream_id, expected in self.events.appended_from.items():
-                actual = len(db.streams.get(stream_id, []))
-                if actual != expected:
-                    raise ConcurrencyError(session_id=stream_id, expected=expected, actual=actual)
-            db.tables = {name: dict(rows) for name, rows in self._tables.items()}
-            db.streams = {sid: list(events) for sid, events in self._streams.items()}
-            db.audit.extend(self._audit)
+            self._check_conflicts()
+            for name, repository in self._repositories().items():
+                rows = db.tables.setdefault(name, {})
+                for record_id in repository.changed:
+                    rows[record_id] = self._tables[name][record_id]
+            for stream_id in self.events.appended_from:
+                db.streams[stream_id] = self._streams[stream_id]
+            first = len(db.audit) + 1
+            db.audit.extend(
+                dataclasses.replace(entry, sequence=first + i)
+                for i, entry in enumerate(self._audit)
+            )
         self._begin()
 
     def rollback(self) -> None:

@@ -2,8 +2,9 @@
 
 Adapters implement them (``adapters/storage`` for SQLite/PostgreSQL, ``application/fakes.py`` in
 memory); one contract test suite runs against every implementation. Errors:
-``RecordNotFound`` for a missing id, ``DuplicateRecord`` for an id that exists,
-``ConcurrencyError`` for a stale expected version — never a silent overwrite.
+``RecordNotFound`` for a missing id or a reference to one (an appointment's ``patient_id``),
+``DuplicateRecord`` for an id that exists, ``ConcurrencyError`` for a stale expected version —
+never a silent overwrite.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from msinfusion.application.records import (
     AuditEntry,
     Chair,
     Patient,
+    SessionSummary,
     TherapyOrder,
     User,
 )
@@ -89,6 +91,24 @@ class AuditLog(Protocol):
     ) -> builtins.list[AuditEntry]: ...
 
 
+class SessionSummaryRepository(Protocol):
+    """The board's projection of session streams, one row per session (``SessionSummary``).
+
+    ``add`` registers a new, empty session (``DuplicateRecord`` if it exists); ``save`` writes
+    the summary of a stream in the transaction that appended its events (insert or replace).
+    """
+
+    def add(self, summary: SessionSummary) -> None: ...
+
+    def get(self, session_id: str) -> SessionSummary: ...
+
+    def save(self, summary: SessionSummary) -> None: ...
+
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+        """Summaries ordered by session id, optionally only those with ``status``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``.
 
@@ -96,14 +116,34 @@ class UnitOfWork(Protocol):
     after the commit that stored it returned (ARCHITECTURE decision 6).
     """
 
-    patients: Repository[Patient]
-    chairs: Repository[Chair]
-    orders: Repository[TherapyOrder]
-    appointments: AppointmentRepository
-    users: UserRepository
-    tokens: TokenRepository
-    audit: AuditLog
-    events: EventStore
+    # Read-only properties, so that an implementation may hold narrower types (a fake's
+    # InMemoryRepository) in plain attributes.
+    @property
+    def patients(self) -> Repository[Patient]: ...
+
+    @property
+    def chairs(self) -> Repository[Chair]: ...
+
+    @property
+    def orders(self) -> Repository[TherapyOrder]: ...
+
+    @property
+    def appointments(self) -> AppointmentRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def sessions(self) -> SessionSummaryRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 
 class Role(enum.Enum):
@@ -111,3 +112,31 @@ class AuditEntry:
     remote_addr: str | None
     outcome: str
     sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSummary:
+    """The board's line for one infusion session (a read projection of its event stream).
+
+    Written in the same transaction as the events it summarises, so the board never shows a
+    version that is not stored. ``version`` is the number of events; ``status`` is
+    ``SessionState.status.value`` (``"new"`` before check-in). Volumes and rates are exact.
+    """
+
+    session_id: str
+    version: int = 0
+    status: str = "new"
+    patient_id: str | None = None
+    protocol_id: str | None = None
+    protocol_version: str | None = None
+    dose_number: int | None = None
+    rate_ml_per_h: Fraction = Fraction(0)
+    volume_infused_ml: Fraction = Fraction(0)
+    bag_volume_ml: Fraction = Fraction(0)
+    infusion_started_at: datetime | None = None
+    projected_infusion_end: datetime | None = None
+    projected_chair_release: datetime | None = None
+    next_due_action: str | None = None
+    next_due_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
+    last_event_at: datetime | None = None

@@ -18,6 +18,7 @@ from msinfusion.catalog.loader import load_therapy_file
 from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
+from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
@@ -34,6 +35,7 @@ catalog_app = typer.Typer(
 )
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(session_app, name="session")
+app.add_typer(db_app, name="db")
 
 console = Console()
 

@@ -1,0 +1,87 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL (production).
+
+``database_url()`` is ``MSINFUSION_DATABASE_URL`` when set (``postgresql+psycopg://…``), else a
+SQLite file in the user's data directory (``$XDG_DATA_HOME/msinfusion/msinfusion.db``, by
+default ``~/.local/share/msinfusion/msinfusion.db``). Every SQLite connection runs in WAL mode
+with ``synchronous=FULL`` (a commit is on disk before it returns), foreign keys on, and a busy
+timeout so that concurrent writers wait for each other instead of failing. SQLite transactions
+begin with ``BEGIN IMMEDIATE``: a unit of work takes the write lock when it starts, so a
+read-then-append can never fail half-way with a stale snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+DATABASE_URL_VARIABLE = "MSINFUSION_DATABASE_URL"
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one before giving up (30 s)."""
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+)
+
+
+def data_directory() -> Path:
+    """``$XDG_DATA_HOME/msinfusion`` (default ``~/.local/share/msinfusion``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "msinfusion"
+
+
+def sqlite_url(path: Path) -> str:
+    return URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
+
+
+def database_url(url: str | None = None) -> str:
+    """``url``, else ``MSINFUSION_DATABASE_URL``, else the SQLite file in the data directory."""
+    return (
+        url
+        or os.environ.get(DATABASE_URL_VARIABLE)
+        or sqlite_url(data_directory() / "msinfusion.db")
+    )
+
+
+def create_engine_for(url: str | None = None, **options: Any) -> Engine:
+    """An engine for ``database_url(url)``; SQLite's directory is created if missing."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, **options)
+    database = parsed.database or ""
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
+    else:
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool,
+            **options,
+        )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,111 @@
+"""The SQL event store: one row per event in ``session_events``, unique ``(stream_id, version)``.
+
+``append`` checks the stream's version first (a stale caller gets ``ConcurrencyError`` with the
+actual version at once); a concurrent transaction that appends the same version between that
+check and the insert makes the insert violate the unique key — on PostgreSQL the insert waits
+for the winner's commit, on SQLite ``BEGIN IMMEDIATE`` serialises writers — and the
+``IntegrityError`` becomes ``ConcurrencyError``. Either way nothing is lost or interleaved: the
+loser's events are not stored and its unit of work must be rolled back.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from msinfusion.adapters.storage.tables import session_events
+from msinfusion.application.ports import StoredEvent
+from msinfusion.errors import ConcurrencyError, InvalidEvent
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _row(stream_id: str, version: int, event: StoredEvent, at: datetime) -> dict[str, Any]:
+    try:
+        event_type, schema_version = str(event["type"]), int(event["version"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidEvent(
+            "a stored event needs a type and a schema version", field="type"
+        ) from None
+    return {
+        "stream_id": stream_id,
+        "version": version,
+        "type": event_type,
+        "schema_version": schema_version,
+        "payload": dict(event),
+        "recorded_at": at,
+    }
+
+
+class SqlEventStore:
+    """Implements ``EventStore`` on one connection (the unit of work's transaction)."""
+
+    def __init__(self, connection: Connection, engine: Engine, clock: Clock = _utc_now) -> None:
+        self._connection = connection
+        self._engine = engine
+        self._clock = clock
+
+    def append(
+        self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
+    ) -> int:
+        actual = self.version(stream_id)
+        if actual != expected_version:
+            raise ConcurrencyError(session_id=stream_id, expected=expected_version, actual=actual)
+        if not events:
+            return actual
+        now = self._clock()
+        rows = [_row(stream_id, expected_version + i, e, now) for i, e in enumerate(events, 1)]
+        try:
+            self._connection.execute(insert(session_events), rows)
+        except IntegrityError:
+            raise ConcurrencyError(
+                session_id=stream_id,
+                expected=expected_version,
+                actual=self._committed_version(stream_id),
+            ) from None
+        return expected_version + len(rows)
+
+    def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
+        query = (
+            select(session_events.c.payload)
+            .where(
+                session_events.c.stream_id == stream_id,
+                session_events.c.version > after_version,
+            )
+            .order_by(session_events.c.version)
+        )
+        return [dict(payload) for payload in self._connection.execute(query).scalars()]
+
+    def version(self, stream_id: str) -> int:
+        return self._version_on(self._connection, stream_id)
+
+    def list_streams(self) -> builtins.list[str]:
+        query = select(session_events.c.stream_id).distinct().order_by(session_events.c.stream_id)
+        return list(self._connection.execute(query).scalars())
+
+    @staticmethod
+    def _version_on(connection: Connection, stream_id: str) -> int:
+        query = select(func.coalesce(func.max(session_events.c.version), 0)).where(
+            session_events.c.stream_id == stream_id
+        )
+        return int(connection.execute(query).scalar_one())
+
+    def _committed_version(self, stream_id: str) -> int:
+        """The winner's version, read outside this (possibly aborted) transaction.
+
+        SQLite keeps the transaction usable after a constraint error (and a second connection
+        would wait for this one's write lock), so it reads on its own connection.
+        """
+        if self._connection.dialect.name == "sqlite":
+            return self.version(stream_id)
+        with self._engine.connect() as connection:
+            return self._version_on(connection, stream_id)

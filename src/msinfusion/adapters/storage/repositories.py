@@ -1,0 +1,214 @@
+"""SQL repositories for the records of ``msinfusion.application.records``.
+
+One generic ``SqlRepository`` maps a frozen record to a row of the same-named columns. Ids and
+references are checked before writing so that the errors name the field (``DuplicateRecord``
+``id``/``username``, ``RecordNotFound`` ``patient_id``) exactly as the in-memory fake does; the
+database's own unique keys and foreign keys are the backstop for concurrent writers, and an
+``IntegrityError`` there becomes ``DuplicateRecord`` too. Inserts run in a savepoint so that a
+refused write leaves the unit of work usable (PostgreSQL aborts a transaction on any error).
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Table, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from msinfusion.adapters.storage import tables
+from msinfusion.application.records import (
+    ApiToken,
+    Appointment,
+    AuditEntry,
+    Chair,
+    Patient,
+    SessionSummary,
+    TherapyOrder,
+    User,
+)
+from msinfusion.errors import DuplicateRecord, RecordNotFound
+
+R = TypeVar("R", Patient, Chair, TherapyOrder, Appointment, User, ApiToken, SessionSummary)
+
+Reference = tuple[str, Table]
+"""The kind of record a field refers to and the table that must hold its id."""
+
+
+def _row_values(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+class SqlRepository(Generic[R]):
+    """Records of one type in one table, keyed by ``key`` (``id`` unless said otherwise)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        table: Table,
+        record_type: type[R],
+        kind: str,
+        *,
+        key: str = "id",
+        references: Mapping[str, Reference] | None = None,
+    ) -> None:
+        self._connection = connection
+        self._table = table
+        self._record_type: type[R] = record_type
+        self._kind = kind
+        self._key = key
+        self._references = dict(references or {})
+
+    def _id(self, record: R) -> str:
+        return str(getattr(record, self._key))
+
+    def _exists(self, table: Table, column: str, value: object) -> bool:
+        query = select(exists().where(table.c[column] == value))
+        return bool(self._connection.execute(query).scalar())
+
+    def _check_references(self, record: R) -> None:
+        for field_name, (kind, table) in self._references.items():
+            value = getattr(record, field_name)
+            if value is not None and not self._exists(table, "id", value):
+                raise RecordNotFound(f"no {kind} {value}", field=field_name)
+
+    def _check_unique(self, record: R) -> None:
+        """Refuse values of unique columns other than the key (overridden where there are)."""
+
+    def add(self, record: R) -> None:
+        if self._exists(self._table, self._key, self._id(record)):
+            raise DuplicateRecord(f"{self._kind} {self._id(record)} already exists", field="id")
+        self._check_unique(record)
+        self._check_references(record)
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(insert(self._table).values(_row_values(record)))
+        except IntegrityError:
+            raise DuplicateRecord(
+                f"{self._kind} {self._id(record)} already exists", field="id"
+            ) from None
+
+    def get(self, record_id: str) -> R:
+        query = select(self._table).where(self._table.c[self._key] == record_id)
+        row = self._connection.execute(query).mappings().first()
+        if row is None:
+            raise RecordNotFound(f"no {self._kind} {record_id}", field=self._key)
+        return self._record_type(**row)
+
+    def update(self, record: R) -> None:
+        self.get(self._id(record))
+        self._check_unique(record)
+        self._check_references(record)
+        values = _row_values(record)
+        del values[self._key]
+        statement = (
+            update(self._table).where(self._table.c[self._key] == self._id(record)).values(values)
+        )
+        self._connection.execute(statement)
+
+    def list(self) -> builtins.list[R]:
+        query = select(self._table).order_by(self._table.c[self._key])
+        return [self._record_type(**row) for row in self._connection.execute(query).mappings()]
+
+    def _get_where(self, column: str, value: object, what: str, field_name: str) -> R:
+        query = select(self._table).where(self._table.c[column] == value)
+        row = self._connection.execute(query).mappings().first()
+        if row is None:
+            raise RecordNotFound(f"no {self._kind} with that {what}", field=field_name)
+        return self._record_type(**row)
+
+    def _refuse_taken(self, record: R, column: str, message: str, field_name: str) -> None:
+        query = select(
+            exists().where(
+                self._table.c[column] == getattr(record, column),
+                self._table.c[self._key] != self._id(record),
+            )
+        )
+        if self._connection.execute(query).scalar():
+            raise DuplicateRecord(message, field=field_name)
+
+
+class SqlUserRepository(SqlRepository[User]):
+    def _check_unique(self, record: User) -> None:
+        self._refuse_taken(record, "username", f"user name {record.username} is taken", "username")
+
+    def get_by_username(self, username: str) -> User:
+        return self._get_where("username", username, "user name", "username")
+
+
+class SqlTokenRepository(SqlRepository[ApiToken]):
+    def _check_unique(self, record: ApiToken) -> None:
+        self._refuse_taken(record, "token_hash", "that token is already stored", "token")
+
+    def get_by_hash(self, token_hash: str) -> ApiToken:
+        return self._get_where("token_hash", token_hash, "token", "token")
+
+
+class SqlAppointmentRepository(SqlRepository[Appointment]):
+    def list_between(self, start: datetime, end: datetime) -> builtins.list[Appointment]:
+        table = tables.appointments
+        query = (
+            select(table)
+            .where(table.c.starts_at >= start, table.c.starts_at < end)
+            .order_by(table.c.starts_at, table.c.id)
+        )
+        return [Appointment(**row) for row in self._connection.execute(query).mappings()]
+
+
+class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
+    """The board projection: ``save`` replaces a session's summary or inserts the first one."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(
+            connection, tables.session_summaries, SessionSummary, "session", key="session_id"
+        )
+
+    def save(self, summary: SessionSummary) -> None:
+        values = _row_values(summary)
+        table = tables.session_summaries
+        statement = update(table).where(table.c.session_id == summary.session_id).values(values)
+        if self._connection.execute(statement).rowcount == 0:
+            self.add(summary)
+
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+        table = tables.session_summaries
+        query = select(table).order_by(table.c.session_id)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+
+
+class SqlAuditLog:
+    """Append-only: ``record`` inserts; there is no update or delete (triggers refuse both)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def record(self, entry: AuditEntry) -> None:
+        values = _row_values(entry)
+        if values["sequence"] is None:
+            del values["sequence"]
+        self._connection.execute(insert(tables.audit_log).values(values))
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        resource_type: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> builtins.list[AuditEntry]:
+        """The newest ``limit`` entries that match, oldest first."""
+        table = tables.audit_log
+        query = select(table).order_by(table.c.sequence.desc()).limit(max(limit, 0))
+        if user_id is not None:
+            query = query.where(table.c.user_id == user_id)
+        if resource_type is not None:
+            query = query.where(table.c.resource_type == resource_type)
+        if since is not None:
+            query = query.where(table.c.at >= since)
+        rows = self._connection.execute(query).mappings().all()
+        return [AuditEntry(**row) for row in reversed(rows)]

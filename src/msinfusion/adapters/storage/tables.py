@@ -1,0 +1,169 @@
+"""The tables, as SQLAlchemy Core metadata (the migrations in ``migrations/versions`` create
+exactly these; ``tests/integration/storage/test_migrations.py`` compares the two).
+
+Names follow the records in ``msinfusion.application.records``: one column per field, the same
+name. ``session_events`` is the append-only event store (unique ``(stream_id, version)``: a
+concurrent append with a stale version is an integrity error, never an interleave);
+``session_summaries`` is the board's projection, written in the transaction of the events.
+``audit_log`` and ``session_events`` refuse UPDATE and DELETE by trigger.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from msinfusion.adapters.storage.column_types import (
+    JSON_DOCUMENT,
+    DecimalText,
+    EnumValue,
+    FractionText,
+    NameTuple,
+    PairTuple,
+    UtcDateTime,
+)
+from msinfusion.application.records import AppointmentStatus, Role
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 64
+"""Length of every record id column."""
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("date_of_birth", Date),
+    Column("sex", String(16)),
+    Column("height_cm", DecimalText),
+    Column("weight_kg", DecimalText),
+    Column("synthetic", Boolean, nullable=False),
+    Column("contraindicated_therapy_ids", NameTuple, nullable=False),
+)
+
+chairs = Table(
+    "chairs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("attributes", NameTuple, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+therapy_orders = Table(
+    "therapy_orders",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("therapy_id", String(ID), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("prescriber_id", String(ID), nullable=False),
+    Column("options", PairTuple, nullable=False),
+    Column("note", Text),
+    Column("active", Boolean, nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("chair_id", String(ID), ForeignKey("chairs.id"), nullable=False),
+    Column("protocol_id", String(ID), nullable=False),
+    Column("dose_number", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False, index=True),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("status", EnumValue(AppointmentStatus), nullable=False),
+    Column("order_id", String(ID), ForeignKey("therapy_orders.id")),
+    Column("session_id", String(ID)),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", EnumValue(Role), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("display_name", String(200)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", String(255), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("sequence", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("user_id", String(ID), index=True),
+    Column("action", String(64), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(200)),
+    Column("remote_addr", String(64)),
+    Column("outcome", String(32), nullable=False),
+)
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("stream_id", String(ID), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", JSON_DOCUMENT, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("stream_id", "version"),
+)
+
+session_summaries = Table(
+    "session_summaries",
+    metadata,
+    Column("session_id", String(ID), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("patient_id", String(ID)),
+    Column("protocol_id", String(ID)),
+    Column("protocol_version", String(32)),
+    Column("dose_number", Integer),
+    Column("rate_ml_per_h", FractionText, nullable=False),
+    Column("volume_infused_ml", FractionText, nullable=False),
+    Column("bag_volume_ml", FractionText, nullable=False),
+    Column("infusion_started_at", UtcDateTime),
+    Column("projected_infusion_end", UtcDateTime),
+    Column("projected_chair_release", UtcDateTime),
+    Column("next_due_action", String(64)),
+    Column("next_due_at", UtcDateTime),
+    Column("warnings", NameTuple, nullable=False),
+    Column("last_event_at", UtcDateTime),
+)
+
+APPEND_ONLY_TABLES = ("audit_log", "session_events")

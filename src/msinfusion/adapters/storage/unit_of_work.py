@@ -1,0 +1,117 @@
+"""``SqlUnitOfWork``: one database transaction over every repository and the event store.
+
+``with uow: ...; uow.commit()`` — leaving the block without ``commit`` rolls back; ``commit``
+returns only when the transaction is durable (``synchronous=FULL`` on SQLite, PostgreSQL's
+default ``synchronous_commit=on``), which is when a command may be acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from msinfusion.adapters.storage import tables
+from msinfusion.adapters.storage.event_store import Clock, SqlEventStore, _utc_now
+from msinfusion.adapters.storage.repositories import (
+    SqlAppointmentRepository,
+    SqlAuditLog,
+    SqlRepository,
+    SqlSessionSummaryRepository,
+    SqlTokenRepository,
+    SqlUserRepository,
+)
+from msinfusion.application.records import (
+    ApiToken,
+    Appointment,
+    Chair,
+    Patient,
+    TherapyOrder,
+    User,
+)
+
+
+class SqlUnitOfWork:
+    """A transaction on ``engine``, begun on ``__enter__`` and ended by commit or rollback."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = _utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already in use")
+        connection = self._engine.connect()
+        self._connection = connection
+        patients = ("patient", tables.patients)
+        self.patients = SqlRepository[Patient](connection, tables.patients, Patient, "patient")
+        self.chairs = SqlRepository[Chair](connection, tables.chairs, Chair, "chair")
+        self.orders = SqlRepository[TherapyOrder](
+            connection,
+            tables.therapy_orders,
+            TherapyOrder,
+            "order",
+            references={"patient_id": patients},
+        )
+        self.appointments = SqlAppointmentRepository(
+            connection,
+            tables.appointments,
+            Appointment,
+            "appointment",
+            references={
+                "patient_id": patients,
+                "chair_id": ("chair", tables.chairs),
+                "order_id": ("order", tables.therapy_orders),
+            },
+        )
+        self.users = SqlUserRepository(connection, tables.users, User, "user")
+        self.tokens = SqlTokenRepository(
+            connection,
+            tables.api_tokens,
+            ApiToken,
+            "token",
+            references={"user_id": ("user", tables.users)},
+        )
+        self.sessions = SqlSessionSummaryRepository(connection)
+        self.audit = SqlAuditLog(connection)
+        self.events = SqlEventStore(connection, self._engine, self._clock)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.rollback()
+            finally:
+                connection.close()
+
+    def _require_connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("use the unit of work in a with block")
+        return self._connection
+
+    def commit(self) -> None:
+        """Make every write of this transaction durable; the block may go on with a new one."""
+        self._require_connection().commit()
+
+    def rollback(self) -> None:
+        self._require_connection().rollback()
+
+
+def sql_unit_of_work_factory(
+    engine: Engine, *, clock: Clock = _utc_now
+) -> Callable[[], SqlUnitOfWork]:
+    """What ``SessionService(unit_of_work=...)`` and the web app take: a new unit per call."""
+
+    def make() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, clock=clock)
+
+    return make

@@ -1,0 +1,74 @@
+"""``msinfusion db``: create or migrate the database, and say which revision it is at.
+
+The database is ``--url``, else ``MSINFUSION_DATABASE_URL``, else the SQLite file in the user's
+data directory (``$XDG_DATA_HOME/msinfusion/msinfusion.db``). Passwords in URLs are never
+printed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from msinfusion.adapters.storage import (
+    create_engine_for,
+    current_revision,
+    database_url,
+    head_revision,
+    upgrade,
+)
+from msinfusion.entrypoints.common import fail
+
+db_app = typer.Typer(
+    name="db", help="Create, migrate and inspect the msinfusion database.", no_args_is_help=True
+)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
+        "(default: MSINFUSION_DATABASE_URL, else the SQLite file in the data directory).",
+    ),
+]
+
+
+def _shown(url: str) -> str:
+    """The URL with its password masked (an unreadable URL is not echoed: it may hold one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the given URL"
+
+
+@db_app.command("upgrade")
+def upgrade_command(url: UrlOption = None) -> None:
+    """Migrate the database to the newest schema (creating it if it does not exist)."""
+    target = database_url(url)
+    try:
+        reached = upgrade(create_engine_for(target))
+    except ArgumentError:
+        fail(f"--url: {_shown(target)} is not a database URL")
+    except SQLAlchemyError as error:
+        fail(f"cannot migrate {_shown(target)}: {type(error).__name__}")
+    typer.echo(f"{_shown(target)}: at revision {reached}")
+
+
+@db_app.command("current")
+def current_command(url: UrlOption = None) -> None:
+    """Print the database's schema revision and the newest one this version ships."""
+    target = database_url(url)
+    try:
+        revision = current_revision(create_engine_for(target))
+    except ArgumentError:
+        fail(f"--url: {_shown(target)} is not a database URL")
+    except SQLAlchemyError as error:
+        fail(f"cannot open {_shown(target)}: {type(error).__name__}")
+    head = head_revision()
+    state = "up to date" if revision == head else "run 'msinfusion db upgrade'"
+    typer.echo(
+        f"{_shown(target)}: at revision {revision or 'none (empty)'}; newest {head} ({state})"
+    )

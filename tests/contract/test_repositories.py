@@ -1,0 +1,224 @@
+"""The Repository contracts: exact round trips, missing and duplicate ids, references, lookups.
+
+Run against the in-memory fake, SQLite and PostgreSQL (``uow_factory`` in conftest.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, timedelta
+from typing import Any
+
+import pytest
+
+from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.records import AppointmentStatus, Role
+from msinfusion.errors import DuplicateRecord, RecordNotFound
+from tests.contract import samples
+
+Factory = Callable[[], UnitOfWork]
+
+
+def _seed(factory: Factory) -> None:
+    """A patient, a chair, an order and a user: what the other records refer to."""
+    with factory() as uow:
+        uow.patients.add(samples.patient())
+        uow.chairs.add(samples.chair())
+        uow.orders.add(samples.order())
+        uow.users.add(samples.user())
+        uow.commit()
+
+
+# (repository attribute, a record with every field set, a changed copy of it)
+KINDS: dict[str, tuple[str, Any, Any]] = {
+    "patient": (
+        "patients",
+        samples.patient("p-2", sex=None, date_of_birth=None, height_cm=None),
+        samples.patient("p-2", display_name="Renamed", contraindicated_therapy_ids=()),
+    ),
+    "chair": ("chairs", samples.chair("c-2"), samples.chair("c-2", active=False, attributes=())),
+    "order": ("orders", samples.order("o-2"), samples.order("o-2", active=False, note=None)),
+    "appointment": (
+        "appointments",
+        samples.appointment("a-2", order_id="o-1", session_id="s-9"),
+        samples.appointment("a-2", status=AppointmentStatus.CANCELLED),
+    ),
+    "user": ("users", samples.user("u-2", "doc.b", role=Role.PHYSICIAN), None),
+    "token": ("tokens", samples.token("t-2", token_hash="h-2"), None),
+}
+for _name, (_attr, _record, _changed) in list(KINDS.items()):
+    if _changed is None:
+        KINDS[_name] = (_attr, _record, replace(_record, label="renamed") if _attr == "tokens"
+                        else replace(_record, active=False, display_name=None))  # fmt: skip
+
+
+@pytest.fixture(params=sorted(KINDS))
+def kind(request: pytest.FixtureRequest) -> tuple[str, Any, Any]:
+    return KINDS[request.param]
+
+
+def test_a_record_reads_back_equal_in_every_field(
+    uow_factory: Factory, kind: tuple[str, Any, Any]
+) -> None:
+    attr, record, _ = kind
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        getattr(uow, attr).add(record)
+        uow.commit()
+    with uow_factory() as uow:
+        stored = getattr(uow, attr).get(record.id)
+    assert stored == record
+    assert type(stored) is type(record)
+    for name in ("starts_at", "ends_at", "created_at"):
+        if hasattr(stored, name):
+            assert getattr(stored, name).utcoffset() is not None
+
+
+def test_update_replaces_and_list_is_ordered_by_id(
+    uow_factory: Factory, kind: tuple[str, Any, Any]
+) -> None:
+    attr, record, changed = kind
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        getattr(uow, attr).add(record)
+        getattr(uow, attr).update(changed)
+        uow.commit()
+    with uow_factory() as uow:
+        assert getattr(uow, attr).get(record.id) == changed
+        listed = getattr(uow, attr).list()
+    assert [r.id for r in listed] == sorted(r.id for r in listed)
+    assert changed in listed
+
+
+def test_missing_and_duplicate_ids_are_refused_and_the_unit_stays_usable(
+    uow_factory: Factory, kind: tuple[str, Any, Any]
+) -> None:
+    attr, record, changed = kind
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        repository = getattr(uow, attr)
+        with pytest.raises(RecordNotFound) as missing:
+            repository.get("nope")
+        assert missing.value.field == "id"
+        with pytest.raises(RecordNotFound):
+            repository.update(changed)
+        repository.add(record)
+        with pytest.raises(DuplicateRecord) as duplicate:
+            repository.add(changed)
+        assert duplicate.value.field == "id"
+        uow.chairs.add(samples.chair("c-after"))  # the transaction goes on after a refusal
+        uow.commit()
+    with uow_factory() as uow:
+        assert getattr(uow, attr).get(record.id) == record
+        assert uow.chairs.get("c-after").id == "c-after"
+
+
+@pytest.mark.parametrize(
+    ("attr", "record", "field"),
+    [
+        ("orders", samples.order("o-9", patient_id="p-x"), "patient_id"),
+        ("appointments", samples.appointment("a-9", patient_id="p-x"), "patient_id"),
+        ("appointments", samples.appointment("a-9", chair_id="c-x"), "chair_id"),
+        ("appointments", samples.appointment("a-9", order_id="o-x"), "order_id"),
+        ("tokens", samples.token("t-9", user_id="u-x"), "user_id"),
+    ],
+)
+def test_a_reference_to_a_missing_record_is_refused(
+    uow_factory: Factory, attr: str, record: Any, field: str
+) -> None:
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        with pytest.raises(RecordNotFound) as refused:
+            getattr(uow, attr).add(record)
+        assert refused.value.field == field
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(RecordNotFound):
+        getattr(uow, attr).get(record.id)
+
+
+def test_user_names_are_unique_and_looked_up(uow_factory: Factory) -> None:
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        assert uow.users.get_by_username("nurse.a") == samples.user()
+        with pytest.raises(RecordNotFound) as missing:
+            uow.users.get_by_username("nobody")
+        assert missing.value.field == "username"
+        with pytest.raises(DuplicateRecord) as taken:
+            uow.users.add(samples.user("u-2", "nurse.a"))
+        assert taken.value.field == "username"
+        uow.users.add(samples.user("u-2", "nurse.b"))
+        with pytest.raises(DuplicateRecord):
+            uow.users.update(samples.user("u-2", "nurse.a"))
+        uow.users.update(samples.user("u-2", "nurse.c"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.users.get_by_username("nurse.c").id == "u-2"
+
+
+def test_tokens_are_found_by_hash_and_a_hash_is_stored_once(uow_factory: Factory) -> None:
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        uow.tokens.add(samples.token())
+        assert uow.tokens.get_by_hash("h-1") == samples.token()
+        with pytest.raises(RecordNotFound) as missing:
+            uow.tokens.get_by_hash("h-unknown")
+        assert missing.value.field == "token"
+        with pytest.raises(DuplicateRecord) as duplicate:
+            uow.tokens.add(samples.token("t-2", token_hash="h-1"))
+        assert duplicate.value.field == "token"
+
+
+def test_appointments_between_is_half_open_and_ordered(uow_factory: Factory) -> None:
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        for aid, hours in (("a-3", 2), ("a-1", 0), ("a-2", 0), ("a-4", 24), ("a-0", -1)):
+            uow.appointments.add(samples.appointment(aid, hours=hours))
+        uow.commit()
+    start = samples.NINE.astimezone(UTC)  # the same instant in another zone
+    with uow_factory() as uow:
+        day = uow.appointments.list_between(start, start + timedelta(hours=24))
+        empty = uow.appointments.list_between(start + timedelta(hours=3), start)
+    assert [a.id for a in day] == ["a-1", "a-2", "a-3"]
+    assert empty == []
+
+
+def test_the_audit_log_appends_numbers_filters_and_limits(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        uow.audit.record(samples.audit(0))
+        uow.audit.record(samples.audit(1, user_id=None, resource_type="session"))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.audit.record(samples.audit(2, user_id="u-2"))
+        uow.audit.record(samples.audit(3))
+        uow.commit()
+    with uow_factory() as uow:
+        everything = uow.audit.list()
+        assert [e.resource_id for e in everything] == ["r-0", "r-1", "r-2", "r-3"]
+        assert [e.sequence for e in everything] == [1, 2, 3, 4]
+        assert next(replace(e, sequence=None) for e in everything) == samples.audit(0)
+        assert [e.resource_id for e in uow.audit.list(user_id="u-1")] == ["r-0", "r-3"]
+        assert [e.resource_id for e in uow.audit.list(resource_type="session")] == ["r-1"]
+        since = samples.NINE + timedelta(minutes=2)
+        assert [e.resource_id for e in uow.audit.list(since=since)] == ["r-2", "r-3"]
+        assert [e.resource_id for e in uow.audit.list(limit=2)] == ["r-2", "r-3"]
+
+
+def test_session_summaries_are_added_saved_and_listed(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        uow.sessions.add(samples.summary("s-2", status="new"))
+        uow.sessions.save(samples.summary("s-1"))
+        with pytest.raises(DuplicateRecord):
+            uow.sessions.add(samples.summary("s-1"))
+        uow.commit()
+    changed = samples.summary("s-1", version=8, status="paused", rate_ml_per_h=0, warnings=())
+    with uow_factory() as uow:
+        assert uow.sessions.get("s-1") == samples.summary("s-1")
+        uow.sessions.save(changed)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get("s-1") == changed
+        assert [s.session_id for s in uow.sessions.list()] == ["s-1", "s-2"]
+        assert uow.sessions.list(status="new") == [samples.summary("s-2", status="new")]
+        with pytest.raises(RecordNotFound):
+            uow.sessions.get("s-9")

@@ -1,0 +1,144 @@
+"""The shipped Alembic migrations on empty SQLite and PostgreSQL databases: the tables they
+create are exactly ``tables.metadata``; SQLite connections carry the durability pragmas; the
+audit log and the event store refuse UPDATE and DELETE in the database itself."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from msinfusion.adapters.storage import (
+    create_engine_for,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from msinfusion.adapters.storage.engine import sqlite_url
+from msinfusion.adapters.storage.tables import metadata
+from tests.pg_cluster import Cluster
+
+EXPECTED_TABLES = {
+    "alembic_version",
+    "api_tokens",
+    "appointments",
+    "audit_log",
+    "chairs",
+    "patients",
+    "session_events",
+    "session_summaries",
+    "therapy_orders",
+    "users",
+}
+_names = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = create_engine_for(sqlite_url(tmp_path / "fresh.db"))
+    else:
+        cluster: Cluster = request.getfixturevalue("postgres_cluster")
+        engine = create_engine_for(cluster.create_database(f"migrate_{next(_names)}"))
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
+    assert current_revision(empty_engine) is None
+    assert upgrade(empty_engine) == head_revision() == "0001"
+    assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
+    with empty_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
+    assert upgrade(empty_engine) == "0001"
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
+
+
+def test_the_event_store_has_a_unique_stream_version_key(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    unique = inspect(empty_engine).get_unique_constraints("session_events")
+    assert [u["column_names"] for u in unique] == [["stream_id", "version"]]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET outcome = 'changed'",
+        "DELETE FROM audit_log",
+        "UPDATE session_events SET type = 'Changed'",
+        "DELETE FROM session_events",
+    ],
+)
+def test_append_only_tables_refuse_update_and_delete(empty_engine: Engine, statement: str) -> None:
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_log (at, action, resource_type, outcome) "
+                "VALUES ('2025-03-03 09:00:00', 'read', 'patient', 'ok')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO session_events "
+                "(stream_id, version, type, schema_version, payload, recorded_at) "
+                "VALUES ('s-1', 1, 'SessionCheckedIn', 1, '{}', '2025-03-03 09:00:00')"
+            )
+        )
+    with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
+        connection.execute(text(statement))
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM session_events")).scalar_one() == 1
+
+
+def test_every_sqlite_connection_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine_for(sqlite_url(tmp_path / "pragmas.db"))
+    for _ in range(2):  # a second pooled connection too
+        with engine.connect() as connection:
+            pragma = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+            assert pragma == {
+                "journal_mode": "wal",
+                "synchronous": 2,  # FULL
+                "foreign_keys": 1,
+                "busy_timeout": 30_000,
+            }
+    engine.dispose()
+
+
+def test_the_default_database_is_a_file_in_the_user_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msinfusion.adapters.storage import database_url
+
+    monkeypatch.delenv("MSINFUSION_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    url = database_url()
+    assert url == sqlite_url(tmp_path / "data" / "msinfusion" / "msinfusion.db")
+    engine = create_engine_for()
+    upgrade(engine)
+    engine.dispose()
+    assert (tmp_path / "data" / "msinfusion" / "msinfusion.db").is_file()
+    monkeypatch.setenv("MSINFUSION_DATABASE_URL", "postgresql+psycopg://u@db.example/centre")
+    assert database_url() == "postgresql+psycopg://u@db.example/centre"
+    assert database_url("sqlite:///elsewhere.db") == "sqlite:///elsewhere.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.delenv("MSINFUSION_DATABASE_URL")
+    assert database_url().endswith("/.local/share/msinfusion/msinfusion.db")
