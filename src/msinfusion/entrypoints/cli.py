@@ -18,7 +18,9 @@ from msinfusion.catalog.loader import load_therapy_file
 from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
+from msinfusion.entrypoints.course_cli import course_app, risk_app
 from msinfusion.entrypoints.db_cli import db_app
+from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
@@ -36,6 +38,10 @@ catalog_app = typer.Typer(
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(session_app, name="session")
 app.add_typer(db_app, name="db")
+app.add_typer(course_app, name="course")
+app.add_typer(risk_app, name="risk")
+app.command("simulate")(simulate_command)
+app.command("tdm")(tdm_command)
 
 console = Console()
 

@@ -1,0 +1,76 @@
+"""Plots of a simulation report (matplotlib, Agg backend, imported only when a plot is drawn).
+
+Top panel: concentration of the typical patient and, for a population, its median with the
+5th-95th percentile band (log scale). Bottom panel: the effect (B cells or alpha-4 saturation)
+the same way. The file type follows the suffix (.png or .svg).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from msinfusion.errors import PharmacologyError
+from msinfusion.pharmacology.report import SimulationReport
+
+_SUFFIXES = {".png", ".svg"}
+_EFFECT_LABELS = {
+    "b_cells_per_ul": "CD19 B cells (cells/uL)",
+    "alpha4_saturation_pct": "alpha-4 integrin saturation (%)",
+}
+
+
+def save_plot(report: SimulationReport, path: Path) -> Path:
+    if path.suffix.lower() not in _SUFFIXES:
+        raise PharmacologyError(
+            f"plot file must end in .png or .svg, not '{path.suffix}'", field="plot"
+        )
+    import matplotlib  # noqa: PLC0415 - lazy: only when a plot is drawn
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - lazy, after selecting Agg
+
+    has_effect = report.typical.effect is not None
+    fig, axes = plt.subplots(
+        2 if has_effect else 1, 1, figsize=(9, 6 if has_effect else 3.5), sharex=True, squeeze=False
+    )
+    grid = report.typical.grid_day
+    conc_ax = axes[0][0]
+    conc_ax.plot(grid, report.typical.conc_ug_per_ml[0], color="C0", label="typical patient")
+    pop = report.population
+    if pop is not None:
+        conc_ax.fill_between(
+            pop.grid_day,
+            pop.conc_percentiles[5.0],
+            pop.conc_percentiles[95.0],
+            color="C0",
+            alpha=0.2,
+            label="5th-95th percentile",
+        )
+        conc_ax.plot(pop.grid_day, pop.conc_percentiles[50.0], color="C1", lw=1, label="median")
+    conc_ax.set_yscale("log")
+    conc_ax.set_ylim(bottom=1e-2)
+    conc_ax.set_ylabel("concentration (ug/mL)")
+    conc_ax.set_title(f"{report.model.therapy_id}: {report.model.pk.model_id}")
+    conc_ax.legend(loc="lower left", fontsize=8)
+    if has_effect and report.typical.effect is not None:
+        eff_ax = axes[1][0]
+        eff_ax.plot(grid, report.typical.effect[0], color="C2", label="typical patient")
+        if pop is not None and pop.effect_percentiles is not None:
+            band = pop.effect_percentiles
+            eff_ax.fill_between(pop.grid_day, band[5.0], band[95.0], color="C2", alpha=0.2)
+            eff_ax.plot(pop.grid_day, band[50.0], color="C3", lw=1, label="median")
+        eff_ax.set_ylabel(_EFFECT_LABELS.get(report.model.effect.value, "effect"))
+        eff_ax.legend(loc="lower left", fontsize=8)
+    axes[-1][0].set_xlabel("day")
+    if report.model.placeholders():
+        fig.text(
+            0.01,
+            0.005,
+            "contains placeholder parameters: " + ", ".join(report.model.placeholders())[:160],
+            fontsize=6,
+            color="gray",
+        )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,211 @@
+"""Use case: check one patient's course - calendar, gates for the next dose, monitoring, risks.
+
+Framework-free: the CLI (``msinfusion course check``) calls it today; the API routes and the
+patient page (issues 5 and 10) call ``check_course`` / ``course_check_to_dict`` the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from msinfusion.errors import InvalidCourseOrder
+from msinfusion.planning import course_data as data
+from msinfusion.planning.course_builders_daily import mitoxantrone_limit
+from msinfusion.planning.course_plan import plan_course
+from msinfusion.planning.course_views import (
+    calendar_to_dict,
+    cumulative_to_dict,
+    gate_to_dict,
+    pml_to_dict,
+    repletion_to_dict,
+    slot_to_dict,
+)
+from msinfusion.planning.courses import CourseCalendar, CourseOrder, DoseStatus, GivenDose
+from msinfusion.planning.gate_rules import GATES
+from msinfusion.planning.gates import DoseContext, GateResult, blocking, evaluate_gates
+from msinfusion.planning.monitoring_calendar import (
+    MonitoringSlot,
+    monitoring_items,
+    record_results,
+)
+from msinfusion.planning.patient_record import PatientRecord, patient_record_from_dict
+from msinfusion.planning.risk import (
+    CumulativeDoseRow,
+    PmlRisk,
+    Repletion,
+    anti_cd20_repletion,
+    pml_risk,
+    project_mitoxantrone,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CourseCheck:
+    calendar: CourseCalendar
+    gates: tuple[GateResult, ...]
+    monitoring: tuple[MonitoringSlot, ...]
+    pml: PmlRisk | None
+    cumulative: tuple[CumulativeDoseRow, ...]
+    repletion: Repletion | None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(blocking(self.gates))
+
+
+def dose_context(
+    calendar: CourseCalendar, prior_mg_per_m2: Decimal, given: tuple[GivenDose, ...] = ()
+) -> DoseContext | None:
+    """The context of the next dose not yet given (None when every dose is given).
+
+    Mitoxantrone exposure so far = prior + each given dose at its recorded mg/m2 (12 if none).
+    """
+    dose = calendar.next_dose()
+    if dose is None:
+        return None
+    previous = calendar.last_given()
+    course_start = dose.dose_number == 1 or (
+        previous is not None
+        and previous.course_number != dose.course_number
+        and dose.course_number is not None
+    )
+    mitoxantrone = calendar.therapy_id == "mitoxantrone"
+    planned = data.number("mitoxantrone.dose_mg_per_m2")
+    recorded = {g.dose_number: g.mg_per_m2 for g in given}
+    given_so_far = sum(
+        (
+            planned
+            if recorded.get(d.dose_number) is None
+            else Decimal(str(recorded[d.dose_number]))
+            for d in calendar.doses
+            if d.status is DoseStatus.GIVEN
+        ),
+        Decimal(0),
+    )
+    return DoseContext(
+        therapy_id=calendar.therapy_id,
+        dose_number=dose.dose_number,
+        on=max(dose.earliest, calendar.as_of) if calendar.as_of else dose.due,
+        course_start=course_start,
+        previous_dose_on=None if previous is None else previous.given_on,
+        jurisdiction=calendar.jurisdiction,
+        cumulative_before_mg_per_m2=prior_mg_per_m2 + given_so_far if mitoxantrone else None,
+        dose_mg_per_m2=data.number("mitoxantrone.dose_mg_per_m2") if mitoxantrone else None,
+        cumulative_limit_mg_per_m2=mitoxantrone_limit(calendar.jurisdiction)
+        if mitoxantrone
+        else None,
+    )
+
+
+def _pml(calendar: CourseCalendar, record: PatientRecord, as_of: date) -> PmlRisk | None:
+    jcv = record.latest("anti_jcv", on_or_before=as_of)
+    if jcv is None or jcv.positive is None or record.prior_immunosuppressant is None:
+        return None
+    first = calendar.doses[0].given_on
+    months = (
+        0 if first is None else max((as_of.year - first.year) * 12 + as_of.month - first.month, 0)
+    )
+    return pml_risk(
+        jcv_positive=jcv.positive,
+        index=jcv.value,
+        assay=jcv.assay,
+        prior_immunosuppressant=record.prior_immunosuppressant,
+        months=months,
+    )
+
+
+def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> CourseCheck:
+    """Calendar as of ``as_of``, the gates of the next dose, monitoring slots and the risks."""
+    calendar = plan_course(order, as_of=as_of)
+    prior = Decimal(order.option_map.get("prior_mg_per_m2", "0"))
+    context = dose_context(calendar, prior, order.given)
+    gates = () if context is None else evaluate_gates(GATES, record, context)
+    slots = tuple(
+        slot
+        for item in monitoring_items(calendar, record)
+        for slot in record_results(item, record, as_of)
+    )
+    last = calendar.last_given()
+    therapy = calendar.therapy_id
+    return CourseCheck(
+        calendar=calendar,
+        gates=gates,
+        monitoring=slots,
+        pml=_pml(calendar, record, as_of) if therapy == "natalizumab" else None,
+        cumulative=project_mitoxantrone(
+            calendar,
+            prior_mg_per_m2=prior,
+            given=order.given,
+            limit_mg_per_m2=mitoxantrone_limit(calendar.jurisdiction),
+        )
+        if therapy == "mitoxantrone"
+        else (),
+        repletion=anti_cd20_repletion(therapy, last_dose=last.effective, as_of=as_of)
+        if last is not None and therapy in ("ocrelizumab", "ublituximab", "rituximab")
+        else None,
+    )
+
+
+def order_from_dict(raw: Any) -> CourseOrder:
+    """The ``order`` object of a check file: therapy_id, start, options, given."""
+    if not isinstance(raw, dict):
+        raise InvalidCourseOrder("order must be an object", field="order")
+    try:
+        start = date.fromisoformat(str(raw.get("start")))
+        given = tuple(
+            GivenDose(
+                dose_number=int(g["dose_number"]),
+                on=date.fromisoformat(str(g["on"])),
+                mg_per_m2=None if g.get("mg_per_m2") is None else float(g["mg_per_m2"]),
+            )
+            for g in raw.get("given", [])
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidCourseOrder(f"order: {error}", field="order") from None
+    options = raw.get("options", {})
+    if not isinstance(options, dict):
+        raise InvalidCourseOrder("order.options must be an object", field="order.options")
+    return CourseOrder.create(
+        therapy_id=str(raw.get("therapy_id")),
+        start=start,
+        options={str(k): str(v) for k, v in options.items()},
+        given=given,
+    )
+
+
+def check_from_dict(raw: Any) -> CourseCheck:
+    """Run a check file: ``{"as_of": DATE, "order": {...}, "patient": {...}}``."""
+    if not isinstance(raw, dict):
+        raise InvalidCourseOrder("the check file must be a JSON object", field="file")
+    try:
+        as_of = date.fromisoformat(str(raw.get("as_of")))
+    except ValueError:
+        raise InvalidCourseOrder("as_of must be an ISO date", field="as_of") from None
+    return check_course(
+        order_from_dict(raw.get("order")),
+        patient_record_from_dict(raw.get("patient", {})),
+        as_of=as_of,
+    )
+
+
+def course_check_to_dict(check: CourseCheck) -> dict[str, Any]:
+    return {
+        "calendar": calendar_to_dict(check.calendar),
+        "blocked": check.blocked,
+        "gates": [gate_to_dict(g) for g in check.gates],
+        "monitoring": [slot_to_dict(s) for s in check.monitoring],
+        "flags": {
+            "overdue": [slot_to_dict(s) for s in check.monitoring if s.status.value == "overdue"],
+            "abnormal": [slot_to_dict(s) for s in check.monitoring if s.abnormal],
+        },
+        "risks": {
+            "pml": None if check.pml is None else pml_to_dict(check.pml),
+            "mitoxantrone_cumulative": [cumulative_to_dict(r) for r in check.cumulative],
+            "anti_cd20_repletion": None
+            if check.repletion is None
+            else repletion_to_dict(check.repletion),
+        },
+    }

@@ -1,0 +1,347 @@
+"""Every pre-treatment and pre-infusion gate of issue 7, with its source and override rule.
+
+Dossier ids in comments: A = anti-CD20 dossier (Q items), N = natalizumab/alemtuzumab/
+mitoxantrone/methylprednisolone dossier (N, A, M, P items). ``overridable=True`` only where the
+label leaves room for a prescriber decision (e.g. "whenever possible", "consult a specialist").
+"""
+
+from __future__ import annotations
+
+from msinfusion.planning import course_data as data
+from msinfusion.planning import gate_checks as checks
+from msinfusion.planning.gate_evaluators import (
+    at_least,
+    finding_today,
+    negative,
+    no_finding_today,
+    pregnancy,
+    present,
+)
+from msinfusion.planning.gates import Evaluate, Gate, GateWhen
+
+ANTI_CD20 = frozenset({"ocrelizumab", "ublituximab", "rituximab"})
+CD20_SOURCES = ("prescriberpoint-ocrevus", "prescriberpoint-briumvi", "rituxiver")
+LIVER = checks.LIVER
+
+
+def _g(
+    gid: str,
+    title: str,
+    therapies: frozenset[str] | set[str],
+    when: GateWhen,
+    *,
+    mandatory: bool = True,
+    overridable: bool = False,
+    sources: tuple[str, ...],
+    evaluate: Evaluate,
+    verified: bool = True,
+    note: str | None = None,
+) -> Gate:
+    return Gate(
+        id=gid,
+        title=title,
+        therapies=frozenset(therapies),
+        when=when,
+        mandatory=mandatory,
+        overridable=overridable,
+        source_ids=sources,
+        evaluate=evaluate,
+        verified=verified,
+        note=note,
+    )
+
+
+FIRST, COURSE, EVERY = GateWhen.FIRST_DOSE, GateWhen.EACH_COURSE, GateWhen.EVERY_DOSE
+NEG = negative
+GATES: tuple[Gate, ...] = (
+    # Anti-CD20 (A 1.1, 3.1, 4.1)
+    _g(
+        "hbv_hbsag",
+        "Hepatitis B surface antigen",
+        ANTI_CD20,
+        FIRST,
+        sources=CD20_SOURCES,
+        evaluate=NEG(
+            "hbsag", positive_reason="active HBV is a contraindication", overridable=False
+        ),
+    ),
+    _g(
+        "hbv_anti_hbc",
+        "Hepatitis B core antibody",
+        ANTI_CD20,
+        FIRST,
+        overridable=True,
+        sources=CD20_SOURCES,
+        evaluate=NEG(
+            "anti_hbc",
+            positive_reason="liver specialist before and during therapy",
+            overridable=True,
+        ),
+    ),
+    _g(
+        "serum_immunoglobulins",
+        "Quantitative serum immunoglobulins",
+        ANTI_CD20,
+        FIRST,
+        overridable=True,
+        sources=CD20_SOURCES[:2],
+        evaluate=present(("serum_immunoglobulins",)),
+        note="Low result: consult immunology before starting. Rituximab: MS practice by analogy.",
+    ),
+    _g(
+        "anti_cd20_vaccination_timing",
+        "Vaccinations completed before start (dossier Q4)",
+        ANTI_CD20,
+        FIRST,
+        sources=("prescriberpoint-ocrevus", "medscape-uk-ocrelizumab"),
+        evaluate=checks.anti_cd20_vaccines,
+    ),
+    _g(
+        "liver_tests",
+        "ALT, AST, alkaline phosphatase, bilirubin (US, 8/2025)",
+        {"ocrelizumab", "ublituximab"},
+        FIRST,
+        overridable=True,
+        sources=CD20_SOURCES[:2],
+        evaluate=checks.liver_us,
+    ),
+    _g(
+        "active_infection",
+        "No active infection today (postpone until resolved)",
+        ANTI_CD20 | {"alemtuzumab"},
+        EVERY,
+        sources=("ocrevus-admin", "medscape-briumvi", "lemtrada-eu-leaflet"),
+        evaluate=no_finding_today(
+            "active_infection", fail_reason="postpone until resolved", overridable=False
+        ),
+    ),
+    _g(
+        "ublituximab_pregnancy",
+        "Pregnancy status verified (US)",
+        {"ublituximab"},
+        EVERY,
+        overridable=True,
+        sources=("medscape-briumvi", "themeditary-briumvi"),
+        evaluate=pregnancy(every_dose=True, overridable=True),
+    ),
+    # Natalizumab (N 1.2, 1.3)
+    _g(
+        "natalizumab_anti_jcv",
+        "Anti-JCV antibody status and index",
+        {"natalizumab"},
+        FIRST,
+        sources=("tysabri-mims-sg", "tysabrihcp-dosing"),
+        evaluate=checks.jcv,
+    ),
+    _g(
+        "natalizumab_baseline_mri",
+        "Baseline brain MRI (EU: within 3 months)",
+        {"natalizumab"},
+        FIRST,
+        overridable=True,
+        sources=("rcr-mri", "tysabri-us-pi"),
+        evaluate=checks.mri_baseline,
+    ),
+    _g(
+        "natalizumab_no_pml",
+        "No current or prior PML",
+        {"natalizumab"},
+        EVERY,
+        sources=("tysabri-us-pi",),
+        evaluate=checks.pml_never,
+    ),
+    _g(
+        "touch_authorized",
+        "REMS (TOUCH / TYRUKO REMS) authorisation current",
+        {"natalizumab"},
+        EVERY,
+        sources=("touch-rems",),
+        evaluate=finding_today(
+            "touch_authorized", fail_reason="do not infuse; refer to the prescriber"
+        ),
+    ),
+    _g(
+        "touch_checklist",
+        "Pre-infusion patient checklist: no stop answer",
+        {"natalizumab"},
+        EVERY,
+        overridable=True,
+        sources=("touch-rems", "touch-checklist"),
+        verified=False,
+        evaluate=no_finding_today(
+            "touch_checklist_stop",
+            overridable=True,
+            fail_reason="do not infuse; refer to the prescriber",
+        ),
+        note="Dossier N9: checklist wording not hard-coded; override = prescriber clearance.",
+    ),
+    # Alemtuzumab (N 2.1, 2.2)
+    _g(
+        "alemtuzumab_vzv",
+        "VZV immunity (vaccinate if negative)",
+        {"alemtuzumab"},
+        COURSE,
+        sources=("lemtrada-eu-leaflet", "msprotocols-lemtrada"),
+        evaluate=checks.vzv,
+    ),
+    _g(
+        "alemtuzumab_vaccination_timing",
+        "All vaccinations >= 6 weeks before the course",
+        {"alemtuzumab"},
+        COURSE,
+        sources=("lemtrada-eu-leaflet", "msprotocols-lemtrada"),
+        evaluate=checks.alemtuzumab_vaccines,
+    ),
+    _g(
+        "alemtuzumab_hiv",
+        "HIV test negative",
+        {"alemtuzumab"},
+        COURSE,
+        sources=("lemtrada-empr", "lemtrada-pmc-table"),
+        evaluate=NEG(
+            "hiv", positive_reason="HIV infection is a contraindication", overridable=False
+        ),
+    ),
+    _g(
+        "alemtuzumab_hbv_hcv",
+        "Hepatitis B and C screen",
+        {"alemtuzumab"},
+        FIRST,
+        overridable=True,
+        sources=("lemtrada-pmc-table",),
+        evaluate=present(("hbsag", "anti_hbc", "hcv_antibody")),
+    ),
+    _g(
+        "alemtuzumab_tb",
+        "Tuberculosis screen (local guidance)",
+        {"alemtuzumab"},
+        FIRST,
+        overridable=True,
+        sources=("lemtrada-eu-leaflet", "lemtrada-pmc-table"),
+        evaluate=NEG(
+            "tb_screen", positive_reason="treat/assess per local TB guidance", overridable=True
+        ),
+    ),
+    _g(
+        "alemtuzumab_baseline_labs",
+        "Baseline CBC, creatinine, urinalysis, UPCR, TSH, liver",
+        {"alemtuzumab"},
+        FIRST,
+        sources=("lemtrada-empr", "lemtrada-pmc-table"),
+        evaluate=present(
+            (
+                "cbc_diff",
+                "creatinine",
+                "urinalysis",
+                "urine_protein_creatinine_ratio",
+                "tsh",
+                "alt",
+                "ast",
+                "bilirubin",
+            ),
+            abnormal_fails=False,
+        ),
+    ),
+    _g(
+        "alemtuzumab_pregnancy",
+        "Pregnancy excluded before the course",
+        {"alemtuzumab"},
+        COURSE,
+        sources=("lemtrada-eu-leaflet",),
+        evaluate=pregnancy(every_dose=False, overridable=False),
+    ),
+    _g(
+        "alemtuzumab_ecg",
+        "Baseline ECG (EU 2020, unconfirmed)",
+        {"alemtuzumab"},
+        FIRST,
+        mandatory=False,
+        sources=("msprotocols-lemtrada",),
+        verified=False,
+        evaluate=present(("ecg",)),
+        note="Dossier A3: confirm before making it a hard gate.",
+    ),
+    # Mitoxantrone (N 3.1, 3.2; M1, M3)
+    _g(
+        "mitoxantrone_lvef",
+        "LVEF >= 50 % before this dose",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-pfizer-boxed", "mtx-roztrous"),
+        evaluate=checks.lvef,
+    ),
+    _g(
+        "mitoxantrone_neutrophils",
+        "Neutrophils >= 1500/mm3 before this dose",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-pfizer-boxed", "mtx-medicalalgorithms"),
+        evaluate=at_least(
+            "neutrophils_per_mm3",
+            data.number("gates.mitoxantrone_neutrophils_min_per_mm3"),
+            "/mm3",
+            overridable=False,
+        ),
+    ),
+    _g(
+        "mitoxantrone_blood_count",
+        "CBC with platelets before this dose",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-medicalalgorithms",),
+        evaluate=present(("platelets",), every_dose=True),
+    ),
+    _g(
+        "mitoxantrone_liver",
+        "Liver function tests before this dose (defer if abnormal)",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-medicalalgorithms",),
+        evaluate=present(LIVER, every_dose=True),
+    ),
+    _g(
+        "mitoxantrone_pregnancy",
+        "Pregnancy test before this dose",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-medicalalgorithms",),
+        evaluate=pregnancy(every_dose=True, overridable=False),
+    ),
+    _g(
+        "mitoxantrone_cumulative",
+        "Cumulative dose within the lifetime limit",
+        {"mitoxantrone"},
+        EVERY,
+        sources=("mtx-northwestern", "mtx-rxreasoner-eu"),
+        evaluate=checks.cumulative,
+    ),
+    # IV methylprednisolone (N 4.1; P1, P3)
+    _g(
+        "ivmp_exclude_infection",
+        "Infection excluded (urinalysis) before a relapse course",
+        {"methylprednisolone"},
+        FIRST,
+        overridable=True,
+        sources=("ivmp-docsbay", "mstherapycentre"),
+        evaluate=present(("urinalysis",)),
+    ),
+    _g(
+        "ivmp_within_14_days",
+        "Started within 14 days of relapse onset (NICE)",
+        {"methylprednisolone"},
+        FIRST,
+        mandatory=False,
+        sources=("nice-ng220",),
+        evaluate=checks.ivmp_onset,
+    ),
+)
+
+# Gates a physician may override when they fail (with a justification, for that dose date).
+# Two more allow it for one outcome only: anti_cd20_vaccination_timing (US non-live vaccines,
+# "whenever possible") and mitoxantrone_lvef (a >= 10-point fall above 50 %, dossier M3).
+OVERRIDABLE_GATE_IDS = tuple(g.id for g in GATES if g.overridable)
+OUTCOME_OVERRIDABLE_GATE_IDS = ("anti_cd20_vaccination_timing", "mitoxantrone_lvef")
+
+
+def gate_ids() -> tuple[str, ...]:
+    return tuple(g.id for g in GATES)

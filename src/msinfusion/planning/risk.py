@@ -1,0 +1,192 @@
+"""Risk calculators: natalizumab PML risk, mitoxantrone cumulative dose, anti-CD20 repletion.
+
+- PML: table A of the natalizumab dossier (N 1.4), cell by cell, never interpolated or
+  extrapolated (N4); the Ho 2017 bands are not used (cells not retrieved).
+- Mitoxantrone: cumulative mg/m2 (prior exposure + doses given + doses planned) against the
+  lifetime limit (M1), projected over the course calendar; mg from Mosteller BSA when measured.
+- Anti-CD20: weeks since the last dose and the label's median time to B-cell repletion
+  (ocrelizumab 72 weeks, range 27-175; ublituximab 70 weeks) until the pharmacology issue (8)
+  provides a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from msinfusion.errors import PlanningError
+from msinfusion.planning import course_data as data
+from msinfusion.planning.calendar_units import add_weeks
+from msinfusion.planning.courses import CourseCalendar, DoseStatus, GivenDose
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PmlRisk:
+    risk_per_1000: Decimal | None
+    row: str
+    index_band: str
+    months_band: str
+    table: str
+    sources: tuple[str, ...]
+    verified: bool
+    note: str
+
+
+def _months_band(months: int) -> tuple[int | None, str]:
+    bands: list[list[int]] = data.raw_rules()["pml_table_a"]["month_bands"]
+    for column, (low, high) in enumerate(bands):
+        if low <= months <= high:
+            return column, ("<= 24" if column == 0 else f"{low}-{high}") + " months"
+    return None, f"{months} months (beyond the 72-month table)"
+
+
+def _row(positive: bool, index: Decimal | None, prior_is: bool) -> list[object]:
+    rows: list[list[object]] = data.raw_rules()["pml_table_a"]["rows"]
+    cutoff = Decimal(str(data.raw_rules()["pml_table_a"]["index_cutoff"]))
+    if not positive:
+        wanted = "negative-is" if prior_is else "negative-no-is"
+    elif prior_is:
+        wanted = "positive-is"
+    elif index is None:
+        wanted = "positive-no-is-index-unknown"
+    else:
+        wanted = "positive-no-is-index-low" if index <= cutoff else "positive-no-is-index-high"
+    return next(row for row in rows if row[0] == wanted)
+
+
+def pml_risk(
+    *,
+    jcv_positive: bool,
+    index: Decimal | None,
+    prior_immunosuppressant: bool,
+    months: int,
+    assay: str | None = None,
+) -> PmlRisk:
+    """Cases per 1000 from table A (dossier N 1.4).
+
+    >>> pml_risk(jcv_positive=True, index=Decimal("1.2"), prior_immunosuppressant=False,
+    ...          months=30).risk_per_1000
+    Decimal('1.1')
+    """
+    if months < 0:
+        raise PlanningError(f"months on natalizumab must be >= 0, not {months}", field="months")
+    if index is not None and index < 0:
+        raise PlanningError(f"anti-JCV index must be >= 0, not {index}", field="jcv_index")
+    table = data.raw_rules()["pml_table_a"]
+    notes = [str(table["note"])]
+    if assay is not None and "stratify" not in assay.lower() and index is not None:
+        notes.append(
+            f"Index cut-offs were derived with STRATIFY; '{assay}' index not applied (dossier N5)."
+        )
+        index = None
+    row = _row(jcv_positive, index, prior_immunosuppressant)
+    column, months_text = _months_band(months)
+    cells: list[Decimal] = [Decimal(str(c)) for c in row[4]]  # type: ignore[attr-defined]
+    return PmlRisk(
+        risk_per_1000=None if column is None else cells[column],
+        row=str(row[0]),
+        index_band=str(row[3]),
+        months_band=months_text,
+        table=str(table["title"]),
+        sources=tuple(data.source_url(s) for s in table["sources"]),
+        verified=bool(table["verified"]),
+        note=" ".join(notes),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CumulativeDoseRow:
+    dose_number: int
+    on: date
+    given: bool
+    dose_mg_per_m2: Decimal
+    dose_mg: Fraction | None
+    cumulative_mg_per_m2: Decimal
+    limit_mg_per_m2: Decimal
+    within_limit: bool
+
+
+def project_mitoxantrone(
+    calendar: CourseCalendar,
+    *,
+    prior_mg_per_m2: Decimal,
+    limit_mg_per_m2: Decimal,
+    given: tuple[GivenDose, ...] = (),
+    bsa_m2: Fraction | None = None,
+) -> tuple[CumulativeDoseRow, ...]:
+    """Cumulative mg/m2 after every dose of the calendar (given doses at their recorded mg/m2)."""
+    planned = data.number("mitoxantrone.dose_mg_per_m2")
+    recorded = {g.dose_number: g.mg_per_m2 for g in given}
+    total, rows = prior_mg_per_m2, []
+    for dose in calendar.doses:
+        actual = recorded.get(dose.dose_number)
+        per_m2 = Decimal(str(actual)) if actual is not None else planned
+        total += per_m2
+        rows.append(
+            CumulativeDoseRow(
+                dose_number=dose.dose_number,
+                on=dose.effective,
+                given=dose.status is DoseStatus.GIVEN,
+                dose_mg_per_m2=per_m2,
+                dose_mg=None if bsa_m2 is None else Fraction(per_m2) * bsa_m2,
+                cumulative_mg_per_m2=total,
+                limit_mg_per_m2=limit_mg_per_m2,
+                within_limit=total <= limit_mg_per_m2,
+            )
+        )
+    return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Repletion:
+    therapy_id: str
+    last_dose: date
+    weeks_since_last_dose: Fraction
+    median_repletion_weeks: int | None
+    median_repletion_date: date | None
+    range_weeks: tuple[int, int] | None
+    range_dates: tuple[date, date] | None
+    sources: tuple[str, ...]
+    verified: bool
+    note: str
+
+
+def anti_cd20_repletion(therapy_id: str, *, last_dose: date, as_of: date) -> Repletion:
+    """Time since the last anti-CD20 dose and the label's expected B-cell repletion window."""
+    weeks = Fraction((as_of - last_dose).days, 7)
+    key = f"repletion.{therapy_id}_median_weeks"
+    if therapy_id not in ("ocrelizumab", "ublituximab"):
+        return Repletion(
+            therapy_id=therapy_id,
+            last_dose=last_dose,
+            weeks_since_last_dose=weeks,
+            median_repletion_weeks=None,
+            median_repletion_date=None,
+            range_weeks=None,
+            range_dates=None,
+            sources=(),
+            verified=False,
+            note="No label repletion figure in the dossiers for this therapy.",
+        )
+    rule = data.rule(key)
+    median = int(rule.value)
+    span: tuple[int, int] | None = None
+    if therapy_id == "ocrelizumab":
+        low, high = data.rule("repletion.ocrelizumab_range_weeks").value
+        span = (int(low), int(high))
+    return Repletion(
+        therapy_id=therapy_id,
+        last_dose=last_dose,
+        weeks_since_last_dose=weeks,
+        median_repletion_weeks=median,
+        median_repletion_date=add_weeks(last_dose, median),
+        range_weeks=span,
+        range_dates=None
+        if span is None
+        else (add_weeks(last_dose, span[0]), add_weeks(last_dose, span[1])),
+        sources=rule.source_urls,
+        verified=rule.verified,
+        note=rule.note or "",
+    )
