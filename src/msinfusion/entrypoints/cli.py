@@ -21,6 +21,7 @@ from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail,
 from msinfusion.entrypoints.course_cli import course_app, risk_app
 from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
+from msinfusion.entrypoints.schedule_cli import schedule_app
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
@@ -40,6 +41,7 @@ app.add_typer(session_app, name="session")
 app.add_typer(db_app, name="db")
 app.add_typer(course_app, name="course")
 app.add_typer(risk_app, name="risk")
+app.add_typer(schedule_app, name="schedule")
 app.command("simulate")(simulate_command)
 app.command("tdm")(tdm_command)
 
