@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-## run: the main job (until the web app exists: the therapy catalog)
+## run: the main job: the web app on a fresh embedded SQLite database with synthetic demo data
 run: $(STAMP)
-	$(BIN)/msinfusion catalog list
+	$(BIN)/msinfusion demo
 
 ## test: the whole test suite
 test: $(STAMP)

@@ -22,6 +22,7 @@ from msinfusion.entrypoints.course_cli import course_app, risk_app
 from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
 from msinfusion.entrypoints.schedule_cli import schedule_app
+from msinfusion.entrypoints.server_cli import server_app, users_app
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
 from msinfusion.planning import plan_infusion
@@ -42,6 +43,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(course_app, name="course")
 app.add_typer(risk_app, name="risk")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(users_app, name="users")
+app.registered_commands += server_app.registered_commands  # msinfusion serve, msinfusion demo
 app.command("simulate")(simulate_command)
 app.command("tdm")(tdm_command)
 

@@ -1,0 +1,68 @@
+"""The FastAPI application factory: JSON API under ``/api``, OpenAPI at ``/api/openapi.json``.
+
+``create_app`` takes a unit-of-work factory (``msinfusion.bootstrap`` gives SQLite or
+PostgreSQL; tests give the in-memory fake) and builds the service layer over it. Every route
+calls only that layer (``application.centre.Centre``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from msinfusion.adapters.web import routes_admin, routes_records, routes_reference, routes_sessions
+from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
+from msinfusion.adapters.web.context import Clock, WebContext
+from msinfusion.adapters.web.errors import install_error_handlers
+from msinfusion.adapters.web.limits import BodySizeLimit
+from msinfusion.adapters.web.passwords import Argon2Hasher
+from msinfusion.adapters.web.settings import Settings
+from msinfusion.application.accounts import PasswordHasher
+from msinfusion.application.audit import UnitOfWorkFactory
+from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.session_service import SessionService
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    settings: Settings | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Clock = system_clock,
+    centre: Centre | None = None,
+) -> FastAPI:
+    """The web app over ``uow_factory``; pass ``centre`` to share one service layer (the demo)."""
+    settings = settings or Settings()
+    if centre is None:
+        centre = build_centre(
+            uow_factory,
+            hasher=hasher or Argon2Hasher(),
+            session_service=SessionService(unit_of_work=uow_factory),
+        )
+    app = FastAPI(
+        title=settings.title,
+        version="1",
+        description="msinfusion JSON API: see docs/api.md. Supports clinicians; the current "
+        "label and the prescriber have the last word.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.msinfusion = WebContext(
+        centre=centre,
+        settings=settings,
+        clock=clock,
+        browser_sessions=BrowserSessionStore(
+            idle=settings.session_idle, lifetime=settings.session_lifetime
+        ),
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (routes_reference, routes_records, routes_sessions, routes_admin):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,63 @@
+"""Infusion sessions: open, send commands (optimistic concurrency), read the view and events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from msinfusion.adapters.web.auth import ActorDep
+from msinfusion.adapters.web.context import web_context
+from msinfusion.adapters.web.errors import ERROR_RESPONSES
+from msinfusion.adapters.web.models import (
+    CommandIn,
+    CommandOut,
+    EventsOut,
+    Moment,
+    SessionIn,
+    SessionOpened,
+    SessionOut,
+)
+from msinfusion.adapters.web.routes_records import PathId
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201)
+def open_session(request: Request, actor: ActorDep, body: SessionIn | None = None) -> SessionOpened:
+    sessions = web_context(request).centre.sessions
+    appointment_id = None if body is None else body.appointment_id
+    session_id = sessions.open_session(actor, appointment_id=appointment_id)
+    return SessionOpened(session_id=session_id, version=0)
+
+
+@router.post("/{session_id}/commands")
+def send_command(
+    request: Request, actor: ActorDep, session_id: PathId, body: CommandIn
+) -> CommandOut:
+    """Decide and store one command. 409 when ``expected_version`` is stale; 422 with ``rule``
+    when a safety rule refuses it. A 2xx means the events are durably stored."""
+    result = web_context(request).centre.sessions.send(
+        actor, session_id, body.command, expected_version=body.expected_version
+    )
+    return CommandOut(session_id=session_id, version=result.version, events=list(result.events))
+
+
+@router.get("/{session_id}")
+def get_session(
+    request: Request,
+    actor: ActorDep,
+    session_id: PathId,
+    at: Annotated[Moment | None, Query(description="ISO 8601 with offset; default now")] = None,
+) -> SessionOut:
+    context = web_context(request)
+    version, view = context.centre.sessions.get_view(
+        actor, session_id, at=at, display_tz=context.settings.zone
+    )
+    return SessionOut(session_id=session_id, version=version, view=view.to_json_dict())
+
+
+@router.get("/{session_id}/events")
+def list_events(request: Request, actor: ActorDep, session_id: PathId) -> EventsOut:
+    events = web_context(request).centre.sessions.list_events(actor, session_id)
+    return EventsOut(session_id=session_id, version=len(events), events=events)

@@ -1,0 +1,46 @@
+"""Web server settings, read once at start-up (``MSINFUSION_*`` environment variables)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """``cookie_secure`` stays True outside tests: browsers also send Secure cookies to
+    ``http://localhost``. ``centre_timezone`` is the clock the board and times are shown in."""
+
+    centre_timezone: str = "UTC"
+    cookie_secure: bool = True
+    session_idle: timedelta = timedelta(minutes=30)
+    session_lifetime: timedelta = timedelta(hours=12)
+    max_body_bytes: int = MAX_BODY_BYTES
+    title: str = "msinfusion"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.centre_timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``MSINFUSION_TIMEZONE``, ``MSINFUSION_COOKIE_SECURE`` (0/1),
+        ``MSINFUSION_SESSION_IDLE_MIN``; defaults otherwise."""
+        values = os.environ if env is None else env
+        settings = cls(
+            centre_timezone=values.get("MSINFUSION_TIMEZONE", "UTC"),
+            cookie_secure=values.get("MSINFUSION_COOKIE_SECURE", "1") != "0",
+            session_idle=timedelta(minutes=int(values.get("MSINFUSION_SESSION_IDLE_MIN", "30"))),
+        )
+        try:
+            settings.zone  # noqa: B018  # fail at start-up, not on the first request
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"MSINFUSION_TIMEZONE: unknown time zone {settings.centre_timezone!r}"
+            ) from error
+        return settings

@@ -1,0 +1,69 @@
+"""The service layer assembled: every use case an adapter may call, over one unit-of-work factory.
+
+Adapters (web, CLI) build one ``Centre`` at start-up and call nothing else of the application.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from msinfusion.application.accounts import Accounts, PasswordHasher
+from msinfusion.application.audit import Gate, UnitOfWorkFactory
+from msinfusion.application.handlers import RecordHandlers
+from msinfusion.application.queries import CatalogQueries, RecordQueries
+from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import SessionUseCases
+from msinfusion.catalog.registry import Catalog, shipped_catalog
+
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_FAILURES_PER_USER_AND_ADDRESS = 5
+LOGIN_FAILURES_PER_ADDRESS = 50
+
+
+def random_id(prefix: str) -> str:
+    """A new opaque record id, e.g. ``patient-3f2a9c1b0d4e4f6a``."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Centre:
+    gate: Gate
+    accounts: Accounts
+    records: RecordHandlers
+    queries: RecordQueries
+    catalog: CatalogQueries
+    sessions: SessionUseCases
+
+
+def build_centre(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    hasher: PasswordHasher,
+    session_service: SessionService,
+    catalog: Catalog | None = None,
+    new_id: Callable[[str], str] = random_id,
+    login_limiter: SlidingWindowLimiter | None = None,
+    address_limiter: SlidingWindowLimiter | None = None,
+) -> Centre:
+    """Every use case over ``uow_factory``; the limiters default to 5 (user + address) and 50
+    (address) failed logins per 15 minutes."""
+    gate = Gate(uow_factory)
+    shipped = catalog or shipped_catalog()
+    limiter = login_limiter or SlidingWindowLimiter(
+        max_failures=LOGIN_FAILURES_PER_USER_AND_ADDRESS, window=LOGIN_WINDOW
+    )
+    per_address = address_limiter or SlidingWindowLimiter(
+        max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
+    )
+    return Centre(
+        gate=gate,
+        accounts=Accounts(gate, hasher, limiter, address_limiter=per_address, new_id=new_id),
+        records=RecordHandlers(gate, shipped, new_id=new_id),
+        queries=RecordQueries(gate, session_service, shipped),
+        catalog=CatalogQueries(gate, shipped),
+        sessions=SessionUseCases(gate, session_service, new_id=new_id),
+    )

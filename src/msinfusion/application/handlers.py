@@ -1,0 +1,254 @@
+"""Write use cases for the records a centre keeps: patients, chairs, therapy orders, appointments.
+
+Each one checks its permission, changes storage in one unit of work with its audit entry, and
+returns the stored record. Rules that need the catalog (a known therapy, a plannable protocol)
+are checked here, against the catalog and the planner — never in an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.permissions import Action
+from msinfusion.application.ports import Repository, UnitOfWork
+from msinfusion.application.records import (
+    Appointment,
+    AppointmentStatus,
+    Chair,
+    Patient,
+    TherapyOrder,
+)
+from msinfusion.catalog.registry import Catalog
+from msinfusion.errors import DuplicateRecord, InvalidCommand, RecordNotFound
+from msinfusion.planning import after, plan_infusion
+
+PATIENT_FIELDS = frozenset(
+    {
+        "display_name",
+        "date_of_birth",
+        "sex",
+        "height_cm",
+        "weight_kg",
+        "contraindicated_therapy_ids",
+    }
+)
+CHAIR_FIELDS = frozenset({"name", "attributes", "active"})
+APPOINTMENT_TERMINAL = frozenset({AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED})
+
+
+R = TypeVar("R")
+
+
+def referenced(repository: Repository[R], record_id: str, field: str) -> R:
+    """A record named in a request body; a missing one is bad input naming the field (422)."""
+    try:
+        return repository.get(record_id)
+    except RecordNotFound:
+        raise InvalidCommand(f"{field} names no known record: {record_id!r}", field=field) from None
+
+
+def _changes(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise InvalidCommand(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    return dict(changes)
+
+
+class RecordHandlers:
+    """Patients, chairs, orders and appointments: create and change."""
+
+    def __init__(self, gate: Gate, catalog: Catalog, *, new_id: Callable[[str], str]) -> None:
+        self._gate = gate
+        self._catalog = catalog
+        self._new_id = new_id
+
+    # -- patients -------------------------------------------------------------------------------
+
+    def add_patient(self, actor: Actor, **values: Any) -> Patient:
+        patient_id = self._new_id("patient")
+
+        def work(uow: UnitOfWork) -> Patient:
+            patient = Patient(id=patient_id, **self._patient_values(actor, values))
+            uow.patients.add(patient)
+            return patient
+
+        subject = Subject(verb="patient.create", resource_type="patient", resource_id=patient_id)
+        return self._gate.run(actor, Action.WRITE_PATIENT, subject, work)
+
+    def update_patient(self, actor: Actor, patient_id: str, changes: Mapping[str, Any]) -> Patient:
+        def work(uow: UnitOfWork) -> Patient:
+            values = self._patient_values(actor, changes)
+            patient = replace(uow.patients.get(patient_id), **values)
+            uow.patients.update(patient)
+            return patient
+
+        subject = Subject(verb="patient.update", resource_type="patient", resource_id=patient_id)
+        return self._gate.run(actor, Action.WRITE_PATIENT, subject, work)
+
+    def _patient_values(self, actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
+        checked = _changes(values, PATIENT_FIELDS)
+        for therapy_id in checked.get("contraindicated_therapy_ids", ()):
+            self._catalog.get_therapy(therapy_id)
+        born = checked.get("date_of_birth")
+        if born is not None and born > actor.at.date():
+            raise InvalidCommand("date_of_birth is in the future", field="date_of_birth")
+        if "display_name" in checked and not str(checked["display_name"]).strip():
+            raise InvalidCommand("display_name must be non-empty text", field="display_name")
+        return checked
+
+    # -- chairs ---------------------------------------------------------------------------------
+
+    def add_chair(self, actor: Actor, *, name: str, attributes: tuple[str, ...] = ()) -> Chair:
+        chair = Chair(id=self._new_id("chair"), name=name, attributes=attributes)
+
+        def work(uow: UnitOfWork) -> Chair:
+            uow.chairs.add(chair)
+            return chair
+
+        subject = Subject(verb="chair.create", resource_type="chair", resource_id=chair.id)
+        return self._gate.run(actor, Action.MANAGE_CHAIRS, subject, work)
+
+    def update_chair(self, actor: Actor, chair_id: str, changes: Mapping[str, Any]) -> Chair:
+        values = _changes(changes, CHAIR_FIELDS)
+
+        def work(uow: UnitOfWork) -> Chair:
+            chair = replace(uow.chairs.get(chair_id), **values)
+            uow.chairs.update(chair)
+            return chair
+
+        subject = Subject(verb="chair.update", resource_type="chair", resource_id=chair_id)
+        return self._gate.run(actor, Action.MANAGE_CHAIRS, subject, work)
+
+    # -- therapy orders -------------------------------------------------------------------------
+
+    def add_order(
+        self,
+        actor: Actor,
+        *,
+        patient_id: str,
+        therapy_id: str,
+        start_date: date,
+        options: tuple[tuple[str, str], ...] = (),
+        note: str | None = None,
+    ) -> TherapyOrder:
+        """A physician's order; the prescriber is the acting user."""
+        order = TherapyOrder(
+            id=self._new_id("order"),
+            patient_id=patient_id,
+            therapy_id=therapy_id,
+            start_date=start_date,
+            prescriber_id=actor.user_id,
+            options=options,
+            note=note,
+        )
+
+        def work(uow: UnitOfWork) -> TherapyOrder:
+            self._catalog.get_therapy(therapy_id)
+            referenced(uow.patients, patient_id, "patient_id")
+            uow.orders.add(order)
+            return order
+
+        subject = Subject(verb="order.create", resource_type="order", resource_id=order.id)
+        return self._gate.run(actor, Action.WRITE_ORDER, subject, work)
+
+    def set_order_active(self, actor: Actor, order_id: str, *, active: bool) -> TherapyOrder:
+        def work(uow: UnitOfWork) -> TherapyOrder:
+            order = replace(uow.orders.get(order_id), active=active)
+            uow.orders.update(order)
+            return order
+
+        subject = Subject(verb="order.update", resource_type="order", resource_id=order_id)
+        return self._gate.run(actor, Action.WRITE_ORDER, subject, work)
+
+    # -- appointments ---------------------------------------------------------------------------
+
+    def book_appointment(
+        self,
+        actor: Actor,
+        *,
+        patient_id: str,
+        chair_id: str,
+        protocol_id: str,
+        dose_number: int,
+        starts_at: datetime,
+        order_id: str | None = None,
+    ) -> Appointment:
+        """Book a chair; the end is the protocol's planned chair time from ``starts_at``."""
+
+        def work(uow: UnitOfWork) -> Appointment:
+            protocol = self._catalog.get_protocol(protocol_id)
+            patient = referenced(uow.patients, patient_id, "patient_id")
+            chair = referenced(uow.chairs, chair_id, "chair_id")
+            if not chair.active:
+                raise InvalidCommand(f"chair {chair_id} is not in service", field="chair_id")
+            if order_id is not None:
+                _check_order(uow, order_id, patient_id, protocol.therapy_id)
+            plan = plan_infusion(
+                protocol,
+                starts_at,
+                dose_number=dose_number,
+                height_cm=patient.height_cm,
+                weight_kg=patient.weight_kg,
+            )
+            ends_at = after(starts_at, plan.chair_time)
+            _check_chair_free(uow, chair_id, starts_at, ends_at)
+            appointment = Appointment(
+                id=self._new_id("appointment"),
+                patient_id=patient_id,
+                chair_id=chair_id,
+                protocol_id=protocol_id,
+                dose_number=dose_number,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                order_id=order_id,
+            )
+            uow.appointments.add(appointment)
+            return appointment
+
+        subject = Subject(verb="appointment.create", resource_type="appointment")
+        return self._gate.run(
+            actor, Action.BOOK_APPOINTMENT, subject, work, result_id=lambda a: a.id
+        )
+
+    def cancel_appointment(self, actor: Actor, appointment_id: str) -> Appointment:
+        def work(uow: UnitOfWork) -> Appointment:
+            appointment = uow.appointments.get(appointment_id)
+            if appointment.status in APPOINTMENT_TERMINAL or appointment.session_id is not None:
+                raise InvalidCommand(
+                    f"appointment {appointment_id} is {appointment.status.value} and cannot be "
+                    "cancelled",
+                    field="status",
+                )
+            cancelled = replace(appointment, status=AppointmentStatus.CANCELLED)
+            uow.appointments.update(cancelled)
+            return cancelled
+
+        subject = Subject(
+            verb="appointment.cancel", resource_type="appointment", resource_id=appointment_id
+        )
+        return self._gate.run(actor, Action.BOOK_APPOINTMENT, subject, work)
+
+
+def _check_order(uow: UnitOfWork, order_id: str, patient_id: str, therapy_id: str) -> None:
+    order = referenced(uow.orders, order_id, "order_id")
+    if order.patient_id != patient_id or order.therapy_id != therapy_id:
+        raise InvalidCommand("the order is for another patient or therapy", field="order_id")
+
+
+def _check_chair_free(uow: UnitOfWork, chair_id: str, start: datetime, end: datetime) -> None:
+    """Refuse an overlap with another live booking of the same chair."""
+    for other in uow.appointments.list_between(
+        after(start, -timedelta(days=2)), after(end, timedelta(days=1))
+    ):
+        if other.chair_id != chair_id or other.status is AppointmentStatus.CANCELLED:
+            continue
+        if other.starts_at < end and start < other.ends_at:
+            raise DuplicateRecord(
+                f"chair {chair_id} is booked from {other.starts_at.isoformat()} to "
+                f"{other.ends_at.isoformat()}",
+                field="starts_at",
+            )

@@ -1,0 +1,141 @@
+"""Who may do what: the one permission matrix of msinfusion. Deny by default.
+
+Every use case calls ``require(role, action)`` before it touches storage; adapters never decide
+permissions themselves. An action missing from ``MATRIX`` is allowed to nobody.
+
+Decisions (documented in docs/user-guide/admin.md):
+
+* Clinical reading (patients, orders, appointments, the board, sessions) is open to every
+  clinical role and to ``viewer`` (a read-only station); ``admin`` runs the system and reads no
+  patient data (least privilege), but manages users, tokens and chairs and reads the audit trail.
+* Session commands (check-in, premedication, start, rate changes, vitals, reactions, rescue
+  medication, completion, discharge, corrections) are for ``nurse`` and ``physician``.
+* ``override_soft_limit`` — a command carrying an ``override_reason`` (starting outside the
+  premedication window, a manual re-escalation after a reaction) — is for ``physician`` only: a
+  soft limit is a clinical judgement the prescriber signs. A nurse whose start is refused for the
+  premedication window asks the physician, who sends the command with the reason.
+* Only ``physician`` writes therapy orders; ``scheduler`` and ``nurse`` book appointments;
+  ``pharmacist`` edits protocols (catalog files; ``msinfusion catalog validate``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+from msinfusion.application.records import Role
+from msinfusion.errors import PermissionDenied
+
+
+class Action(enum.Enum):
+    READ_CATALOG = "read_catalog"
+    READ_PATIENT = "read_patient"
+    WRITE_PATIENT = "write_patient"
+    READ_CHAIRS = "read_chairs"
+    MANAGE_CHAIRS = "manage_chairs"
+    READ_ORDER = "read_order"
+    WRITE_ORDER = "write_order"
+    READ_APPOINTMENT = "read_appointment"
+    BOOK_APPOINTMENT = "book_appointment"
+    READ_BOARD = "read_board"
+    READ_SESSION = "read_session"
+    OPEN_SESSION = "open_session"
+    CHECK_IN = "check_in"
+    RECORD_ASSESSMENT = "record_assessment"
+    GIVE_MEDICATION = "give_medication"
+    START_INFUSION = "start_infusion"
+    CONTROL_INFUSION = "control_infusion"
+    RECORD_VITALS = "record_vitals"
+    RECORD_REACTION = "record_reaction"
+    OVERRIDE_SOFT_LIMIT = "override_soft_limit"
+    DISCHARGE = "discharge"
+    CORRECT_ENTRY = "correct_entry"
+    EDIT_PROTOCOL = "edit_protocol"
+    MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
+
+
+_N, _P, _PH, _S, _A, _V = (
+    Role.NURSE,
+    Role.PHYSICIAN,
+    Role.PHARMACIST,
+    Role.SCHEDULER,
+    Role.ADMIN,
+    Role.VIEWER,
+)
+_CLINICAL_READERS = frozenset({_N, _P, _PH, _S, _V})
+_BEDSIDE = frozenset({_N, _P})
+
+MATRIX: Mapping[Action, frozenset[Role]] = {
+    Action.READ_CATALOG: frozenset(Role),
+    Action.READ_PATIENT: _CLINICAL_READERS,
+    Action.WRITE_PATIENT: frozenset({_N, _P, _S}),
+    Action.READ_CHAIRS: frozenset(Role),
+    Action.MANAGE_CHAIRS: frozenset({_A, _S}),
+    Action.READ_ORDER: _CLINICAL_READERS,
+    Action.WRITE_ORDER: frozenset({_P}),
+    Action.READ_APPOINTMENT: _CLINICAL_READERS,
+    Action.BOOK_APPOINTMENT: frozenset({_S, _N}),
+    Action.READ_BOARD: _CLINICAL_READERS,
+    Action.READ_SESSION: _CLINICAL_READERS,
+    Action.OPEN_SESSION: _BEDSIDE,
+    Action.CHECK_IN: _BEDSIDE,
+    Action.RECORD_ASSESSMENT: _BEDSIDE,
+    Action.GIVE_MEDICATION: _BEDSIDE,
+    Action.START_INFUSION: _BEDSIDE,
+    Action.CONTROL_INFUSION: _BEDSIDE,
+    Action.RECORD_VITALS: _BEDSIDE,
+    Action.RECORD_REACTION: _BEDSIDE,
+    Action.OVERRIDE_SOFT_LIMIT: frozenset({_P}),
+    Action.DISCHARGE: _BEDSIDE,
+    Action.CORRECT_ENTRY: _BEDSIDE,
+    Action.EDIT_PROTOCOL: frozenset({_PH}),
+    Action.MANAGE_USERS: frozenset({_A}),
+    Action.READ_AUDIT: frozenset({_A}),
+}
+
+COMMAND_ACTIONS: Mapping[str, Action] = {
+    "CheckIn": Action.CHECK_IN,
+    "RecordAssessment": Action.RECORD_ASSESSMENT,
+    "GivePremedication": Action.GIVE_MEDICATION,
+    "StartInfusion": Action.START_INFUSION,
+    "ChangeRate": Action.CONTROL_INFUSION,
+    "PauseInfusion": Action.CONTROL_INFUSION,
+    "ResumeInfusion": Action.CONTROL_INFUSION,
+    "RecordVitals": Action.RECORD_VITALS,
+    "RecordReaction": Action.RECORD_REACTION,
+    "GiveRescueMedication": Action.GIVE_MEDICATION,
+    "ResolveReaction": Action.RECORD_REACTION,
+    "CompleteInfusion": Action.CONTROL_INFUSION,
+    "StopInfusion": Action.CONTROL_INFUSION,
+    "RecordLineEvent": Action.CONTROL_INFUSION,
+    "Discharge": Action.DISCHARGE,
+    "CorrectEntry": Action.CORRECT_ENTRY,
+}
+"""The action each session command needs; a command not listed here is refused to everyone."""
+
+
+def is_allowed(role: Role, action: Action) -> bool:
+    """Whether ``role`` may take ``action`` (False for anything not in the matrix).
+
+    >>> is_allowed(Role.PHYSICIAN, Action.WRITE_ORDER), is_allowed(Role.NURSE, Action.WRITE_ORDER)
+    (True, False)
+    """
+    return role in MATRIX.get(action, frozenset())
+
+
+def require(role: Role, action: Action) -> None:
+    """Raise ``PermissionDenied`` unless ``role`` may take ``action``."""
+    if not is_allowed(role, action):
+        raise PermissionDenied(role=role.value, action=action.value)
+
+
+def require_command(role: Role, command_name: str, *, has_override: bool) -> None:
+    """Raise ``PermissionDenied`` unless ``role`` may send this session command (and, when it
+    carries an ``override_reason``, may override a soft limit)."""
+    own = COMMAND_ACTIONS.get(command_name)
+    if own is None:
+        raise PermissionDenied(role=role.value, action=f"send {command_name}")
+    require(role, own)
+    if has_override:
+        require(role, Action.OVERRIDE_SOFT_LIMIT)

@@ -1,0 +1,246 @@
+"""Read use cases: patients, chairs, orders, appointments, the day's board, catalog, plans, audit.
+
+Every read of patient data (patients, orders, appointments, the board) is audited with the
+reader, the time and the address; catalog and plan reads hold no patient data and are not.
+The board joins a day's appointments with their live session views (status, rate, volume,
+projected chair release) at the request time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.permissions import Action
+from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.records import (
+    Appointment,
+    AuditEntry,
+    Chair,
+    Patient,
+    TherapyOrder,
+)
+from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import live_view
+from msinfusion.catalog.model import Severity
+from msinfusion.catalog.registry import Catalog
+from msinfusion.planning import InfusionPlan, plan_infusion
+
+
+def day_bounds(day: date, display_tz: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC start and end of ``day`` on the centre's clock (23 or 25 hours across DST)."""
+    start = datetime.combine(day, time(0), tzinfo=display_tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=display_tz).astimezone(UTC)
+    return start, end
+
+
+def to_json(value: object) -> Any:
+    """Plain JSON data from records and catalog values (exact decimals as numbers)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | Fraction):
+        return int(value) if value == int(value) else float(value)
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    return value
+
+
+class RecordQueries:
+    """Audited reads of the centre's records and the day's board."""
+
+    def __init__(self, gate: Gate, sessions: SessionService, catalog: Catalog) -> None:
+        self._gate = gate
+        self._sessions = sessions
+        self._catalog = catalog
+
+    def list_patients(self, actor: Actor) -> list[Patient]:
+        subject = Subject(verb="patient.list", resource_type="patient")
+        return self._gate.run(actor, Action.READ_PATIENT, subject, lambda u: u.patients.list())
+
+    def get_patient(self, actor: Actor, patient_id: str) -> Patient:
+        subject = Subject(verb="patient.read", resource_type="patient", resource_id=patient_id)
+        return self._gate.run(
+            actor, Action.READ_PATIENT, subject, lambda u: u.patients.get(patient_id)
+        )
+
+    def list_chairs(self, actor: Actor) -> list[Chair]:
+        subject = Subject(verb="chair.list", resource_type="chair")
+        return self._gate.run(actor, Action.READ_CHAIRS, subject, lambda u: u.chairs.list())
+
+    def list_orders(self, actor: Actor, *, patient_id: str | None = None) -> list[TherapyOrder]:
+        subject = Subject(verb="order.list", resource_type="order", resource_id=patient_id)
+
+        def work(uow: UnitOfWork) -> list[TherapyOrder]:
+            orders = uow.orders.list()
+            return [o for o in orders if patient_id is None or o.patient_id == patient_id]
+
+        return self._gate.run(actor, Action.READ_ORDER, subject, work)
+
+    def get_order(self, actor: Actor, order_id: str) -> TherapyOrder:
+        subject = Subject(verb="order.read", resource_type="order", resource_id=order_id)
+        return self._gate.run(actor, Action.READ_ORDER, subject, lambda u: u.orders.get(order_id))
+
+    def list_appointments(self, actor: Actor, day: date, display_tz: tzinfo) -> list[Appointment]:
+        start, end = day_bounds(day, display_tz)
+        subject = Subject(verb="appointment.list", resource_type="appointment")
+        return self._gate.run(
+            actor,
+            Action.READ_APPOINTMENT,
+            subject,
+            lambda u: u.appointments.list_between(start, end),
+        )
+
+    def get_appointment(self, actor: Actor, appointment_id: str) -> Appointment:
+        subject = Subject(
+            verb="appointment.read", resource_type="appointment", resource_id=appointment_id
+        )
+        return self._gate.run(
+            actor,
+            Action.READ_APPOINTMENT,
+            subject,
+            lambda u: u.appointments.get(appointment_id),
+        )
+
+    def get_board(self, actor: Actor, day: date, display_tz: tzinfo) -> list[dict[str, Any]]:
+        """The day's appointments in start order, each with its patient, chair and live session."""
+        start, end = day_bounds(day, display_tz)
+        subject = Subject(verb="board.read", resource_type="board", resource_id=day.isoformat())
+
+        def work(uow: UnitOfWork) -> list[tuple[Appointment, Patient, Chair | None]]:
+            chairs = {c.id: c for c in uow.chairs.list()}
+            return [
+                (a, uow.patients.get(a.patient_id), chairs.get(a.chair_id))
+                for a in uow.appointments.list_between(start, end)
+            ]
+
+        found = self._gate.run(actor, Action.READ_BOARD, subject, work)
+        return [self._board_row(actor, *row, display_tz) for row in found]
+
+    def _board_row(
+        self,
+        actor: Actor,
+        appointment: Appointment,
+        patient: Patient,
+        chair: Chair | None,
+        display_tz: tzinfo,
+    ) -> dict[str, Any]:
+        session = None
+        if appointment.session_id is not None:
+            view = live_view(self._sessions, appointment.session_id, actor.at, display_tz)
+            data = view.to_json_dict()
+            session = {
+                key: data[key]
+                for key in (
+                    "status",
+                    "rate_ml_per_h",
+                    "volume_infused_ml",
+                    "remaining_volume_ml",
+                    "projected_infusion_end",
+                    "projected_chair_release",
+                    "worst_reaction",
+                    "warnings",
+                    "due",
+                    "events",
+                )
+            }
+        return {
+            "appointment_id": appointment.id,
+            "starts_at": appointment.starts_at.astimezone(display_tz).isoformat(),
+            "ends_at": appointment.ends_at.astimezone(display_tz).isoformat(),
+            "status": appointment.status.value,
+            "chair_id": appointment.chair_id,
+            "chair_name": None if chair is None else chair.name,
+            "patient_id": patient.id,
+            "patient_display_name": patient.display_name,
+            "protocol_id": appointment.protocol_id,
+            "dose_number": appointment.dose_number,
+            "session_id": appointment.session_id,
+            "session": session,
+        }
+
+    def list_audit(
+        self,
+        actor: Actor,
+        *,
+        user_id: str | None = None,
+        resource_type: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
+        subject = Subject(verb="audit.read", resource_type="audit")
+        return self._gate.run(
+            actor,
+            Action.READ_AUDIT,
+            subject,
+            lambda u: u.audit.list(
+                user_id=user_id, resource_type=resource_type, since=since, limit=limit
+            ),
+        )
+
+
+class CatalogQueries:
+    """The catalog and infusion plans (no patient data, so no audit entry)."""
+
+    def __init__(self, gate: Gate, catalog: Catalog) -> None:
+        self._gate = gate
+        self._catalog = catalog
+
+    def list_protocols(self, actor: Actor) -> list[dict[str, Any]]:
+        subject = Subject(verb="catalog.list", resource_type="catalog")
+        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        return [
+            {
+                "therapy_id": therapy.id,
+                "inn": therapy.inn,
+                "brands": list(therapy.brands),
+                "off_label_in_ms": therapy.off_label_in_ms,
+                "protocol_id": protocol.id,
+                "protocol_version": protocol.version,
+                "title": protocol.title,
+                "review_date": protocol.review_date.isoformat(),
+                "off_label": protocol.off_label,
+            }
+            for therapy in self._catalog
+            for protocol in therapy.protocols
+        ]
+
+    def get_protocol(self, actor: Actor, protocol_id: str) -> dict[str, Any]:
+        subject = Subject(verb="catalog.read", resource_type="protocol", resource_id=protocol_id)
+        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        data: dict[str, Any] = to_json(self._catalog.get_protocol(protocol_id))
+        return data
+
+    def plan(
+        self,
+        actor: Actor,
+        protocol_id: str,
+        *,
+        start_at: datetime,
+        dose_number: int | None = None,
+        height_cm: Decimal | None = None,
+        weight_kg: Decimal | None = None,
+        bag_volume_ml: Decimal | None = None,
+        course_day: int | None = None,
+        worst_prior_reaction: Severity | None = None,
+    ) -> InfusionPlan:
+        subject = Subject(verb="plan.read", resource_type="protocol", resource_id=protocol_id)
+        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        return plan_infusion(
+            self._catalog.get_protocol(protocol_id),
+            start_at,
+            dose_number=dose_number,
+            height_cm=height_cm,
+            weight_kg=weight_kg,
+            bag_volume_ml=bag_volume_ml,
+            course_day=course_day,
+            worst_prior_reaction=worst_prior_reaction,
+        )

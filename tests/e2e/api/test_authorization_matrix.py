@@ -1,0 +1,224 @@
+"""Every route x every role (and anonymous) against the permission matrix.
+
+The expected outcome comes from ``permissions.is_allowed`` — the one matrix — and the table below
+names the action each route needs. A route missing from the table fails ``test_every_route_...``.
+A denied role gets 403 ``forbidden``; an allowed role gets neither 401 nor 403 (a 404, 409 or
+422 from a repeated write is still "allowed"); anonymous callers get 401 except on public routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from msinfusion.application.permissions import Action, is_allowed
+from msinfusion.application.records import Role
+from tests.e2e.api.world import NOW, PASSWORD, PROTOCOL_ID, World, build_world
+
+PUBLIC = "public"
+ANY_USER = "any-user"
+Body = Callable[[World], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    need: Action | str
+    body: Body = None
+
+
+def _vitals(w: World) -> dict[str, Any]:
+    return {
+        "expected_version": 6,
+        "command": {"command": "RecordVitals", "at": NOW.isoformat(), "heart_rate_bpm": 72},
+    }
+
+
+def _override(w: World) -> dict[str, Any]:
+    return {
+        "expected_version": 6,
+        "command": {
+            "command": "ChangeRate",
+            "at": NOW.isoformat(),
+            "rate_ml_per_h": 80,
+            "override_reason": "physician at the bedside",
+        },
+    }
+
+
+def _reaction(w: World) -> dict[str, Any]:
+    return {
+        "expected_version": 6,
+        "command": {
+            "command": "RecordReaction",
+            "at": NOW.isoformat(),
+            "severity": "mild",
+            "symptoms": ["itching"],
+        },
+    }
+
+
+ROUTES = (
+    Route("GET", "/api/health", PUBLIC),
+    Route(
+        "POST", "/api/auth/login", PUBLIC, lambda w: {"username": "viewer1", "password": PASSWORD}
+    ),
+    Route("GET", "/api/auth/me", ANY_USER),
+    Route("POST", "/api/auth/logout", ANY_USER),
+    Route("GET", "/api/catalog", Action.READ_CATALOG),
+    Route("GET", f"/api/catalog/{PROTOCOL_ID}", Action.READ_CATALOG),
+    Route(
+        "GET",
+        f"/api/catalog/{PROTOCOL_ID}/plan?start=2026-03-02T10:00:00%2B01:00&dose_number=3",
+        Action.READ_CATALOG,
+    ),
+    Route("GET", "/api/patients", Action.READ_PATIENT),
+    Route("POST", "/api/patients", Action.WRITE_PATIENT, lambda w: {"display_name": "Synthetic"}),
+    Route("GET", "/api/patients/{patient}", Action.READ_PATIENT),
+    Route("PATCH", "/api/patients/{patient}", Action.WRITE_PATIENT, lambda w: {"weight_kg": 71}),
+    Route("GET", "/api/chairs", Action.READ_CHAIRS),
+    Route("POST", "/api/chairs", Action.MANAGE_CHAIRS, lambda w: {"name": "Chair 9"}),
+    Route("PATCH", "/api/chairs/{chair}", Action.MANAGE_CHAIRS, lambda w: {"name": "Chair 1a"}),
+    Route("GET", "/api/orders", Action.READ_ORDER),
+    Route(
+        "POST",
+        "/api/orders",
+        Action.WRITE_ORDER,
+        lambda w: {
+            "patient_id": w.ids["patient"],
+            "therapy_id": "natalizumab",
+            "start_date": "2026-03-02",
+        },
+    ),
+    Route("GET", "/api/orders/{order}", Action.READ_ORDER),
+    Route("PATCH", "/api/orders/{order}", Action.WRITE_ORDER, lambda w: {"active": True}),
+    Route("GET", "/api/appointments?date=2026-03-02", Action.READ_APPOINTMENT),
+    Route(
+        "POST",
+        "/api/appointments",
+        Action.BOOK_APPOINTMENT,
+        lambda w: {
+            "patient_id": w.ids["patient"],
+            "chair_id": w.ids["chair"],
+            "protocol_id": PROTOCOL_ID,
+            "dose_number": 3,
+            "starts_at": "2026-03-05T08:00:00+01:00",
+        },
+    ),
+    Route("GET", "/api/appointments/{appointment}", Action.READ_APPOINTMENT),
+    Route("POST", "/api/appointments/{spare_appointment}/cancel", Action.BOOK_APPOINTMENT),
+    Route("GET", "/api/board?date=2026-03-02", Action.READ_BOARD),
+    Route("POST", "/api/sessions", Action.OPEN_SESSION, lambda w: {}),
+    Route("GET", "/api/sessions/{session}", Action.READ_SESSION),
+    Route("GET", "/api/sessions/{session}/events", Action.READ_SESSION),
+    Route("POST", "/api/sessions/{session}/commands", Action.RECORD_VITALS, _vitals),
+    Route("POST", "/api/sessions/{session}/commands", Action.RECORD_REACTION, _reaction),
+    Route("POST", "/api/sessions/{session}/commands", Action.OVERRIDE_SOFT_LIMIT, _override),
+    Route("GET", "/api/users", Action.MANAGE_USERS),
+    Route(
+        "POST",
+        "/api/users",
+        Action.MANAGE_USERS,
+        lambda w: {"username": "newuser", "role": "viewer", "password": "a long enough pw"},
+    ),
+    Route("PATCH", "/api/users/{user}", Action.MANAGE_USERS, lambda w: {"display_name": "V"}),
+    Route("GET", "/api/tokens", Action.MANAGE_USERS),
+    Route("POST", "/api/users/{user}/tokens", Action.MANAGE_USERS, lambda w: {"label": "x"}),
+    Route("POST", "/api/tokens/{token}/revoke", Action.MANAGE_USERS),
+    Route("GET", "/api/audit", Action.READ_AUDIT),
+)
+CALLERS: tuple[Role | None, ...] = (None, *Role)
+
+
+def _expected_allowed(route: Route, role: Role) -> bool:
+    if isinstance(route.need, Action):
+        return is_allowed(role, route.need)
+    return True
+
+
+def _send(world: World, route: Route, caller: Role | None) -> Any:
+    ids = dict(world.ids, user=world.user_ids[Role.VIEWER])
+    path = route.path.format(**ids)
+    body = None if route.body is None else route.body(world)
+    return world.request(caller, route.method, path, json=body)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path} [{r.need}]")
+def test_route_answers_every_role_as_the_matrix_says(route: Route) -> None:
+    world = build_world()
+    wrong = []
+    for caller in CALLERS:
+        status = _send(world, route, caller).status_code
+        if route.need == PUBLIC:
+            ok = status not in (401, 403) and status < 500
+        elif caller is None:
+            ok = status == 401
+        elif _expected_allowed(route, caller):
+            ok = status not in (401, 403) and status < 500
+        else:
+            ok = status == 403
+        if not ok:
+            wrong.append(f"{caller.value if caller else 'anonymous'} got {status}")
+    assert not wrong, f"{route.method} {route.path}: " + "; ".join(wrong)
+
+
+def test_every_route_is_in_the_matrix_table() -> None:
+    app = build_world().client.app
+    served = {
+        (method, route.path)
+        for route in app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    covered = set()
+    for route in ROUTES:
+        template = route.path.split("?")[0]
+        for name in (
+            "patient",
+            "chair",
+            "order",
+            "appointment",
+            "spare_appointment",
+            "session",
+            "user",
+            "token",
+        ):
+            template = template.replace("{" + name + "}", "{" + _param(name) + "}")
+        covered.add((route.method, template.replace(PROTOCOL_ID, "{protocol_id}")))
+    assert served - covered == set()
+
+
+def _param(name: str) -> str:
+    return {"spare_appointment": "appointment_id"}.get(name, f"{name}_id")
+
+
+def test_a_denied_request_names_role_and_action_and_changes_nothing(world: World) -> None:
+    before = world.request(Role.NURSE, "GET", "/api/patients").json()
+    response = world.request(Role.VIEWER, "POST", "/api/patients", json={"display_name": "X"})
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "forbidden",
+        "message": "the role viewer may not write patient",
+        "field": None,
+    }
+    assert world.request(Role.NURSE, "GET", "/api/patients").json() == before
+
+
+def test_a_nurse_may_start_but_not_override_and_a_physician_may_override(world: World) -> None:
+    nurse = world.request(
+        Role.NURSE, "POST", f"/api/sessions/{world.ids['session']}/commands", json=_override(world)
+    )
+    assert nurse.status_code == 403
+    assert "override soft limit" in nurse.json()["message"]
+    physician = world.request(
+        Role.PHYSICIAN,
+        "POST",
+        f"/api/sessions/{world.ids['session']}/commands",
+        json=_override(world),
+    )
+    assert physician.status_code in (200, 422)

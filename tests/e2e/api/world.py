@@ -1,0 +1,153 @@
+"""A small synthetic centre behind the API, for the e2e tests: one user and token per role,
+a patient, a chair, an order, today's appointment and an infusing session."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from msinfusion.adapters.web import Settings, create_app
+from msinfusion.adapters.web.passwords import Argon2Hasher
+from msinfusion.application.audit import UnitOfWorkFactory, system_actor
+from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
+from msinfusion.application.records import Role
+from msinfusion.application.session_service import SessionService
+from msinfusion.catalog import shipped_catalog
+from msinfusion.session.simulate import simulate
+
+with warnings.catch_warnings():
+    # starlette asks for the httpx2 fork; plain httpx (a project dependency) works the same.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+NOW = datetime(2026, 3, 2, 10, 45, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+PROTOCOL_ID = "ocrelizumab-600-standard"
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now = self.now + delta
+
+
+@dataclass
+class World:
+    client: TestClient
+    centre: Centre
+    clock: Clock
+    uow_factory: UnitOfWorkFactory
+    tokens: dict[Role, str] = field(default_factory=dict)
+    user_ids: dict[Role, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, role: Role | None) -> dict[str, str]:
+        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def request(self, role: Role | None, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self.auth(role), **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+
+def in_memory_factory() -> UnitOfWorkFactory:
+    return functools.partial(InMemoryUnitOfWork, InMemoryDatabase())
+
+
+def build_world(uow_factory: UnitOfWorkFactory | None = None) -> World:
+    factory = uow_factory or in_memory_factory()
+    clock = Clock()
+    centre = build_centre(
+        factory,
+        hasher=Argon2Hasher.fast(),
+        session_service=SessionService(unit_of_work=factory),
+    )
+    app = create_app(factory, settings=Settings(), clock=clock, centre=centre)
+    client = TestClient(app, base_url="https://testserver")
+    world = World(client=client, centre=centre, clock=clock, uow_factory=factory)
+    seed(world)
+    return world
+
+
+def seed(world: World) -> None:
+    centre, system = world.centre, system_actor(NOW)
+    for role in Role:
+        user = centre.accounts.create_user(
+            system, username=f"{role.value}1", role=role, password=PASSWORD
+        )
+        world.user_ids[role] = user.id
+        world.tokens[role] = centre.accounts.issue_token(system, user.id, label="e2e")[1]
+    physician = actor_for(world, Role.PHYSICIAN)
+    nurse = actor_for(world, Role.NURSE)
+    patient = centre.records.add_patient(
+        nurse, display_name="Synthetic Patient 01", height_cm=170, weight_kg=70
+    )
+    chair = centre.records.add_chair(system, name="Chair 1")
+    order = centre.records.add_order(
+        physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=NOW.date()
+    )
+    appointment = centre.records.book_appointment(
+        nurse,
+        patient_id=patient.id,
+        chair_id=chair.id,
+        protocol_id=PROTOCOL_ID,
+        dose_number=3,
+        starts_at=NOW - timedelta(hours=2),
+        order_id=order.id,
+    )
+    spare = centre.records.book_appointment(
+        nurse,
+        patient_id=patient.id,
+        chair_id=chair.id,
+        protocol_id=PROTOCOL_ID,
+        dose_number=4,
+        starts_at=NOW + timedelta(days=1),
+    )
+    session_id = centre.sessions.open_session(nurse, appointment_id=appointment.id)
+    run_simulated(world, session_id, patient.id, until=NOW)
+    world.ids.update(
+        patient=patient.id,
+        chair=chair.id,
+        order=order.id,
+        appointment=appointment.id,
+        spare_appointment=spare.id,
+        session=session_id,
+        token=centre.accounts.issue_token(system, world.user_ids[Role.VIEWER], label="spare")[0].id,
+    )
+
+
+def actor_for(world: World, role: Role) -> Any:
+    principal = world.centre.accounts.authenticate_token(world.tokens[role])
+    return principal.acting(world.clock(), "seed")
+
+
+def run_simulated(world: World, session_id: str, patient_id: str, *, until: datetime) -> int:
+    """Send the simulated visit's commands up to ``until`` as the nurse; returns the version."""
+    from msinfusion.session.interchange import command_to_dict
+
+    protocol = shipped_catalog().get_protocol(PROTOCOL_ID)
+    visit = simulate(protocol, NOW - timedelta(minutes=45), dose_number=3)
+    nurse = actor_for(world, Role.NURSE)
+    version = 0
+    for command in visit.commands:
+        if command.at > until:
+            break
+        data = command_to_dict(replace(command, user=nurse.username))
+        if data["command"] == "CheckIn":
+            data["patient_id"] = patient_id
+        version = world.centre.sessions.send(
+            nurse, session_id, data, expected_version=version
+        ).version
+    return version
+
+
+WorldFactory = Callable[[], World]
