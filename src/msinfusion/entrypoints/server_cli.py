@@ -1,0 +1,154 @@
+"""``msinfusion serve``, ``msinfusion demo`` and ``msinfusion users create``.
+
+``serve`` runs the JSON API on the configured database (``MSINFUSION_DATABASE_URL``, else the
+SQLite file in the user's data directory), migrated on start. ``demo`` builds a fresh SQLite
+database with a synthetic centre and prints the demo users' passwords once. ``users create``
+adds a user (the password is prompted for unless given).
+
+Exit codes: 0 success, 2 bad input (unknown role, weak password, taken user name, existing demo
+database).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from fastapi import FastAPI
+
+from msinfusion.adapters.web import Settings, create_app
+from msinfusion.adapters.web.passwords import Argon2Hasher
+from msinfusion.application.audit import UnitOfWorkFactory, system_actor
+from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.demo import load_demo
+from msinfusion.application.records import Role
+from msinfusion.application.session_service import SessionService
+from msinfusion.entrypoints.common import fail
+from msinfusion.errors import MsinfusionError
+
+server_app = typer.Typer(
+    help="The msinfusion server: serve the JSON API, or a demo centre.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(help="User accounts: create.", no_args_is_help=True, add_completion=False)
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: MSINFUSION_DATABASE_URL, else the SQLite file in the "
+        "user's data directory).",
+    ),
+]
+
+
+def _uow_factory(url: str | None) -> UnitOfWorkFactory:
+    from msinfusion.bootstrap import build_unit_of_work_factory  # noqa: PLC0415  # slow import
+
+    return build_unit_of_work_factory(url)
+
+
+def _centre(uow_factory: UnitOfWorkFactory) -> Centre:
+    return build_centre(
+        uow_factory,
+        hasher=Argon2Hasher(),
+        session_service=SessionService(unit_of_work=uow_factory),
+    )
+
+
+def app_from_env() -> FastAPI:
+    """The app on ``MSINFUSION_DATABASE_URL`` (for ``uvicorn --factory`` and process managers)."""
+    return create_app(_uow_factory(None), settings=Settings.from_env())
+
+
+def _run(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415  # only the server commands need it
+
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)
+
+
+@server_app.command("serve")
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the JSON API (OpenAPI at /api/openapi.json, docs at /api/docs)."""
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        fail(str(error))
+    factory = _uow_factory(database_url)
+    _run(create_app(factory, settings=settings, centre=_centre(factory)), host, port)
+
+
+def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
+    """A fresh SQLite database at ``path`` holding the demo centre; returns it and the report."""
+    from msinfusion.adapters.storage.engine import sqlite_url  # noqa: PLC0415
+
+    if path.exists():
+        fail(f"{path} exists; the demo needs a fresh database (choose another --database)")
+    factory = _uow_factory(sqlite_url(path))
+    centre = _centre(factory)
+    demo = load_demo(centre, now=now)
+    lines = [
+        f"Demo database: {path}",
+        f"{demo.patients} synthetic patients, {demo.chairs} chairs, "
+        f"{demo.appointments} appointments, {demo.sessions} sessions under way.",
+        "Demo users (passwords are shown only now):",
+        *(f"  {u.username:<16} {u.role.value:<11} {u.password}" for u in demo.users),
+    ]
+    return centre, "\n".join(lines)
+
+
+@server_app.command("demo")
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    database: Annotated[
+        Path | None,
+        typer.Option(help="Where to create the demo SQLite file (default: a new temp dir)."),
+    ] = None,
+) -> None:
+    """Serve a demo centre on a fresh SQLite database: synthetic patients, chairs, a day of
+    appointments, sessions under way, and one demo user per role."""
+    path = database or Path(tempfile.mkdtemp(prefix="msinfusion-demo-")) / "demo.db"
+    centre, report = build_demo_database(path, now=datetime.now(UTC))
+    typer.echo(report)
+    typer.echo(f"Serving on http://{host}:{port}/api/docs")
+    factory = centre.gate.uow_factory
+    _run(create_app(factory, settings=Settings.from_env(), centre=centre), host, port)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="3-64 of a-z, 0-9, '.', '_', '-'.")],
+    role: Annotated[
+        Role, typer.Option(help="nurse, physician, pharmacist, scheduler, admin, viewer")
+    ],
+    password: Annotated[
+        str | None, typer.Option(help="At least 12 characters; prompted for when left out.")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a user (run on the server; recorded in the audit trail as 'system')."""
+    secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    centre = _centre(_uow_factory(database_url))
+    try:
+        user = centre.accounts.create_user(
+            system_actor(datetime.now(UTC)),
+            username=username,
+            role=role,
+            password=secret,
+            display_name=display_name,
+        )
+    except MsinfusionError as error:
+        fail(error.message)
+    typer.echo(f"created {user.role.value} {user.username} ({user.id})")
