@@ -13,6 +13,7 @@ from datetime import timedelta
 from msinfusion.application.accounts import Accounts, PasswordHasher
 from msinfusion.application.audit import Gate, UnitOfWorkFactory
 from msinfusion.application.handlers import RecordHandlers
+from msinfusion.application.live import LiveUpdates
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.rate_limit import SlidingWindowLimiter
 from msinfusion.application.session_service import SessionService
@@ -37,6 +38,7 @@ class Centre:
     queries: RecordQueries
     catalog: CatalogQueries
     sessions: SessionUseCases
+    live: LiveUpdates
 
 
 def build_centre(
@@ -48,11 +50,13 @@ def build_centre(
     new_id: Callable[[str], str] = random_id,
     login_limiter: SlidingWindowLimiter | None = None,
     address_limiter: SlidingWindowLimiter | None = None,
+    live: LiveUpdates | None = None,
 ) -> Centre:
     """Every use case over ``uow_factory``; the limiters default to 5 (user + address) and 50
     (address) failed logins per 15 minutes."""
     gate = Gate(uow_factory)
     shipped = catalog or shipped_catalog()
+    updates = live or LiveUpdates()
     limiter = login_limiter or SlidingWindowLimiter(
         max_failures=LOGIN_FAILURES_PER_USER_AND_ADDRESS, window=LOGIN_WINDOW
     )
@@ -65,5 +69,6 @@ def build_centre(
         records=RecordHandlers(gate, shipped, new_id=new_id),
         queries=RecordQueries(gate, session_service, shipped),
         catalog=CatalogQueries(gate, shipped),
-        sessions=SessionUseCases(gate, session_service, new_id=new_id),
+        sessions=SessionUseCases(gate, session_service, new_id=new_id, live=updates),
+        live=updates,
     )

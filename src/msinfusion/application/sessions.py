@@ -17,6 +17,7 @@ from typing import Any
 
 from msinfusion.application.audit import Actor, Gate, Subject, outcome_of
 from msinfusion.application.handlers import referenced
+from msinfusion.application.live import LiveUpdates
 from msinfusion.application.permissions import Action, require_command
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import AppointmentStatus
@@ -86,11 +87,17 @@ class SessionUseCases:
     """Open sessions, send commands, read views and events — with permissions and audit."""
 
     def __init__(
-        self, gate: Gate, service: SessionService, *, new_id: Callable[[str], str]
+        self,
+        gate: Gate,
+        service: SessionService,
+        *,
+        new_id: Callable[[str], str],
+        live: LiveUpdates | None = None,
     ) -> None:
         self._gate = gate
         self._service = service
         self._new_id = new_id
+        self._live = live or LiveUpdates()
 
     @property
     def service(self) -> SessionService:
@@ -127,7 +134,11 @@ class SessionUseCases:
             with self._gate.uow_factory() as uow:  # refuse early, before creating the stream
                 link(uow)
         self._service.create_session(session_id)
-        return self._gate.run(actor, Action.OPEN_SESSION, subject, link)
+        opened = self._gate.run(actor, Action.OPEN_SESSION, subject, link)
+        self._live.publish("session-changed", at=actor.at, session_id=session_id)
+        if appointment_id is not None:
+            self._live.publish("appointment-changed", at=actor.at, appointment_id=appointment_id)
+        return opened
 
     def send(
         self,
@@ -159,6 +170,9 @@ class SessionUseCases:
             self._gate.note(actor, subject, outcome_of(error))
             raise
         self._gate.note(actor, subject, "ok")
+        self._live.publish(
+            "session-changed", at=actor.at, session_id=session_id, version=str(version)
+        )
         return CommandResult(
             session_id=session_id,
             version=version,

@@ -113,6 +113,7 @@ ROUTES = (
     Route("GET", "/api/appointments/{appointment}", Action.READ_APPOINTMENT),
     Route("POST", "/api/appointments/{spare_appointment}/cancel", Action.BOOK_APPOINTMENT),
     Route("GET", "/api/board?date=2026-03-02", Action.READ_BOARD),
+    Route("GET", "/api/stream?limit=1", Action.READ_BOARD),
     Route("POST", "/api/sessions", Action.OPEN_SESSION, lambda w: {}),
     Route("GET", "/api/sessions/{session}", Action.READ_SESSION),
     Route("GET", "/api/sessions/{session}/events", Action.READ_SESSION),

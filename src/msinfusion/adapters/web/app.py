@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from msinfusion.adapters.web import routes_admin, routes_records, routes_reference, routes_sessions
+from msinfusion.adapters.web import (
+    routes_admin,
+    routes_records,
+    routes_reference,
+    routes_sessions,
+    routes_stream,
+)
 from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
 from msinfusion.adapters.web.context import Clock, WebContext
 from msinfusion.adapters.web.errors import install_error_handlers
@@ -63,6 +69,6 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (routes_reference, routes_records, routes_sessions, routes_admin):
+    for module in (routes_reference, routes_records, routes_sessions, routes_admin, routes_stream):
         app.include_router(module.router)
     return app

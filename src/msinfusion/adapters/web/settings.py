@@ -21,6 +21,8 @@ class Settings:
     session_idle: timedelta = timedelta(minutes=30)
     session_lifetime: timedelta = timedelta(hours=12)
     max_body_bytes: int = MAX_BODY_BYTES
+    stream_max: timedelta = timedelta(minutes=5)
+    """A live-update stream closes after this; EventSource reconnects with Last-Event-ID."""
     title: str = "msinfusion"
 
     @property

@@ -1,0 +1,89 @@
+"""Live updates: an in-process broadcaster of "something changed" notices for boards and screens.
+
+Use cases ``publish`` after their transaction committed (so a notice never announces something
+that was rolled back); the SSE route ``GET /api/stream`` relays them to browsers, which then
+re-read what they show. Notices carry ids and kinds only — never patient data.
+
+Thread-safe: publishers run in worker threads; each subscriber gets its notices through its own
+callback (the web adapter hands them to an asyncio queue with ``call_soon_threadsafe``). The last
+``history`` notices are kept so a reconnecting client (``Last-Event-ID``) misses nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+KINDS = (
+    "session-changed",
+    "appointment-changed",
+    "alert-raised",
+    "alert-acknowledged",
+    "observation-recorded",
+    "schedule-changed",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    sequence: int
+    kind: str
+    at: datetime
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            **self.data,
+        }
+
+
+Listener = Callable[[Notice], None]
+
+
+class LiveUpdates:
+    def __init__(self, *, history: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._listeners: dict[int, Listener] = {}
+        self._tokens = itertools.count(1)
+        self._sequence = itertools.count(1)
+        self._recent: deque[Notice] = deque(maxlen=history)
+
+    def publish(self, kind: str, *, at: datetime, **data: str) -> Notice:
+        """Announce a committed change; returns the notice (with its sequence number)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown live-update kind {kind!r}")
+        with self._lock:
+            notice = Notice(sequence=next(self._sequence), kind=kind, at=at, data=dict(data))
+            self._recent.append(notice)
+            listeners = list(self._listeners.values())
+        for listener in listeners:
+            listener(notice)
+        return notice
+
+    def subscribe(self, listener: Listener) -> int:
+        with self._lock:
+            token = next(self._tokens)
+            self._listeners[token] = listener
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        with self._lock:
+            self._listeners.pop(token, None)
+
+    def since(self, sequence: int) -> list[Notice]:
+        """Notices after ``sequence`` still in the history (for Last-Event-ID)."""
+        with self._lock:
+            return [n for n in self._recent if n.sequence > sequence]
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._listeners)
