@@ -180,17 +180,44 @@ def _print_report(report: SimulationReport, fmt: SimulateFormat) -> None:
         )
     console.print(table)
     console.print(f"terminal half-life (typical): {data['summary']['terminal_half_life_day']} day")
+    subsets = data["summary"].get("lymphocyte_subsets")
+    if subsets is not None:
+        console.print(_subset_table(subsets))
     if data["placeholders"]:
         console.print("placeholders: " + ", ".join(data["placeholders"]), style="yellow")
     for note in data["notes"]:
         console.print(note, style="dim")
 
 
+def _subset_table(subsets: dict[str, Any]) -> Table:
+    """Lymphocyte subsets (alemtuzumab): per subset and course, nadir and months to LLN."""
+    lln = subsets["lln_pct_of_baseline"]
+    table = Table(title=f"lymphocyte subsets, % of baseline (LLN {lln:g} %, placeholder)")
+    for column in ("subset", "course start", "nadir %", "nadir day", "months to LLN"):
+        table.add_column(column, justify="right")
+    for name in ("B", "CD4", "CD8"):
+        entry = subsets[name]
+        for course in entry["courses"]:
+            table.add_row(
+                entry["label"],
+                course["start"][:10],
+                _cell(course["nadir_pct_of_baseline"]),
+                _cell(course["nadir_day_after_start"]),
+                _cell(course["months_to_lln"]) if course["months_to_lln"] else "not reached",
+            )
+    return table
+
+
+def _short(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.3g}"
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, dict):
         if value["median"] is None:
-            return "-"
-        return f"{value['median']:.3g} ({value['p5']:.3g}-{value['p95']:.3g})"
+            return "not reached" if value.get("not_reached_fraction") else "-"
+        p5, p95 = (_short(value[k]) for k in ("p5", "p95"))
+        return f"{value['median']:.3g} ({p5}-{p95})"
     return "-" if value is None else f"{value:.4g}"
 
 

@@ -3,7 +3,9 @@
 Dosing comes from planned regimens (catalog ladders at planned times) or from the session
 engine's infusion records (exact rates and pauses). Linear models are solved exactly
 (``linear``), natalizumab's Michaelis-Menten model by a vectorised integrator (``nonlinear``);
-populations stream their summaries (``population``); ``tdm`` forecasts natalizumab intervals.
+populations stream their summaries (``population``); ``tdm`` forecasts natalizumab intervals;
+``lymphocytes`` holds alemtuzumab's B/CD4/CD8 depletion and reconstitution. Guide with
+executed examples: docs/pharmacology-api.md.
 Every parameter carries its dossier grade and source (``parameters``, ``pd``). numpy/scipy only;
 matplotlib is imported only to draw a plot.
 """

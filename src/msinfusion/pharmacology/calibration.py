@@ -10,13 +10,28 @@ infusions every 24 weeks, then no more.
 
 from __future__ import annotations
 
+import functools
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.dosing import InfusionSchedule, schedule_from_protocol
-from msinfusion.pharmacology.models import get_model, simulate_grid_concentration
+from msinfusion.pharmacology.lymphocytes import (
+    BASELINE_PCT,
+    DAYS_PER_MONTH,
+    LLN_FRACTION_OF_BASELINE,
+    subset_courses,
+    values_at,
+)
+from msinfusion.pharmacology.models import (
+    get_model,
+    simulate_grid_concentration,
+    simulate_patients,
+    simulation_grid,
+    typical_patients,
+)
 from msinfusion.pharmacology.pd import ANTI_CD20_BCELL, bcell_course, time_to_threshold_day
 
 TARGET_REPLETION_WEEKS = 72.0
@@ -66,3 +81,61 @@ def calibrate_bcell_ec50() -> float:
         return repletion_weeks(float(np.exp(log_ec50))) - TARGET_REPLETION_WEEKS
 
     return float(np.exp(brentq(gap, np.log(1e-4), np.log(10.0), xtol=1e-10)))
+
+
+# --- alemtuzumab lymphocyte subsets (lymphocytes.py) ---------------------------------------
+# Calibration regimen: one course, 12 mg x 5 consecutive days with the catalog protocol (the
+# targets table's times to LLN are for a single course; dossier: "use for shape").
+CD4_MONTH12_OVER_MONTH1 = 270.0 / 40.0  # US label 12.2 means (dossier §3.3)
+TARGET_MONTHS_TO_LLN = {"B": 7.1, "CD8": 20.0, "CD4": 35.0}  # targets table, Hill-Cawthorne 2012
+_LYMPHOCYTE_YEARS = 6.0
+
+
+def lymphocyte_calibration_schedule() -> InfusionSchedule:
+    protocol = shipped_catalog().get_protocol("alemtuzumab-12")
+    starts = [_ORIGIN + timedelta(days=d) for d in range(5)]
+    return schedule_from_protocol([protocol] * 5, starts, origin=_ORIGIN)
+
+
+@functools.cache
+def _alemtuzumab_auc() -> tuple[np.ndarray, np.ndarray]:
+    """Grid and cumulative AUC (mg*day/L) of the typical patient over the calibration course."""
+    schedule = lymphocyte_calibration_schedule()
+    model = get_model("alemtuzumab")
+    grid = simulation_grid(schedule, _LYMPHOCYTE_YEARS * 365.25)
+    course = simulate_patients(model, schedule, grid, typical_patients())
+    return grid, course.cum_auc_ug_day_per_ml
+
+
+def subset_readouts(kkill: float, k_per_day: float) -> tuple[float, float]:
+    """(months from the course start to LLN, % of baseline at month 12 / at month 1)."""
+    grid, cum = _alemtuzumab_auc()
+    pct = subset_courses(grid, cum, {"x": np.full(1, k_per_day)}, kkill)["x"]
+    lln = np.full(1, BASELINE_PCT * LLN_FRACTION_OF_BASELINE)
+    months = time_to_threshold_day(grid, pct, lln, after_day=0.0)[0] / DAYS_PER_MONTH
+    if np.isnan(months):  # never below LLN: 0; below and never back within the horizon: inf
+        months = 0.0 if pct.min() >= lln[0] else math.inf
+    month1, month12 = (values_at(grid, pct, m * DAYS_PER_MONTH)[0] for m in (1.0, 12.0))
+    return float(months), float(month12 / month1)
+
+
+def _rate_for(kkill: float, months: float) -> float:
+    from scipy.optimize import brentq  # noqa: PLC0415 - lazy
+
+    def gap(log_k: float) -> float:
+        return min(subset_readouts(kkill, float(np.exp(log_k)))[0], 1e6) - months
+
+    return float(np.exp(brentq(gap, np.log(1e-5), np.log(1.0), xtol=1e-12)))
+
+
+def calibrate_lymphocyte_rates() -> tuple[float, dict[str, float]]:
+    """kkill (L/mg/day) and k per subset (1/day); see ``lymphocytes.py`` for the targets."""
+    from scipy.optimize import brentq  # noqa: PLC0415 - lazy
+
+    def ratio_gap(log_kkill: float) -> float:
+        kkill = float(np.exp(log_kkill))
+        k_cd4 = _rate_for(kkill, TARGET_MONTHS_TO_LLN["CD4"])
+        return subset_readouts(kkill, k_cd4)[1] - CD4_MONTH12_OVER_MONTH1
+
+    kkill = float(np.exp(brentq(ratio_gap, np.log(0.05), np.log(10.0), xtol=1e-12)))
+    return kkill, {s: _rate_for(kkill, m) for s, m in TARGET_MONTHS_TO_LLN.items()}

@@ -112,9 +112,7 @@ def step_operators(
     h = np.diff(grid_day)[None, :]
     rate = (rate_mg_per_h * _HOURS_PER_DAY)[None, :]
     if p.is_time_invariant():
-        a11, a12, a21, a22 = _system(p, np.broadcast_to(p.CL[:, None], (p.size, h.shape[1])))
-        m = (a11 * h, a12 * h, a21 * h, a22 * h)
-        c1, c2 = rate * h, np.zeros_like(a11)
+        return _invariant_operators(p, h[0], rate * h)
     else:
         mid = 0.5 * (grid_day[1:] + grid_day[:-1])
         lo = p.clearance_at(mid - _SQRT3_6 * h[0])
@@ -136,6 +134,23 @@ def step_operators(
     return exp_m, g1, g2
 
 
+def _invariant_operators(
+    p: TwoCompartment, h: Array, dose: Array
+) -> tuple[tuple[Array, Array, Array, Array], Array, Array]:
+    """Constant parameters: the matrix functions depend on the step length only, so they are
+    evaluated once per distinct step length (a regular grid has a handful) and gathered."""
+    steps, where = np.unique(h, return_inverse=True)
+    a11, a12, a21, a22 = _system(p, np.broadcast_to(p.CL[:, None], (p.size, steps.shape[0])))
+    exp_u, phi_u = _phi_pair(a11 * steps, a12 * steps, a21 * steps, a22 * steps)
+    # gathered time-major (rows = steps) and returned as (N, T) views, so that ``propagate``'s
+    # time-major copy is free
+    exp_m = tuple(np.ascontiguousarray(e.T)[where].T for e in exp_u)
+    dose_t = dose.T
+    g1 = (np.ascontiguousarray(phi_u[0].T)[where] * dose_t).T
+    g2 = (np.ascontiguousarray(phi_u[2].T)[where] * dose_t).T
+    return (exp_m[0], exp_m[1], exp_m[2], exp_m[3]), g1, g2
+
+
 def propagate(
     p: TwoCompartment, grid_day: Array, rate_mg_per_h: Array, x0: Array | None = None
 ) -> Array:
@@ -145,6 +160,7 @@ def propagate(
     every rate change (``InfusionSchedule.breakpoints_day``).
     """
     (e11, e12, e21, e22), g1, g2 = step_operators(p, grid_day, rate_mg_per_h)
+    # time-major copies: each step then reads contiguous rows
     e11, e12, e21, e22, g1, g2 = (np.ascontiguousarray(a.T) for a in (e11, e12, e21, e22, g1, g2))
     out = np.empty((grid_day.shape[0], p.size, 2))
     x1 = np.zeros(p.size) if x0 is None else x0[:, 0].copy()

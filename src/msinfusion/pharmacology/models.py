@@ -19,6 +19,11 @@ from msinfusion.errors import UnknownModel
 from msinfusion.pharmacology import parameters as par
 from msinfusion.pharmacology.dosing import HOURS_PER_DAY, InfusionSchedule
 from msinfusion.pharmacology.linear import TwoCompartment, propagate
+from msinfusion.pharmacology.lymphocytes import (
+    ALEMTUZUMAB_SUBSETS,
+    individual_rates,
+    subset_courses,
+)
 from msinfusion.pharmacology.nonlinear import MichaelisMenten2C, propagate_mm
 from msinfusion.pharmacology.pd import (
     ANTI_CD20_BCELL,
@@ -34,6 +39,7 @@ class Effect(enum.Enum):
     NONE = "none"
     B_CELLS = "b_cells_per_ul"
     ALPHA4_SATURATION = "alpha4_saturation_pct"
+    LYMPHOCYTE_SUBSETS = "lymphocyte_subsets_pct_of_baseline"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +61,7 @@ class DrugModel:
 _PD: Mapping[Effect, par.ParameterSet] = {
     Effect.B_CELLS: ANTI_CD20_BCELL,
     Effect.ALPHA4_SATURATION: NATALIZUMAB_SATURATION,
+    Effect.LYMPHOCYTE_SUBSETS: ALEMTUZUMAB_SUBSETS,
 }
 
 MODELS: Mapping[str, DrugModel] = {
@@ -86,10 +93,13 @@ MODELS: Mapping[str, DrugModel] = {
         therapy_id="alemtuzumab",
         pk=par.ALEMTUZUMAB,
         nonlinear=False,
-        effect=Effect.NONE,
+        effect=Effect.LYMPHOCYTE_SUBSETS,
         notes=(
-            "Label-level one-compartment PK (dossier §3.2). Lymphocyte subsets not implemented: "
-            "the dossier gives no baselines or LLNs to calibrate them against.",
+            "Label-level one-compartment PK (dossier §3.2), no lymphocyte-dependent clearance.",
+            "Lymphocyte subsets (B, CD4, CD8) in % of the patient's baseline (no baselines in "
+            "the dossier); LLN = 50 % of baseline is a placeholder; rates calibrated to one "
+            "course (lymphocytes.py). The one-pool model cannot overshoot (B cells 165 % at "
+            "12 months, Thompson 2010, is not reproduced).",
         ),
     ),
 }
@@ -194,6 +204,7 @@ class Course:
     cum_auc_ug_day_per_ml: Array
     effect: Array | None
     effect_kind: Effect
+    subsets_pct_of_baseline: Mapping[str, Array] | None = None
 
 
 def rates_on_grid(schedule: InfusionSchedule, grid_day: Array) -> Array:
@@ -227,12 +238,21 @@ def simulate_patients(
         amounts = propagate(tc, grid_day, rates)
         conc = amounts[:, :, 0] / tc.V1[:, None]
         cum_auc = _linear_auc(tc, grid_day, rates, amounts)
+    subsets = None
+    if model.effect is Effect.LYMPHOCYTE_SUBSETS:
+        subsets = subset_courses(
+            grid_day,
+            cum_auc,
+            individual_rates(patients.eta, patients.size),
+            ALEMTUZUMAB_SUBSETS.value("kkill"),
+        )
     return Course(
         grid_day=grid_day,
         conc_ug_per_ml=conc,
         cum_auc_ug_day_per_ml=cum_auc,
         effect=_effect(model, patients, grid_day, conc),
         effect_kind=model.effect,
+        subsets_pct_of_baseline=subsets,
     )
 
 

@@ -132,16 +132,28 @@ def bcell_course(
     mid = np.sqrt(c[:, 1:] * c[:, :-1])
     ratio = np.power(mid / ec50, hill)
     effect = emax[:, None] * ratio / (1.0 + ratio)
-    rate = kout[:, None] * (1.0 + effect)
-    b_inf = b0[:, None] / (1.0 + effect)
-    decay = np.exp(-rate * np.diff(grid_day)[None, :])
-    out = np.empty_like(c)
-    b = b0.astype(np.float64).copy()
-    out[:, 0] = b
-    for k in range(decay.shape[1]):
-        b = b_inf[:, k] + (b - b_inf[:, k]) * decay[:, k]
-        out[:, k + 1] = b
-    return out
+    h = np.diff(grid_day)[None, :]
+    loss = kout[:, None] * (1.0 + effect) * h
+    return relax_steps(b0.astype(np.float64), loss, kout[:, None] * b0[:, None] * h)
+
+
+def relax_steps(start: Array, loss: Array, production: Array) -> Array:
+    """Exact steps of ``dx/dt = p - r x`` with p, r constant on each grid step.
+
+    ``loss`` is r*h (>= 0) and ``production`` p*h per step, shape (N, T-1); returns x, shape
+    (N, T), from ``x(0) = start``: ``x' = P/L + (x - P/L) exp(-L)``.
+    """
+    # a zero-length step (L = P = 0) leaves x unchanged whatever the target
+    ratio = np.divide(production, loss, out=np.zeros_like(loss), where=loss > 0.0)
+    target = np.ascontiguousarray(ratio.T)
+    decay = np.ascontiguousarray(np.exp(-loss).T)
+    out = np.empty((loss.shape[1] + 1, start.shape[0]))
+    x = start.astype(np.float64).copy()
+    out[0] = x
+    for k in range(decay.shape[0]):
+        x = target[k] + (x - target[k]) * decay[k]
+        out[k + 1] = x
+    return np.ascontiguousarray(out.T)
 
 
 def time_to_threshold_day(

@@ -17,6 +17,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from msinfusion.pharmacology.dosing import InfusionSchedule
+from msinfusion.pharmacology.lymphocytes import (
+    SUBSETS,
+    SubsetStats,
+    stack_subset_stats,
+    subset_stats,
+)
 from msinfusion.pharmacology.models import (
     Course,
     DrugModel,
@@ -54,8 +60,15 @@ class LogHistogram:
 
     def percentile(self, q: float) -> Array:
         """The q-th percentile at every time (geometric interpolation inside the bin)."""
+        return self.percentiles((q,))[q]
+
+    def percentiles(self, qs: tuple[float, ...]) -> dict[float, Array]:
+        """Several percentiles from one cumulative sum over the bins."""
         counts = self.counts.reshape(self.n_times, self.n_bins)
         cum = np.cumsum(counts, axis=1)
+        return {q: self._read(counts, cum, q) for q in qs}
+
+    def _read(self, counts: NDArray[np.int64], cum: NDArray[np.int64], q: float) -> Array:
         target = q / 100.0 * self.total
         b = np.minimum((cum < target).sum(axis=1), self.n_bins - 1)
         rows = np.arange(self.n_times)
@@ -74,6 +87,8 @@ class PopulationResult:
     effect_percentiles: dict[float, Array] | None
     stats: IntervalStats
     repletion_day: Array | None
+    subset_percentiles: dict[str, dict[float, Array]] | None = None
+    subset_stats: SubsetStats | None = None
 
 
 def run_population(
@@ -94,7 +109,10 @@ def run_population(
     grid = simulation_grid(schedule, end_day, step_day)
     rng = np.random.default_rng(seed)
     conc_hist = LogHistogram(grid.shape[0])
-    effect_hist = LogHistogram(grid.shape[0]) if model.effect is not Effect.NONE else None
+    effect_hist = LogHistogram(grid.shape[0]) if _has_single_effect(model) else None
+    subsets = (
+        _SubsetAccumulator(grid, schedule) if model.effect is Effect.LYMPHOCYTE_SUBSETS else None
+    )
     parts: list[IntervalStats] = []
     repletion: list[Array] = []
     done = 0
@@ -108,6 +126,8 @@ def run_population(
         parts.append(interval_stats(course, schedule.dose_starts_day, end_day, threshold_ug_per_ml))
         if model.effect is Effect.B_CELLS:
             repletion.append(repletion_days(course, schedule))
+        if subsets is not None:
+            subsets.add(course)
         done += size
         if progress is not None:
             progress(done)
@@ -115,13 +135,38 @@ def run_population(
         grid_day=grid,
         n_patients=n_patients,
         seed=seed,
-        conc_percentiles={q: conc_hist.percentile(q) for q in PERCENTILES},
-        effect_percentiles=(
-            None if effect_hist is None else {q: effect_hist.percentile(q) for q in PERCENTILES}
-        ),
+        conc_percentiles=conc_hist.percentiles(PERCENTILES),
+        effect_percentiles=(None if effect_hist is None else effect_hist.percentiles(PERCENTILES)),
         stats=_stack(parts),
         repletion_day=np.concatenate(repletion) if repletion else None,
+        subset_percentiles=None if subsets is None else subsets.percentiles(),
+        subset_stats=None if subsets is None else stack_subset_stats(subsets.parts),
     )
+
+
+class _SubsetAccumulator:
+    """Streamed percentile bands and per-patient course statistics of the lymphocyte subsets."""
+
+    def __init__(self, grid: Array, schedule: InfusionSchedule) -> None:
+        self.grid, self.schedule = grid, schedule
+        self.hists = {s: LogHistogram(grid.shape[0]) for s in SUBSETS}
+        self.parts: list[SubsetStats] = []
+
+    def add(self, course: Course) -> None:
+        if course.subsets_pct_of_baseline is None:  # pragma: no cover - subsets model only
+            return
+        for name, values in course.subsets_pct_of_baseline.items():
+            self.hists[name].add(values)
+        self.parts.append(
+            subset_stats(self.grid, course.subsets_pct_of_baseline, self.schedule.dose_starts_day)
+        )
+
+    def percentiles(self) -> dict[str, dict[float, Array]]:
+        return {s: h.percentiles(PERCENTILES) for s, h in self.hists.items()}
+
+
+def _has_single_effect(model: DrugModel) -> bool:
+    return model.effect in {Effect.B_CELLS, Effect.ALPHA4_SATURATION}
 
 
 def repletion_days(course: Course, schedule: InfusionSchedule) -> Array:

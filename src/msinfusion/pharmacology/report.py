@@ -24,6 +24,14 @@ from numpy.typing import NDArray
 
 from msinfusion.pharmacology.dosing import InfusionSchedule
 from msinfusion.pharmacology.linear import terminal_half_life_day
+from msinfusion.pharmacology.lymphocytes import (
+    ALEMTUZUMAB_SUBSETS,
+    BASELINE_PCT,
+    REPORT_MONTHS,
+    SUBSET_LABELS,
+    SubsetStats,
+    subset_stats,
+)
 from msinfusion.pharmacology.models import (
     Course,
     DrugModel,
@@ -51,6 +59,7 @@ class SimulationReport:
     terminal_half_life_day: float
     half_life_method: str
     population: PopulationResult | None
+    typical_subsets: SubsetStats | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +78,7 @@ class SimulationReport:
                 "terminal_half_life_day": _num(self.terminal_half_life_day),
                 "terminal_half_life_method": self.half_life_method,
                 "repletion_weeks_after_last_dose": self._repletion(),
+                "lymphocyte_subsets": self._subsets(),
             },
         }
 
@@ -101,6 +111,43 @@ class SimulationReport:
             return _describe(self.population.repletion_day / 7.0, population=True)
         return _describe(repletion_days(self.typical, self.schedule) / 7.0, population=False)
 
+    def _subsets(self) -> dict[str, Any] | None:
+        """Per subset and course: nadir, its day, months to LLN; % of baseline at months."""
+        pop = self.population
+        stats = pop.subset_stats if pop is not None else self.typical_subsets
+        if stats is None:
+            return None
+        many = pop is not None
+        out: dict[str, Any] = {
+            "unit": "% of the patient's baseline",
+            "lln_pct_of_baseline": BASELINE_PCT * ALEMTUZUMAB_SUBSETS.value("lln_fraction"),
+            "lln_is_placeholder": True,
+        }
+        for name, label in SUBSET_LABELS.items():
+            courses = []
+            for j, start in enumerate(stats.course_start_day):
+                courses.append(
+                    {
+                        "start": (self.schedule.origin + timedelta(days=float(start))).isoformat(),
+                        "start_day": round(float(start), 6),
+                        "nadir_pct_of_baseline": _describe(
+                            stats.nadir_pct[name][:, j], population=many
+                        ),
+                        "nadir_day_after_start": _describe(
+                            stats.nadir_day_after_start[name][:, j], population=many
+                        ),
+                        "months_to_lln": _describe_censored(
+                            stats.months_to_lln[name][:, j], population=many
+                        ),
+                    }
+                )
+            at_month = {
+                f"{m:g}": _describe(stats.pct_at_month[name][:, i], population=many)
+                for i, m in enumerate(REPORT_MONTHS)
+            }
+            out[name] = {"label": label, "courses": courses, "pct_of_baseline_at_month": at_month}
+        return out
+
     def to_csv(self) -> str:
         """Time course: day, typical concentration and effect, population percentiles."""
         out = io.StringIO()
@@ -111,6 +158,9 @@ class SimulationReport:
         if self.typical.effect is not None:
             header.append(f"{effect}_typical")
             columns.append(self.typical.effect[0])
+        for name, values in (self.typical.subsets_pct_of_baseline or {}).items():
+            header.append(f"{name}_pct_of_baseline_typical")
+            columns.append(values[0])
         if self.population is not None:
             pop = self.population
             for q, values in pop.conc_percentiles.items():
@@ -119,6 +169,10 @@ class SimulationReport:
             for q, values in (pop.effect_percentiles or {}).items():
                 header.append(f"{effect}_p{q:g}")
                 columns.append(_on(values, pop.grid_day, self.typical.grid_day))
+            for name, bands in (pop.subset_percentiles or {}).items():
+                for q, values in bands.items():
+                    header.append(f"{name}_pct_of_baseline_p{q:g}")
+                    columns.append(_on(values, pop.grid_day, self.typical.grid_day))
         writer.writerow(header)
         for row in np.column_stack(columns):
             writer.writerow([f"{v:.6g}" for v in row])
@@ -141,6 +195,22 @@ def _describe(values: Array, *, population: bool) -> Any:
         return {"median": None, "p5": None, "p95": None, "n": 0}
     p5, p50, p95 = np.percentile(finite, [5.0, 50.0, 95.0])
     return {"median": _num(p50), "p5": _num(p5), "p95": _num(p95), "n": int(finite.size)}
+
+
+def _describe_censored(values: Array, *, population: bool) -> Any:
+    """Like ``_describe`` for times to an event; NaN = not reached in the window, counted as
+    later than every reached time (so the median is not biased towards the fast patients)."""
+    if not population:
+        return _num(float(values[0]))
+    later = np.where(np.isnan(values), np.inf, values)
+    p5, p50, p95 = np.percentile(later, [5.0, 50.0, 95.0], method="lower")
+    return {
+        "median": _num(p50),
+        "p5": _num(p5),
+        "p95": _num(p95),
+        "n": int(values.size),
+        "not_reached_fraction": round(float(np.isnan(values).mean()), 6),
+    }
 
 
 def typical_half_life(
@@ -212,4 +282,12 @@ def simulate(
         terminal_half_life_day=half_life,
         half_life_method=method,
         population=population,
+        typical_subsets=_typical_subsets(typical, schedule),
     )
+
+
+def _typical_subsets(course: Course, schedule: InfusionSchedule) -> SubsetStats | None:
+    subsets = course.subsets_pct_of_baseline
+    if subsets is None:
+        return None
+    return subset_stats(course.grid_day, subsets, schedule.dose_starts_day)

@@ -10,15 +10,9 @@ so the reader sees they are not independent evidence.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 
-from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.calibration import calibration_schedule, repletion_weeks
-from msinfusion.pharmacology.dosing import InfusionSchedule, schedule_from_protocol
 from msinfusion.pharmacology.linear import terminal_half_life_day
 from msinfusion.pharmacology.pd import (
     ANTI_CD20_BCELL,
@@ -26,60 +20,26 @@ from msinfusion.pharmacology.pd import (
     NATALIZUMAB_SATURATION,
 )
 from msinfusion.pharmacology.pd import alpha4_saturation_pct as saturation
-from msinfusion.pharmacology.report import SimulationReport, simulate
-from msinfusion.pharmacology.summary import IntervalStats
+from msinfusion.pharmacology.report import simulate
+from msinfusion.pharmacology.validation_alemtuzumab import alemtuzumab_rows
+from msinfusion.pharmacology.validation_row import (
+    POPULATION,
+    SEED,
+    Row,
+    band,
+    markdown_table,
+    population_stats,
+    schedule_at,
+)
 
-ORIGIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-POPULATION = 1000
-SEED = 20260105
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Row:
-    drug: str
-    quantity: str
-    target: str
-    target_value: float
-    typical: float
-    population: str
-    kind: str  # "rel" (relative error), "pp" (percentage points), "max" (must stay below)
-    tolerance: float
-    grade: str
-    use: str = "development"
-
-    @property
-    def error(self) -> float:
-        if self.kind == "rel":
-            return (self.typical - self.target_value) / self.target_value
-        return self.typical - self.target_value
-
-    @property
-    def passed(self) -> bool:
-        if self.kind == "max":
-            return self.typical <= self.target_value
-        return abs(self.error) <= self.tolerance
-
-
-def _starts(days: list[float]) -> list[datetime]:
-    return [ORIGIN + timedelta(days=d) for d in days]
-
-
-def _schedule(protocol_ids: list[str], days: list[float]) -> InfusionSchedule:
-    catalog = shipped_catalog()
-    protocols = [catalog.get_protocol(p) for p in protocol_ids]
-    return schedule_from_protocol(protocols, _starts(days), origin=ORIGIN)
-
-
-def _band(values: np.ndarray) -> str:
-    p5, p50, p95 = np.nanpercentile(values, [5, 50, 95])
-    return f"{p50:.3g} ({p5:.3g}-{p95:.3g})"
+__all__ = ["Row", "markdown_table", "validation_rows"]
 
 
 def _ocrelizumab() -> list[Row]:
     days = [0.0, 14.0] + [168.0 * k for k in range(1, 8)]
-    schedule = _schedule(["ocrelizumab-300-initial"] * 2 + ["ocrelizumab-600-standard"] * 7, days)
+    schedule = schedule_at(["ocrelizumab-300-initial"] * 2 + ["ocrelizumab-600-standard"] * 7, days)
     r = simulate("ocrelizumab", schedule, end_day=168.0 * 8, n_patients=POPULATION, seed=SEED)
-    pop, typ = _population(r), r.typical_stats
+    pop, typ = population_stats(r), r.typical_stats
     return [
         Row(
             drug="ocrelizumab",
@@ -87,7 +47,7 @@ def _ocrelizumab() -> list[Row]:
             target="141",
             target_value=141.0,
             typical=float(typ.cmax[0, 1]),
-            population=_band(pop.cmax[:, 1]),
+            population=band(pop.cmax[:, 1]),
             kind="rel",
             tolerance=0.20,
             grade="A",
@@ -98,7 +58,7 @@ def _ocrelizumab() -> list[Row]:
             target="212",
             target_value=212.0,
             typical=float(typ.cmax[0, 2]),
-            population=_band(pop.cmax[:, 2]),
+            population=band(pop.cmax[:, 2]),
             kind="rel",
             tolerance=0.20,
             grade="C",
@@ -109,7 +69,7 @@ def _ocrelizumab() -> list[Row]:
             target="3510",
             target_value=3510.0,
             typical=float(typ.auc[0, 5]),
-            population=_band(pop.auc[:, 5]),
+            population=band(pop.auc[:, 5]),
             kind="rel",
             tolerance=0.20,
             grade="A",
@@ -128,12 +88,6 @@ def _ocrelizumab() -> list[Row]:
     ]
 
 
-def _population(report: SimulationReport) -> IntervalStats:
-    if report.population is None:  # pragma: no cover - every caller asks for a population
-        raise RuntimeError("validation row needs a population run")
-    return report.population.stats
-
-
 def _repletion() -> list[Row]:
     schedule = calibration_schedule()
     end = schedule.dose_starts_day[-1] + 6 * 365.0
@@ -148,7 +102,7 @@ def _repletion() -> list[Row]:
             target="72 (27-175)",
             target_value=72.0,
             typical=repletion_weeks(CALIBRATED_EC50_MG_PER_L),
-            population=_band(weeks) + f"; not repleted in 6 y: {np.isnan(weeks).mean():.0%}",
+            population=band(weeks) + f"; not repleted in 6 y: {np.isnan(weeks).mean():.0%}",
             kind="rel",
             tolerance=0.25,
             grade="B/C",
@@ -158,7 +112,7 @@ def _repletion() -> list[Row]:
 
 
 def _ublituximab() -> list[Row]:
-    schedule = _schedule(["ublituximab-150-day1"], [0.0])
+    schedule = schedule_at(["ublituximab-150-day1"], [0.0])
     r = simulate("ublituximab", schedule, end_day=14.0, n_patients=POPULATION, seed=SEED)
     b0 = ANTI_CD20_BCELL.value("B0")
     pop_effect = None if r.population is None else r.population.effect_percentiles
@@ -194,8 +148,8 @@ def _ublituximab() -> list[Row]:
 
 
 def _natalizumab() -> list[Row]:
-    q4 = _schedule(["natalizumab-300"] * 20, [28.0 * k for k in range(20)])
-    q6 = _schedule(["natalizumab-300"] * 14, [42.0 * k for k in range(14)])
+    q4 = schedule_at(["natalizumab-300"] * 20, [28.0 * k for k in range(20)])
+    q6 = schedule_at(["natalizumab-300"] * 14, [42.0 * k for k in range(14)])
     r4 = simulate("natalizumab", q4, end_day=28.0 * 20, n_patients=POPULATION, seed=SEED)
     r6 = simulate("natalizumab", q6, end_day=42.0 * 14)
     t4, t6 = r4.typical_stats, r6.typical_stats
@@ -210,7 +164,7 @@ def _natalizumab() -> list[Row]:
             target="110 +- 52",
             target_value=110.0,
             typical=float(t4.cmax[0, -1]),
-            population=_band(_population(r4).cmax[:, -1]),
+            population=band(population_stats(r4).cmax[:, -1]),
             kind="rel",
             tolerance=0.20,
             grade="A",
@@ -221,7 +175,7 @@ def _natalizumab() -> list[Row]:
             target="23-29",
             target_value=26.0,
             typical=trough4,
-            population=_band(_population(r4).trough[:, -1]),
+            population=band(population_stats(r4).trough[:, -1]),
             kind="rel",
             tolerance=0.20,
             grade="A",
@@ -307,90 +261,8 @@ def _natalizumab() -> list[Row]:
     ]
 
 
-def _alemtuzumab() -> list[Row]:
-    days = [0.0, 1.0, 2.0, 3.0, 4.0, 365.0, 366.0, 367.0]
-    r = simulate(
-        "alemtuzumab",
-        _schedule(["alemtuzumab-12"] * 8, days),
-        end_day=400.0,
-        n_patients=POPULATION,
-        seed=SEED,
-    )
-    grid, conc = r.typical.grid_day, r.typical.conc_ug_per_ml[0]
-    c1 = conc[(grid >= 4) & (grid <= 5)].max() * 1000
-    c2 = conc[(grid >= 367) & (grid <= 368)].max() * 1000
-    day30 = float(np.interp(30.0, grid, conc)) * 1000
-    pop = _population(r)
-    return [
-        Row(
-            drug="alemtuzumab",
-            quantity="Cmax course 1, day 5 (ng/mL)",
-            target="3014",
-            target_value=3014.0,
-            typical=c1,
-            population=_band(pop.cmax[:, 4] * 1000),
-            kind="rel",
-            tolerance=0.20,
-            grade="C",
-        ),
-        Row(
-            drug="alemtuzumab",
-            quantity="Cmax course 2, day 3 (ng/mL)",
-            target="2276",
-            target_value=2276.0,
-            typical=c2,
-            population=_band(pop.cmax[:, 7] * 1000),
-            kind="rel",
-            tolerance=0.20,
-            grade="C",
-        ),
-        Row(
-            drug="alemtuzumab",
-            quantity="concentration 30 days after course start (ng/mL)",
-            target="< 60",
-            target_value=60.0,
-            typical=day30,
-            population="-",
-            kind="max",
-            tolerance=0.0,
-            grade="A/C",
-        ),
-    ]
-
-
 def validation_rows() -> list[Row]:
-    return [*_ocrelizumab(), *_repletion(), *_ublituximab(), *_natalizumab(), *_alemtuzumab()]
-
-
-def _fmt(value: float) -> str:
-    return "-" if not math.isfinite(value) else f"{value:.4g}"
-
-
-def markdown_table(rows: list[Row]) -> str:
-    lines = [
-        "| drug | quantity | target | grade | typical patient | population median (5th-95th) "
-        "| error | tolerance | result | use |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        error = (
-            f"{100 * row.error:+.1f} %"
-            if row.kind == "rel"
-            else "-"
-            if row.kind == "max"
-            else f"{row.error:+.1f} pp"
-        )
-        tolerance = {
-            "rel": f"+-{100 * row.tolerance:.0f} %",
-            "pp": f"+-{row.tolerance:.0f} pp",
-            "max": "below target",
-        }[row.kind]
-        lines.append(
-            f"| {row.drug} | {row.quantity} | {row.target} | {row.grade} | {_fmt(row.typical)} "
-            f"| {row.population} | {error} | {tolerance} | {'pass' if row.passed else 'FAIL'} "
-            f"| {row.use} |"
-        )
-    return "\n".join(lines) + "\n"
+    return [*_ocrelizumab(), *_repletion(), *_ublituximab(), *_natalizumab(), *alemtuzumab_rows()]
 
 
 if __name__ == "__main__":  # pragma: no cover
