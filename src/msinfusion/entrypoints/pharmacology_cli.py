@@ -38,11 +38,12 @@ _UNITS = {"d": IntervalUnit.DAY, "w": IntervalUnit.WEEK, "m": IntervalUnit.MONTH
 
 
 class SimulateFormat(StrEnum):
-    """common.OutputFormat (table, json) plus csv, which only ``simulate`` can write."""
+    """common.OutputFormat (table, json) plus csv and parquet, which only ``simulate`` writes."""
 
     table = "table"
     json = "json"
     csv = "csv"
+    parquet = "parquet"
 
 
 def parse_interval(text: str) -> Interval:
@@ -88,10 +89,15 @@ def simulate_command(
     threshold: Annotated[float | None, typer.Option(help="ug/mL for time-below-threshold")] = None,
     plot: Annotated[Path | None, typer.Option(help="write a .png or .svg plot")] = None,
     fmt: Annotated[
-        SimulateFormat, typer.Option("--format", help="table, json or csv")
+        SimulateFormat, typer.Option("--format", help="table, json, csv or parquet")
     ] = SimulateFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="file for --format parquet (binary)")
+    ] = None,
 ) -> None:
     """Simulate concentrations and effects for a typical patient or a virtual population."""
+    if fmt is SimulateFormat.parquet and output is None:
+        fail("--format parquet needs --output FILE.parquet (it is a binary file)")
     from msinfusion.pharmacology.inputs import schedule_from_document  # noqa: PLC0415 - lazy: keeps CLI start-up fast
     from msinfusion.pharmacology.regimen import standard_regimen  # noqa: PLC0415 - lazy: keeps CLI start-up fast
 
@@ -113,6 +119,11 @@ def simulate_command(
             save_plot(report, plot)
     except MsinfusionError as error:
         fail(error.message)
+    if fmt is SimulateFormat.parquet:
+        assert output is not None  # checked above
+        write_parquet(report, output)
+        typer.echo(f"wrote {output}")
+        return
     _print_report(report, fmt)
 
 
@@ -157,6 +168,21 @@ def _run(
             threshold_ug_per_ml=threshold,
             progress=lambda done: bar.update(task, completed=done),
         )
+
+
+def write_parquet(report: SimulationReport, path: Path) -> None:
+    """The CSV time course as a Parquet table (float64 columns), via pyarrow."""
+    import pyarrow as pa  # noqa: PLC0415 - lazy: only Parquet output needs it
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    header, columns = report.time_course_columns()
+    table = pa.table(
+        {
+            name: pa.array(values, type=pa.float64())
+            for name, values in zip(header, columns, strict=True)
+        }
+    )
+    pq.write_table(table, path)
 
 
 def _print_report(report: SimulationReport, fmt: SimulateFormat) -> None:

@@ -152,6 +152,14 @@ class SimulationReport:
         """Time course: day, typical concentration and effect, population percentiles."""
         out = io.StringIO()
         writer = csv.writer(out)
+        header, columns = self.time_course_columns()
+        writer.writerow(header)
+        for row in np.column_stack(columns):
+            writer.writerow([f"{v:.6g}" for v in row])
+        return out.getvalue()
+
+    def time_course_columns(self) -> tuple[list[str], list[Array]]:
+        """Column names and values of the time course (one row per grid day), for CSV/Parquet."""
         header = ["day", "conc_ug_per_ml_typical"]
         columns: list[Array] = [self.typical.grid_day, self.typical.conc_ug_per_ml[0]]
         effect = self.model.effect.value
@@ -173,10 +181,7 @@ class SimulationReport:
                 for q, values in bands.items():
                     header.append(f"{name}_pct_of_baseline_p{q:g}")
                     columns.append(_on(values, pop.grid_day, self.typical.grid_day))
-        writer.writerow(header)
-        for row in np.column_stack(columns):
-            writer.writerow([f"{v:.6g}" for v in row])
-        return out.getvalue()
+        return header, columns
 
 
 def _on(values: Array, grid: Array, target: Array) -> Array:

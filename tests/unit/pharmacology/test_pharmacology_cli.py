@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from msinfusion.entrypoints.pharmacology_cli import pharmacology_app
@@ -109,3 +110,28 @@ def test_tdm_from_files(tmp_path: Path) -> None:
         pharmacology_app, ["tdm", "ocrelizumab", "--history", str(history), "--levels", str(levels)]
     )
     assert bad.exit_code == 2
+
+
+def test_simulate_writes_the_csv_time_course_as_parquet(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "natalizumab.parquet"
+    args = ["natalizumab", "--years", "0.25", "--start", "2026-01-05T09:00:00+00:00"]
+    written = runner.invoke(
+        pharmacology_app, ["simulate", *args, "--format", "parquet", "--output", str(target)]
+    )
+    assert written.exit_code == 0, written.output
+    table = pq.read_table(target)
+    as_csv = runner.invoke(
+        pharmacology_app, ["simulate", *args, "--format", "csv"]
+    ).stdout.splitlines()
+    assert table.column_names == as_csv[0].split(",")
+    assert table.num_rows == len(as_csv) - 1
+    first = [float(v) for v in as_csv[1].split(",")]
+    assert [table.column(i)[0].as_py() for i in range(len(first))] == pytest.approx(first, rel=1e-5)
+
+
+def test_parquet_needs_an_output_file() -> None:
+    result = runner.invoke(pharmacology_app, ["simulate", "natalizumab", "--format", "parquet"])
+    assert result.exit_code == 2
+    assert "--output" in result.stderr
