@@ -121,6 +121,7 @@ def start_cluster(*, durable: bool = True) -> Cluster:
         os.chown(directory, user.pw_uid, user.pw_gid)
     cluster = Cluster(directory=directory, port=_free_port(), binaries=binaries)
     options = f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1"
+    options += " -c max_connections=300"  # many engines and servers share one test cluster
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     try:

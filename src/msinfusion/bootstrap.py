@@ -20,6 +20,7 @@ import functools
 from collections.abc import Callable
 
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
+from msinfusion.application.live import LiveUpdates
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.session_service import ProtocolLookup, SessionService
 
@@ -58,3 +59,19 @@ def build_session_service(
     return SessionService(
         get_protocol, unit_of_work=build_unit_of_work_factory(url, migrate=migrate)
     )
+
+
+def build_live_updates(url: str | None = None) -> LiveUpdates:
+    """The live-update bus for a server on ``url``; on PostgreSQL it is relayed to every other
+    server process on the same database (LISTEN/NOTIFY), elsewhere it is in-process."""
+    live = LiveUpdates()
+    if url == MEMORY:
+        return live
+    from msinfusion.adapters.storage.engine import database_url  # noqa: PLC0415
+
+    resolved = url or database_url()
+    if resolved.startswith("postgresql"):
+        from msinfusion.adapters.storage.live_relay import connect_live_updates  # noqa: PLC0415
+
+        connect_live_updates(resolved, live)
+    return live

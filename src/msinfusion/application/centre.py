@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from msinfusion.application.accounts import Accounts, PasswordHasher
+from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import Gate, UnitOfWorkFactory
+from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.handlers import RecordHandlers
 from msinfusion.application.live import LiveUpdates
+from msinfusion.application.monitoring import DeviceFeed
+from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_service import SessionService
 from msinfusion.application.sessions import SessionUseCases
 from msinfusion.catalog.registry import Catalog, shipped_catalog
@@ -39,6 +44,10 @@ class Centre:
     catalog: CatalogQueries
     sessions: SessionUseCases
     live: LiveUpdates
+    courses: CourseUseCases
+    scheduling: SchedulingUseCases
+    monitoring: DeviceFeed
+    alerts: AlertUseCases
 
 
 def build_centre(
@@ -63,12 +72,23 @@ def build_centre(
     per_address = address_limiter or SlidingWindowLimiter(
         max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
     )
+    sessions = SessionUseCases(gate, session_service, new_id=new_id, live=updates)
     return Centre(
         gate=gate,
         accounts=Accounts(gate, hasher, limiter, address_limiter=per_address, new_id=new_id),
         records=RecordHandlers(gate, shipped, new_id=new_id),
         queries=RecordQueries(gate, session_service, shipped),
         catalog=CatalogQueries(gate, shipped),
-        sessions=SessionUseCases(gate, session_service, new_id=new_id, live=updates),
+        sessions=sessions,
         live=updates,
+        courses=CourseUseCases(gate),
+        scheduling=SchedulingUseCases(gate, shipped),
+        monitoring=DeviceFeed(
+            gate,
+            session_service,
+            live=updates,
+            new_id=new_id,
+            codecs=(JsonObservationCodec(),),
+        ),
+        alerts=AlertUseCases(gate, session_service, sessions),
     )

@@ -18,6 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.ports import StoredEvent
 from msinfusion.application.records import (
     ApiToken,
@@ -31,7 +32,17 @@ from msinfusion.application.records import (
 )
 from msinfusion.errors import ConcurrencyError, DuplicateRecord, RecordNotFound
 
-R = TypeVar("R", Patient, Chair, TherapyOrder, Appointment, User, ApiToken)
+R = TypeVar(
+    "R",
+    Patient,
+    Chair,
+    TherapyOrder,
+    Appointment,
+    User,
+    ApiToken,
+    DeviceMessage,
+    QuarantinedMessage,
+)
 
 Reference = tuple[str, Mapping[str, object]]
 """The kind of record a field refers to, and the rows it must be found in."""
@@ -219,7 +230,17 @@ class InMemoryAuditLog:
         return found[-limit:] if limit > 0 else []
 
 
-_TABLES = ("patients", "chairs", "orders", "appointments", "users", "tokens", "sessions")
+_TABLES = (
+    "patients",
+    "chairs",
+    "orders",
+    "appointments",
+    "users",
+    "tokens",
+    "sessions",
+    "device_messages",
+    "quarantine",
+)
 
 
 class InMemoryUnitOfWork:
@@ -257,6 +278,12 @@ class InMemoryUnitOfWork:
             "token", tables["tokens"], {"user_id": ("user", tables["users"])}
         )
         self.sessions = InMemorySessionSummaryRepository(tables["sessions"])
+        self.device_messages = InMemoryRepository[DeviceMessage](
+            "device message", tables["device_messages"]
+        )
+        self.quarantine = InMemoryRepository[QuarantinedMessage](
+            "quarantined message", tables["quarantine"]
+        )
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
@@ -269,6 +296,8 @@ class InMemoryUnitOfWork:
             "users": self.users,
             "tokens": self.tokens,
             "sessions": self.sessions,
+            "device_messages": self.device_messages,
+            "quarantine": self.quarantine,
         }
 
     def __enter__(self) -> Self:

@@ -7,12 +7,18 @@ re-read what they show. Notices carry ids and kinds only — never patient data.
 Thread-safe: publishers run in worker threads; each subscriber gets its notices through its own
 callback (the web adapter hands them to an asyncio queue with ``call_soon_threadsafe``). The last
 ``history`` notices are kept so a reconnecting client (``Last-Event-ID``) misses nothing.
+
+Several server processes: give each bus a ``relay`` (``adapters/storage/live_relay.py`` sends
+every local notice over PostgreSQL NOTIFY) and feed what other processes sent to ``receive``.
+Each bus has an ``origin`` id so a process ignores its own echoes; sequence numbers are local to
+the process a browser is connected to.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,10 +52,14 @@ class Notice:
 
 
 Listener = Callable[[Notice], None]
+Relay = Callable[[dict[str, Any]], None]
+"""Sends a local notice to the other processes (its JSON form plus ``origin``)."""
 
 
 class LiveUpdates:
-    def __init__(self, *, history: int = 1000) -> None:
+    def __init__(self, *, history: int = 1000, relay: Relay | None = None) -> None:
+        self.origin = uuid.uuid4().hex
+        self.relay = relay
         self._lock = threading.Lock()
         self._listeners: dict[int, Listener] = {}
         self._tokens = itertools.count(1)
@@ -58,10 +68,32 @@ class LiveUpdates:
 
     def publish(self, kind: str, *, at: datetime, **data: str) -> Notice:
         """Announce a committed change; returns the notice (with its sequence number)."""
+        notice = self._deliver(kind, at, dict(data))
+        if self.relay is not None:
+            self.relay({**notice.to_json_dict(), "origin": self.origin})
+        return notice
+
+    def receive(self, payload: Mapping[str, Any]) -> Notice | None:
+        """Deliver a notice another process published (None for our own echo or a bad one)."""
+        if payload.get("origin") == self.origin:
+            return None
+        try:
+            at = datetime.fromisoformat(str(payload["at"]))
+            kind = str(payload["kind"])
+            data = {
+                str(k): str(v)
+                for k, v in payload.items()
+                if k not in ("sequence", "kind", "at", "origin")
+            }
+            return self._deliver(kind, at, data)
+        except (KeyError, ValueError):
+            return None
+
+    def _deliver(self, kind: str, at: datetime, data: dict[str, str]) -> Notice:
         if kind not in KINDS:
             raise ValueError(f"unknown live-update kind {kind!r}")
         with self._lock:
-            notice = Notice(sequence=next(self._sequence), kind=kind, at=at, data=dict(data))
+            notice = Notice(sequence=next(self._sequence), kind=kind, at=at, data=data)
             self._recent.append(notice)
             listeners = list(self._listeners.values())
         for listener in listeners:

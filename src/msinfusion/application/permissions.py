@@ -16,6 +16,17 @@ Decisions (documented in docs/user-guide/admin.md):
   premedication window asks the physician, who sends the command with the reason.
 * Only ``physician`` writes therapy orders; ``scheduler`` and ``nurse`` book appointments;
   ``pharmacist`` edits protocols (catalog files; ``msinfusion catalog validate``).
+* ``read_course`` (an order's dose calendar, a patient's course check: gates, monitoring,
+  risks) is open to the clinical readers, like the order and patient it is computed from. The
+  PML calculator holds no patient data and needs only ``read_catalog``, like infusion plans.
+* ``plan_schedule`` (solve or re-plan a centre day, its Gantt chart) is for ``scheduler`` and
+  ``nurse`` — the roles that book appointments; a solved day is a proposal and books nothing.
+  ``admin`` is left out: a day built from stored appointments names patients.
+* ``acknowledge_alert`` is for ``nurse`` and ``physician`` (the bedside roles). ``device`` — the
+  role of bedside-monitor integrations — may only ``ingest_observations`` (``POST
+  /api/observations``); nurses and physicians may post observations too. ``review_quarantine``
+  (list and replay quarantined device messages) is ``admin``'s: listings show reasons and
+  senders, never the message text.
 """
 
 from __future__ import annotations
@@ -53,6 +64,11 @@ class Action(enum.Enum):
     EDIT_PROTOCOL = "edit_protocol"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    READ_COURSE = "read_course"
+    PLAN_SCHEDULE = "plan_schedule"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    INGEST_OBSERVATIONS = "ingest_observations"
+    REVIEW_QUARANTINE = "review_quarantine"
 
 
 _N, _P, _PH, _S, _A, _V = (
@@ -92,6 +108,11 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.EDIT_PROTOCOL: frozenset({_PH}),
     Action.MANAGE_USERS: frozenset({_A}),
     Action.READ_AUDIT: frozenset({_A}),
+    Action.READ_COURSE: _CLINICAL_READERS,
+    Action.PLAN_SCHEDULE: frozenset({_S, _N}),
+    Action.ACKNOWLEDGE_ALERT: _BEDSIDE,
+    Action.INGEST_OBSERVATIONS: frozenset({_N, _P, Role.DEVICE}),
+    Action.REVIEW_QUARANTINE: frozenset({_A}),
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {
@@ -111,6 +132,7 @@ COMMAND_ACTIONS: Mapping[str, Action] = {
     "RecordLineEvent": Action.CONTROL_INFUSION,
     "Discharge": Action.DISCHARGE,
     "CorrectEntry": Action.CORRECT_ENTRY,
+    "AcknowledgeAlert": Action.ACKNOWLEDGE_ALERT,
 }
 """The action each session command needs; a command not listed here is refused to everyone."""
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -144,6 +145,14 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionSummaryRepository: ...
+
+    @property
+    def device_messages(self) -> Repository[DeviceMessage]:
+        """Accepted device messages by idempotency key (``add`` refuses a duplicate key)."""
+        ...
+
+    @property
+    def quarantine(self) -> Repository[QuarantinedMessage]: ...
 
     def __enter__(self) -> Self: ...
 

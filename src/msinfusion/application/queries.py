@@ -149,6 +149,8 @@ class RecordQueries:
                     "worst_reaction",
                     "warnings",
                     "due",
+                    "alerts",
+                    "alerts_open",
                     "events",
                 )
             }

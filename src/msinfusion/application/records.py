@@ -20,6 +20,8 @@ class Role(enum.Enum):
     SCHEDULER = "scheduler"
     ADMIN = "admin"
     VIEWER = "viewer"
+    DEVICE = "device"
+    """A bedside-monitor integration: posts observations, nothing else (issue 6)."""
 
 
 class AppointmentStatus(enum.Enum):

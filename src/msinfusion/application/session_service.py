@@ -11,6 +11,11 @@ transaction. Without a unit-of-work factory the service runs on a private in-mem
 Optimistic concurrency: ``handle(..., expected_version=n)`` refuses with ``ConcurrencyError``
 unless the stream has exactly ``n`` events, so two nurses cannot both act on a stale screen.
 Without ``expected_version`` a command that lost a race is decided again on the new state.
+
+``handle(..., before_commit=hook)`` calls ``hook(uow)`` inside the transaction that appends the
+command's events, just before its commit (also when the command produces no event): the
+application layer records the command's audit entry there, so a stored command always has its
+audit entry and a failed commit stores neither.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from msinfusion.session.state import SessionState, Status
 
 ProtocolLookup = Callable[[str], Protocol]
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+BeforeCommit = Callable[[UnitOfWork], None]
 
 RETRIES_WITHOUT_EXPECTED_VERSION = 5
 """How often a command without ``expected_version`` is decided again after losing a race."""
@@ -113,19 +119,32 @@ class SessionService:
         return new_id
 
     def handle(
-        self, session_id: str, command: Command, expected_version: int | None = None
+        self,
+        session_id: str,
+        command: Command,
+        expected_version: int | None = None,
+        *,
+        before_commit: BeforeCommit | None = None,
     ) -> tuple[Event, ...]:
-        """Decide ``command``, store its events, commit, return them. Refusals store nothing."""
+        """Decide ``command``, store its events, commit, return them. Refusals store nothing.
+
+        ``before_commit(uow)`` runs in the same transaction, right before its commit (see the
+        module docstring); if it raises, nothing is stored.
+        """
         for attempt in itertools.count(1):
             try:
-                return self._handle_once(session_id, command, expected_version)
+                return self._handle_once(session_id, command, expected_version, before_commit)
             except ConcurrencyError:
                 if expected_version is not None or attempt >= RETRIES_WITHOUT_EXPECTED_VERSION:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _handle_once(
-        self, session_id: str, command: Command, expected_version: int | None
+        self,
+        session_id: str,
+        command: Command,
+        expected_version: int | None,
+        before_commit: BeforeCommit | None,
     ) -> tuple[Event, ...]:
         with self._unit_of_work() as uow:
             stream = self._refresh(uow, session_id)
@@ -136,6 +155,9 @@ class SessionService:
             protocol = self._protocol_for(stream, command)
             new_events = decide(stream.state, command, protocol)
             if not new_events:
+                if before_commit is not None:
+                    before_commit(uow)
+                    uow.commit()
                 return new_events
             state = stream.state
             for event in new_events:
@@ -147,6 +169,8 @@ class SessionService:
                     expected_version=stream.version,
                 )
                 uow.sessions.save(summarise(session_id, state, protocol))
+                if before_commit is not None:
+                    before_commit(uow)
                 uow.commit()
             except ConcurrencyError:
                 self._forget(session_id)

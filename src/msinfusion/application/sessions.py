@@ -4,18 +4,22 @@ A command arrives in the public interchange form (``session/interchange.py``). I
 the authenticated user: a command naming someone else is refused (field ``user``). The command
 needs its own action from the permission matrix, and ``override_soft_limit`` when it carries an
 ``override_reason``. Every command — accepted, refused by a safety rule, stale or malformed —
-leaves an audit entry; reading a session (it holds a patient id) is audited too.
+leaves an audit entry; reading a session (it holds a patient id) is audited too. An accepted
+command's audit entry is written in the transaction that appends its events
+(``SessionService.handle(before_commit=...)``): both are stored, or neither.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
-from msinfusion.application.audit import Actor, Gate, Subject, outcome_of
+from msinfusion.application.alert_notices import announce_alerts
+from msinfusion.application.audit import Actor, Gate, Subject, entry, outcome_of
 from msinfusion.application.handlers import referenced
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.permissions import Action, require_command
@@ -28,6 +32,8 @@ from msinfusion.session.commands import CheckIn, Command
 from msinfusion.session.events import Event
 from msinfusion.session.interchange import COMMANDS, command_from_dict
 from msinfusion.session.queries import SessionView
+
+log = logging.getLogger(__name__)
 
 _EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)\s*$")
 MAX_DECIMAL_EXPONENT = 30
@@ -164,15 +170,22 @@ class SessionUseCases:
             if isinstance(typed, CheckIn):
                 with self._gate.uow_factory() as uow:
                     referenced(uow.patients, typed.patient_id, "patient_id")
-            events = self._service.handle(session_id, typed, expected_version=expected_version)
+
+            def audit(uow: UnitOfWork) -> None:
+                uow.audit.record(entry(actor, subject, "ok", at=actor.at))
+
+            events = self._service.handle(
+                session_id, typed, expected_version=expected_version, before_commit=audit
+            )
             version = self._service.get_version(session_id)
         except (AccessError, MsinfusionError) as error:
             self._gate.note(actor, subject, outcome_of(error))
             raise
-        self._gate.note(actor, subject, "ok")
+        log.info("audit %s %s ok", subject.verb, actor.user_id)
         self._live.publish(
             "session-changed", at=actor.at, session_id=session_id, version=str(version)
         )
+        announce_alerts(self._live, session_id, events, at=actor.at)
         return CommandResult(
             session_id=session_id,
             version=version,

@@ -54,17 +54,22 @@ def _uow_factory(url: str | None) -> UnitOfWorkFactory:
     return build_unit_of_work_factory(url)
 
 
-def _centre(uow_factory: UnitOfWorkFactory) -> Centre:
+def _centre(uow_factory: UnitOfWorkFactory, url: str | None = None) -> Centre:
+    from msinfusion.bootstrap import build_live_updates  # noqa: PLC0415  # slow import
+
     return build_centre(
         uow_factory,
         hasher=Argon2Hasher(),
         session_service=SessionService(unit_of_work=uow_factory),
+        live=build_live_updates(url),
     )
 
 
 def app_from_env() -> FastAPI:
-    """The app on ``MSINFUSION_DATABASE_URL`` (for ``uvicorn --factory`` and process managers)."""
-    return create_app(_uow_factory(None), settings=Settings.from_env())
+    """The app on ``MSINFUSION_DATABASE_URL`` (for ``uvicorn --factory`` and process managers);
+    on PostgreSQL its live updates reach every other server on the same database."""
+    factory = _uow_factory(None)
+    return create_app(factory, settings=Settings.from_env(), centre=_centre(factory))
 
 
 def _run(app: FastAPI, host: str, port: int) -> None:
@@ -85,7 +90,7 @@ def serve(
     except ValueError as error:
         fail(str(error))
     factory = _uow_factory(database_url)
-    _run(create_app(factory, settings=settings, centre=_centre(factory)), host, port)
+    _run(create_app(factory, settings=settings, centre=_centre(factory, database_url)), host, port)
 
 
 def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
@@ -121,7 +126,7 @@ def demo(
     path = database or Path(tempfile.mkdtemp(prefix="msinfusion-demo-")) / "demo.db"
     centre, report = build_demo_database(path, now=datetime.now(UTC))
     typer.echo(report)
-    typer.echo(f"Serving on http://{host}:{port}/api/docs")
+    typer.echo(f"Serving the chair board on http://{host}:{port}/ (API docs: /api/docs)")
     factory = centre.gate.uow_factory
     _run(create_app(factory, settings=Settings.from_env(), centre=centre), host, port)
 

@@ -60,6 +60,8 @@ class Alert:
     values: Mapping[str, str]
     message: str
     suggested_action: str
+    parameter: str | None = None
+    """The NEWS2 parameter the rule watches (None: ``news2-band``, ``vital-signs-overdue``)."""
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     escalated: bool = False
@@ -67,6 +69,12 @@ class Alert:
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    @property
+    def key(self) -> str:
+        """What makes two alerts "the same condition": the rule and its parameter (the NEWS2
+        band alert adds its priority, so a band rising from medium to high alerts again)."""
+        return f"{self.rule}:{self.parameter or self.priority.value}"
 
     def acknowledge(self, *, user: str, at: datetime) -> Alert:
         if not self.is_open:
@@ -120,6 +128,7 @@ def evaluate(
                 Alert(
                     rule=f"protocol-{therapy_id}-{watch.parameter}",
                     priority=watch.priority,
+                    parameter=watch.parameter,
                     raised_at=vitals.measured_at,
                     values=values,
                     message=watch.reason,
@@ -165,6 +174,7 @@ def _extreme_parameter_alerts(score: News2Score, vitals: VitalSigns) -> list[Ale
         Alert(
             rule="news2-parameter-3",
             priority=AlertPriority.MEDIUM,
+            parameter=parameter,
             raised_at=vitals.measured_at,
             values={"parameter": parameter, "news2_points": "3"},
             message=f"{parameter.replace('_', ' ')} is in its extreme NEWS2 band (3 points)",
@@ -184,6 +194,7 @@ def _baseline_alerts(score: News2Score, base: News2Score, vitals: VitalSigns) ->
                 Alert(
                     rule="worse-than-baseline",
                     priority=AlertPriority.MEDIUM,
+                    parameter=parameter,
                     raised_at=vitals.measured_at,
                     values={
                         "parameter": parameter,

@@ -310,6 +310,20 @@ class CorrectEntry(Command):
         _require_text(self.reason, "reason")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeAlert(Command):
+    """The acting user has seen alert ``alert_id`` (``alert-<n>``) and responds to it."""
+
+    alert_id: str
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_text(self.alert_id, "alert_id")
+        if self.note is not None:
+            _require_text(self.note, "note")
+
+
 COMMAND_TYPES: tuple[type[Command], ...] = (
     CheckIn,
     RecordAssessment,
@@ -327,4 +341,5 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     RecordLineEvent,
     Discharge,
     CorrectEntry,
+    AcknowledgeAlert,
 )

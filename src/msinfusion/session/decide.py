@@ -19,6 +19,7 @@ from msinfusion.errors import CommandRefused, InvalidCommand, PlanningError
 from msinfusion.planning import plan_infusion
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
+from msinfusion.session.alerting import as_vital_signs, decide_acknowledge, decide_alerts
 from msinfusion.session.reactions import decide_reaction
 from msinfusion.session.rules import (
     COMPLETION_TOLERANCE,
@@ -40,6 +41,7 @@ ALLOWED_AFTER_DISCONTINUATION: tuple[type[cmd.Command], ...] = (
     cmd.RecordLineEvent,
     cmd.CorrectEntry,
     cmd.Discharge,
+    cmd.AcknowledgeAlert,
 )
 """After a reaction that contraindicates the therapy, only care and record-keeping go on."""
 
@@ -209,6 +211,9 @@ def _resume(state: SessionState, c: cmd.ResumeInfusion, protocol: Protocol) -> E
 
 
 def _vitals(state: SessionState, c: cmd.RecordVitals, protocol: Protocol) -> Events:
+    """The vital signs, then the alerts they raise or clear (``session.alerting``)."""
+    vitals = as_vital_signs(c, at=c.at, user=c.user)
+    alerts = decide_alerts(state, vitals, therapy_id=protocol.therapy_id, at=c.at, user=c.user)
     return (
         ev.VitalsRecorded(
             **_base(c),
@@ -219,7 +224,12 @@ def _vitals(state: SessionState, c: cmd.RecordVitals, protocol: Protocol) -> Eve
             temperature_c=c.temperature_c,
             respiratory_rate_per_min=c.respiratory_rate_per_min,
         ),
+        *alerts,
     )
+
+
+def _acknowledge(state: SessionState, c: cmd.AcknowledgeAlert, protocol: Protocol) -> Events:
+    return decide_acknowledge(state, c)
 
 
 def _rescue(state: SessionState, c: cmd.GiveRescueMedication, protocol: Protocol) -> Events:
@@ -318,4 +328,5 @@ _HANDLERS: dict[type[cmd.Command], Callable[[SessionState, Any, Protocol], Event
     cmd.RecordLineEvent: _line,
     cmd.Discharge: _discharge,
     cmd.CorrectEntry: _correct,
+    cmd.AcknowledgeAlert: _acknowledge,
 }

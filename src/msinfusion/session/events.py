@@ -213,3 +213,45 @@ class EntryCorrected(Event):
     corrects_sequence: int
     reason: str
     correction: str | None
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRaised(Event):
+    """A monitoring rule fired on the vital signs recorded with it (same decision, same time).
+
+    ``alert_id`` is ``alert-<n>`` (n-th alert of the session); ``key`` names the condition
+    (rule and parameter, ``monitoring.alerts.Alert.key``): no second alert is raised for a key
+    while its condition persists. ``values`` are ``name=value`` texts (the values that fired).
+    """
+
+    TYPE: ClassVar[str] = "AlertRaised"
+    alert_id: str
+    key: str
+    rule: str
+    priority: str
+    parameter: str | None
+    values: tuple[str, ...]
+    message: str
+    suggested_action: str
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertAcknowledged(Event):
+    """``user`` has seen alert ``alert_id`` and takes responsibility for the response."""
+
+    TYPE: ClassVar[str] = "AlertAcknowledged"
+    alert_id: str
+    note: str | None
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertConditionCleared(Event):
+    """A later set measured the parameter of ``key`` and the rule no longer fires. The alert
+    (``alert_id``, the latest for the key) stays open until acknowledged: alerts latch."""
+
+    TYPE: ClassVar[str] = "AlertConditionCleared"
+    alert_id: str
+    key: str

@@ -13,6 +13,12 @@ from typing import Any
 
 from msinfusion.catalog.model import ReactionAction, ReEscalation, Severity
 from msinfusion.session import events as ev
+from msinfusion.session.alerting import (
+    apply_acknowledged,
+    apply_cleared,
+    apply_raised,
+    apply_vitals,
+)
 from msinfusion.session.rules import RE_ESCALATION_INTERVAL_MIN
 from msinfusion.session.state import (
     Assessment,
@@ -89,10 +95,6 @@ def _paused(state: SessionState, e: ev.InfusionPaused) -> SessionState:
     return replace(state, status=Status.PAUSED, rate_ml_per_h=Fraction(0))
 
 
-def _vitals(state: SessionState, e: ev.VitalsRecorded) -> SessionState:
-    return replace(state, last_vitals_at=e.at)
-
-
 def _reaction(state: SessionState, e: ev.ReactionRecorded) -> SessionState:
     severity = Severity(e.severity)
     worst = state.worst_reaction
@@ -158,7 +160,7 @@ _APPLY: dict[type[ev.Event], Callable[[SessionState, Any], SessionState]] = {
     ev.RateChanged: _rate_changed,
     ev.InfusionPaused: _paused,
     ev.InfusionResumed: _resumed,
-    ev.VitalsRecorded: _vitals,
+    ev.VitalsRecorded: apply_vitals,
     ev.ReactionRecorded: _reaction,
     ev.RescueMedicationGiven: _recorded_only,
     ev.ReactionResolved: _resolved,
@@ -167,6 +169,9 @@ _APPLY: dict[type[ev.Event], Callable[[SessionState, Any], SessionState]] = {
     ev.LineEventRecorded: _recorded_only,
     ev.PatientDischarged: _discharged,
     ev.EntryCorrected: _recorded_only,
+    ev.AlertRaised: apply_raised,
+    ev.AlertAcknowledged: apply_acknowledged,
+    ev.AlertConditionCleared: apply_cleared,
 }
 
 

@@ -14,10 +14,18 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.catalog.model import Protocol
+from msinfusion.session.alerting import alert_to_json, list_alerts_at
 from msinfusion.session.due import DueAction, list_due_actions, list_warnings
 from msinfusion.session.events import Event
 from msinfusion.session.evolve import replay
-from msinfusion.session.state import SessionState, Status, advance, as_timedelta, minutes_to_empty
+from msinfusion.session.state import (
+    RecordedAlert,
+    SessionState,
+    Status,
+    advance,
+    as_timedelta,
+    minutes_to_empty,
+)
 from msinfusion.session.timeline import list_timeline
 
 
@@ -51,6 +59,8 @@ class SessionView:
     timeline: tuple[str, ...]
     display_tz: tzinfo = UTC
     """Where times are shown (the centre's timezone); stored and compared times are UTC."""
+    alerts: tuple[RecordedAlert, ...] = ()
+    """Open alerts at ``at`` (escalated at read time, ``session.alerting``), highest first."""
 
     @property
     def status(self) -> str:
@@ -88,6 +98,8 @@ class SessionView:
             "therapy_contraindicated": s.therapy_contraindicated,
             "due": [{"action": d.action, "at": _iso(d.at), "detail": d.detail} for d in self.due],
             "warnings": list(self.warnings),
+            "alerts": [alert_to_json(a, display_tz=tz) for a in self.alerts],
+            "alerts_open": len(self.alerts),
             "events": self.events,
             "timeline": list(self.timeline),
             "exact": {
@@ -115,9 +127,12 @@ def view_at(
     chair = _chair_release(state, end)
     due: tuple[DueAction, ...] = ()
     warnings: tuple[str, ...] = ()
+    alerts: tuple[RecordedAlert, ...] = ()
     if protocol is not None and when is not None and state.status is not Status.NEW:
         due = list_due_actions(state, protocol, when, end)
         warnings = list_warnings(state, protocol, when, end)
+    if when is not None:
+        alerts = list_alerts_at(state, when)
     return SessionView(
         at=when,
         state=state,
@@ -128,6 +143,7 @@ def view_at(
         events=len(prefix),
         timeline=list_timeline(prefix, display_tz),
         display_tz=display_tz,
+        alerts=alerts,
     )
 
 

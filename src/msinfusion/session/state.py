@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from msinfusion.catalog.model import ReEscalation
+from msinfusion.monitoring.alerts import Alert
+from msinfusion.monitoring.vital_signs import VitalSigns
 
 MINUTES_PER_HOUR = 60
 _MICROSECONDS_PER_MINUTE = 60_000_000
@@ -65,6 +67,17 @@ class Assessment:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedAlert:
+    """An alert of this session: its id (``alert-<n>``), condition key, the alert itself
+    (acknowledgement included) and when its condition cleared (None while it persists)."""
+
+    alert_id: str
+    key: str
+    alert: Alert
+    cleared_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionState:
     """Everything ``decide`` needs, as of ``last_at`` (the time of the last event)."""
 
@@ -97,6 +110,9 @@ class SessionState:
     therapy_contraindicated: bool = False
     worst_reaction: str | None = None
     last_vitals_at: datetime | None = None
+    baseline_vitals: VitalSigns | None = None
+    alerts: tuple[RecordedAlert, ...] = ()
+    firing_keys: frozenset[str] = frozenset()
     discharged_at: datetime | None = None
 
     @property
@@ -120,6 +136,10 @@ class SessionState:
         if self.infusion_ended_at is None:
             return None
         return self.infusion_ended_at + as_timedelta(self.observation_min)
+
+    @property
+    def open_alerts(self) -> tuple[RecordedAlert, ...]:
+        return tuple(a for a in self.alerts if a.alert.is_open)
 
     def latest_assessments(self) -> tuple[Assessment, ...]:
         """The latest assessment of each check, in first-recorded order."""

@@ -93,6 +93,11 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.InfusionStopped: _stopped,
     ev.LineEventRecorded: lambda e: f"Line event {e.kind}" + (f": {e.note}" if e.note else ""),
     ev.PatientDischarged: lambda e: "Discharged" + (f": {e.note}" if e.note else ""),
+    ev.AlertRaised: lambda e: f"ALERT {e.alert_id} ({e.priority}, {e.rule}): {e.message}",
+    ev.AlertAcknowledged: lambda e: (
+        f"Alert {e.alert_id} acknowledged" + (f": {e.note}" if e.note else "")
+    ),
+    ev.AlertConditionCleared: lambda e: f"Alert {e.alert_id}: condition cleared",
     ev.EntryCorrected: lambda e: (
         f"Correction of entry #{e.corrects_sequence}: {e.reason}"
         + (f" -> {e.correction}" if e.correction else "")

@@ -63,6 +63,15 @@ def _reaction(w: World) -> dict[str, Any]:
     }
 
 
+def _observation(w: World) -> dict[str, Any]:
+    return {
+        "idempotency_key": "matrix-1",
+        "chair": "Chair 1",
+        "observed_at": NOW.isoformat(),
+        "observations": [{"system": "LOINC", "code": "8867-4", "value": 72, "unit": "/min"}],
+    }
+
+
 ROUTES = (
     Route("GET", "/api/health", PUBLIC),
     Route(
@@ -132,6 +141,44 @@ ROUTES = (
     Route("POST", "/api/users/{user}/tokens", Action.MANAGE_USERS, lambda w: {"label": "x"}),
     Route("POST", "/api/tokens/{token}/revoke", Action.MANAGE_USERS),
     Route("GET", "/api/audit", Action.READ_AUDIT),
+    Route("GET", "/api/orders/{order}/calendar", Action.READ_COURSE),
+    Route("GET", "/api/orders/{order}/calendar?format=ics", Action.READ_COURSE),
+    Route(
+        "POST",
+        "/api/patients/{patient}/course-check",
+        Action.READ_COURSE,
+        lambda w: {"as_of": "2026-03-02"},
+    ),
+    Route(
+        "GET",
+        "/api/risk/pml?jcv_index=1.2&prior_immunosuppressant=false&months=30",
+        Action.READ_CATALOG,
+    ),
+    Route(
+        "POST",
+        "/api/schedule/day",
+        Action.PLAN_SCHEDULE,
+        lambda w: {"date": "2026-03-02", "nurses": 1, "solver": "greedy"},
+    ),
+    Route(
+        "POST",
+        "/api/schedule/replan",
+        Action.PLAN_SCHEDULE,
+        lambda w: {"date": "2026-03-02", "nurses": 1, "solver": "greedy"},
+    ),
+    Route(
+        "GET", "/api/schedule/day.svg?date=2026-03-02&nurses=1&solver=greedy", Action.PLAN_SCHEDULE
+    ),
+    Route("POST", "/api/observations", Action.INGEST_OBSERVATIONS, _observation),
+    Route("GET", "/api/alerts", Action.READ_BOARD),
+    Route(
+        "POST",
+        "/api/sessions/{session}/alerts/{alert}/acknowledge",
+        Action.ACKNOWLEDGE_ALERT,
+        lambda w: {"note": "seen"},
+    ),
+    Route("GET", "/api/quarantine?status=held", Action.REVIEW_QUARANTINE),
+    Route("POST", "/api/quarantine/{quarantine}/replay", Action.REVIEW_QUARANTINE),
 )
 CALLERS: tuple[Role | None, ...] = (None, *Role)
 
@@ -143,7 +190,9 @@ def _expected_allowed(route: Route, role: Role) -> bool:
 
 
 def _send(world: World, route: Route, caller: Role | None) -> Any:
-    ids = dict(world.ids, user=world.user_ids[Role.VIEWER])
+    ids = dict(
+        world.ids, user=world.user_ids[Role.VIEWER], alert="alert-1", quarantine="quarantine-0"
+    )
     path = route.path.format(**ids)
     body = None if route.body is None else route.body(world)
     return world.request(caller, route.method, path, json=body)
@@ -188,6 +237,8 @@ def test_every_route_is_in_the_matrix_table() -> None:
             "session",
             "user",
             "token",
+            "alert",
+            "quarantine",
         ):
             template = template.replace("{" + name + "}", "{" + _param(name) + "}")
         covered.add((route.method, template.replace(PROTOCOL_ID, "{protocol_id}")))

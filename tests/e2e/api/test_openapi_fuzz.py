@@ -7,10 +7,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from msinfusion.adapters.web import Settings
 from msinfusion.application.records import Role
 from tests.e2e.api.world import World, build_world
 
-WORLD: World = build_world()
+# Scheduling requests may ask CP-SAT for up to 30 s; the fuzzed server caps every run at 0.2 s.
+WORLD: World = build_world(settings=Settings(schedule_max_time_limit_s=0.2, schedule_workers=1))
 # The live-update stream is a long-lived text/event-stream (tested in test_live_stream.py), not a
 # request/response a fuzzer can wait on.
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", WORLD.client.app).exclude(

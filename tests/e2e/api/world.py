@@ -63,7 +63,9 @@ def in_memory_factory() -> UnitOfWorkFactory:
     return functools.partial(InMemoryUnitOfWork, InMemoryDatabase())
 
 
-def build_world(uow_factory: UnitOfWorkFactory | None = None) -> World:
+def build_world(
+    uow_factory: UnitOfWorkFactory | None = None, *, settings: Settings | None = None
+) -> World:
     factory = uow_factory or in_memory_factory()
     clock = Clock()
     centre = build_centre(
@@ -71,7 +73,7 @@ def build_world(uow_factory: UnitOfWorkFactory | None = None) -> World:
         hasher=Argon2Hasher.fast(),
         session_service=SessionService(unit_of_work=factory),
     )
-    app = create_app(factory, settings=Settings(), clock=clock, centre=centre)
+    app = create_app(factory, settings=settings or Settings(), clock=clock, centre=centre)
     client = TestClient(app, base_url="https://testserver")
     world = World(client=client, centre=centre, clock=clock, uow_factory=factory)
     seed(world)

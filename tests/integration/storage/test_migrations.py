@@ -30,7 +30,9 @@ EXPECTED_TABLES = {
     "appointments",
     "audit_log",
     "chairs",
+    "device_messages",
     "patients",
+    "quarantined_messages",
     "session_events",
     "session_summaries",
     "therapy_orders",
@@ -52,7 +54,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
-    assert upgrade(empty_engine) == head_revision() == "0001"
+    assert upgrade(empty_engine) == head_revision() == "0002"
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -63,7 +65,7 @@ def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
-    assert upgrade(empty_engine) == "0001"
+    assert upgrade(empty_engine) == "0002"
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
 

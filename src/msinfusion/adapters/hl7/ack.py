@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from msinfusion.errors import (
-    DeviceMessageError,
+    CommandRefused,
+    InvalidCommand,
     InvalidVitalSigns,
     MalformedMessage,
+    MsinfusionError,
     UnknownPatient,
     UnmappableMessage,
     UnsupportedMessage,
@@ -27,7 +29,11 @@ ACK_FOR: dict[type[Exception], tuple[str, str]] = {
     UnknownPatient: ("AE", "204^Unknown key identifier^HL70357"),
     UnmappableMessage: ("AE", "103^Table value not found^HL70357"),
     InvalidVitalSigns: ("AE", "102^Data type error^HL70357"),
+    InvalidCommand: ("AE", "102^Data type error^HL70357"),
+    CommandRefused: ("AE", "207^Application internal error^HL70357"),
 }
+"""A session refusal (e.g. ``clock-monotonic``: the device's time is before the session's last
+event) is an application error: the message is quarantined and the reason sent back."""
 
 
 def escape(text: str) -> str:
@@ -83,6 +89,6 @@ def build_ack(
 
 
 def _reason(error: Exception) -> str:
-    if isinstance(error, DeviceMessageError | InvalidVitalSigns):
-        return error.message
+    if isinstance(error, MsinfusionError):
+        return error.message  # one sentence, no patient identifiers (errors.py)
     return "internal error"

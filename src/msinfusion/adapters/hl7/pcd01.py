@@ -19,6 +19,7 @@ from msinfusion.errors import (
     UnmappableMessage,
     UnsupportedMessage,
 )
+from msinfusion.monitoring.device_codes import MDC_DIM_FAHR, MDC_TO_FIELD, UCUM_UNITS
 from msinfusion.monitoring.vital_signs import VitalSigns
 
 PCD01_SOURCES = (
@@ -26,25 +27,8 @@ PCD01_SOURCES = (
     "http://technodocbox.com/Email/77241045-Ihe-patient-care-device-pcd-technical-framework-volume-2-ihe-pcd-tf-2-transactions.html",
 )
 
-# MDC observation code -> (VitalSigns field, expected MDC unit code). Dossier 5.2.
-MDC_TO_FIELD: dict[int, tuple[str, int]] = {
-    147842: ("heart_rate_bpm", 264864),  # MDC_ECG_HEART_RATE, MDC_DIM_BEAT_PER_MIN
-    149530: ("heart_rate_bpm", 264864),  # MDC_PULS_OXIM_PULS_RATE
-    149546: ("heart_rate_bpm", 264864),  # MDC_PULS_RATE_NON_INV
-    150456: ("spo2_pct", 262688),  # MDC_PULS_OXIM_SAT_O2, MDC_DIM_PERCENT
-    150021: ("systolic_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_SYS, MDC_DIM_MMHG
-    150022: ("diastolic_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_DIA
-    150023: ("mean_arterial_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_MEAN
-    150033: ("systolic_mmhg", 266016),  # MDC_PRESS_BLD_ART_SYS (invasive)
-    150034: ("diastolic_mmhg", 266016),  # MDC_PRESS_BLD_ART_DIA
-    150035: ("mean_arterial_mmhg", 266016),  # MDC_PRESS_BLD_ART_MEAN
-    151562: ("respiratory_rate_per_min", 264928),  # MDC_RESP_RATE, MDC_DIM_RESP_PER_MIN
-    150364: ("temperature_c", 268192),  # MDC_TEMP_BODY, MDC_DIM_DEGC
-    150344: ("temperature_c", 268192),  # MDC_TEMP (generic)
-}
-MDC_DIM_FAHR = 268160
-# Same quantity in other unit spellings: UCUM units in OBX-6 are accepted too (dossier 5.1).
-UCUM_UNITS = {264864: "/min", 264928: "/min", 262688: "%", 266016: "mm[Hg]", 268192: "Cel"}
+# MDC code -> field, the Fahrenheit unit and UCUM spellings (dossier 5.2) are in the monitoring
+# core (``monitoring.device_codes``), shared with the JSON observation format.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

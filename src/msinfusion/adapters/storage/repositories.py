@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage import tables
+from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -32,7 +33,18 @@ from msinfusion.application.records import (
 )
 from msinfusion.errors import DuplicateRecord, RecordNotFound
 
-R = TypeVar("R", Patient, Chair, TherapyOrder, Appointment, User, ApiToken, SessionSummary)
+R = TypeVar(
+    "R",
+    Patient,
+    Chair,
+    TherapyOrder,
+    Appointment,
+    User,
+    ApiToken,
+    SessionSummary,
+    DeviceMessage,
+    QuarantinedMessage,
+)
 
 Reference = tuple[str, Table]
 """The kind of record a field refers to and the table that must hold its id."""

@@ -32,6 +32,7 @@ from msinfusion.adapters.storage.column_types import (
     PairTuple,
     UtcDateTime,
 )
+from msinfusion.application.device_records import QuarantineStatus
 from msinfusion.application.records import AppointmentStatus, Role
 
 NAMING_CONVENTION = {
@@ -165,5 +166,38 @@ session_summaries = Table(
     Column("warnings", NameTuple, nullable=False),
     Column("last_event_at", UtcDateTime),
 )
+
+device_messages = Table(
+    "device_messages",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("transport", String(16), nullable=False),
+    Column("sender", String(200), nullable=False),
+    Column("session_id", String(ID), nullable=False, index=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+"""Accepted device messages by idempotency key (migration 0002): a duplicate key is refused."""
+
+quarantined_messages = Table(
+    "quarantined_messages",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("transport", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+    Column("reason_code", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("sender", String(200)),
+    Column("message_key", String(255)),
+    Column("status", EnumValue(QuarantineStatus), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("replayed_at", UtcDateTime),
+    Column("replayed_by", String(ID)),
+    Column("session_id", String(ID)),
+)
+"""Device messages that could not be used, with the reason, until replayed (migration 0002)."""
 
 APPEND_ONLY_TABLES = ("audit_log", "session_events")

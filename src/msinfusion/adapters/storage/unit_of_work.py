@@ -23,6 +23,7 @@ from msinfusion.adapters.storage.repositories import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -76,6 +77,12 @@ class SqlUnitOfWork:
             references={"user_id": ("user", tables.users)},
         )
         self.sessions = SqlSessionSummaryRepository(connection)
+        self.device_messages = SqlRepository[DeviceMessage](
+            connection, tables.device_messages, DeviceMessage, "device message"
+        )
+        self.quarantine = SqlRepository[QuarantinedMessage](
+            connection, tables.quarantined_messages, QuarantinedMessage, "quarantined message"
+        )
         self.audit = SqlAuditLog(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self

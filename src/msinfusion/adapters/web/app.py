@@ -10,13 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from msinfusion.adapters.hl7.codec import Pcd01Codec
 from msinfusion.adapters.web import (
     routes_admin,
+    routes_courses,
+    routes_monitoring,
     routes_records,
     routes_reference,
+    routes_schedule,
     routes_sessions,
     routes_stream,
+    routes_ui,
 )
 from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
 from msinfusion.adapters.web.context import Clock, WebContext
@@ -24,6 +30,7 @@ from msinfusion.adapters.web.errors import install_error_handlers
 from msinfusion.adapters.web.limits import BodySizeLimit
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.adapters.web.settings import Settings
+from msinfusion.adapters.web.ui import STATIC_DIR
 from msinfusion.application.accounts import PasswordHasher
 from msinfusion.application.audit import UnitOfWorkFactory
 from msinfusion.application.centre import Centre, build_centre
@@ -59,6 +66,7 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
     )
+    centre.monitoring.add_codec(Pcd01Codec())  # to replay quarantined HL7 messages (issue 6)
     app.state.msinfusion = WebContext(
         centre=centre,
         settings=settings,
@@ -69,6 +77,17 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (routes_reference, routes_records, routes_sessions, routes_admin, routes_stream):
+    for module in (
+        routes_reference,
+        routes_records,
+        routes_sessions,
+        routes_admin,
+        routes_stream,
+        routes_courses,
+        routes_schedule,
+        routes_monitoring,
+    ):
         app.include_router(module.router)
+    app.include_router(routes_ui.router)  # the HTML pages under / (issue 10)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

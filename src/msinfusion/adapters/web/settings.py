@@ -24,6 +24,10 @@ class Settings:
     stream_max: timedelta = timedelta(minutes=5)
     """A live-update stream closes after this; EventSource reconnects with Last-Event-ID."""
     title: str = "msinfusion"
+    schedule_max_time_limit_s: float = 30.0
+    """The longest CP-SAT run a scheduling request may ask for (requests are capped to it)."""
+    schedule_workers: int = 2
+    """CP-SAT worker threads per scheduling request."""
 
     @property
     def zone(self) -> ZoneInfo:

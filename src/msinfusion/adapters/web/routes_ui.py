@@ -1,0 +1,213 @@
+"""The nurse UI's HTML routes under ``/``: sign-in, the chair board, patients, protocols.
+
+Same cookie session and CSRF check as the JSON API (``ui/access.py``); every page reads through
+the service layer (``Centre``), which checks permissions and writes the audit trail. Actions a
+role may not take are not shown, and are refused by the service layer if posted anyway. The
+chairside routes live in ``ui/session_routes.py`` and are included here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from msinfusion.adapters.web.browser_sessions import CSRF_COOKIE, SESSION_COOKIE
+from msinfusion.adapters.web.context import client_address, web_context
+from msinfusion.adapters.web.errors import classify
+from msinfusion.adapters.web.ui import session_routes
+from msinfusion.adapters.web.ui.access import (
+    Viewer,
+    current_viewer,
+    render,
+    require_csrf,
+    to_login,
+)
+from msinfusion.adapters.web.ui.board import board_rows
+from msinfusion.adapters.web.ui.pages import course_views, past_infusions, protocol_page
+from msinfusion.application.permissions import Action
+from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.errors import AccessError, MsinfusionError
+
+router = APIRouter(include_in_schema=False)
+router.include_router(session_routes.router)
+
+
+def error_page(request: Request, viewer: Viewer | None, error: MsinfusionError) -> HTMLResponse:
+    """The error tree's own status and message, as a page (or fragment for HTMX)."""
+    status, code = classify(error)
+    return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a login form must not redirect off-site."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    if current_viewer(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", None, next=_safe_next(next), message=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    context = web_context(request)
+    now = context.clock()
+    try:
+        principal = context.centre.accounts.login(
+            username, password, at=now, remote_addr=client_address(request)
+        )
+    except AccessError as error:
+        status, _ = classify(error)
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=status,
+            next=_safe_next(next),
+            message=error.message,
+        )
+    session_id, session = context.browser_sessions.open(principal.user_id, now)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    max_age = int(context.settings.session_lifetime.total_seconds())
+    for name, value, http_only in (
+        (SESSION_COOKIE, session_id, True),
+        (CSRF_COOKIE, session.csrf_token, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=http_only,
+            secure=context.settings.cookie_secure,
+            samesite="strict",
+            path="/",
+        )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is not None:
+        form = await request.form()
+        require_csrf(request, viewer, dict(form))
+        web_context(request).browser_sessions.close(request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+def _board_context(request: Request, viewer: Viewer) -> dict[str, Any]:
+    context = web_context(request)
+    zone = context.settings.zone
+    today = viewer.actor.at.astimezone(zone).date()
+    rows = context.centre.queries.get_board(viewer.actor, today, zone)
+    alerts = context.centre.alerts.list_open(viewer.actor, display_tz=zone)
+    return {"rows": board_rows(rows, alerts), "day": today}
+
+
+@router.get("/", response_class=HTMLResponse)
+def board_page(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    if not viewer.may(Action.READ_BOARD):
+        return RedirectResponse("/protocols", status_code=303)
+    try:
+        return render(request, "board.html", viewer, **_board_context(request, viewer))
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+
+
+@router.get("/ui/board", response_class=HTMLResponse)
+def board_fragment(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    try:
+        return render(request, "_board.html", viewer, **_board_context(request, viewer))
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    try:
+        patients = web_context(request).centre.queries.list_patients(viewer.actor)
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    patients.sort(key=lambda p: p.display_name)
+    return render(request, "patients.html", viewer, patients=patients)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, patient_id: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    context = web_context(request)
+    centre = context.centre
+    try:
+        patient = centre.queries.get_patient(viewer.actor, patient_id)
+        orders = centre.queries.list_orders(viewer.actor, patient_id=patient_id)
+        infusions = past_infusions(centre, viewer.actor, patient_id)
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    today = viewer.actor.at.astimezone(context.settings.zone).date()
+    catalog = shipped_catalog()
+    contraindicated = [
+        catalog.get_therapy(t).inn if t in {x.id for x in catalog} else t
+        for t in patient.contraindicated_therapy_ids
+    ]
+    return render(
+        request,
+        "patient.html",
+        viewer,
+        patient=patient,
+        courses=course_views(orders, infusions, today, context.settings.zone),
+        infusions=infusions,
+        contraindicated=contraindicated,
+        today=today,
+    )
+
+
+@router.get("/protocols", response_class=HTMLResponse)
+def protocols_page(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    try:
+        protocols = web_context(request).centre.catalog.list_protocols(viewer.actor)
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    return render(request, "protocols.html", viewer, protocols=protocols)
+
+
+@router.get("/protocols/{protocol_id}", response_class=HTMLResponse)
+def protocol_detail(request: Request, protocol_id: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    try:
+        web_context(request).centre.catalog.get_protocol(viewer.actor, protocol_id)
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    catalog = shipped_catalog()
+    protocol = catalog.get_protocol(protocol_id)
+    page = protocol_page(catalog.therapy_of(protocol), protocol)
+    return render(request, "protocol.html", viewer, **page)

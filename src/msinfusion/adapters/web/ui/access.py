@@ -1,0 +1,102 @@
+"""Who is looking at a page: the browser session cookie (the same one the JSON API uses).
+
+Pages (GET) need a live session; without one the browser is sent to ``/login``. Every form
+post must carry the session's CSRF token, as the ``X-CSRF-Token`` header (HTMX adds it to every
+request from the page's ``hx-headers``) or as the ``csrf_token`` form field (plain forms) —
+the same double-submit check as the API, against the server-side session.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from msinfusion.adapters.web.browser_sessions import CSRF_HEADER, SESSION_COOKIE
+from msinfusion.adapters.web.context import client_address, web_context
+from msinfusion.adapters.web.ui import globals_for, templates
+from msinfusion.application.audit import Actor
+from msinfusion.application.permissions import Action, is_allowed
+from msinfusion.errors import AuthenticationFailed, CsrfFailed
+
+CSRF_FIELD = "csrf_token"
+
+NAVIGATION = (
+    ("board", "/", "Chair board", Action.READ_BOARD),
+    ("patients", "/patients", "Patients", Action.READ_PATIENT),
+    ("protocols", "/protocols", "Protocols", Action.READ_CATALOG),
+)
+"""Navigation entries; each is shown only to roles that may take its action."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Viewer:
+    """The signed-in user of a page and the session's CSRF token (rendered into the page)."""
+
+    actor: Actor
+    csrf_token: str
+
+    def may(self, action: Action) -> bool:
+        return is_allowed(self.actor.role, action)
+
+
+def current_viewer(request: Request) -> Viewer | None:
+    """The signed-in user, or None when there is no live browser session."""
+    context = web_context(request)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is None:
+        return None
+    now = context.clock()
+    session = context.browser_sessions.get(session_id, now)
+    if session is None:
+        return None
+    try:
+        principal = context.centre.accounts.get_principal(session.user_id)
+    except AuthenticationFailed:
+        return None
+    actor = principal.acting(now, client_address(request))
+    return Viewer(actor=actor, csrf_token=session.csrf_token)
+
+
+def require_csrf(request: Request, viewer: Viewer, form: dict[str, Any]) -> None:
+    """Refuse a change whose CSRF token (header or form field) does not match the session."""
+    token = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    if not isinstance(token, str) or not hmac.compare_digest(
+        viewer.csrf_token.encode(), token.encode()
+    ):
+        raise CsrfFailed()
+
+
+def to_login(request: Request) -> Response:
+    """Send the browser to the sign-in page (HTMX requests get ``HX-Redirect``)."""
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": "/login"})
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def render(
+    request: Request,
+    name: str,
+    viewer: Viewer | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``name`` with what every page needs: user, navigation, CSRF token, clock, zone."""
+    web = web_context(request)
+    zone = web.settings.zone
+    nav = [] if viewer is None else [n for n in NAVIGATION if viewer.may(n[3])]
+    base: dict[str, Any] = {
+        "viewer": viewer,
+        "page": "",
+        "nav": nav,
+        "zone_name": web.settings.centre_timezone,
+        "now": web.clock(),
+        "csrf_token": "" if viewer is None else viewer.csrf_token,
+        "Action": Action,
+        **globals_for(zone),
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

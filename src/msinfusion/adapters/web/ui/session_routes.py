@@ -1,0 +1,209 @@
+"""Chairside routes: check in an appointment, show a session, send one command from a form.
+
+A command is stamped with the request time (the app's clock, as every API command is) and sent
+with the version the form was rendered at. The answer is the chairside fragment again, with
+what was recorded, or with the refusal and the rule that refused it (nothing stored).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from msinfusion.adapters.web.context import web_context
+from msinfusion.adapters.web.errors import classify
+from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, require_csrf, to_login
+from msinfusion.adapters.web.ui.chairside import (
+    OVERRIDABLE_RULES,
+    build_chairside,
+    plan_start,
+    to_decimal,
+)
+from msinfusion.adapters.web.ui.forms import command_from_form, expected_version
+from msinfusion.application.permissions import COMMAND_ACTIONS, Action, is_allowed
+from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.errors import (
+    CommandRefused,
+    ConcurrencyError,
+    CsrfFailed,
+    MsinfusionError,
+)
+from msinfusion.planning import InfusionPlan
+
+router = APIRouter(include_in_schema=False)
+
+
+def _plan(request: Request, viewer: Viewer, view: Any, patient: Any) -> InfusionPlan | None:
+    state = view.state
+    if not state.protocol_id:
+        return None
+    centre = web_context(request).centre
+    try:
+        return centre.catalog.plan(
+            viewer.actor,
+            state.protocol_id,
+            start_at=plan_start(view, viewer.actor.at),
+            dose_number=state.dose_number,
+            height_cm=None if patient is None else patient.height_cm,
+            weight_kg=None if patient is None else patient.weight_kg,
+            bag_volume_ml=to_decimal(state.bag_volume_ml) if state.bag_volume_ml else None,
+            course_day=state.course_day,
+        )
+    except MsinfusionError:
+        return None  # the plan is a guide; the session itself is shown regardless
+
+
+def _session_context(request: Request, viewer: Viewer, session_id: str) -> dict[str, Any]:
+    context = web_context(request)
+    centre, zone = context.centre, context.settings.zone
+    version, view = centre.sessions.get_view(viewer.actor, session_id, at=None, display_tz=zone)
+    events = centre.sessions.list_events(viewer.actor, session_id)
+    state = view.state
+    patient = (
+        None if not state.patient_id else centre.queries.get_patient(viewer.actor, state.patient_id)
+    )
+    protocol = shipped_catalog().get_protocol(state.protocol_id) if state.protocol_id else None
+    chairside = build_chairside(
+        session_id=session_id,
+        version=version,
+        view=view,
+        events=events,
+        protocol=protocol,
+        plan=_plan(request, viewer, view, patient),
+        now=viewer.actor.at,
+        zone=zone,
+    )
+    may = {name: is_allowed(viewer.actor.role, action) for name, action in COMMAND_ACTIONS.items()}
+    return {
+        "c": chairside,
+        "patient": patient,
+        "protocol": protocol,
+        "may": may,
+        "may_override": viewer.may(Action.OVERRIDE_SOFT_LIMIT),
+        "flash": None,
+        "refusal": None,
+    }
+
+
+def _page(
+    request: Request, viewer: Viewer, session_id: str, *, status_code: int = 200, **extra: Any
+) -> Response:
+    """The full page, or the ``#chairside`` fragment for HTMX."""
+    try:
+        context = _session_context(request, viewer, session_id)
+    except MsinfusionError as error:
+        status, code = classify(error)
+        return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+    template = "_chairside.html" if request.headers.get("HX-Request") == "true" else "session.html"
+    return render(request, template, viewer, status_code=status_code, **{**context, **extra})
+
+
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def session_page(request: Request, session_id: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    return _page(request, viewer, session_id)
+
+
+@router.get("/ui/sessions/{session_id}", response_class=HTMLResponse)
+def session_fragment(request: Request, session_id: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    try:
+        context = _session_context(request, viewer, session_id)
+    except MsinfusionError as error:
+        status, code = classify(error)
+        return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+    return render(request, "_chairside_live.html", viewer, **context)
+
+
+def _refusal(error: MsinfusionError, name: str, fields: dict[str, list[str]]) -> dict[str, Any]:
+    status, code = classify(error)
+    rule = error.rule if isinstance(error, CommandRefused) else None
+    message = error.reason if isinstance(error, CommandRefused) else error.message
+    retry = {k: v for k, v in fields.items() if k not in ("csrf_token", "override_reason")}
+    return {
+        "status": status,
+        "code": code,
+        "rule": rule,
+        "message": message,
+        "field": error.field,
+        "command": name,
+        "overridable": rule in OVERRIDABLE_RULES,
+        "retry_fields": retry,
+        "conflict": isinstance(error, ConcurrencyError),
+    }
+
+
+@router.post("/sessions/{session_id}/commands/{name}", response_class=HTMLResponse)
+async def send_command(request: Request, session_id: str, name: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    form = await request.form()
+    fields = {key: [str(v) for v in form.getlist(key)] for key in form}
+    try:
+        require_csrf(request, viewer, {k: v[-1] for k, v in fields.items()})
+    except CsrfFailed as error:
+        status, code = classify(error)
+        return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+    sessions = web_context(request).centre.sessions
+    try:
+        command = command_from_form(name, fields, at=viewer.actor.at)
+        result = sessions.send(
+            viewer.actor, session_id, command, expected_version=expected_version(fields)
+        )
+    except MsinfusionError as error:
+        refusal = _refusal(error, name, fields)
+        if refusal["status"] in (401, 403):
+            status, code = classify(error)
+            return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+        return _page(request, viewer, session_id, status_code=refusal["status"], refusal=refusal)
+    recorded = [str(e["type"]) for e in result.events]
+    return _page(request, viewer, session_id, flash={"recorded": recorded, "command": name})
+
+
+@router.post("/appointments/{appointment_id}/check-in", response_class=HTMLResponse)
+async def check_in(request: Request, appointment_id: str) -> Response:
+    """Open the appointment's session and check the patient in (two service calls)."""
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    form = await request.form()
+    centre = web_context(request).centre
+    try:
+        require_csrf(request, viewer, {k: str(v) for k, v in form.items()})
+        appointment = centre.queries.get_appointment(viewer.actor, appointment_id)
+        patient = centre.queries.get_patient(viewer.actor, appointment.patient_id)
+        session_id = appointment.session_id or centre.sessions.open_session(
+            viewer.actor, appointment_id=appointment_id
+        )
+        command: dict[str, Any] = {
+            "command": "CheckIn",
+            "at": viewer.actor.at.isoformat(),
+            "patient_id": patient.id,
+            "protocol_id": appointment.protocol_id,
+            "dose_number": appointment.dose_number,
+        }
+        for key, value in (("height_cm", patient.height_cm), ("weight_kg", patient.weight_kg)):
+            if isinstance(value, Decimal):
+                command[key] = str(value)
+        if (
+            centre.sessions.get_view(
+                viewer.actor, session_id, at=None, display_tz=web_context(request).settings.zone
+            )[0]
+            == 0
+        ):
+            centre.sessions.send(viewer.actor, session_id, command, expected_version=0)
+    except MsinfusionError as error:
+        status, code = classify(error)
+        return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+    target = f"/sessions/{session_id}"
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return Response(status_code=303, headers={"Location": target})

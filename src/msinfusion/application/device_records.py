@@ -1,0 +1,54 @@
+"""What the device feed stores: accepted device messages (for idempotency) and the quarantine.
+
+``DeviceMessage.id`` is the message's idempotency key — ``hl7:<sender>:<MSH-10>`` for HL7,
+``rest:<user>:<idempotency_key>`` for ``POST /api/observations`` — and ``answer`` is exactly
+what was sent back (the ACK, or the JSON body), so a duplicate gets the same answer and no
+second record. A ``QuarantinedMessage`` keeps a message that could not be used, with the
+reason, until an admin replays it: nothing a device sends is dropped.
+
+Raw messages hold patient identifiers (PID): they are stored, never logged, never listed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceMessage:
+    id: str
+    transport: str
+    sender: str
+    session_id: str
+    received_at: datetime
+    answer: str
+    raw: str
+
+
+class QuarantineStatus(enum.Enum):
+    HELD = "held"
+    REPLAYED = "replayed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedMessage:
+    """A message kept for review: ``reason_code`` is stable (``malformed``, ``unsupported``,
+    ``unknown-patient``, ``unmappable``, ``invalid-vital-signs``, ``refused:<rule>``),
+    ``reason`` the one-sentence explanation (no identifiers)."""
+
+    id: str
+    transport: str
+    received_at: datetime
+    reason_code: str
+    reason: str
+    raw: str
+    answer: str
+    sender: str | None = None
+    message_key: str | None = None
+    status: QuarantineStatus = QuarantineStatus.HELD
+    attempts: int = 1
+    replayed_at: datetime | None = None
+    replayed_by: str | None = None
+    session_id: str | None = None

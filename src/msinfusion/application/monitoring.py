@@ -1,0 +1,354 @@
+"""Device feed and alert use cases: observations from bedside monitors, open alerts, acks.
+
+``DeviceFeed.ingest(transport, text, now=...)`` is the one path for a device message, whatever
+its wire format (``hl7-mllp`` PCD-01 via ``adapters/hl7``, ``rest`` JSON via the web adapter):
+
+1. decode it with the transport's ``DeviceCodec`` (malformed, unsupported, unmappable or
+   implausible: quarantined);
+2. a message whose idempotency key (HL7: sender + MSH-10) was accepted before gets the stored
+   answer again and records nothing (``duplicate``);
+3. match the session in progress: the patient id (PID-3 / ``patient_id``) and the chair name
+   (PV1-3 bed / ``chair``, case-insensitive) must single out one session whose status is
+   checked-in, infusing, paused or observation (else ``unknown-patient``: quarantined);
+4. record ``RecordVitals`` as user ``device:<sender>`` through ``SessionService``: the alerts
+   the vital signs raise are decided and stored with them, and the accepted message (with its
+   answer) is stored in the same transaction (``before_commit``), so a crash never leaves
+   vitals without their message or the reverse;
+5. after the commit, publish ``observation-recorded``, ``session-changed`` and one
+   ``alert-raised`` per alert.
+
+A refused command (e.g. ``clock-monotonic``: the device's time is before the session's last
+event) is quarantined too. Nothing a device sends is dropped. ``replay`` (admin) runs a
+quarantined message through steps 1-5 again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from msinfusion.application.alert_notices import announce_alerts
+from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.device_records import (
+    DeviceMessage,
+    QuarantinedMessage,
+    QuarantineStatus,
+)
+from msinfusion.application.live import LiveUpdates
+from msinfusion.application.monitoring_ports import DeviceCodec, DeviceReading, Receipt
+from msinfusion.application.permissions import Action
+from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.session_service import SessionService
+from msinfusion.errors import (
+    CommandRefused,
+    DeviceMessageError,
+    DuplicateRecord,
+    InvalidCommand,
+    InvalidVitalSigns,
+    MalformedMessage,
+    MonitoringError,
+    RecordNotFound,
+    SessionError,
+    UnknownPatient,
+    UnmappableMessage,
+    UnsupportedMessage,
+)
+from msinfusion.session.commands import VITAL_SIGN_FIELDS, RecordVitals
+from msinfusion.session.events import AlertRaised
+
+log = logging.getLogger(__name__)
+
+IN_PROGRESS = ("checked-in", "infusing", "paused", "observation")
+"""Session statuses a device reading may be recorded in."""
+
+_REASON_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (MalformedMessage, "malformed"),
+    (UnsupportedMessage, "unsupported"),
+    (UnknownPatient, "unknown-patient"),
+    (UnmappableMessage, "unmappable"),
+    (InvalidVitalSigns, "invalid-vital-signs"),
+    (InvalidCommand, "invalid-vital-signs"),
+)
+Failure = tuple[Exception, DeviceReading | None]
+
+
+def reason_code_of(error: Exception) -> str:
+    if isinstance(error, CommandRefused):
+        return f"refused:{error.rule}"
+    for cls, code in _REASON_CODES:
+        if isinstance(error, cls):
+            return code
+    return "rejected"
+
+
+def vitals_command(reading: DeviceReading) -> RecordVitals:
+    """The ``RecordVitals`` of a reading, by user ``device:<sender>``."""
+    vitals = reading.vitals
+
+    def value(name: str) -> Fraction | None:
+        raw = getattr(vitals, name)
+        return None if raw is None else Fraction(raw)
+
+    if all(value(name) is None for name in VITAL_SIGN_FIELDS):
+        raise UnmappableMessage(
+            "no observation maps to a vital sign the session records (mean arterial pressure "
+            "and oxygen flow alone are not recorded)",
+            field="OBX-3",
+        )
+    return RecordVitals(
+        at=vitals.measured_at,
+        user=f"device:{reading.sender}",
+        systolic_mmhg=value("systolic_mmhg"),
+        diastolic_mmhg=value("diastolic_mmhg"),
+        heart_rate_bpm=value("heart_rate_bpm"),
+        spo2_pct=value("spo2_pct"),
+        temperature_c=value("temperature_c"),
+        respiratory_rate_per_min=value("respiratory_rate_per_min"),
+    )
+
+
+def chairs_of_sessions(uow: UnitOfWork, now: datetime) -> dict[str, str]:
+    """Session id -> chair name for the appointments of the day around ``now``."""
+    names = {chair.id: chair.name for chair in uow.chairs.list()}
+    window = timedelta(days=1)
+    return {
+        a.session_id: names.get(a.chair_id, "")
+        for a in uow.appointments.list_between(now - window, now + window)
+        if a.session_id is not None
+    }
+
+
+def sessions_in_progress(uow: UnitOfWork) -> list[str]:
+    return sorted(s.session_id for status in IN_PROGRESS for s in uow.sessions.list(status=status))
+
+
+class DeviceFeed:
+    """Device messages in, answers out; quarantine review (see the module docstring)."""
+
+    def __init__(
+        self,
+        gate: Gate,
+        service: SessionService,
+        *,
+        live: LiveUpdates,
+        new_id: Callable[[str], str],
+        codecs: Iterable[DeviceCodec] = (),
+    ) -> None:
+        self._gate = gate
+        self._service = service
+        self._live = live
+        self._new_id = new_id
+        self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
+        self._matches: dict[tuple[str | None, str | None], str] = {}
+        self._lock = threading.Lock()
+
+    def add_codec(self, codec: DeviceCodec) -> None:
+        """Register (or replace) the codec of ``codec.transport``."""
+        with self._lock:
+            self._codecs[codec.transport] = codec
+
+    def _codec(self, transport: str) -> DeviceCodec:
+        with self._lock:
+            codec = self._codecs.get(transport)
+        if codec is None:
+            raise InvalidCommand(f"no device codec for transport {transport!r}", field="transport")
+        return codec
+
+    def ingest(self, transport: str, text: str, *, now: datetime) -> Receipt:
+        """Accept, recognise a duplicate, or quarantine one message; never raises for bad
+        content (only for an unknown ``transport``)."""
+        codec = self._codec(transport)
+        outcome = self._attempt(codec, text, now)
+        if isinstance(outcome, Receipt):
+            return outcome
+        return self._hold(codec, text, now, *outcome)
+
+    def post_observation(self, actor: Actor, text: str) -> Receipt:
+        """``ingest`` of one JSON observation (``application/observations.py``) sent by
+        ``actor`` (``ingest_observations``: device, nurse, physician), audited."""
+        subject = Subject(verb="observation.post", resource_type="observation")
+        self._gate.authorize(actor, Action.INGEST_OBSERVATIONS, subject)
+        receipt = self.ingest("rest", text, now=actor.at)
+        resource = receipt.session_id or receipt.quarantine_id
+        outcome = "ok" if receipt.accepted else f"quarantined:{receipt.reason_code}"
+        self._gate.note(actor, replace(subject, resource_id=resource), outcome[:32])
+        return receipt
+
+    def _attempt(self, codec: DeviceCodec, text: str, now: datetime) -> Receipt | Failure:
+        try:
+            reading = codec.decode(text)
+        except (DeviceMessageError, InvalidVitalSigns) as error:
+            return error, None
+        stored = self._stored(reading.message_key)
+        if stored is not None:
+            return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
+        session_id = self.find_session(reading.patient_id, reading.chair_name, now)
+        if session_id is None:
+            return UnknownPatient(
+                "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
+                field="PID-3",
+            ), reading
+        return self._record(codec, text, now, reading, session_id)
+
+    def _record(
+        self, codec: DeviceCodec, text: str, now: datetime, reading: DeviceReading, session_id: str
+    ) -> Receipt | Failure:
+        answer = codec.answer(text, now=now, error=None, session_id=session_id)
+        message = DeviceMessage(
+            id=reading.message_key,
+            transport=codec.transport,
+            sender=reading.sender,
+            session_id=session_id,
+            received_at=now,
+            answer=answer,
+            raw=text,
+        )
+        try:
+            command = vitals_command(reading)
+            events = self._service.handle(
+                session_id, command, before_commit=lambda uow: uow.device_messages.add(message)
+            )
+        except DuplicateRecord:  # the same message, accepted concurrently
+            stored = self._stored(reading.message_key)
+            if stored is None:  # pragma: no cover - a duplicate that is not stored
+                raise
+            return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
+        except (SessionError, MonitoringError) as error:
+            return error, reading
+        version = self._service.get_version(session_id)
+        self._live.publish(
+            "observation-recorded", at=now, session_id=session_id, version=str(version)
+        )
+        self._live.publish("session-changed", at=now, session_id=session_id, version=str(version))
+        announce_alerts(self._live, session_id, events, at=now)
+        return Receipt(
+            outcome="accepted",
+            answer=answer,
+            session_id=session_id,
+            version=version,
+            alert_ids=tuple(e.alert_id for e in events if isinstance(e, AlertRaised)),
+        )
+
+    def _stored(self, key: str) -> DeviceMessage | None:
+        with self._gate.uow_factory() as uow:
+            try:
+                return uow.device_messages.get(key)
+            except RecordNotFound:
+                return None
+
+    def _hold(
+        self,
+        codec: DeviceCodec,
+        text: str,
+        now: datetime,
+        error: Exception,
+        reading: DeviceReading | None,
+    ) -> Receipt:
+        answer = codec.answer(text, now=now, error=error, session_id=None)
+        code, reason = reason_code_of(error), getattr(error, "message", "rejected")
+        held = QuarantinedMessage(
+            id=self._new_id("quarantine"),
+            transport=codec.transport,
+            received_at=now,
+            reason_code=code,
+            reason=reason,
+            raw=text,
+            answer=answer,
+            sender=None if reading is None else reading.sender,
+            message_key=None if reading is None else reading.message_key,
+        )
+        with self._gate.uow_factory() as uow:
+            uow.quarantine.add(held)
+            uow.commit()
+        log.info("device message quarantined %s %s", held.id, code)
+        return Receipt(
+            outcome="quarantined",
+            answer=answer,
+            quarantine_id=held.id,
+            reason_code=code,
+            reason=reason,
+        )
+
+    def find_session(self, patient_id: str | None, chair: str | None, now: datetime) -> str | None:
+        """The one session in progress matching both identifiers that are given (else None)."""
+        if not patient_id and not chair:
+            return None
+        with self._gate.uow_factory() as uow:
+            cached = self._matches.get((patient_id, chair))
+            if cached is not None and self._still_matches(uow, cached, patient_id):
+                return cached
+            candidates = sessions_in_progress(uow)
+            if patient_id:
+                candidates = [s for s in candidates if uow.sessions.get(s).patient_id == patient_id]
+            if chair:
+                chair_of = chairs_of_sessions(uow, now)
+                wanted = chair.casefold()
+                candidates = [s for s in candidates if chair_of.get(s, "").casefold() == wanted]
+        if len(candidates) != 1:
+            return None
+        with self._lock:
+            self._matches[(patient_id, chair)] = candidates[0]
+        return candidates[0]
+
+    @staticmethod
+    def _still_matches(uow: UnitOfWork, session_id: str, patient_id: str | None) -> bool:
+        summary = uow.sessions.get(session_id)
+        return summary.status in IN_PROGRESS and (
+            not patient_id or summary.patient_id == patient_id
+        )
+
+    def list_quarantine(
+        self, actor: Actor, *, status: QuarantineStatus | None = None
+    ) -> list[QuarantinedMessage]:
+        subject = Subject(verb="quarantine.list", resource_type="quarantine")
+        found = self._gate.run(
+            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.list()
+        )
+        return [q for q in found if status is None or q.status is status]
+
+    def replay(self, actor: Actor, quarantine_id: str) -> Receipt:
+        """Run a held message through the feed again, now; on success it is marked replayed,
+        otherwise it stays held with the new reason. A replayed message is not replayed twice."""
+        subject = Subject(
+            verb="quarantine.replay", resource_type="quarantine", resource_id=quarantine_id
+        )
+        held = self._gate.run(
+            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.get(quarantine_id)
+        )
+        if held.status is QuarantineStatus.REPLAYED:
+            raise InvalidCommand(
+                f"{quarantine_id} was replayed already (session {held.session_id})",
+                field="quarantine_id",
+            )
+        codec = self._codec(held.transport)
+        outcome = self._attempt(codec, held.raw, actor.at)
+        if isinstance(outcome, Receipt):
+            receipt = replace(outcome, quarantine_id=held.id)
+            updated = replace(
+                held,
+                status=QuarantineStatus.REPLAYED,
+                attempts=held.attempts + 1,
+                replayed_at=actor.at,
+                replayed_by=actor.user_id,
+                session_id=outcome.session_id,
+            )
+        else:
+            error = outcome[0]
+            code, reason = reason_code_of(error), getattr(error, "message", "rejected")
+            answer = codec.answer(held.raw, now=actor.at, error=error, session_id=None)
+            receipt = Receipt(
+                outcome="quarantined",
+                answer=answer,
+                quarantine_id=held.id,
+                reason_code=code,
+                reason=reason,
+            )
+            updated = replace(held, attempts=held.attempts + 1, reason_code=code, reason=reason)
+        self._gate.run(
+            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.update(updated)
+        )
+        return receipt
