@@ -17,6 +17,7 @@ the process a browser is connected to.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import uuid
 from collections import deque
@@ -24,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 KINDS = (
     "session-changed",
@@ -97,7 +100,10 @@ class LiveUpdates:
             self._recent.append(notice)
             listeners = list(self._listeners.values())
         for listener in listeners:
-            listener(notice)
+            try:
+                listener(notice)
+            except Exception:  # one broken subscriber must not starve the others
+                log.warning("live-update listener failed", exc_info=True)
         return notice
 
     def subscribe(self, listener: Listener) -> int:

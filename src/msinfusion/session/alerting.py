@@ -32,7 +32,7 @@ from typing import Any
 from msinfusion.errors import CommandRefused, InvalidCommand, InvalidVitalSigns
 from msinfusion.monitoring.alerts import Alert, AlertPriority, escalate, evaluate, overdue
 from msinfusion.monitoring.news2 import score_news2
-from msinfusion.monitoring.vital_signs import VitalSigns
+from msinfusion.monitoring.vital_signs import Consciousness, VitalSigns
 from msinfusion.session import events as ev
 from msinfusion.session.commands import AcknowledgeAlert
 from msinfusion.session.state import RecordedAlert, SessionState, Status, as_timedelta
@@ -57,8 +57,23 @@ def _decimal(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
+def _consciousness(raw: object) -> Consciousness | None:
+    """The command's ``Consciousness`` or the event's stored ACVPU letter."""
+    if raw is None or isinstance(raw, Consciousness):
+        return raw
+    try:
+        return Consciousness(raw)
+    except ValueError as error:
+        raise InvalidVitalSigns(
+            f"consciousness must be one of A, C, V, P, U (ACVPU), got {raw!r}",
+            field="consciousness",
+        ) from error
+
+
 def vital_signs_of(source: Any, *, at: datetime, user: str) -> VitalSigns:
-    """The ``VitalSigns`` of a ``RecordVitals`` command or a ``VitalsRecorded`` event."""
+    """The ``VitalSigns`` of a ``RecordVitals`` command or a ``VitalsRecorded`` event, with
+    consciousness and supplemental oxygen: all seven NEWS2 parameters given, the set scores a
+    NEWS2 band (``news2-band`` alert)."""
 
     def value(name: str) -> Decimal | None:
         raw = getattr(source, name)
@@ -73,6 +88,8 @@ def vital_signs_of(source: Any, *, at: datetime, user: str) -> VitalSigns:
         spo2_pct=value("spo2_pct"),
         temperature_c=value("temperature_c"),
         respiratory_rate_per_min=value("respiratory_rate_per_min"),
+        consciousness=_consciousness(source.consciousness),
+        supplemental_oxygen=source.supplemental_oxygen,
     )
 
 

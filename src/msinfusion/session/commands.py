@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidCommand
+from msinfusion.monitoring.vital_signs import Consciousness
 
 SYMPTOMS = (
     "itching",
@@ -184,7 +185,13 @@ class ResumeInfusion(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordVitals(Command):
-    """Vital signs; every value is optional, at least one must be given."""
+    """Vital signs; every value is optional, at least one measured value must be given.
+
+    ``consciousness`` (ACVPU) and ``supplemental_oxygen`` (True: on oxygen, False: on air)
+    accompany a set: with all six NEWS2 measurements they make it complete, so that the NEWS2
+    band is scored (dossier 2.2: a missing parameter is never imputed). ``consciousness`` also
+    takes its letter (``"A"``, ``"C"``, ``"V"``, ``"P"``, ``"U"``).
+    """
 
     systolic_mmhg: Fraction | None = None
     diastolic_mmhg: Fraction | None = None
@@ -192,6 +199,8 @@ class RecordVitals(Command):
     spo2_pct: Fraction | None = None
     temperature_c: Fraction | None = None
     respiratory_rate_per_min: Fraction | None = None
+    consciousness: Consciousness | None = None
+    supplemental_oxygen: bool | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -201,6 +210,26 @@ class RecordVitals(Command):
         for name, value in zip(VITAL_SIGN_FIELDS, values, strict=True):
             if value is not None:
                 _require_positive(value, name)
+        if self.consciousness is not None:
+            object.__setattr__(self, "consciousness", read_consciousness(self.consciousness))
+        if self.supplemental_oxygen is not None and not isinstance(self.supplemental_oxygen, bool):
+            raise InvalidCommand(
+                f"supplemental_oxygen must be true or false, got {self.supplemental_oxygen!r}",
+                field="supplemental_oxygen",
+            )
+
+
+def read_consciousness(value: object) -> Consciousness:
+    """An ACVPU level from its ``Consciousness`` or its letter; ``InvalidCommand`` otherwise."""
+    if isinstance(value, Consciousness):
+        return value
+    letters = [level.value for level in Consciousness]
+    if isinstance(value, str) and value in letters:
+        return Consciousness(value)
+    raise InvalidCommand(
+        f"consciousness must be one of {', '.join(letters)} (ACVPU), got {value!r}",
+        field="consciousness",
+    )
 
 
 VITAL_SIGN_FIELDS = (
@@ -211,6 +240,7 @@ VITAL_SIGN_FIELDS = (
     "temperature_c",
     "respiratory_rate_per_min",
 )
+"""The measured (numeric) vital signs; at least one is needed in every ``RecordVitals``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -223,6 +223,8 @@ def _vitals(state: SessionState, c: cmd.RecordVitals, protocol: Protocol) -> Eve
             spo2_pct=c.spo2_pct,
             temperature_c=c.temperature_c,
             respiratory_rate_per_min=c.respiratory_rate_per_min,
+            consciousness=None if c.consciousness is None else c.consciousness.value,
+            supplemental_oxygen=c.supplemental_oxygen,
         ),
         *alerts,
     )

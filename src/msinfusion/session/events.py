@@ -118,16 +118,21 @@ class InfusionResumed(Event):
 @registered
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VitalsRecorded(Event):
-    """Schema v2: temperature in degrees Celsius (v1 stored ``temperature_f``; see upcast.py)."""
+    """Schema v3. v2 stored the temperature in degrees Celsius (v1 stored ``temperature_f``);
+    v3 adds ``consciousness`` (the ACVPU letter) and ``supplemental_oxygen`` (True: on oxygen,
+    False: on air), ``None`` when not observed and in every event stored before v3 (upcast.py).
+    """
 
     TYPE: ClassVar[str] = "VitalsRecorded"
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     systolic_mmhg: Fraction | None
     diastolic_mmhg: Fraction | None
     heart_rate_bpm: Fraction | None
     spo2_pct: Fraction | None
     temperature_c: Fraction | None
     respiratory_rate_per_min: Fraction | None
+    consciousness: str | None = None
+    supplemental_oxygen: bool | None = None
 
 
 @registered

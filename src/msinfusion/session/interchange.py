@@ -3,7 +3,8 @@
 A file is a JSON list of objects; each names its command in ``"command"`` (e.g. ``"ChangeRate"``)
 and gives ``at`` (ISO 8601 with offset), optional ``user`` and ``override_reason``, and the
 command's own fields. Unknown fields are refused (a typo must not silently drop a value).
-Numbers may be JSON numbers or decimal strings and are read exactly (``60.5`` is 121/2).
+Numbers may be JSON numbers or decimal strings and are read exactly (``60.5`` is 121/2); a
+consciousness level is its ACVPU letter (``"A"``), yes/no fields are JSON ``true``/``false``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidCommand
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session.codec import field_types
-from msinfusion.session.commands import COMMAND_TYPES, Command
+from msinfusion.session.commands import COMMAND_TYPES, Command, read_consciousness
 
 COMMANDS: dict[str, type[Command]] = {cls.__name__: cls for cls in COMMAND_TYPES}
 
@@ -59,12 +61,19 @@ def _read(hint: Any, name: str, value: object) -> object:
         return _read_time(name, value)
     if hint is Fraction:
         return _read_number(name, value)
-    if hint is Severity:
-        try:
-            return Severity(value)
-        except ValueError as error:
-            raise _bad(name, "mild|moderate|severe|life-threatening", value) from error
+    if hint in (Severity, Consciousness):
+        return _read_level(hint, name, value)
     return _read_plain(hint, name, value)
+
+
+def _read_level(hint: Any, name: str, value: object) -> Severity | Consciousness:
+    """A reaction severity by its word, a consciousness level by its ACVPU letter (A to U)."""
+    if hint is Consciousness:
+        return read_consciousness(value)
+    try:
+        return Severity(value)
+    except ValueError as error:
+        raise _bad(name, "mild|moderate|severe|life-threatening", value) from error
 
 
 def _read_plain(hint: Any, name: str, value: object) -> object:
@@ -134,7 +143,7 @@ def _write(value: object) -> object:
         return value.isoformat()
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else str(value)
-    if isinstance(value, Severity):
+    if isinstance(value, (Severity, Consciousness)):
         return value.value
     if isinstance(value, tuple):
         return list(value)

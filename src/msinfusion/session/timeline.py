@@ -54,6 +54,8 @@ def _vitals(e: ev.VitalsRecorded) -> str:
         f"SpO2 {n(e.spo2_pct)}%" if e.spo2_pct is not None else "",
         f"T {n(e.temperature_c)} C" if e.temperature_c is not None else "",
         f"RR {n(e.respiratory_rate_per_min)}/min" if e.respiratory_rate_per_min is not None else "",
+        f"ACVPU {e.consciousness}" if e.consciousness is not None else "",
+        "" if e.supplemental_oxygen is None else "on oxygen" if e.supplemental_oxygen else "on air",
     ]
     return "Vitals " + ", ".join(p for p in parts if p)
 

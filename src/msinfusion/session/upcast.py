@@ -5,7 +5,9 @@ chain of upcasters registered here until it reaches the class's current ``VERSIO
 is a pure function from one payload dict to the next version's payload dict.
 
 Example: ``VitalsRecorded`` v1 stored the temperature in degrees Fahrenheit as ``temperature_f``;
-v2 stores ``temperature_c`` = (F - 32) x 5/9, exactly, as a fraction.
+v2 stores ``temperature_c`` = (F - 32) x 5/9, exactly, as a fraction. v3 adds ``consciousness``
+and ``supplemental_oxygen``; an older set did not record them, so they read as ``None`` (not
+observed: NEWS2 stays incomplete rather than assuming "alert, on air").
 """
 
 from __future__ import annotations
@@ -31,8 +33,17 @@ def _vitals_v1_to_v2(payload: Payload) -> Payload:
     return upgraded
 
 
+def _vitals_v2_to_v3(payload: Payload) -> Payload:
+    upgraded = dict(payload)
+    upgraded.setdefault("consciousness", None)
+    upgraded.setdefault("supplemental_oxygen", None)
+    upgraded["version"] = 3
+    return upgraded
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("VitalsRecorded", 1): _vitals_v1_to_v2,
+    ("VitalsRecorded", 2): _vitals_v2_to_v3,
 }
 
 

@@ -26,6 +26,7 @@ from tests.e2e.ui.conftest import PASSWORD, BrowserFactory, _free_port, screensh
 from tests.pg_cluster import Cluster, postgres_cluster  # noqa: F401  (a fixture)
 
 START_TIMEOUT_S = 30.0
+LOG_DIR: list[Path] = []
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def two_servers(shared_database: str, tmp_path: Path) -> Iterator[tuple[str, str
     processes = []
     urls = []
     logs = []
+    LOG_DIR[:] = [tmp_path]
     for name in ("a", "b"):
         port = _free_port()
         env = dict(
@@ -55,11 +57,12 @@ def two_servers(shared_database: str, tmp_path: Path) -> Iterator[tuple[str, str
             MSINFUSION_DATABASE_URL=shared_database,
             MSINFUSION_COOKIE_SECURE="0",
             MSINFUSION_TIMEZONE="UTC",
+            PYTHONUNBUFFERED="1",
         )
         command = [
             sys.executable, "-m", "uvicorn", "--factory",
             "msinfusion.entrypoints.server_cli:app_from_env",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
         ]  # fmt: skip
         log = (tmp_path / f"server-{name}.log").open("wb")
         logs.append(log)
@@ -115,6 +118,13 @@ def test_a_check_in_on_one_server_appears_on_a_board_served_by_the_other(
     expect(acting.get_by_test_id("session-status")).to_contain_text("Checked in")
 
     # Server B never saw the request: only PostgreSQL NOTIFY can have told it.
-    expect(chair.get_by_test_id("status")).to_contain_text("Checked in", timeout=20_000)
+    try:
+        expect(chair.get_by_test_id("status")).to_contain_text("Checked in", timeout=20_000)
+    except AssertionError as error:
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(LOG_DIR[0].glob("server-*.log"))
+        )
+        raise AssertionError(f"{error}\nserver logs:\n{logs}") from None
     assert watching.evaluate("window.__sameDocument") is True
     screenshot(watching, "board-live-second-server")

@@ -63,3 +63,17 @@ def test_concurrent_publishers_get_unique_gapless_sequences() -> None:
     for thread in threads:
         thread.join()
     assert sorted(seen) == list(range(1, 1001))
+
+
+def test_a_failing_subscriber_does_not_starve_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    live = LiveUpdates()
+    got: list[Notice] = []
+
+    def broken(notice: Notice) -> None:
+        raise RuntimeError("event loop is closed")
+
+    live.subscribe(broken)
+    live.subscribe(got.append)
+    live.publish("session-changed", at=AT, session_id="s-1")
+    assert [n.data["session_id"] for n in got] == ["s-1"]
+    assert "live-update listener failed" in caplog.text

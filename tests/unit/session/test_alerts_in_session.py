@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from msinfusion.application import SessionService
 from msinfusion.errors import CommandRefused, InvalidCommand
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session.alerting import ESCALATE_AFTER, list_alerts_at
@@ -25,7 +26,7 @@ NORMAL = {"systolic_mmhg": 120, "heart_rate_bpm": 72, "temperature_c": Fraction(
 
 
 def vitals(service: SessionService, session: str, minute: float, **values: Any) -> list[Any]:
-    given_values = {name: Fraction(value) for name, value in values.items()}
+    given_values: dict[str, Any] = {name: Fraction(value) for name, value in values.items()}
     return list(
         service.handle(session, cmd.RecordVitals(at=at(minute), user="nurse-a", **given_values))
     )
@@ -214,3 +215,103 @@ def test_a_condition_never_alerts_twice_without_clearing(systolics: list[int]) -
     ids = [a.alert_id for a in state.alerts]
     assert ids == [f"alert-{n}" for n in range(1, len(ids) + 1)]
     assert all(a.alert.raised_at >= START for a in list_alerts_at(state, at(30)))
+
+
+# Standards dossier 2.3 vector I: RR 22 (2) + SpO2 94 % scale 1 (1) + air (0) + systolic 98 (2)
+# + pulse 112 (2) + Alert (0) + 38.4 C (1) = NEWS2 8, the high band.
+VECTOR_I: dict[str, Any] = {
+    "respiratory_rate_per_min": Fraction(22),
+    "spo2_pct": Fraction(94),
+    "supplemental_oxygen": False,
+    "systolic_mmhg": Fraction(98),
+    "heart_rate_bpm": Fraction(112),
+    "consciousness": Consciousness.ALERT,
+    "temperature_c": Fraction("38.4"),
+}
+# Every parameter in its 0-point band: NEWS2 0.
+COMPLETE_NORMAL: dict[str, Any] = {
+    **VECTOR_I,
+    "respiratory_rate_per_min": Fraction(16),
+    "spo2_pct": Fraction(97),
+    "systolic_mmhg": Fraction(120),
+    "heart_rate_bpm": Fraction(72),
+    "temperature_c": Fraction("36.8"),
+}
+
+
+def record(service: SessionService, session: str, minute: float, **values: Any) -> list[Any]:
+    return list(service.handle(session, cmd.RecordVitals(at=at(minute), user="nurse-a", **values)))
+
+
+def band_alerts(events: list[Any]) -> list[tuple[str, str, str]]:
+    return [(a, key, p) for a, key, p in raised(events) if key.startswith("news2-band:")]
+
+
+def test_a_complete_set_in_the_high_band_raises_the_news2_band_alert() -> None:
+    service, session = started_with_baseline()
+    events = record(service, session, 15, **VECTOR_I)
+    assert isinstance(events[0], ev.VitalsRecorded)
+    assert (events[0].consciousness, events[0].supplemental_oxygen) == ("A", False)
+    (band,) = [e for e in events if isinstance(e, ev.AlertRaised) and e.rule == "news2-band"]
+    assert (band.key, band.priority, band.parameter) == ("news2-band:high", "high", None)
+    assert band.message == "NEWS2 8 (high clinical risk)"
+    assert "news2_total=8" in band.values
+    view = service.get_view(session, at(15))
+    shown = [(a.alert_id, a.alert.rule, a.alert.priority.value) for a in view.alerts]
+    assert (band.alert_id, "news2-band", "high") in shown
+    opened = view.to_json_dict()["alerts"]
+    assert any(a["rule"] == "news2-band" and a["priority"] == "high" for a in opened)
+
+
+def test_the_news2_band_alerts_once_per_episode_and_clears_on_a_complete_set() -> None:
+    service, session = started_with_baseline()
+    ((first, _, _),) = band_alerts(record(service, session, 15, **VECTOR_I))
+    assert band_alerts(record(service, session, 16, **VECTOR_I)) == []  # still firing
+    incomplete = {k: v for k, v in COMPLETE_NORMAL.items() if k != "consciousness"}
+    after_incomplete = record(service, session, 17, **incomplete)
+    assert not any(
+        isinstance(e, ev.AlertConditionCleared) and e.key == "news2-band:high"
+        for e in after_incomplete
+    )  # an incomplete set says nothing about the band
+    cleared = record(service, session, 18, **COMPLETE_NORMAL)
+    assert ("news2-band:high", first) in [
+        (e.key, e.alert_id) for e in cleared if isinstance(e, ev.AlertConditionCleared)
+    ]
+    assert band_alerts(record(service, session, 19, **VECTOR_I)) != []  # a new episode
+
+
+@pytest.mark.parametrize("left_out", ["consciousness", "supplemental_oxygen", "spo2_pct"])
+def test_an_incomplete_set_raises_no_news2_band_alert(left_out: str) -> None:
+    service, session = started_with_baseline()
+    values = {k: v for k, v in VECTOR_I.items() if k != left_out}
+    events = record(service, session, 15, **values)
+    assert band_alerts(events) == []
+    assert all(a.alert.rule != "news2-band" for a in service.get_view(session, at(15)).alerts)
+
+
+def test_consciousness_takes_its_acvpu_letter_and_a_new_confusion_scores_3() -> None:
+    service, session = started_with_baseline()
+    events = record(service, session, 15, **{**COMPLETE_NORMAL, "consciousness": "C"})
+    # 0 everywhere but new confusion (3): NEWS2 3, low-medium band (no band alert), and the
+    # single extreme parameter alert; Alert at baseline -> confusion is not compared (no baseline).
+    assert [key for _, key, _ in raised(events)] == ["news2-parameter-3:consciousness"]
+    assert events[0].consciousness == "C"
+
+
+@pytest.mark.parametrize("letter", ["a", "alert", "X", "", 1])
+def test_a_consciousness_that_is_not_an_acvpu_letter_is_invalid(letter: Any) -> None:
+    with pytest.raises(InvalidCommand, match="consciousness") as error:
+        cmd.RecordVitals(at=at(15), heart_rate_bpm=Fraction(72), consciousness=letter)
+    assert error.value.field == "consciousness"
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, 0, "false"])
+def test_supplemental_oxygen_must_be_true_or_false(flag: Any) -> None:
+    with pytest.raises(InvalidCommand, match="supplemental_oxygen") as error:
+        cmd.RecordVitals(at=at(15), heart_rate_bpm=Fraction(72), supplemental_oxygen=flag)
+    assert error.value.field == "supplemental_oxygen"
+
+
+def test_consciousness_and_oxygen_alone_are_not_a_set() -> None:
+    with pytest.raises(InvalidCommand, match="at least one vital sign"):
+        cmd.RecordVitals(at=at(15), consciousness=Consciousness.ALERT, supplemental_oxygen=False)

@@ -1,4 +1,5 @@
-"""Events round-trip through their stored form; v1 vitals upcast to v2 (Celsius), exactly."""
+"""Events round-trip through their stored form; v1 vitals upcast to v2 (Celsius), exactly, and
+v2 vitals to v3 (consciousness and supplemental oxygen not observed)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidEvent
+from msinfusion.monitoring.news2 import score_news2
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session import commands as cmd
 from msinfusion.session import event_from_dict, event_to_dict, replay
+from msinfusion.session.alerting import vital_signs_of
 from msinfusion.session.events import VitalsRecorded
 from tests.unit.session.helpers import at, change_rate, started
 
@@ -53,8 +57,81 @@ def test_vitals_v1_fahrenheit_upcasts_to_v2_celsius() -> None:
     event = event_from_dict(v1)
     assert isinstance(event, VitalsRecorded)
     assert event.temperature_c == 38  # (100.4 - 32) x 5/9 = 38 exactly
-    assert event_to_dict(event)["version"] == 2
+    assert (event.consciousness, event.supplemental_oxygen) == (None, None)  # v1 -> v2 -> v3
+    assert event_to_dict(event)["version"] == 3
     assert "temperature_f" not in event_to_dict(event)
+
+
+def test_vitals_v2_upcast_to_v3_without_consciousness_or_oxygen() -> None:
+    v2 = {
+        "type": "VitalsRecorded",
+        "version": 2,
+        "at": "2025-03-03T09:30:00+00:00",
+        "user": "nurse-a",
+        "systolic_mmhg": "98",
+        "diastolic_mmhg": None,
+        "heart_rate_bpm": "112",
+        "spo2_pct": "94",
+        "temperature_c": "192/5",
+        "respiratory_rate_per_min": "22",
+    }
+    event = event_from_dict(v2)
+    assert isinstance(event, VitalsRecorded)
+    assert (event.temperature_c, event.heart_rate_bpm) == (Fraction("38.4"), Fraction(112))
+    assert (event.consciousness, event.supplemental_oxygen) == (None, None)  # not observed
+    stored = event_to_dict(event)
+    assert (stored["version"], stored["consciousness"], stored["supplemental_oxygen"]) == (
+        3,
+        None,
+        None,
+    )
+    assert event_from_dict(stored) == event
+    # Not an observation: an old set stays incomplete for NEWS2, never "alert, on air".
+    vitals = vital_signs_of(event, at=event.at, user=event.user)
+    assert score_news2(vitals).missing == ("air_or_oxygen", "consciousness")
+
+
+def test_vitals_v3_keeps_consciousness_and_oxygen() -> None:
+    service, s = started("ocrelizumab-600-standard")
+    service.handle(
+        s,
+        cmd.RecordVitals(
+            at=at(31),
+            spo2_pct=Fraction(95),
+            consciousness=Consciousness.VOICE,
+            supplemental_oxygen=True,
+        ),
+    )
+    (recorded,) = [e for e in service.list_events(s) if isinstance(e, VitalsRecorded)]
+    stored = event_to_dict(recorded)
+    assert (stored["version"], stored["consciousness"], stored["supplemental_oxygen"]) == (
+        3,
+        "V",
+        True,
+    )
+    assert event_from_dict(json.loads(json.dumps(stored))) == recorded
+
+
+def test_a_stored_unknown_consciousness_letter_is_kept_but_not_a_baseline() -> None:
+    service, s = started("ocrelizumab-600-standard")
+    events = list(service.list_events(s))
+    bad = {
+        "type": "VitalsRecorded",
+        "version": 3,
+        "at": at(31).isoformat(),
+        "user": "nurse-a",
+        "systolic_mmhg": "120",
+        "diastolic_mmhg": None,
+        "heart_rate_bpm": None,
+        "spo2_pct": None,
+        "temperature_c": None,
+        "respiratory_rate_per_min": None,
+        "consciousness": "X",
+        "supplemental_oxygen": None,
+    }
+    state = replay([*events, event_from_dict(bad)])
+    assert state.last_vitals_at == at(31)
+    assert state.baseline_vitals is None  # a readable letter would have made 120 the baseline
 
 
 @pytest.mark.parametrize(
@@ -62,6 +139,20 @@ def test_vitals_v1_fahrenheit_upcasts_to_v2_celsius() -> None:
     [
         {"type": "NoSuchEvent", "version": 1},
         {"type": "VitalsRecorded", "version": 9},
+        {
+            "type": "VitalsRecorded",
+            "version": 3,
+            "at": "2025-03-03T09:30:00+00:00",
+            "user": "n",
+            "systolic_mmhg": "120",
+            "diastolic_mmhg": None,
+            "heart_rate_bpm": None,
+            "spo2_pct": None,
+            "temperature_c": None,
+            "respiratory_rate_per_min": None,
+            "consciousness": None,
+            "supplemental_oxygen": "no",
+        },
         {
             "type": "PatientDischarged",
             "version": 1,

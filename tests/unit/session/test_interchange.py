@@ -8,6 +8,7 @@ import pytest
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidCommand
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session import command_from_dict, command_to_dict, commands_from_json
 from msinfusion.session import commands as cmd
 
@@ -108,3 +109,55 @@ def test_check_in_reads_the_worst_prior_reaction() -> None:
         }
     )
     assert command.worst_prior_reaction is Severity.MODERATE  # type: ignore[attr-defined]
+
+
+def test_vitals_read_consciousness_as_its_letter_and_oxygen_as_a_json_bool() -> None:
+    obj = {
+        "command": "RecordVitals",
+        "at": "2025-03-03T10:15:00+01:00",
+        "respiratory_rate_per_min": 22,
+        "spo2_pct": 94,
+        "supplemental_oxygen": False,
+        "systolic_mmhg": 98,
+        "heart_rate_bpm": 112,
+        "consciousness": "A",
+        "temperature_c": 38.4,
+    }
+    command = command_from_dict(obj)
+    assert isinstance(command, cmd.RecordVitals)
+    assert command.consciousness is Consciousness.ALERT
+    assert command.supplemental_oxygen is False
+    assert command.temperature_c == Fraction("38.4")
+    written = command_to_dict(command)
+    assert (written["consciousness"], written["supplemental_oxygen"]) == ("A", False)
+    assert command_from_dict(written) == command
+    on_oxygen = command_from_dict({**obj, "consciousness": "U", "supplemental_oxygen": True})
+    assert isinstance(on_oxygen, cmd.RecordVitals)
+    assert (on_oxygen.consciousness, on_oxygen.supplemental_oxygen) == (
+        Consciousness.UNRESPONSIVE,
+        True,
+    )
+    absent = command_from_dict({"command": "RecordVitals", "at": obj["at"], "spo2_pct": 97})
+    assert isinstance(absent, cmd.RecordVitals)
+    assert (absent.consciousness, absent.supplemental_oxygen) == (None, None)
+    assert "consciousness" not in command_to_dict(absent)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("consciousness", "alert"),
+        ("consciousness", "a"),
+        ("consciousness", 0),
+        ("consciousness", True),
+        ("supplemental_oxygen", "true"),
+        ("supplemental_oxygen", 1),
+    ],
+)
+def test_vitals_refuse_a_bad_consciousness_or_oxygen_naming_the_field(
+    field: str, value: object
+) -> None:
+    obj = {"command": "RecordVitals", "at": "2025-03-03T10:15:00Z", "spo2_pct": 97, field: value}
+    with pytest.raises(InvalidCommand, match=field) as error:
+        command_from_dict(obj)
+    assert error.value.field == field

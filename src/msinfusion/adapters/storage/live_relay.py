@@ -77,7 +77,7 @@ class PostgresLiveRelay:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=self._poll_s):
                             self._deliver(live, note.payload)
-            except psycopg.Error as error:
+            except Exception as error:  # never let the listener thread die: reconnect
                 log.warning("live relay reconnecting after %s", type(error).__name__)
                 self._stop.wait(self._poll_s)
 
@@ -88,7 +88,10 @@ class PostgresLiveRelay:
         except ValueError:
             return
         if isinstance(data, dict):
-            live.receive(data)
+            try:
+                live.receive(data)
+            except Exception:  # a bad notice is dropped, the relay goes on
+                log.warning("live notice from another process not delivered", exc_info=True)
 
 
 def connect_live_updates(url: str, live: LiveUpdates) -> PostgresLiveRelay:

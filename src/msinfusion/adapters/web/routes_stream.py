@@ -48,7 +48,8 @@ async def notices(
     queue: asyncio.Queue[Notice] = asyncio.Queue()
 
     def deliver(notice: Notice) -> None:  # called from the publishing worker thread
-        loop.call_soon_threadsafe(queue.put_nowait, notice)
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(queue.put_nowait, notice)
 
     token = live.subscribe(deliver)
     sent = 0

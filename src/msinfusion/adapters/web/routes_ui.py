@@ -25,6 +25,7 @@ from msinfusion.adapters.web.ui.access import (
     to_login,
 )
 from msinfusion.adapters.web.ui.board import board_rows
+from msinfusion.adapters.web.ui.day_plan import day_plan_page, read_query, solver_choice
 from msinfusion.adapters.web.ui.pages import course_views, past_infusions, protocol_page
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
@@ -140,6 +141,31 @@ def board_fragment(request: Request) -> Response:
         return render(request, "_board.html", viewer, **_board_context(request, viewer))
     except MsinfusionError as error:
         return error_page(request, viewer, error)
+
+
+@router.get("/schedule", response_class=HTMLResponse)
+def day_plan(request: Request) -> Response:
+    """Today's stored day, optimised as ``POST /api/schedule/day`` would (a proposal)."""
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    context = web_context(request)
+    settings = context.settings
+    try:
+        query = read_query(request.query_params)
+        page = day_plan_page(
+            context.centre,
+            viewer.actor,
+            day=viewer.actor.at.astimezone(settings.zone).date(),
+            zone=settings.zone,
+            query=query,
+            choice=solver_choice(
+                query, settings.schedule_max_time_limit_s, settings.schedule_workers
+            ),
+        )
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    return render(request, "schedule.html", viewer, **page)
 
 
 @router.get("/patients", response_class=HTMLResponse)

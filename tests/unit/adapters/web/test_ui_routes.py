@@ -247,3 +247,42 @@ def test_an_override_asks_a_physician_for_a_reason(world: World) -> None:
     )
     assert started.status_code == 200, started.text
     assert "OVERRIDE (patient must leave early; steroid given)" in started.text
+
+
+def test_the_vitals_form_sends_acvpu_and_oxygen_and_a_high_news2_raises_the_band_alert(
+    world: World,
+) -> None:
+    sign_in(world, Role.NURSE)
+    path = f"/sessions/{world.ids['session']}"
+    page = world.client.get(path).text
+    form = re.search(r'<form[^>]*data-command="RecordVitals".*?</form>', page, flags=re.DOTALL)
+    assert form
+    assert '<option value="A" selected>A: Alert</option>' in form.group(0)
+    assert {"C", "V", "P", "U"} <= set(re.findall(r'<option value="([A-Z])"', form.group(0)))
+    assert '<input type="checkbox" name="supplemental_oxygen" value="yes">' in form.group(0)
+    hidden = page_fields(page, "RecordVitals")
+    assert hidden["supplemental_oxygen"] == "no"  # an unticked box means "on air"
+    # Standards dossier 2.3 vector I, as the form posts it (box unticked): NEWS2 8, high band.
+    vector_i = {
+        "respiratory_rate_per_min": "22",
+        "spo2_pct": "94",
+        "systolic_mmhg": "98",
+        "heart_rate_bpm": "112",
+        "consciousness": "A",
+        "temperature_c": "38.4",
+    }
+    answer = world.client.post(f"{path}/commands/RecordVitals", data={**hidden, **vector_i})
+    assert answer.status_code == 200, answer.text
+    events = world.request(Role.NURSE, "GET", f"/api/sessions/{world.ids['session']}/events")
+    recorded = [e for e in events.json()["events"] if e["type"] == "VitalsRecorded"][-1]
+    assert (recorded["consciousness"], recorded["supplemental_oxygen"]) == ("A", False)
+    band = [e for e in events.json()["events"] if e.get("rule") == "news2-band"]
+    assert [(e["type"], e["priority"]) for e in band] == [("AlertRaised", "high")]
+    # Ticked box (the browser sends the hidden "no" then "yes") and voice: both passed through.
+    hidden_now = page_fields(world.client.get(path).text, "RecordVitals")
+    ticked = {**hidden_now, **vector_i, "consciousness": "V", "supplemental_oxygen": ["no", "yes"]}
+    sent = world.client.post(f"{path}/commands/RecordVitals", data=ticked)
+    assert sent.status_code == 200, sent.text
+    events = world.request(Role.NURSE, "GET", f"/api/sessions/{world.ids['session']}/events")
+    recorded = [e for e in events.json()["events"] if e["type"] == "VitalsRecorded"][-1]
+    assert (recorded["consciousness"], recorded["supplemental_oxygen"]) == ("V", True)

@@ -15,6 +15,8 @@ from msinfusion.adapters.web.ui.forms import command_from_form, expected_version
 from msinfusion.catalog import Catalog
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidCommand
+from msinfusion.monitoring.vital_signs import Consciousness
+from msinfusion.session.commands import RecordVitals
 from msinfusion.session.interchange import command_from_dict
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -50,6 +52,18 @@ def test_yes_no_and_whole_numbers_are_read_or_refused_by_field() -> None:
     assert bad.value.field == "ctcae_grade"
     with pytest.raises(InvalidCommand):
         command_from_form("RecordAssessment", {"passed": ["maybe"]}, at=AT)
+
+
+def test_the_oxygen_box_sends_no_unless_ticked_and_the_acvpu_letter_passes_through() -> None:
+    # The form posts a hidden "no" before the box; a ticked box adds "yes" (the last counts).
+    unticked = {"supplemental_oxygen": ["no"], "consciousness": ["P"], "spo2_pct": ["96"]}
+    command = command_from_form("RecordVitals", unticked, at=AT)
+    assert (command["supplemental_oxygen"], command["consciousness"]) == (False, "P")
+    ticked = {**unticked, "supplemental_oxygen": ["no", "yes"]}
+    assert command_from_form("RecordVitals", ticked, at=AT)["supplemental_oxygen"] is True
+    typed = command_from_dict({**command_from_form("RecordVitals", ticked, at=AT), "user": "n"})
+    assert isinstance(typed, RecordVitals)
+    assert (typed.consciousness, typed.supplemental_oxygen) == (Consciousness.PAIN, True)
 
 
 @given(st.dictionaries(st.sampled_from(["reason", "note", "drug"]), st.just([" ", ""])))

@@ -26,6 +26,7 @@ CSRF_FIELD = "csrf_token"
 
 NAVIGATION = (
     ("board", "/", "Chair board", Action.READ_BOARD),
+    ("schedule", "/schedule", "Day plan", Action.PLAN_SCHEDULE),
     ("patients", "/patients", "Patients", Action.READ_PATIENT),
     ("protocols", "/protocols", "Protocols", Action.READ_CATALOG),
 )

@@ -1,7 +1,9 @@
 """HTML form fields to the public command interchange form (``docs/session-format.md``).
 
 Only shape is handled here (empty fields dropped, numbers and yes/no read, symptoms listed);
-every check of what a command may do stays in the engine, behind ``Centre.sessions.send``.
+when a field is posted twice the last value counts, so a checkbox follows a hidden ``no`` of the
+same name to send "no" when unticked (``supplemental_oxygen``). Every check of what a command
+may do stays in the engine, behind ``Centre.sessions.send``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from msinfusion.errors import InvalidCommand
 
 INTEGER_FIELDS = frozenset({"ctcae_grade", "dose_number", "corrects_sequence", "course_day"})
-BOOLEAN_FIELDS = frozenset({"passed"})
+BOOLEAN_FIELDS = frozenset({"passed", "supplemental_oxygen"})
 LIST_FIELDS = frozenset({"symptoms"})
 NOT_COMMAND_FIELDS = frozenset({"csrf_token", "expected_version", "other_symptom"})
 
