@@ -113,10 +113,13 @@ class DoseTooEarly(PlanningError):
 class GateBlocked(PlanningError):
     """A mandatory gate fails or is missing and is not validly overridden (``gate_ids``)."""
 
-    def __init__(self, *, gate_ids: tuple[str, ...], reasons: tuple[str, ...]) -> None:
-        super().__init__("blocked by gates: " + "; ".join(reasons), field="gates")
+    def __init__(
+        self, *, gate_ids: tuple[str, ...], reasons: tuple[str, ...], stage: str = "start"
+    ) -> None:
+        super().__init__(f"blocked by gates at {stage}: " + "; ".join(reasons), field="gates")
         self.gate_ids = gate_ids
         self.reasons = reasons
+        self.stage = stage
 
 
 class SessionError(MsinfusionError):

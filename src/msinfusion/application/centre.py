@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 
 from msinfusion.application.accounts import Accounts, PasswordHasher
 from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import Gate, UnitOfWorkFactory
+from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.handlers import RecordHandlers
 from msinfusion.application.live import LiveUpdates
@@ -48,6 +49,7 @@ class Centre:
     scheduling: SchedulingUseCases
     monitoring: DeviceFeed
     alerts: AlertUseCases
+    clinical: ClinicalRecords
 
 
 def build_centre(
@@ -60,9 +62,10 @@ def build_centre(
     login_limiter: SlidingWindowLimiter | None = None,
     address_limiter: SlidingWindowLimiter | None = None,
     live: LiveUpdates | None = None,
+    centre_tz: tzinfo = UTC,
 ) -> Centre:
     """Every use case over ``uow_factory``; the limiters default to 5 (user + address) and 50
-    (address) failed logins per 15 minutes."""
+    (address) failed logins per 15 minutes. ``centre_tz`` decides the clinic day of a dose."""
     gate = Gate(uow_factory)
     shipped = catalog or shipped_catalog()
     updates = live or LiveUpdates()
@@ -72,16 +75,19 @@ def build_centre(
     per_address = address_limiter or SlidingWindowLimiter(
         max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
     )
-    sessions = SessionUseCases(gate, session_service, new_id=new_id, live=updates)
+    clinical = ClinicalRecords(gate, shipped, new_id=new_id, centre_tz=centre_tz)
+    sessions = SessionUseCases(
+        gate, session_service, new_id=new_id, live=updates, clinical=clinical
+    )
     return Centre(
         gate=gate,
         accounts=Accounts(gate, hasher, limiter, address_limiter=per_address, new_id=new_id),
-        records=RecordHandlers(gate, shipped, new_id=new_id),
+        records=RecordHandlers(gate, shipped, new_id=new_id, clinical=clinical),
         queries=RecordQueries(gate, session_service, shipped),
         catalog=CatalogQueries(gate, shipped),
         sessions=sessions,
         live=updates,
-        courses=CourseUseCases(gate),
+        courses=CourseUseCases(gate, clinical),
         scheduling=SchedulingUseCases(gate, shipped),
         monitoring=DeviceFeed(
             gate,
@@ -91,4 +97,5 @@ def build_centre(
             codecs=(JsonObservationCodec(),),
         ),
         alerts=AlertUseCases(gate, session_service, sessions),
+        clinical=clinical,
     )

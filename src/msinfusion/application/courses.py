@@ -5,9 +5,10 @@ this layer reads the stored order and patient, checks ``read_course`` and audits
 patient data. The PML calculator reads no patient data: it needs ``read_catalog`` and is not
 audited, like infusion plans.
 
-Stored orders hold therapy, start date and options but no dose history yet: an order's calendar
-is the planned one (``as_of`` marks doses due or overdue). Doses actually given, labs,
-vaccinations and findings come in the course-check body (the ``msinfusion course check`` file).
+A stored order's calendar (``get_calendar``) is the planned one (``as_of`` marks doses due or
+overdue). A course check reads the patient's stored clinical record and the doses given
+(``clinical_records``) unless the body brings its own ``patient`` or ``order`` (the
+``msinfusion course check`` file), which then replace the stored ones for that check only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.handlers import referenced
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
@@ -47,8 +49,9 @@ def course_order_of(order: TherapyOrder) -> CourseOrder:
 class CourseUseCases:
     """Calendars, course checks and risk calculators over stored orders and patients."""
 
-    def __init__(self, gate: Gate) -> None:
+    def __init__(self, gate: Gate, clinical: ClinicalRecords) -> None:
         self._gate = gate
+        self._clinical = clinical
 
     def get_calendar(self, actor: Actor, order_id: str, *, as_of: date | None) -> CourseCalendar:
         """The dated dose calendar of a stored order (``as_of``: statuses on that day)."""
@@ -68,16 +71,21 @@ class CourseUseCases:
         """Calendar, gates of the next dose, monitoring and risks for a stored patient.
 
         ``body`` is the check file of ``msinfusion course check`` (``as_of``, ``order``,
-        ``patient``). ``patient.id`` defaults to ``patient_id`` and may not name anyone else.
-        Without ``order``, the patient's stored order is used: ``order_id`` names it, else the
-        patient must have exactly one active order.
+        ``patient``). ``patient.id`` defaults to ``patient_id`` and may not name anyone else;
+        without ``patient`` the stored record is read. Without ``order``, the patient's stored
+        order with its doses given is used: ``order_id`` names it, else the patient must have
+        exactly one active order.
         """
         subject = Subject(verb="course.check", resource_type="patient", resource_id=patient_id)
 
         def work(uow: UnitOfWork) -> CourseCheck:
             uow.patients.get(patient_id)
-            order = _order(uow, patient_id, body)
-            record = _patient_record(patient_id, body.get("patient"))
+            order = _order(uow, patient_id, body, self._clinical)
+            record = (
+                self._clinical.stored_record_in(uow, patient_id)
+                if body.get("patient") is None
+                else _patient_record(patient_id, body["patient"])
+            )
             as_of = _as_of(body.get("as_of"), actor.at)
             return _within_range(lambda: check_course(order, record, as_of=as_of))
 
@@ -144,7 +152,7 @@ def _bounded(order: CourseOrder) -> CourseOrder:
 
 
 def _patient_record(patient_id: str, raw: Any) -> PatientRecord:
-    given = {} if raw is None else raw
+    given = raw
     if not isinstance(given, dict):
         raise InvalidCourseOrder("patient must be an object", field="patient")
     named = given.get("id", patient_id)
@@ -155,7 +163,9 @@ def _patient_record(patient_id: str, raw: Any) -> PatientRecord:
     return patient_record_from_dict({**given, "id": patient_id})
 
 
-def _order(uow: UnitOfWork, patient_id: str, body: dict[str, Any]) -> CourseOrder:
+def _order(
+    uow: UnitOfWork, patient_id: str, body: dict[str, Any], clinical: ClinicalRecords
+) -> CourseOrder:
     if body.get("order") is not None:
         if body.get("order_id") is not None:
             raise InvalidCourseOrder("give order or order_id, not both", field="order_id")
@@ -165,11 +175,11 @@ def _order(uow: UnitOfWork, patient_id: str, body: dict[str, Any]) -> CourseOrde
         stored = referenced(uow.orders, str(order_id), "order_id")
         if stored.patient_id != patient_id:
             raise InvalidCourseOrder("order_id is another patient's order", field="order_id")
-        return course_order_of(stored)
+        return clinical.course_order(uow, stored)
     active = [o for o in uow.orders.list() if o.patient_id == patient_id and o.active]
     if len(active) != 1:
         raise InvalidCourseOrder(
             f"the patient has {len(active)} active orders: give order or order_id",
             field="order",
         )
-    return course_order_of(active[0])
+    return clinical.course_order(uow, active[0])

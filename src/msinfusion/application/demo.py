@@ -5,7 +5,9 @@ generator so two runs with the same ``seed`` and ``now`` give the same centre. A
 spread around ``now`` (from about four hours before to three hours after) so the board shows
 sessions at every stage: discharged, in observation, infusing, checked in, and still booked.
 Each session is driven by the engine's own simulation (``session.simulate``) up to ``now``,
-through the same use cases the API calls. One patient has a mild reaction.
+through the same use cases the API calls. One patient has a mild reaction. Each patient has a
+synthetic course history and screening record (``demo_history``) so that the pre-treatment
+gates of the booked dose pass — except one missing pregnancy test, shown on the patient page.
 
 Demo users (one per role) get random passwords, returned once to be printed once.
 """
@@ -22,6 +24,7 @@ from fractions import Fraction
 from msinfusion.application.accounts import Principal, generate_password
 from msinfusion.application.audit import Actor, system_actor
 from msinfusion.application.centre import Centre
+from msinfusion.application.demo_history import DEMO_OPTIONS, course_for, record_history
 from msinfusion.application.records import Appointment, Chair, Patient, Role
 from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog, shipped_catalog
@@ -72,13 +75,25 @@ def load_demo(
     protocols = _plannable(catalog or shipped_catalog())
     start = _quarter_hour(now - FIRST_START_BEFORE_NOW)
     appointments: list[Appointment] = []
+    day = centre.clinical.local_day(now)
     for index, patient in enumerate(patients):
         protocol = protocols[index % len(protocols)]
+        course = course_for(protocol.therapy_id, protocol.eligibility.min_dose_number, day)
         order = centre.records.add_order(
             by_role[Role.PHYSICIAN],
             patient_id=patient.id,
             therapy_id=protocol.therapy_id,
-            start_date=now.date(),
+            start_date=course.start,
+            options=tuple(DEMO_OPTIONS.get(protocol.therapy_id, {}).items()),
+        )
+        record_history(
+            centre,
+            by_role[Role.NURSE],
+            patient=patient,
+            order=order,
+            course=course,
+            day=day,
+            index=index,
         )
         appointments.append(
             _book(

@@ -25,6 +25,7 @@ from msinfusion.application.records import (
     Appointment,
     AuditEntry,
     Chair,
+    ClinicalEntry,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -42,6 +43,7 @@ R = TypeVar(
     ApiToken,
     DeviceMessage,
     QuarantinedMessage,
+    ClinicalEntry,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -132,6 +134,19 @@ class InMemoryTokenRepository(InMemoryRepository[ApiToken]):
 
     def get_by_hash(self, token_hash: str) -> ApiToken:
         return self._find(lambda t: t.token_hash == token_hash, "token", "token")
+
+
+class InMemoryClinicalEntryRepository(InMemoryRepository[ClinicalEntry]):
+    """Append-only: ``update`` is refused, as the SQL tables' triggers refuse it."""
+
+    def update(self, record: ClinicalEntry) -> None:
+        raise DuplicateRecord("clinical entries are append-only: record a retraction", field="id")
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
+        return sorted(
+            (e for e in self._rows.values() if e.patient_id == patient_id),
+            key=lambda e: (e.recorded_at, e.id),
+        )
 
 
 class InMemoryAppointmentRepository(InMemoryRepository[Appointment]):
@@ -240,6 +255,7 @@ _TABLES = (
     "sessions",
     "device_messages",
     "quarantine",
+    "clinical_entries",
 )
 
 
@@ -273,6 +289,9 @@ class InMemoryUnitOfWork:
                 "order_id": ("order", tables["orders"]),
             },
         )
+        self.clinical_entries = InMemoryClinicalEntryRepository(
+            "clinical entry", tables["clinical_entries"], {"patient_id": patients}
+        )
         self.users = InMemoryUserRepository("user", tables["users"])
         self.tokens = InMemoryTokenRepository(
             "token", tables["tokens"], {"user_id": ("user", tables["users"])}
@@ -298,6 +317,7 @@ class InMemoryUnitOfWork:
             "sessions": self.sessions,
             "device_messages": self.device_messages,
             "quarantine": self.quarantine,
+            "clinical_entries": self.clinical_entries,
         }
 
     def __enter__(self) -> Self:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
 from msinfusion.application.records import (
@@ -25,6 +26,7 @@ from msinfusion.application.records import (
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import DuplicateRecord, InvalidCommand, RecordNotFound
 from msinfusion.planning import after, plan_infusion
+from msinfusion.planning.gates import GateStage, require_clear
 
 PATIENT_FIELDS = frozenset(
     {
@@ -61,10 +63,18 @@ def _changes(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, A
 class RecordHandlers:
     """Patients, chairs, orders and appointments: create and change."""
 
-    def __init__(self, gate: Gate, catalog: Catalog, *, new_id: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        gate: Gate,
+        catalog: Catalog,
+        *,
+        new_id: Callable[[str], str],
+        clinical: ClinicalRecords | None = None,
+    ) -> None:
         self._gate = gate
         self._catalog = catalog
         self._new_id = new_id
+        self._clinical = clinical
 
     # -- patients -------------------------------------------------------------------------------
 
@@ -177,7 +187,12 @@ class RecordHandlers:
         starts_at: datetime,
         order_id: str | None = None,
     ) -> Appointment:
-        """Book a chair; the end is the protocol's planned chair time from ``starts_at``."""
+        """Book a chair; the end is the protocol's planned chair time from ``starts_at``.
+
+        Refused when a mandatory gate of the dose fails (``GateBlocked``) or the dose is before
+        the label's minimum interval (``DoseTooEarly``); a result still missing may come before
+        the dose and blocks only its start.
+        """
 
         def work(uow: UnitOfWork) -> Appointment:
             protocol = self._catalog.get_protocol(protocol_id)
@@ -187,6 +202,17 @@ class RecordHandlers:
                 raise InvalidCommand(f"chair {chair_id} is not in service", field="chair_id")
             if order_id is not None:
                 _check_order(uow, order_id, patient_id, protocol.therapy_id)
+            if self._clinical is not None:
+                gates = self._clinical.dose_gates(
+                    uow,
+                    patient_id=patient_id,
+                    protocol_id=protocol_id,
+                    dose_number=dose_number,
+                    on=self._clinical.local_day(starts_at),
+                    order_id=order_id,
+                    booked_count=True,
+                )
+                require_clear(gates.gates, GateStage.BOOKING)
             plan = plan_infusion(
                 protocol,
                 starts_at,

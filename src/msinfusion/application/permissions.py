@@ -27,6 +27,11 @@ Decisions (documented in docs/user-guide/admin.md):
   /api/observations``); nurses and physicians may post observations too. ``review_quarantine``
   (list and replay quarantined device messages) is ``admin``'s: listings show reasons and
   senders, never the message text.
+* ``record_clinical`` (a patient's lab results, vaccinations, findings such as "no active
+  infection today", profile answers, doses given elsewhere, retractions of entries made in
+  error) is for ``nurse`` and ``physician``. ``override_gate`` — a justified override of a failed
+  pre-treatment gate where the label leaves the decision to the prescriber — is ``physician``'s
+  only, and is recorded in the physician's own name.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ class Action(enum.Enum):
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     INGEST_OBSERVATIONS = "ingest_observations"
     REVIEW_QUARANTINE = "review_quarantine"
+    RECORD_CLINICAL = "record_clinical"
+    OVERRIDE_GATE = "override_gate"
 
 
 _N, _P, _PH, _S, _A, _V = (
@@ -113,6 +120,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.ACKNOWLEDGE_ALERT: _BEDSIDE,
     Action.INGEST_OBSERVATIONS: frozenset({_N, _P, Role.DEVICE}),
     Action.REVIEW_QUARANTINE: frozenset({_A}),
+    Action.RECORD_CLINICAL: _BEDSIDE,
+    Action.OVERRIDE_GATE: frozenset({_P}),
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {

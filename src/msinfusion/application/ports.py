@@ -21,6 +21,7 @@ from msinfusion.application.records import (
     Appointment,
     AuditEntry,
     Chair,
+    ClinicalEntry,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -79,6 +80,22 @@ class AppointmentRepository(Repository[Appointment], Protocol):
     def list_between(self, start: datetime, end: datetime) -> builtins.list[Appointment]: ...
 
 
+class ClinicalEntryRepository(Protocol):
+    """A patient's clinical entries: append-only (no update, no delete).
+
+    ``add`` refuses an existing id (``DuplicateRecord``) and an unknown patient
+    (``RecordNotFound``, field ``patient_id``).
+    """
+
+    def add(self, entry: ClinicalEntry) -> None: ...
+
+    def get(self, entry_id: str) -> ClinicalEntry: ...
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
+        """The patient's entries in the order they were recorded (``recorded_at``, then id)."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
 
@@ -130,6 +147,9 @@ class UnitOfWork(Protocol):
 
     @property
     def appointments(self) -> AppointmentRepository: ...
+
+    @property
+    def clinical_entries(self) -> ClinicalEntryRepository: ...
 
     @property
     def users(self) -> UserRepository: ...

@@ -7,10 +7,12 @@ Demo and test patients are synthetic and say so (``synthetic=True``); names are 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 
 class Role(enum.Enum):
@@ -142,3 +144,35 @@ class SessionSummary:
     next_due_at: datetime | None = None
     warnings: tuple[str, ...] = ()
     last_event_at: datetime | None = None
+
+
+class ClinicalEntryKind(enum.Enum):
+    """What a clinical entry records about a patient between infusions (issue 7)."""
+
+    LAB = "lab"
+    VACCINATION = "vaccination"
+    FINDING = "finding"
+    OVERRIDE = "override"
+    PROFILE = "profile"
+    GIVEN_DOSE = "given-dose"
+    RETRACTION = "retraction"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClinicalEntry:
+    """One dated fact in a patient's record: a lab result, vaccination, finding, gate override,
+    profile answer (e.g. can become pregnant), a dose given elsewhere, or the retraction of an
+    entry made in error.
+
+    Append-only: a correction is a retraction plus a new entry, so what a gate decision read is
+    never lost. ``data`` holds the item in the ``course check`` file's JSON shape
+    (docs/clinical/courses.md), already validated; ``on`` is its clinical date.
+    """
+
+    id: str
+    patient_id: str
+    kind: ClinicalEntryKind
+    on: date
+    data: Mapping[str, Any]
+    recorded_at: datetime
+    recorded_by: str

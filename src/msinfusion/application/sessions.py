@@ -20,6 +20,7 @@ from typing import Any
 
 from msinfusion.application.alert_notices import announce_alerts
 from msinfusion.application.audit import Actor, Gate, Subject, entry, outcome_of
+from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.handlers import referenced
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.permissions import Action, require_command
@@ -27,11 +28,13 @@ from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import AppointmentStatus
 from msinfusion.application.session_service import SessionService
 from msinfusion.errors import AccessError, InvalidCommand, MsinfusionError
+from msinfusion.planning.gates import GateStage, require_clear
 from msinfusion.session.codec import event_to_dict
-from msinfusion.session.commands import CheckIn, Command
+from msinfusion.session.commands import CheckIn, Command, StartInfusion
 from msinfusion.session.events import Event
 from msinfusion.session.interchange import COMMANDS, command_from_dict
 from msinfusion.session.queries import SessionView
+from msinfusion.session.state import Status
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +102,13 @@ class SessionUseCases:
         *,
         new_id: Callable[[str], str],
         live: LiveUpdates | None = None,
+        clinical: ClinicalRecords | None = None,
     ) -> None:
         self._gate = gate
         self._service = service
         self._new_id = new_id
         self._live = live or LiveUpdates()
+        self._clinical = clinical
 
     @property
     def service(self) -> SessionService:
@@ -170,8 +175,15 @@ class SessionUseCases:
             if isinstance(typed, CheckIn):
                 with self._gate.uow_factory() as uow:
                     referenced(uow.patients, typed.patient_id, "patient_id")
+            gates_clear = (
+                self._start_gates(session_id, typed.at)
+                if isinstance(typed, StartInfusion)
+                else None
+            )
 
             def audit(uow: UnitOfWork) -> None:
+                if gates_clear is not None:
+                    gates_clear(uow)
                 uow.audit.record(entry(actor, subject, "ok", at=actor.at))
 
             events = self._service.handle(
@@ -191,6 +203,39 @@ class SessionUseCases:
             version=version,
             events=_numbered(events, first=version - len(events) + 1),
         )
+
+    def _start_gates(self, session_id: str, at: datetime) -> Callable[[UnitOfWork], None] | None:
+        """Starting the dose needs every mandatory gate passed or validly overridden (issue 7).
+
+        Checked after the engine accepted the command, in the transaction that stores it, so a
+        protocol refusal (e.g. the premedication window) is reported first and a result
+        retracted meanwhile cannot slip through.
+        """
+        clinical = self._clinical
+        if clinical is None:
+            return None
+        state = self._service.get_state(session_id)
+        if state.status is not Status.CHECKED_IN or not state.protocol_id:
+            return None  # the engine refuses the command with its own rule
+
+        def require_gates(uow: UnitOfWork) -> None:
+            order_id = next(
+                (a.order_id for a in uow.appointments.list() if a.session_id == session_id), None
+            )
+            gates = clinical.dose_gates(
+                uow,
+                patient_id=state.patient_id,
+                protocol_id=state.protocol_id,
+                dose_number=state.dose_number,
+                on=clinical.local_day(at),
+                order_id=order_id,
+                booked_count=False,
+                course_day=state.course_day,
+                excluding_session_id=session_id,
+            )
+            require_clear(gates.gates, GateStage.START)
+
+        return require_gates
 
     def get_view(
         self, actor: Actor, session_id: str, *, at: datetime | None, display_tz: tzinfo

@@ -62,6 +62,7 @@ def _centre(uow_factory: UnitOfWorkFactory, url: str | None = None) -> Centre:
         hasher=Argon2Hasher(),
         session_service=SessionService(unit_of_work=uow_factory),
         live=build_live_updates(url),
+        centre_tz=Settings.from_env().zone,
     )
 
 

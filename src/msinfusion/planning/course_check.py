@@ -6,7 +6,7 @@ patient page (issues 5 and 10) call ``check_course`` / ``course_check_to_dict`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,7 +25,13 @@ from msinfusion.planning.course_views import (
 )
 from msinfusion.planning.courses import CourseCalendar, CourseOrder, DoseStatus, GivenDose
 from msinfusion.planning.gate_rules import GATES
-from msinfusion.planning.gates import DoseContext, GateResult, blocking, evaluate_gates
+from msinfusion.planning.gates import (
+    DoseContext,
+    GateResult,
+    GateStage,
+    blocking,
+    evaluate_gates,
+)
 from msinfusion.planning.monitoring_calendar import (
     MonitoringSlot,
     monitoring_items,
@@ -57,15 +63,23 @@ class CourseCheck:
 
 
 def dose_context(
-    calendar: CourseCalendar, prior_mg_per_m2: Decimal, given: tuple[GivenDose, ...] = ()
+    calendar: CourseCalendar,
+    prior_mg_per_m2: Decimal,
+    given: tuple[GivenDose, ...] = (),
+    *,
+    on: date | None = None,
 ) -> DoseContext | None:
     """The context of the next dose not yet given (None when every dose is given).
 
-    Mitoxantrone exposure so far = prior + each given dose at its recorded mg/m2 (12 if none).
+    ``on`` is the date the dose is booked or started; by default the earliest date it may be
+    given from ``calendar.as_of``. Mitoxantrone exposure so far = prior + each given dose at its
+    recorded mg/m2 (12 if none).
     """
     dose = calendar.next_dose()
     if dose is None:
         return None
+    if on is None:
+        on = max(dose.earliest, calendar.as_of) if calendar.as_of else dose.due
     previous = calendar.last_given()
     course_start = dose.dose_number == 1 or (
         previous is not None
@@ -88,7 +102,7 @@ def dose_context(
     return DoseContext(
         therapy_id=calendar.therapy_id,
         dose_number=dose.dose_number,
-        on=max(dose.earliest, calendar.as_of) if calendar.as_of else dose.due,
+        on=on,
         course_start=course_start,
         previous_dose_on=None if previous is None else previous.given_on,
         jurisdiction=calendar.jurisdiction,
@@ -147,6 +161,82 @@ def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> C
         if last is not None and therapy in ("ocrelizumab", "ublituximab", "rituximab")
         else None,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoseGates:
+    """The gates of one dose on the date it is booked or started, with the calendar read."""
+
+    dose_number: int
+    on: date
+    gates: tuple[GateResult, ...]
+    calendar: CourseCalendar | None
+
+    def blocking(self, stage: GateStage) -> tuple[GateResult, ...]:
+        return blocking(self.gates, stage)
+
+
+def gates_for_dose(
+    order: CourseOrder, record: PatientRecord, *, dose_number: int, on: date
+) -> DoseGates:
+    """The gates of dose ``dose_number`` given on ``on``, after the doses in ``order.given``.
+
+    Refuses the dose as the calendar would refuse recording it: ``DoseTooEarly`` before its
+    earliest date (the label's minimum interval), ``InvalidCourseOrder`` when an earlier dose
+    of the course is not recorded as given or the dose is already given.
+    """
+    if any(g.dose_number == dose_number for g in order.given):
+        raise InvalidCourseOrder(
+            f"dose {dose_number} of this course is already recorded as given",
+            field="dose_number",
+        )
+    before = tuple(g for g in order.given if g.dose_number < dose_number)
+    if len(before) != dose_number - 1 or len(before) != len(order.given):
+        numbers = ", ".join(str(g.dose_number) for g in sorted(order.given, key=_number)) or "none"
+        raise InvalidCourseOrder(
+            f"dose {dose_number} is not the next dose of this course (given: {numbers})",
+            field="dose_number",
+        )
+    proposed = GivenDose(dose_number=dose_number, on=on)
+    plan_course(replace(order, given=(*before, proposed)), as_of=on)  # DoseTooEarly
+    calendar = plan_course(order, as_of=on)
+    prior = Decimal(order.option_map.get("prior_mg_per_m2", "0"))
+    context = dose_context(calendar, prior, order.given, on=on)
+    gates = () if context is None else evaluate_gates(GATES, record, context)
+    return DoseGates(dose_number=dose_number, on=on, gates=gates, calendar=calendar)
+
+
+def gates_without_order(
+    therapy_id: str,
+    record: PatientRecord,
+    *,
+    dose_number: int,
+    on: date,
+    previous_dose_on: date | None,
+    course_start: bool,
+) -> DoseGates:
+    """The gates of a dose booked or started with no therapy order on file.
+
+    Without an order there is no calendar: the minimum interval is not checked and the caller
+    says so. The gates themselves are still evaluated from the dose number and the last dose.
+    """
+    context = DoseContext(
+        therapy_id=therapy_id,
+        dose_number=dose_number,
+        on=on,
+        course_start=course_start,
+        previous_dose_on=previous_dose_on,
+    )
+    return DoseGates(
+        dose_number=dose_number,
+        on=on,
+        gates=evaluate_gates(GATES, record, context),
+        calendar=None,
+    )
+
+
+def _number(given: GivenDose) -> int:
+    return given.dose_number
 
 
 def order_from_dict(raw: Any) -> CourseOrder:

@@ -1,10 +1,13 @@
 """Pre-treatment and pre-infusion gates: pass / fail / missing, with reason and source.
 
 A gate belongs to therapies and applies before the first dose, before each course, or before every
-infusion. A **mandatory** gate that fails or is missing blocks booking and starting the dose
-(``require_clear`` raises ``GateBlocked``). A physician may override a *failed* gate only where the
-label allows it (``Gate.overridable``, or the outcome's own ``overridable``) and only with a
-written justification recorded for that dose date; a missing result is never overridden.
+infusion. A **mandatory** gate that fails blocks booking the dose; one that fails *or* is missing
+blocks starting it (``require_clear`` raises ``GateBlocked``). A result that is missing when a
+dose is booked weeks ahead may still be drawn before the dose (a blood count since the previous
+dose, a same-day infection check), so at booking it is shown, not blocking. A physician may
+override a *failed* gate only where the label allows it (``Gate.overridable``, or the
+outcome's own ``overridable``) and only with a written justification recorded for that dose
+date; a missing result is never overridden.
 The gate list is ``gate_rules.GATES``; thresholds are cited in course_rules.toml.
 """
 
@@ -26,6 +29,13 @@ class GateStatus(enum.Enum):
     FAIL = "fail"
     MISSING = "missing"
     NOT_APPLICABLE = "not applicable"
+
+
+class GateStage(enum.Enum):
+    """Where a gate decision is made: booking the dose, or starting the infusion."""
+
+    BOOKING = "booking"
+    START = "start"
 
 
 class GateWhen(enum.Enum):
@@ -121,9 +131,17 @@ class GateResult:
 
     @property
     def blocks(self) -> bool:
-        """A mandatory gate not passed (and not validly overridden) blocks the dose."""
-        unresolved = self.status in (GateStatus.FAIL, GateStatus.MISSING)
-        return self.mandatory and unresolved and self.override is None
+        """A mandatory gate not passed (and not validly overridden) blocks starting the dose."""
+        return self.blocks_at(GateStage.START)
+
+    def blocks_at(self, stage: GateStage) -> bool:
+        """At booking only a failed gate blocks; at the start a missing result blocks too."""
+        unresolved = (
+            (GateStatus.FAIL,)
+            if stage is GateStage.BOOKING
+            else (GateStatus.FAIL, GateStatus.MISSING)
+        )
+        return self.mandatory and self.status in unresolved and self.override is None
 
 
 def evaluate_gates(
@@ -166,15 +184,18 @@ def _valid_override(
     return None
 
 
-def blocking(results: Iterable[GateResult]) -> tuple[GateResult, ...]:
-    return tuple(r for r in results if r.blocks)
+def blocking(
+    results: Iterable[GateResult], stage: GateStage = GateStage.START
+) -> tuple[GateResult, ...]:
+    return tuple(r for r in results if r.blocks_at(stage))
 
 
-def require_clear(results: Iterable[GateResult]) -> None:
+def require_clear(results: Iterable[GateResult], stage: GateStage = GateStage.START) -> None:
     """Raise ``GateBlocked`` naming every blocking gate; book or start only when this passes."""
-    blocked = blocking(results)
+    blocked = blocking(results, stage)
     if blocked:
         raise GateBlocked(
             gate_ids=tuple(r.gate_id for r in blocked),
             reasons=tuple(f"{r.gate_id} {r.status.value}: {r.reason}" for r in blocked),
+            stage=stage.value,
         )

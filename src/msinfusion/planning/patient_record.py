@@ -15,6 +15,43 @@ from typing import Any
 
 from msinfusion.errors import InvalidCourseOrder
 
+LAB_TESTS: frozenset[str] = frozenset(
+    {
+        "hbsag",
+        "anti_hbc",
+        "hcv_antibody",
+        "serum_immunoglobulins",
+        "alt",
+        "ast",
+        "alp",
+        "bilirubin",
+        "pregnancy_test",
+        "anti_jcv",
+        "mri_brain",
+        "mri_brain_abbreviated",
+        "vzv_igg",
+        "hiv",
+        "tb_screen",
+        "cbc_diff",
+        "creatinine",
+        "urinalysis",
+        "urine_protein_creatinine_ratio",
+        "tsh",
+        "ecg",
+        "lvef_pct",
+        "neutrophils_per_mm3",
+        "platelets",
+        "skin_exam",
+        "rems_assessment",
+    }
+)
+"""Every test a gate or a monitoring calendar reads; a stored result must name one of them."""
+
+FINDINGS: frozenset[str] = frozenset(
+    {"active_infection", "pml", "touch_authorized", "touch_checklist_stop"}
+)
+"""Every yes/no assessment a gate reads."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabResult:

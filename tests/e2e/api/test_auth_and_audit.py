@@ -27,14 +27,15 @@ def test_login_sets_a_secure_httponly_samesite_cookie_and_a_csrf_cookie(world: W
 
 def test_cookie_reads_need_no_csrf_but_writes_do(world: World) -> None:
     token = _login(world).json()["csrf_token"]  # type: ignore[attr-defined]
-    assert world.client.get("/api/patients").status_code == 200
-    body = {"display_name": "Synthetic Patient 02"}
+    before = world.client.get("/api/patients")
+    assert before.status_code == 200
+    body = {"display_name": "Synthetic Patient 03"}
     missing = world.client.post("/api/patients", json=body)
     assert missing.status_code == 403
     assert missing.json()["error"] == "csrf-failed"
     forged = world.client.post("/api/patients", json=body, headers={"X-CSRF-Token": "guess"})
     assert forged.status_code == 403
-    assert len(world.client.get("/api/patients").json()) == 1
+    assert world.client.get("/api/patients").json() == before.json()
     good = world.client.post("/api/patients", json=body, headers={"X-CSRF-Token": token})
     assert good.status_code == 201
 

@@ -147,7 +147,7 @@ def test_a_course_check_body_gives_what_the_cli_gives(world: World) -> None:
     assert view["calendar"]["doses"][2]["status"] == "due"
 
 
-def test_a_course_check_from_the_stored_order_blocks_without_screening(world: World) -> None:
+def test_a_course_check_reads_the_stored_order_history_and_record(world: World) -> None:
     patient_id = world.ids["patient"]
     response = world.request(
         Role.NURSE,
@@ -157,9 +157,35 @@ def test_a_course_check_from_the_stored_order_blocks_without_screening(world: Wo
     )
     assert response.status_code == 200, response.text
     view = response.json()
-    assert view["calendar"]["start"] == "2026-03-02"
+    # The seeded course began 2025-09-15; doses 1 and 2 were recorded as given elsewhere and
+    # dose 3's infusion started in today's session (2026-03-02).
+    assert view["calendar"]["start"] == "2025-09-15"
+    statuses = [(d["dose_number"], d["status"]) for d in view["calendar"]["doses"][:4]]
+    assert statuses == [(1, "given"), (2, "given"), (3, "given"), (4, "planned")]
+    # Dose 4 is checked on its earliest date, 5 months after dose 3 (dossier Q1/Q3):
+    # the same-day infection check of that day cannot exist yet.
+    assert view["calendar"]["doses"][3]["earliest"] == "2026-08-02"
+    assert [(g["gate_id"], g["status"]) for g in view["gates"]] == [("active_infection", "missing")]
     assert view["blocked"] is True
-    assert {g["gate_id"]: g["status"] for g in view["gates"]}["hbv_hbsag"] == "missing"
+
+
+def test_a_course_check_body_patient_replaces_the_stored_record(world: World) -> None:
+    patient_id = world.ids["patient"]
+    response = world.request(
+        Role.NURSE,
+        "POST",
+        f"/api/patients/{patient_id}/course-check",
+        json={
+            "as_of": "2026-08-02",
+            "patient": {
+                "findings": [{"name": "active_infection", "on": "2026-08-02", "present": False}]
+            },
+        },
+    )
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert [(g["gate_id"], g["status"]) for g in view["gates"]] == [("active_infection", "pass")]
+    assert view["blocked"] is False
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from msinfusion.bootstrap import build_unit_of_work_factory
 from msinfusion.catalog import shipped_catalog
 from msinfusion.session.codec import event_from_dict
 from msinfusion.session.queries import view_at
-from tests.e2e.api.world import NOW, World, build_world, run_simulated
+from tests.e2e.api.world import NOW, World, build_world, patient_on_course, run_simulated
 
 ROUNDS = 3
 LOAD_SECONDS = 0.8
@@ -166,10 +166,14 @@ def test_acknowledged_commands_survive_sigkill(tmp_path: Path) -> None:
     world = _seed(url)
     nurse_token = world.tokens[Role.NURSE]
     nurse = world.centre.accounts.authenticate_token(nurse_token).acting(NOW, "seed")
+    physician = world.centre.accounts.authenticate_token(world.tokens[Role.PHYSICIAN])
     sessions = [world.ids["session"]]
-    for _ in range(SESSIONS - 1):
+    for n in range(SESSIONS - 1):  # one synthetic patient per visit: dose 3 is given once
+        patient, _ = patient_on_course(
+            world.centre, physician.acting(NOW, "seed"), nurse, f"Synthetic Load {n:02d}"
+        )
         session_id = world.centre.sessions.open_session(nurse)
-        run_simulated(world, session_id, world.ids["patient"], until=NOW)
+        run_simulated(world, session_id, patient.id, until=NOW)
         sessions.append(session_id)
     server = Server(url, _free_port(), tmp_path / "server.log")
     ledger, stop = Ledger(), threading.Event()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from msinfusion.application.records import Role
-from tests.e2e.api.world import NOW, PROTOCOL_ID, World, actor_for
+from tests.e2e.api.world import NOW, PROTOCOL_ID, World, actor_for, patient_on_course
 
 DAY = "2026-03-04"
 
@@ -90,12 +90,17 @@ def test_a_visit_that_cannot_fit_is_left_unbooked_not_an_error(memory_world: Wor
 
 def _second_chair_booking(world: World) -> str:
     """Today: the seeded visit in progress on chair 1 (08:45, 330 min) and a booking at 11:00
-    on a second chair, both ocrelizumab 600 mg dose 3 (60 + 210 + 60 = 330 min)."""
+    on a second chair for another patient, both ocrelizumab 600 mg dose 3 (60 + 210 + 60 =
+    330 min)."""
     system = actor_for(world, Role.SCHEDULER)
     chair = world.centre.records.add_chair(system, name="Chair 2")
+    nurse = actor_for(world, Role.NURSE)
+    other, _ = patient_on_course(
+        world.centre, actor_for(world, Role.PHYSICIAN), nurse, "Synthetic Patient 03"
+    )
     booked = world.centre.records.book_appointment(
-        actor_for(world, Role.NURSE),
-        patient_id=world.ids["patient"],
+        nurse,
+        patient_id=other.id,
         chair_id=chair.id,
         protocol_id=PROTOCOL_ID,
         dose_number=3,

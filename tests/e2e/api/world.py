@@ -7,7 +7,7 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from msinfusion.adapters.web import Settings, create_app
@@ -90,13 +90,8 @@ def seed(world: World) -> None:
         world.tokens[role] = centre.accounts.issue_token(system, user.id, label="e2e")[1]
     physician = actor_for(world, Role.PHYSICIAN)
     nurse = actor_for(world, Role.NURSE)
-    patient = centre.records.add_patient(
-        nurse, display_name="Synthetic Patient 01", height_cm=170, weight_kg=70
-    )
     chair = centre.records.add_chair(system, name="Chair 1")
-    order = centre.records.add_order(
-        physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=NOW.date()
-    )
+    patient, order = patient_on_course(centre, physician, nurse, "Synthetic Patient 01")
     appointment = centre.records.book_appointment(
         nurse,
         patient_id=patient.id,
@@ -106,12 +101,13 @@ def seed(world: World) -> None:
         starts_at=NOW - timedelta(hours=2),
         order_id=order.id,
     )
+    other, _ = patient_on_course(centre, physician, nurse, "Synthetic Patient 02")
     spare = centre.records.book_appointment(
         nurse,
-        patient_id=patient.id,
+        patient_id=other.id,
         chair_id=chair.id,
         protocol_id=PROTOCOL_ID,
-        dose_number=4,
+        dose_number=3,
         starts_at=NOW + timedelta(days=1),
     )
     session_id = centre.sessions.open_session(nurse, appointment_id=appointment.id)
@@ -124,6 +120,60 @@ def seed(world: World) -> None:
         spare_appointment=spare.id,
         session=session_id,
         token=centre.accounts.issue_token(system, world.user_ids[Role.VIEWER], label="spare")[0].id,
+    )
+
+
+TODAY = NOW.date()
+COURSE_START = (NOW - timedelta(weeks=24)).date()
+"""The synthetic patient's ocrelizumab course began 24 weeks ago: dose 3 is due today."""
+
+
+def patient_on_course(centre: Any, physician: Any, nurse: Any, name: str) -> tuple[Any, Any]:
+    patient = centre.records.add_patient(nurse, display_name=name, height_cm=170, weight_kg=70)
+    order = centre.records.add_order(
+        physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=COURSE_START
+    )
+    record_course_history(centre, nurse, patient.id, order.id)
+    return patient, order
+
+
+def record_course_history(
+    centre: Any,
+    nurse: Any,
+    patient_id: str,
+    order_id: str,
+    *,
+    start: date = COURSE_START,
+    today: date = TODAY,
+) -> None:
+    """Doses 1 and 2 given, the first-dose screening on file, no infection today (all synthetic)."""
+    for number, day in ((1, start), (2, start + timedelta(days=14))):
+        centre.clinical.record(
+            nurse,
+            patient_id,
+            "given-dose",
+            {"order_id": order_id, "dose_number": number, "on": day.isoformat()},
+        )
+    screened = (start - timedelta(days=14)).isoformat()
+    labs = [
+        {"test": "hbsag", "on": screened, "positive": False},
+        {"test": "anti_hbc", "on": screened, "positive": False},
+        {"test": "serum_immunoglobulins", "on": screened, "abnormal": False},
+        *(
+            {"test": t, "on": screened, "abnormal": False}
+            for t in ("alt", "ast", "alp", "bilirubin")
+        ),
+    ]
+    for lab in labs:
+        centre.clinical.record(nurse, patient_id, "lab", lab)
+    centre.clinical.record(
+        nurse, patient_id, "profile", {"vaccination_history_reviewed": True, "on": screened}
+    )
+    centre.clinical.record(
+        nurse,
+        patient_id,
+        "finding",
+        {"name": "active_infection", "on": today.isoformat(), "present": False},
     )
 
 

@@ -32,6 +32,7 @@ from msinfusion.application.centre import Centre, build_centre
 from msinfusion.application.records import Role
 from msinfusion.application.session_service import SessionService
 from msinfusion.bootstrap import build_unit_of_work_factory
+from tests.e2e.api.world import record_course_history
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -109,11 +110,15 @@ def seed(centre: Centre, at: datetime) -> dict[str, str]:
             weight_kg=Decimal(64 + number),
         )
         chair = centre.records.add_chair(system, name=f"Chair {number}")
+        start = (at - timedelta(weeks=24)).date()  # dose 3 due today
         order = centre.records.add_order(
             actors["physician1"],
             patient_id=patient.id,
             therapy_id="ocrelizumab",
-            start_date=(at - timedelta(days=400)).date(),
+            start_date=start,
+        )
+        record_course_history(
+            centre, actors["nurse1"], patient.id, order.id, start=start, today=at.date()
         )
         appointment = centre.records.book_appointment(
             actors["nurse1"],

@@ -1,16 +1,22 @@
 """The shipped Alembic migrations on empty SQLite and PostgreSQL databases: the tables they
 create are exactly ``tables.metadata``; SQLite connections carry the durability pragmas; the
-audit log and the event store refuse UPDATE and DELETE in the database itself."""
+audit log and the event store refuse UPDATE and DELETE in the database itself (the clinical
+entries of 0003 too: tests/contract/test_clinical_entries.py); 0003 upgrades a 0002 database
+with rows in it and downgrades back to it."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
@@ -21,6 +27,7 @@ from msinfusion.adapters.storage import (
     upgrade,
 )
 from msinfusion.adapters.storage.engine import sqlite_url
+from msinfusion.adapters.storage.migrate import MIGRATIONS
 from msinfusion.adapters.storage.tables import metadata
 from tests.pg_cluster import Cluster
 
@@ -30,6 +37,7 @@ EXPECTED_TABLES = {
     "appointments",
     "audit_log",
     "chairs",
+    "clinical_entries",
     "device_messages",
     "patients",
     "quarantined_messages",
@@ -54,7 +62,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
-    assert upgrade(empty_engine) == head_revision() == "0002"
+    assert upgrade(empty_engine) == head_revision() == "0003"
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -65,7 +73,7 @@ def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
-    assert upgrade(empty_engine) == "0002"
+    assert upgrade(empty_engine) == "0003"
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
 
@@ -106,6 +114,61 @@ def test_append_only_tables_refuse_update_and_delete(empty_engine: Engine, state
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM session_events")).scalar_one() == 1
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    """What ``alembic downgrade`` does (the shipped code only upgrades; see ``migrate.py``)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+
+    def steps(current: Any, _context: MigrationContext) -> Iterable[Any]:
+        return scripts._downgrade_revs(revision, current)
+
+    with (
+        engine.begin() as connection,
+        EnvironmentContext(config, scripts, fn=steps, destination_rev=revision) as environment,
+    ):
+        environment.configure(connection=connection, target_metadata=metadata)
+        with environment.begin_transaction():
+            environment.run_migrations()
+
+
+def test_0003_upgrades_a_0002_database_and_downgrades_back(empty_engine: Engine) -> None:
+    assert upgrade(empty_engine, "0002") == "0002"
+    assert "clinical_entries" not in inspect(empty_engine).get_table_names()
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO patients (id, display_name, synthetic, contraindicated_therapy_ids) "
+                "VALUES ('p-1', 'Synthetic', true, '[]')"
+            )
+        )
+    assert upgrade(empty_engine) == "0003"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO clinical_entries VALUES "
+                "('e-1', 'p-1', 'lab', '2026-03-06', '{}', '2026-03-09 09:00:00', 'u-1')"
+            )
+        )
+    indexes = inspect(empty_engine).get_indexes("clinical_entries")
+    assert [i["column_names"] for i in indexes] == [["patient_id", "recorded_at", "id"]]
+    _downgrade(empty_engine, "0002")
+    assert current_revision(empty_engine) == "0002"
+    assert "clinical_entries" not in inspect(empty_engine).get_table_names()
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM patients")).scalar_one() == 1
+    with empty_engine.begin() as connection:  # 0001's triggers (and PostgreSQL function) stay
+        connection.execute(
+            text(
+                "INSERT INTO audit_log (at, action, resource_type, outcome) "
+                "VALUES ('2025-03-03 09:00:00', 'read', 'patient', 'ok')"
+            )
+        )
+    with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log"))
+    assert upgrade(empty_engine) == "0003"
 
 
 def test_every_sqlite_connection_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:

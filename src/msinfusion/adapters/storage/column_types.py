@@ -8,12 +8,14 @@ their stable values; tuples of names as JSON lists.
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, String
+from sqlalchemy import JSON, DateTime, Dialect, String, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -110,3 +112,30 @@ class PairTuple(TypeDecorator[tuple[tuple[str, str], ...]]):
         self, value: Any, dialect: Dialect
     ) -> tuple[tuple[str, str], ...] | None:
         return None if value is None else tuple((str(k), str(v)) for k, v in value)
+
+
+class JsonText(TypeDecorator[Mapping[str, Any]]):
+    """A JSON object stored as the text ``json.dumps`` writes, keys in the caller's order.
+
+    Only JSON-native values (str, int, float, bool, None, lists, objects with string keys)
+    survive a round trip exactly, so anything else (a ``Decimal``, a date, a tuple, a number
+    key, NaN) is refused with ``ValueError`` instead of coming back changed.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Mapping[str, Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        document = dict(value)
+        try:
+            text = json.dumps(document, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"data is not JSON-native: {error}") from None
+        if json.loads(text) != document:  # a tuple, a number key
+            raise ValueError("data would not read back equal: use lists and string keys only")
+        return text
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Mapping[str, Any] | None:
+        return None if value is None else dict(json.loads(value))

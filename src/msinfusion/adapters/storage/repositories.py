@@ -6,6 +6,7 @@ references are checked before writing so that the errors name the field (``Dupli
 database's own unique keys and foreign keys are the backstop for concurrent writers, and an
 ``IntegrityError`` there becomes ``DuplicateRecord`` too. Inserts run in a savepoint so that a
 refused write leaves the unit of work usable (PostgreSQL aborts a transaction on any error).
+Clinical entries are append-only: ``update`` is refused here as the table's triggers refuse it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from msinfusion.application.records import (
     Appointment,
     AuditEntry,
     Chair,
+    ClinicalEntry,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -44,6 +46,7 @@ R = TypeVar(
     SessionSummary,
     DeviceMessage,
     QuarantinedMessage,
+    ClinicalEntry,
 )
 
 Reference = tuple[str, Table]
@@ -168,6 +171,31 @@ class SqlAppointmentRepository(SqlRepository[Appointment]):
             .order_by(table.c.starts_at, table.c.id)
         )
         return [Appointment(**row) for row in self._connection.execute(query).mappings()]
+
+
+class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
+    """A patient's clinical record: ``add`` and reads only (the table refuses UPDATE/DELETE)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(
+            connection,
+            tables.clinical_entries,
+            ClinicalEntry,
+            "clinical entry",
+            references={"patient_id": ("patient", tables.patients)},
+        )
+
+    def update(self, record: ClinicalEntry) -> None:
+        raise DuplicateRecord("clinical entries are append-only: record a retraction", field="id")
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
+        table = tables.clinical_entries
+        query = (
+            select(table)
+            .where(table.c.patient_id == patient_id)
+            .order_by(table.c.recorded_at, table.c.id)
+        )
+        return [ClinicalEntry(**row) for row in self._connection.execute(query).mappings()]
 
 
 class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):

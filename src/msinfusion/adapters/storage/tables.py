@@ -5,7 +5,7 @@ Names follow the records in ``msinfusion.application.records``: one column per f
 name. ``session_events`` is the append-only event store (unique ``(stream_id, version)``: a
 concurrent append with a stale version is an integrity error, never an interleave);
 ``session_summaries`` is the board's projection, written in the transaction of the events.
-``audit_log`` and ``session_events`` refuse UPDATE and DELETE by trigger.
+``audit_log``, ``session_events`` and ``clinical_entries`` refuse UPDATE and DELETE by trigger.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -28,12 +29,13 @@ from msinfusion.adapters.storage.column_types import (
     DecimalText,
     EnumValue,
     FractionText,
+    JsonText,
     NameTuple,
     PairTuple,
     UtcDateTime,
 )
 from msinfusion.application.device_records import QuarantineStatus
-from msinfusion.application.records import AppointmentStatus, Role
+from msinfusion.application.records import AppointmentStatus, ClinicalEntryKind, Role
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -200,4 +202,18 @@ quarantined_messages = Table(
 )
 """Device messages that could not be used, with the reason, until replayed (migration 0002)."""
 
-APPEND_ONLY_TABLES = ("audit_log", "session_events")
+clinical_entries = Table(
+    "clinical_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False),
+    Column("kind", EnumValue(ClinicalEntryKind), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("data", JsonText, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(ID), nullable=False),
+    Index("ix_clinical_entries_patient_id_recorded_at_id", "patient_id", "recorded_at", "id"),
+)
+"""A patient's dated clinical facts, append-only (migration 0003): corrections are retractions."""
+
+APPEND_ONLY_TABLES = ("audit_log", "session_events", "clinical_entries")

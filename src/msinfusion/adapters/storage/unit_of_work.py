@@ -18,6 +18,7 @@ from msinfusion.adapters.storage.event_store import Clock, SqlEventStore, _utc_n
 from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
+    SqlClinicalEntryRepository,
     SqlRepository,
     SqlSessionSummaryRepository,
     SqlTokenRepository,
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
                 "order_id": ("order", tables.therapy_orders),
             },
         )
+        self.clinical_entries = SqlClinicalEntryRepository(connection)
         self.users = SqlUserRepository(connection, tables.users, User, "user")
         self.tokens = SqlTokenRepository(
             connection,

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from msinfusion.adapters.hl7.codec import Pcd01Codec
 from msinfusion.adapters.web import (
     routes_admin,
+    routes_clinical,
     routes_courses,
     routes_monitoring,
     routes_records,
@@ -56,6 +57,7 @@ def create_app(
             uow_factory,
             hasher=hasher or Argon2Hasher(),
             session_service=SessionService(unit_of_work=uow_factory),
+            centre_tz=settings.zone,
         )
     app = FastAPI(
         title=settings.title,
@@ -83,6 +85,7 @@ def create_app(
         routes_sessions,
         routes_admin,
         routes_stream,
+        routes_clinical,
         routes_courses,
         routes_schedule,
         routes_monitoring,

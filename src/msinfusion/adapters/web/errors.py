@@ -24,7 +24,9 @@ from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
     CsrfFailed,
+    DoseTooEarly,
     DuplicateRecord,
+    GateBlocked,
     IneligibleProtocol,
     InvalidCommand,
     InvalidCourseOrder,
@@ -55,6 +57,8 @@ ERROR_TABLE: tuple[tuple[type[MsinfusionError], int, str], ...] = (
     (ProtocolNotFound, 404, "not-found"),
     (CatalogError, 422, "invalid-input"),
     (InvalidCourseOrder, 422, "invalid-input"),
+    (GateBlocked, 422, "gate-blocked"),
+    (DoseTooEarly, 422, "dose-too-early"),
     (IneligibleProtocol, 422, "ineligible-protocol"),
     (MissingMeasurement, 422, "missing-measurement"),
     (PlanningError, 422, "planning-failed"),
@@ -81,7 +85,8 @@ HTTP_CODES = {
 
 
 class ErrorBody(BaseModel):
-    """The one error shape (OpenAPI); extra keys: ``rule``, ``expected``, ``actual``."""
+    """The one error shape (OpenAPI); extra keys: ``rule``, ``expected``, ``actual``,
+    ``gate_ids`` and ``stage`` (gate-blocked), ``earliest`` (dose-too-early)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -122,6 +127,10 @@ def error_response(error: MsinfusionError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(error, CommandRefused):
         extra = {"rule": error.rule, "message": error.reason}
+    elif isinstance(error, GateBlocked):
+        extra = {"gate_ids": list(error.gate_ids), "stage": error.stage}
+    elif isinstance(error, DoseTooEarly):
+        extra = {"earliest": error.earliest, "rule": error.rule}
     elif isinstance(error, ConcurrencyError):
         extra = {"expected": error.expected, "actual": error.actual}
     elif isinstance(error, TooManyAttempts):

@@ -3,16 +3,19 @@
 Same cookie session and CSRF check as the JSON API (``ui/access.py``); every page reads through
 the service layer (``Centre``), which checks permissions and writes the audit trail. Actions a
 role may not take are not shown, and are refused by the service layer if posted anyway. The
-chairside routes live in ``ui/session_routes.py`` and are included here.
+chairside routes live in ``ui/session_routes.py``, the patient page and its clinical forms in
+``routes_ui_patient.py``; both are included here.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from msinfusion.adapters.web import routes_ui_patient
 from msinfusion.adapters.web.browser_sessions import CSRF_COOKIE, SESSION_COOKIE
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.errors import classify
@@ -26,13 +29,15 @@ from msinfusion.adapters.web.ui.access import (
 )
 from msinfusion.adapters.web.ui.board import board_rows
 from msinfusion.adapters.web.ui.day_plan import day_plan_page, read_query, solver_choice
-from msinfusion.adapters.web.ui.pages import course_views, past_infusions, protocol_page
+from msinfusion.adapters.web.ui.pages import protocol_page
+from msinfusion.application.centre import Centre
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import AccessError, MsinfusionError
 
 router = APIRouter(include_in_schema=False)
 router.include_router(session_routes.router)
+router.include_router(routes_ui_patient.router)
 
 
 def error_page(request: Request, viewer: Viewer | None, error: MsinfusionError) -> HTMLResponse:
@@ -116,7 +121,21 @@ def _board_context(request: Request, viewer: Viewer) -> dict[str, Any]:
     today = viewer.actor.at.astimezone(zone).date()
     rows = context.centre.queries.get_board(viewer.actor, today, zone)
     alerts = context.centre.alerts.list_open(viewer.actor, display_tz=zone)
-    return {"rows": board_rows(rows, alerts), "day": today}
+    return {
+        "rows": board_rows(rows, alerts),
+        "day": today,
+        "flags": _course_flags(context.centre, viewer, [str(r["patient_id"]) for r in rows], today),
+    }
+
+
+def _course_flags(
+    centre: Centre, viewer: Viewer, patient_ids: list[str], today: date
+) -> dict[str, tuple[str, ...]]:
+    """Overdue or abnormal monitoring and blocked next doses per patient on the board (one
+    call); a role that may not read courses sees the board without them."""
+    if not patient_ids or not viewer.may(Action.READ_COURSE):
+        return {}
+    return centre.clinical.flags(viewer.actor, patient_ids, as_of=today)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -179,37 +198,6 @@ def patients_page(request: Request) -> Response:
         return error_page(request, viewer, error)
     patients.sort(key=lambda p: p.display_name)
     return render(request, "patients.html", viewer, patients=patients)
-
-
-@router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_page(request: Request, patient_id: str) -> Response:
-    viewer = current_viewer(request)
-    if viewer is None:
-        return to_login(request)
-    context = web_context(request)
-    centre = context.centre
-    try:
-        patient = centre.queries.get_patient(viewer.actor, patient_id)
-        orders = centre.queries.list_orders(viewer.actor, patient_id=patient_id)
-        infusions = past_infusions(centre, viewer.actor, patient_id)
-    except MsinfusionError as error:
-        return error_page(request, viewer, error)
-    today = viewer.actor.at.astimezone(context.settings.zone).date()
-    catalog = shipped_catalog()
-    contraindicated = [
-        catalog.get_therapy(t).inn if t in {x.id for x in catalog} else t
-        for t in patient.contraindicated_therapy_ids
-    ]
-    return render(
-        request,
-        "patient.html",
-        viewer,
-        patient=patient,
-        courses=course_views(orders, infusions, today, context.settings.zone),
-        infusions=infusions,
-        contraindicated=contraindicated,
-        today=today,
-    )
 
 
 @router.get("/protocols", response_class=HTMLResponse)

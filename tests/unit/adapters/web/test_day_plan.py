@@ -46,6 +46,17 @@ def _second_patient(world: World) -> str:
         nurse, display_name="Synthetic Patient 02", height_cm=160, weight_kg=60
     )
     chair = world.centre.records.add_chair(system_actor(NOW), name="Chair 2")
+    physician = actor_for(world, Role.PHYSICIAN)
+    first = (NOW - timedelta(weeks=4)).date()  # dose 1 four weeks ago: dose 2 due today
+    order = world.centre.records.add_order(
+        physician, patient_id=patient.id, therapy_id="natalizumab", start_date=first
+    )
+    world.centre.clinical.record(
+        nurse,
+        patient.id,
+        "given-dose",
+        {"order_id": order.id, "dose_number": 1, "on": first.isoformat()},
+    )
     appointment = world.centre.records.book_appointment(
         nurse,
         patient_id=patient.id,

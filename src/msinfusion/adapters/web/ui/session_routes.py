@@ -2,7 +2,9 @@
 
 A command is stamped with the request time (the app's clock, as every API command is) and sent
 with the version the form was rendered at. The answer is the chairside fragment again, with
-what was recorded, or with the refusal and the rule that refused it (nothing stored).
+what was recorded, or with the refusal and the rule that refused it (nothing stored); a dose
+refused by its gates (``GateBlocked``, issue 7) lists each gate and its reason, with a link to
+the patient page where the missing result or finding is recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
     CsrfFailed,
+    GateBlocked,
     MsinfusionError,
 )
 from msinfusion.planning import InfusionPlan
@@ -137,7 +140,20 @@ def _refusal(error: MsinfusionError, name: str, fields: dict[str, list[str]]) ->
         "overridable": rule in OVERRIDABLE_RULES,
         "retry_fields": retry,
         "conflict": isinstance(error, ConcurrencyError),
+        "gates": blocking_gates(error) if isinstance(error, GateBlocked) else (),
+        "stage": error.stage if isinstance(error, GateBlocked) else None,
     }
+
+
+def blocking_gates(error: GateBlocked) -> tuple[tuple[str, str], ...]:
+    """(gate id, status and reason) of each gate that refused the dose, in the engine's order.
+
+    Each reason is ``"<gate id> <status>: <reason>"`` (``planning.gates.require_clear``); the
+    id is shown on its own, so it is taken off the front of its line."""
+    return tuple(
+        (gate_id, reason.removeprefix(f"{gate_id} "))
+        for gate_id, reason in zip(error.gate_ids, error.reasons, strict=True)
+    )
 
 
 @router.post("/sessions/{session_id}/commands/{name}", response_class=HTMLResponse)
