@@ -37,7 +37,7 @@ from msinfusion.planning.course_check import (
 )
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import CourseOrder, GivenDose
-from msinfusion.planning.gate_rules import GATES
+from msinfusion.planning.gate_rules import OUTCOME_OVERRIDABLE_GATE_IDS, OVERRIDABLE_GATE_IDS
 from msinfusion.planning.gates import GateStage, blocking
 from msinfusion.planning.patient_record import (
     FINDINGS,
@@ -72,9 +72,7 @@ _ITEM_FIELDS = {
     ClinicalEntryKind.GIVEN_DOSE: frozenset({"order_id", "dose_number", "on", "mg_per_m2"}),
     ClinicalEntryKind.RETRACTION: frozenset({"entry_id", "on", "reason"}),
 }
-OVERRIDABLE = frozenset(g.id for g in GATES if g.overridable) | frozenset(
-    {"anti_cd20_vaccination_timing", "mitoxantrone_lvef"}
-)
+OVERRIDABLE = frozenset(OVERRIDABLE_GATE_IDS) | frozenset(OUTCOME_OVERRIDABLE_GATE_IDS)
 """Gates a physician may override when they fail: the gate's own rule, plus the two whose
 outcome decides (US non-live vaccination timing; the LVEF 10-point prompt). ``evaluate_gates``
 still ignores an override of an outcome the label does not let the prescriber overrule."""
