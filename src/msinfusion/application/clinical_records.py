@@ -39,6 +39,7 @@ from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import CourseOrder, GivenDose
 from msinfusion.planning.gate_rules import OUTCOME_OVERRIDABLE_GATE_IDS, OVERRIDABLE_GATE_IDS
 from msinfusion.planning.gates import GateStage, blocking
+from msinfusion.planning.monitoring_calendar import SlotStatus
 from msinfusion.planning.patient_record import (
     FINDINGS,
     LAB_TESTS,
@@ -104,15 +105,14 @@ def _day(item: Mapping[str, Any], name: str = "on") -> date:
         raise InvalidCommand(f"{name} must be an ISO date (YYYY-MM-DD)", field=name) from None
 
 
-def _as_record_item(kind: ClinicalEntryKind, item: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``item`` with the check-file parser; the stored data is the item as given."""
+def _as_record_item(kind: ClinicalEntryKind, item: Mapping[str, Any]) -> None:
+    """Validate ``item`` with the check-file parser (a stored record means what a file means)."""
     key = _RECORD_KEYS[kind]
     try:
         patient_record_from_dict({"id": "validation", key: [dict(item)]})
     except InvalidCourseOrder as error:
         field = (error.field or "item").split(".")[-1]
         raise InvalidCommand(error.message.split(": ", 1)[-1], field=field) from None
-    return dict(item)
 
 
 def _unknown_fields(kind: ClinicalEntryKind, item: Mapping[str, Any]) -> None:
@@ -178,12 +178,13 @@ _ITEM_CHECKS: dict[
 
 
 def _checked_item(
-    kind: ClinicalEntryKind, item: Mapping[str, Any], actor: Actor
+    kind: ClinicalEntryKind, item: Mapping[str, Any], actor: Actor, today: date
 ) -> tuple[date, dict[str, Any]]:
-    """A lab, vaccination, finding or override, checked and in its stored form."""
+    """A lab, vaccination, finding or override, checked and in its stored form; ``today`` is
+    the centre's day (an override may be recorded ahead for a booked dose date)."""
     _unknown_fields(kind, item)
     on = _day(item)
-    if on > actor.at.date() and kind is not ClinicalEntryKind.OVERRIDE:
+    if on > today and kind is not ClinicalEntryKind.OVERRIDE:
         raise InvalidCommand("on is in the future: record results once they exist", field="on")
     data: dict[str, Any] = {**item, "on": on.isoformat()}
     _ITEM_CHECKS[kind](item, data, actor)
@@ -256,7 +257,7 @@ class PatientCourses:
         for course in self.courses:
             therapy, check = course.order.therapy_id, course.check
             for slot in check.monitoring:
-                if slot.status.value == "overdue":
+                if slot.status is SlotStatus.OVERDUE:
                     lines.append(f"{therapy}: {slot.title} overdue since {slot.due}")
                 if slot.abnormal:
                     lines.append(f"{therapy}: {slot.title} abnormal")
@@ -264,7 +265,7 @@ class PatientCourses:
             if failed:
                 lines.append(f"{therapy}: next dose blocked by {', '.join(failed)}")
             dose = check.calendar.next_dose()
-            if dose is not None and dose.earliest <= self.as_of:
+            if dose is not None and check.next_dose_due_now:
                 missing = [
                     g.gate_id
                     for g in blocking(check.gates, GateStage.START)
@@ -345,13 +346,16 @@ class ClinicalRecords:
                 raise InvalidCommand(
                     f"unknown profile field(s): {', '.join(unknown)}", field=unknown[0]
                 )
-            on = _day({"on": item.get("on", self.local_day(actor.at).isoformat())})
+            today = self.local_day(actor.at)
+            on = _day({"on": item.get("on", today.isoformat())})
+            if on > today:
+                raise InvalidCommand("on is in the future: record answers as given", field="on")
             return on, _profile(item)
         if kind is ClinicalEntryKind.GIVEN_DOSE:
             return self._given_dose(uow, actor, patient_id, item)
         if kind is ClinicalEntryKind.RETRACTION:
             return self._retraction(uow, actor, patient_id, item)
-        return _checked_item(kind, item, actor)
+        return _checked_item(kind, item, actor, self.local_day(actor.at))
 
     def _given_dose(
         self, uow: UnitOfWork, actor: Actor, patient_id: str, item: Mapping[str, Any]
@@ -367,7 +371,7 @@ class ClinicalRecords:
         if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 200:
             raise InvalidCommand("dose_number must be a whole number from 1", field="dose_number")
         on = _day(item)
-        if on > actor.at.date():
+        if on > self.local_day(actor.at):
             raise InvalidCommand("on is in the future: record a dose once given", field="on")
         mg = item.get("mg_per_m2")
         if mg is not None and (isinstance(mg, bool) or not isinstance(mg, int | float) or mg <= 0):

@@ -69,7 +69,7 @@ class RecordHandlers:
         catalog: Catalog,
         *,
         new_id: Callable[[str], str],
-        clinical: ClinicalRecords | None = None,
+        clinical: ClinicalRecords,
     ) -> None:
         self._gate = gate
         self._catalog = catalog
@@ -202,17 +202,16 @@ class RecordHandlers:
                 raise InvalidCommand(f"chair {chair_id} is not in service", field="chair_id")
             if order_id is not None:
                 _check_order(uow, order_id, patient_id, protocol.therapy_id)
-            if self._clinical is not None:
-                gates = self._clinical.dose_gates(
-                    uow,
-                    patient_id=patient_id,
-                    protocol_id=protocol_id,
-                    dose_number=dose_number,
-                    on=self._clinical.local_day(starts_at),
-                    order_id=order_id,
-                    booked_count=True,
-                )
-                require_clear(gates.gates, GateStage.BOOKING)
+            gates = self._clinical.dose_gates(
+                uow,
+                patient_id=patient_id,
+                protocol_id=protocol_id,
+                dose_number=dose_number,
+                on=self._clinical.local_day(starts_at),
+                order_id=order_id,
+                booked_count=True,
+            )
+            require_clear(gates.gates, GateStage.BOOKING)
             plan = plan_infusion(
                 protocol,
                 starts_at,

@@ -56,10 +56,17 @@ class CourseCheck:
     pml: PmlRisk | None
     cumulative: tuple[CumulativeDoseRow, ...]
     repletion: Repletion | None
+    gates_on: date | None = None
+    """The date the next dose's gates were checked for (None when every dose is given)."""
 
     @property
     def blocked(self) -> bool:
         return bool(blocking(self.gates))
+
+    @property
+    def next_dose_due_now(self) -> bool:
+        """The next dose may be given on the day checked (its earliest date has come)."""
+        return self.gates_on is not None and self.gates_on == self.calendar.as_of
 
 
 def dose_context(
@@ -160,6 +167,7 @@ def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> C
         repletion=anti_cd20_repletion(therapy, last_dose=last.effective, as_of=as_of)
         if last is not None and therapy in ("ocrelizumab", "ublituximab", "rituximab")
         else None,
+        gates_on=None if context is None else context.on,
     )
 
 
@@ -285,6 +293,7 @@ def course_check_to_dict(check: CourseCheck) -> dict[str, Any]:
     return {
         "calendar": calendar_to_dict(check.calendar),
         "blocked": check.blocked,
+        "gates_on": None if check.gates_on is None else check.gates_on.isoformat(),
         "gates": [gate_to_dict(g) for g in check.gates],
         "monitoring": [slot_to_dict(s) for s in check.monitoring],
         "flags": {

@@ -165,6 +165,7 @@ def test_a_course_check_reads_the_stored_order_history_and_record(world: World) 
     # Dose 4 is checked on its earliest date, 5 months after dose 3 (dossier Q1/Q3):
     # the same-day infection check of that day cannot exist yet.
     assert view["calendar"]["doses"][3]["earliest"] == "2026-08-02"
+    assert view["gates_on"] == "2026-08-02"
     assert [(g["gate_id"], g["status"]) for g in view["gates"]] == [("active_infection", "missing")]
     assert view["blocked"] is True
 

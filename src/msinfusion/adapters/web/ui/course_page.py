@@ -65,16 +65,6 @@ def _linked(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "sources": source_links(item.get("sources", ()))}
 
 
-def _gates_on(course: OrderCourse) -> date | None:
-    """As ``planning.course_check.dose_context``: the earliest day the next dose may be given
-    from the day the course was checked."""
-    calendar = course.check.calendar
-    dose = calendar.next_dose()
-    if dose is None:
-        return None
-    return max(dose.earliest, calendar.as_of) if calendar.as_of else dose.due
-
-
 def course_panel(course: OrderCourse) -> CoursePanel:
     raw = course_check_to_dict(course.check)
     gates = [_linked(g) for g in raw["gates"]]
@@ -94,12 +84,10 @@ def course_panel(course: OrderCourse) -> CoursePanel:
         order=course.order,
         check=raw,
         next_dose=next_dose,
-        gates_on=_gates_on(course),
+        gates_on=course.check.gates_on,
         failed=tuple(g for g in gates if g["blocks"] and g["status"] == "fail"),
         missing=tuple(g for g in gates if g["blocks"] and g["status"] == "missing"),
-        due_now=following is not None
-        and course.check.calendar.as_of is not None
-        and following.earliest <= course.check.calendar.as_of,
+        due_now=course.check.next_dose_due_now,
         overridable=tuple(
             g for g in gates if g["status"] == "fail" and g["overridable"] and g["override"] is None
         ),
