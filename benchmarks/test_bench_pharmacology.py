@@ -24,6 +24,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 from scipy.integrate import solve_ivp
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.linear import propagate
 from msinfusion.pharmacology.models import (
     get_model,
@@ -37,6 +38,8 @@ from msinfusion.pharmacology.nonlinear import propagate_mm
 from msinfusion.pharmacology.regimen import standard_regimen
 from tests.unit.pharmacology.helpers import ORIGIN
 
+CATALOG = shipped_catalog()
+
 N = 1_000
 DAYS = 730.0
 LOOP_RTOL, LOOP_ATOL = 1e-8, 1e-10
@@ -45,7 +48,9 @@ R_SCRIPT = Path(__file__).with_name("pharmacology_desolve.R")
 
 
 def _setup(therapy: str):  # type: ignore[no-untyped-def]
-    schedule = standard_regimen(therapy, origin=ORIGIN, end=ORIGIN + timedelta(days=DAYS))
+    schedule = standard_regimen(
+        therapy, catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=DAYS)
+    )
     grid = simulation_grid(schedule, DAYS)
     model = get_model(therapy)
     patients = sample_patients(model, N, np.random.default_rng(2026), weight_kg=None)

@@ -15,10 +15,13 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.scheduling.backends.cpsat import CpSatOptions, solve_cpsat
 from msinfusion.scheduling.backends.greedy import solve_greedy
 from msinfusion.scheduling.generator import generate_day
 from msinfusion.scheduling.schedule import Schedule
+
+CATALOG = shipped_catalog()
 
 DAY = date(2026, 3, 2)
 SEED = 1
@@ -26,7 +29,7 @@ WORKERS = min(8, os.cpu_count() or 1)
 
 
 def run(chairs: int, solver: str) -> Schedule:
-    problem = generate_day(chairs=chairs, seed=SEED, day=DAY, zone=UTC)
+    problem = generate_day(chairs=chairs, seed=SEED, day=DAY, zone=UTC, catalog=CATALOG)
     if solver == "greedy":
         return solve_greedy(problem)
     seconds = int(solver.removeprefix("cpsat-").removesuffix("s"))

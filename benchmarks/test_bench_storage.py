@@ -23,7 +23,8 @@ from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, insert
 
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
 from msinfusion.adapters.storage.engine import sqlite_url
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import SessionService
+from msinfusion.catalog import shipped_catalog
 from msinfusion.session import commands as cmd
 from tests.pg_cluster import ClusterUnavailable, running_cluster
 from tests.unit.session.helpers import at, premedicate, protocol
@@ -89,7 +90,7 @@ def _raw_insert(engine: Engine) -> Callable[[int], object]:
 
 
 def _started_session(engine: Engine) -> tuple[SessionService, str]:
-    service = SessionService(unit_of_work=sql_unit_of_work_factory(engine))
+    service = SessionService(shipped_catalog(), unit_of_work=sql_unit_of_work_factory(engine))
     session = service.create_session()
     service.handle(
         session,

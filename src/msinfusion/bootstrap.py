@@ -7,27 +7,65 @@ Nothing happens at import; callers ask for what they need::
     ...     uow.events.version("session-1")
     0
 
-``build_unit_of_work_factory(url)`` gives units of work on the SQL database at ``url`` (default:
-``MSINFUSION_DATABASE_URL``, else the SQLite file in the user's data directory), migrated to the
-newest revision when ``migrate`` is true, or — for ``url="memory"`` — on a fresh in-memory
-database (tests, demos without a file). ``build_session_service`` gives the session use cases
-over the same storage.
+``build_centre(settings)`` wires the whole service layer: units of work on
+``settings.database_url`` (``MSINFUSION_DATABASE_URL``, else the SQLite file in the user's data
+directory; ``"memory"`` for a fresh in-memory database), the shipped catalog, argon2 password
+hashing, the system clock, login limits, the message bus with its notice handlers, the live
+updates (relayed over PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL) and the device
+codecs (JSON and HL7 PCD-01). Tests and tools pass their own unit-of-work factory, hasher or
+clock; nothing falls back silently. ``adapters.web.create_app(centre, settings=...)`` only
+adapts what this builds.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from msinfusion.adapters.hl7.codec import Pcd01Codec
+from msinfusion.adapters.web.passwords import Argon2Hasher
+from msinfusion.adapters.web.settings import Settings
+from msinfusion.application.accounts import Accounts, PasswordHasher
+from msinfusion.application.alerts import AlertUseCases
+from msinfusion.application.audit import Gate
+from msinfusion.application.bus import MessageBus
+from msinfusion.application.centre import Centre
+from msinfusion.application.clinical_records import ClinicalRecords
+from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
+from msinfusion.application.handlers import RecordHandlers
 from msinfusion.application.live import LiveUpdates
-from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.session_service import ProtocolLookup, SessionService
+from msinfusion.application.monitoring import DeviceFeed
+from msinfusion.application.notices import register_notice_handlers
+from msinfusion.application.observations import JsonObservationCodec
+from msinfusion.application.ports import Clock, UnitOfWork
+from msinfusion.application.queries import CatalogQueries, RecordQueries
+from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.scheduling import SchedulingUseCases
+from msinfusion.application.session_streams import SessionStreams
+from msinfusion.application.sessions import SessionService, SessionUseCases
+from msinfusion.catalog.registry import Catalog, shipped_catalog
 
 MEMORY = "memory"
 """The ``url`` that selects the in-memory store."""
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_FAILURES_PER_USER_AND_ADDRESS = 5
+LOGIN_FAILURES_PER_ADDRESS = 50
+
+
+def system_clock() -> datetime:
+    """The one real clock (UTC); everything else is handed a ``Clock``."""
+    return datetime.now(UTC)
+
+
+def random_id(prefix: str) -> str:
+    """A new opaque record id, e.g. ``patient-3f2a9c1b0d4e4f6a``."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
 def build_unit_of_work_factory(
@@ -50,20 +88,17 @@ def build_unit_of_work_factory(
 
 
 def build_session_service(
-    url: str | None = None,
-    *,
-    get_protocol: ProtocolLookup | None = None,
-    migrate: bool = True,
+    url: str | None = None, *, catalog: Catalog | None = None, migrate: bool = True
 ) -> SessionService:
-    """The session use cases, stored at ``url`` (as ``build_unit_of_work_factory``)."""
+    """The actor-less session engine stored at ``url`` (``session replay``, tools)."""
     return SessionService(
-        get_protocol, unit_of_work=build_unit_of_work_factory(url, migrate=migrate)
+        catalog or shipped_catalog(), unit_of_work=build_unit_of_work_factory(url, migrate=migrate)
     )
 
 
 def build_live_updates(url: str | None = None) -> LiveUpdates:
-    """The live-update bus for a server on ``url``; on PostgreSQL it is relayed to every other
-    server process on the same database (LISTEN/NOTIFY), elsewhere it is in-process."""
+    """The live-update broadcaster for a server on ``url``; on PostgreSQL it is relayed to every
+    other server process on the same database (LISTEN/NOTIFY), elsewhere it is in-process."""
     live = LiveUpdates()
     if url == MEMORY:
         return live
@@ -75,3 +110,61 @@ def build_live_updates(url: str | None = None) -> LiveUpdates:
 
         connect_live_updates(resolved, live)
     return live
+
+
+def build_centre(
+    settings: Settings,
+    *,
+    uow_factory: UnitOfWorkFactory | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Clock = system_clock,
+    catalog: Catalog | None = None,
+    new_id: Callable[[str], str] = random_id,
+    login_limiter: SlidingWindowLimiter | None = None,
+    address_limiter: SlidingWindowLimiter | None = None,
+    live: LiveUpdates | None = None,
+) -> Centre:
+    """Every use case, wired once (see the module docstring). The limiters default to 5
+    (user + address) and 50 (address) failed logins per 15 minutes; ``settings.zone`` decides
+    the clinic day of a dose."""
+    factory = uow_factory or build_unit_of_work_factory(settings.database_url)
+    protocols = catalog or shipped_catalog()
+    updates = live or (
+        LiveUpdates() if uow_factory is not None else build_live_updates(settings.database_url)
+    )
+    bus = MessageBus()
+    register_notice_handlers(bus, updates)
+    gate = Gate(factory)
+    streams = SessionStreams(protocols)
+    limiter = login_limiter or SlidingWindowLimiter(
+        max_failures=LOGIN_FAILURES_PER_USER_AND_ADDRESS, window=LOGIN_WINDOW
+    )
+    per_address = address_limiter or SlidingWindowLimiter(
+        max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
+    )
+    clinical = ClinicalRecords(gate, protocols, new_id=new_id, centre_tz=settings.zone)
+    sessions = SessionUseCases(gate, streams, new_id=new_id, bus=bus, clinical=clinical)
+    return Centre(
+        gate=gate,
+        clock=clock,
+        accounts=Accounts(
+            gate, hasher or Argon2Hasher(), limiter, address_limiter=per_address, new_id=new_id
+        ),
+        records=RecordHandlers(gate, protocols, new_id=new_id, clinical=clinical),
+        queries=RecordQueries(gate, streams, protocols),
+        catalog=CatalogQueries(gate, protocols),
+        sessions=sessions,
+        bus=bus,
+        live=updates,
+        courses=CourseUseCases(gate, clinical),
+        scheduling=SchedulingUseCases(gate, protocols),
+        monitoring=DeviceFeed(
+            gate,
+            streams,
+            bus=bus,
+            new_id=new_id,
+            codecs=(JsonObservationCodec(), Pcd01Codec()),
+        ),
+        alerts=AlertUseCases(gate, sessions),
+        clinical=clinical,
+    )

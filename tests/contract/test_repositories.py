@@ -222,3 +222,117 @@ def test_session_summaries_are_added_saved_and_listed(uow_factory: Factory) -> N
         assert uow.sessions.list(status="new") == [samples.summary("s-2", status="new")]
         with pytest.raises(RecordNotFound):
             uow.sessions.get("s-9")
+
+
+def _seed_two_patients(factory: Factory) -> None:
+    """``_seed`` plus a second patient, whose rows no query for p-1 may return."""
+    _seed(factory)
+    with factory() as uow:
+        uow.patients.add(samples.patient("p-2"))
+        uow.commit()
+
+
+def test_a_patients_appointments_are_theirs_only_in_start_then_id_order(
+    uow_factory: Factory,
+) -> None:
+    _seed_two_patients(uow_factory)
+    mine = {
+        "a-3": samples.appointment("a-3", hours=26),
+        "a-2": samples.appointment("a-2", hours=0, status=AppointmentStatus.CANCELLED),
+        "a-1": samples.appointment("a-1", hours=0),
+        "a-9": samples.appointment("a-9", hours=-48, order_id="o-1", session_id="s-1"),
+    }
+    theirs = [
+        samples.appointment("a-0", hours=1, patient_id="p-2"),
+        samples.appointment("a-5", hours=0, patient_id="p-2"),
+    ]
+    with uow_factory() as uow:
+        for record in (*mine.values(), *theirs):
+            uow.appointments.add(record)
+        assert [a.id for a in uow.appointments.list_for_patient("p-1")] == [
+            "a-9",
+            "a-1",
+            "a-2",
+            "a-3",
+        ]  # this transaction's own writes are read back
+        uow.commit()
+    with uow_factory() as uow:
+        listed = uow.appointments.list_for_patient("p-1")
+        again = uow.appointments.list_for_patient("p-1")
+        other = uow.appointments.list_for_patient("p-2")
+        nobody = uow.appointments.list_for_patient("p-x")
+    assert listed == [mine["a-9"], mine["a-1"], mine["a-2"], mine["a-3"]]
+    assert again == listed
+    assert [a.id for a in other] == ["a-5", "a-0"]
+    assert all(a.patient_id == "p-2" for a in other)
+    assert nobody == []
+
+
+def test_an_appointment_is_found_by_its_session(uow_factory: Factory) -> None:
+    _seed_two_patients(uow_factory)
+    booked = samples.appointment("a-1", session_id="s-1", order_id="o-1")
+    with uow_factory() as uow:
+        uow.appointments.add(booked)
+        uow.appointments.add(samples.appointment("a-2", patient_id="p-2", session_id="s-2"))
+        uow.appointments.add(samples.appointment("a-3"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.appointments.find_by_session("s-1") == booked
+        other = uow.appointments.find_by_session("s-2")
+        assert other is not None
+        assert other.patient_id == "p-2"
+        assert uow.appointments.find_by_session("s-9") is None
+        checked_in = replace(uow.appointments.get("a-3"), session_id="s-3")
+        uow.appointments.update(checked_in)
+        assert uow.appointments.find_by_session("s-3") == checked_in
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.appointments.find_by_session("s-3") == checked_in
+        uow.appointments.add(samples.appointment("a-0", hours=3, session_id="s-3"))
+        found = uow.appointments.find_by_session("s-3")
+    assert found is not None
+    assert found.id == "a-0"  # several naming one session: the lowest id, every time
+
+
+def test_a_patients_orders_are_theirs_only_in_id_order(uow_factory: Factory) -> None:
+    _seed_two_patients(uow_factory)
+    stopped = samples.order("o-3", active=False, note=None)
+    earlier = samples.order("o-0", therapy_id="natalizumab", options=())
+    with uow_factory() as uow:
+        uow.orders.add(stopped)
+        uow.orders.add(samples.order("o-2", patient_id="p-2"))
+        uow.orders.add(earlier)
+        uow.commit()
+    with uow_factory() as uow:
+        listed = uow.orders.list_for_patient("p-1")
+        assert uow.orders.list_for_patient("p-1") == listed
+        other = uow.orders.list_for_patient("p-2")
+        nobody = uow.orders.list_for_patient("p-x")
+    assert listed == [earlier, samples.order(), stopped]
+    assert other == [samples.order("o-2", patient_id="p-2")]
+    assert nobody == []
+
+
+def test_a_patients_session_summaries_are_theirs_only_in_session_order(
+    uow_factory: Factory,
+) -> None:
+    with uow_factory() as uow:
+        uow.sessions.save(samples.summary("s-2"))
+        uow.sessions.save(samples.summary("s-3", patient_id="p-2"))
+        uow.sessions.add(samples.summary("s-4", status="new", patient_id=None))
+        uow.sessions.save(samples.summary("s-1", status="completed", dose_number=2))
+        uow.commit()
+    with uow_factory() as uow:
+        listed = uow.sessions.list_for_patient("p-1")
+        assert uow.sessions.list_for_patient("p-1") == listed
+        other = uow.sessions.list_for_patient("p-2")
+        nobody = uow.sessions.list_for_patient("p-x")
+        paused = samples.summary("s-2", version=9, status="paused")
+        uow.sessions.save(paused)
+        assert uow.sessions.list_for_patient("p-1")[1] == paused
+    assert listed == [
+        samples.summary("s-1", status="completed", dose_number=2),
+        samples.summary("s-2"),
+    ]
+    assert other == [samples.summary("s-3", patient_id="p-2")]
+    assert nobody == []

@@ -1,13 +1,14 @@
 """A session command and its audit entry are one transaction, on every back end.
 
-``SessionUseCases.send`` records the command's audit entry through
-``SessionService.handle(before_commit=...)``: a commit that fails (a crash, a full disk) stores
-neither the events nor the entry; a commit that succeeds stores both, exactly once.
+``SessionUseCases.handle`` decides, appends and records the command's audit entry in one unit of
+work: a commit that fails (a crash, a full disk) stores neither the events nor the entry; a
+commit that succeeds stores both, exactly once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from fractions import Fraction
 from types import TracebackType
 from typing import Any, Self
@@ -17,11 +18,12 @@ import pytest
 from msinfusion.application.audit import Actor, Gate
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import Patient, Role
-from msinfusion.application.session_service import SessionService
-from msinfusion.application.sessions import SessionUseCases
+from msinfusion.application.bus import MessageBus
+from msinfusion.application.clinical_records import ClinicalRecords
+from msinfusion.application.sessions import SessionService, SessionUseCases
+from msinfusion.catalog import shipped_catalog
 from msinfusion.errors import CommandRefused
 from msinfusion.session import commands as cmd
-from msinfusion.session.interchange import command_to_dict
 from tests.unit.session.helpers import at
 
 Factory = Callable[[], UnitOfWork]
@@ -78,8 +80,17 @@ def _setup(factory: Factory) -> tuple[SessionUseCases, SessionService, Crashes, 
         uow.patients.add(Patient(id="p-001", display_name="Synthetic Patient"))
         uow.commit()
     crashes = Crashes(factory)
-    service = SessionService(unit_of_work=crashes)
-    use_cases = SessionUseCases(Gate(crashes), service, new_id=lambda prefix: f"{prefix}-1")
+    service = SessionService(shipped_catalog(), unit_of_work=crashes)
+    gate = Gate(crashes)
+    use_cases = SessionUseCases(
+        gate,
+        service.streams,
+        new_id=lambda prefix: f"{prefix}-1",
+        bus=MessageBus(),
+        clinical=ClinicalRecords(
+            gate, shipped_catalog(), new_id=lambda prefix: f"{prefix}-1", centre_tz=UTC
+        ),
+    )
     session_id = service.create_session("session-1")
     crashes.commits = 0
     return use_cases, service, crashes, session_id
@@ -89,11 +100,10 @@ def _nurse() -> Actor:
     return Actor(user_id="user-n", username="nurse-a", role=Role.NURSE, at=at(-150))
 
 
-def _check_in() -> dict[str, Any]:
-    command = cmd.CheckIn(
+def _check_in() -> cmd.CheckIn:
+    return cmd.CheckIn(
         at=at(-150), user="nurse-a", patient_id="p-001", protocol_id=PROTOCOL, dose_number=3
     )
-    return command_to_dict(command)
 
 
 def _stored(factory: Factory, session_id: str) -> tuple[int, list[str]]:
@@ -110,7 +120,7 @@ def test_a_crash_at_any_commit_of_send_leaves_both_or_neither(
     use_cases, _, crashes, session_id = _setup(uow_factory)
     crashes.crash_at = crash_at
     try:
-        use_cases.send(_nurse(), session_id, _check_in(), expected_version=0)
+        use_cases.handle(_nurse(), session_id, _check_in(), expected_version=0, display_tz=UTC)
     except OSError:
         assert _stored(uow_factory, session_id) == (0, [])
     else:
@@ -123,9 +133,9 @@ def test_a_failed_commit_stores_neither_and_a_retry_stores_both_once(
     use_cases, _, crashes, session_id = _setup(uow_factory)
     crashes.crash_at = 1
     with pytest.raises(OSError, match="process died"):
-        use_cases.send(_nurse(), session_id, _check_in(), expected_version=0)
+        use_cases.handle(_nurse(), session_id, _check_in(), expected_version=0, display_tz=UTC)
     assert _stored(uow_factory, session_id) == (0, [])
-    result = use_cases.send(_nurse(), session_id, _check_in(), expected_version=0)
+    result = use_cases.handle(_nurse(), session_id, _check_in(), expected_version=0, display_tz=UTC)
     assert result.version == 1
     assert _stored(uow_factory, session_id) == (1, ["ok"])
     with uow_factory() as uow:
@@ -153,9 +163,9 @@ def test_a_refused_command_is_audited_with_its_rule_and_stores_no_event(
     uow_factory: Factory,
 ) -> None:
     use_cases, _, _, session_id = _setup(uow_factory)
-    start = command_to_dict(cmd.StartInfusion(at=at(0), user="nurse-a", rate_ml_per_h=Fraction(40)))
+    start = cmd.StartInfusion(at=at(0), user="nurse-a", rate_ml_per_h=Fraction(40))
     with pytest.raises(CommandRefused, match="checked in"):
-        use_cases.send(_nurse(), session_id, start, expected_version=0)
+        use_cases.handle(_nurse(), session_id, start, expected_version=0, display_tz=UTC)
     with uow_factory() as uow:
         outcomes = [e.outcome for e in uow.audit.list() if e.resource_id == session_id]
         assert uow.events.read(session_id) == []

@@ -14,7 +14,8 @@ from fractions import Fraction
 import pytest
 
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import SessionService
+from msinfusion.catalog import shipped_catalog
 from msinfusion.application.session_summary import summary_from_view
 from msinfusion.errors import CommandRefused, ConcurrencyError, SessionNotFound
 from msinfusion.session import commands as cmd
@@ -27,7 +28,7 @@ PROTOCOL = "ocrelizumab-600-standard"
 
 
 def _started(factory: Factory) -> tuple[SessionService, str]:
-    service = SessionService(unit_of_work=factory)
+    service = SessionService(shipped_catalog(), unit_of_work=factory)
     session = service.create_session()
     service.handle(
         session,
@@ -49,7 +50,7 @@ def test_events_are_stored_in_codec_form_and_a_new_service_replays_them(
     events = service.list_events(session)
     with uow_factory() as uow:
         assert uow.events.read(session) == [event_to_dict(e) for e in events]
-    restarted = SessionService(unit_of_work=uow_factory)
+    restarted = SessionService(shipped_catalog(), unit_of_work=uow_factory)
     assert restarted.list_events(session) == events
     assert restarted.get_state(session) == replay(events) == service.get_state(session)
     assert restarted.get_view(session, at(30)) == service.get_view(session, at(30))
@@ -81,18 +82,18 @@ def test_a_refused_command_stores_nothing(uow_factory: Factory) -> None:
 
 
 def test_unknown_and_duplicate_sessions(uow_factory: Factory) -> None:
-    service = SessionService(unit_of_work=uow_factory)
+    service = SessionService(shipped_catalog(), unit_of_work=uow_factory)
     with pytest.raises(SessionNotFound):
         service.get_version("session-none")
     service.create_session("s-1")
-    assert SessionService(unit_of_work=uow_factory).get_version("s-1") == 0
+    assert SessionService(shipped_catalog(), unit_of_work=uow_factory).get_version("s-1") == 0
     with pytest.raises(ConcurrencyError):
-        SessionService(unit_of_work=uow_factory).create_session("s-1")
+        SessionService(shipped_catalog(), unit_of_work=uow_factory).create_session("s-1")
 
 
 def test_a_service_sees_what_another_service_appended(uow_factory: Factory) -> None:
     first, session = _started(uow_factory)
-    second = SessionService(unit_of_work=uow_factory)
+    second = SessionService(shipped_catalog(), unit_of_work=uow_factory)
     version = second.get_version(session)
     first.handle(session, cmd.RecordVitals(at=at(5), user="nurse-a", spo2_pct=Fraction(98)))
     second.handle(
@@ -108,7 +109,7 @@ def test_two_services_with_the_same_expected_version_exactly_one_wins(
     uow_factory: Factory,
 ) -> None:
     first, session = _started(uow_factory)
-    second = SessionService(unit_of_work=uow_factory)
+    second = SessionService(shipped_catalog(), unit_of_work=uow_factory)
     version = second.get_version(session)
     start = threading.Barrier(2)
     results: dict[str, object] = {}
@@ -134,7 +135,7 @@ def test_two_services_with_the_same_expected_version_exactly_one_wins(
     assert len(won) == 1
     assert len(lost) == 1
     assert (lost[0].expected, lost[0].actual) == (version, version + 1)
-    events = SessionService(unit_of_work=uow_factory).list_events(session)
+    events = SessionService(shipped_catalog(), unit_of_work=uow_factory).list_events(session)
     assert len(events) == version + 1
     assert events[-1].user == won[0]
     assert first.list_events(session) == second.list_events(session) == events

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import SessionService
 
 __all__ = ["SessionService"]

@@ -176,7 +176,7 @@ def _order(
         if stored.patient_id != patient_id:
             raise InvalidCourseOrder("order_id is another patient's order", field="order_id")
         return clinical.course_order(uow, stored)
-    active = [o for o in uow.orders.list() if o.patient_id == patient_id and o.active]
+    active = [o for o in uow.orders.list_for_patient(patient_id) if o.active]
     if len(active) != 1:
         raise InvalidCourseOrder(
             f"the patient has {len(active)} active orders: give order or order_id",

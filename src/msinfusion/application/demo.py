@@ -30,7 +30,7 @@ from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog, shipped_catalog
 from msinfusion.errors import DuplicateRecord, MsinfusionError
 from msinfusion.planning import after, plan_infusion
-from msinfusion.session.interchange import command_to_dict
+from msinfusion.session.commands import CheckIn
 from msinfusion.session.simulate import ScriptedReaction, simulate
 
 PATIENTS = 10
@@ -243,7 +243,9 @@ def _run_session(
     for command in visit.commands:
         if command.at > now:
             break
-        data = command_to_dict(replace(command, user=nurse.username))
-        if data["command"] == "CheckIn":
-            data["patient_id"] = patient.id
-        version = centre.sessions.send(nurse, session_id, data, expected_version=version).version
+        typed = replace(command, user=nurse.username)
+        if isinstance(typed, CheckIn):
+            typed = replace(typed, patient_id=patient.id)
+        version = centre.sessions.handle(
+            nurse, session_id, typed, expected_version=version, display_tz=UTC
+        ).version

@@ -156,6 +156,23 @@ class InMemoryAppointmentRepository(InMemoryRepository[Appointment]):
             key=lambda a: (a.starts_at, a.id),
         )
 
+    def list_for_patient(self, patient_id: str) -> builtins.list[Appointment]:
+        return sorted(
+            (a for a in self._rows.values() if a.patient_id == patient_id),
+            key=lambda a: (a.starts_at, a.id),
+        )
+
+    def find_by_session(self, session_id: str) -> Appointment | None:
+        found = [a for a in self._rows.values() if a.session_id == session_id]
+        return min(found, key=lambda a: a.id) if found else None
+
+
+class InMemoryOrderRepository(InMemoryRepository[TherapyOrder]):
+    def list_for_patient(self, patient_id: str) -> builtins.list[TherapyOrder]:
+        return sorted(
+            (o for o in self._rows.values() if o.patient_id == patient_id), key=lambda o: o.id
+        )
+
 
 class InMemorySessionSummaryRepository:
     def __init__(self, rows: dict[str, SessionSummary]) -> None:
@@ -182,6 +199,12 @@ class InMemorySessionSummaryRepository:
     def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
         return sorted(
             (s for s in self._rows.values() if status is None or s.status == status),
+            key=lambda s: s.session_id,
+        )
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
+        return sorted(
+            (s for s in self._rows.values() if s.patient_id == patient_id),
             key=lambda s: s.session_id,
         )
 
@@ -277,9 +300,7 @@ class InMemoryUnitOfWork:
         patients: Reference = ("patient", tables["patients"])
         self.patients = InMemoryRepository[Patient]("patient", tables["patients"])
         self.chairs = InMemoryRepository[Chair]("chair", tables["chairs"])
-        self.orders = InMemoryRepository[TherapyOrder](
-            "order", tables["orders"], {"patient_id": patients}
-        )
+        self.orders = InMemoryOrderRepository("order", tables["orders"], {"patient_id": patients})
         self.appointments = InMemoryAppointmentRepository(
             "appointment",
             tables["appointments"],

@@ -5,21 +5,21 @@ its wire format (``hl7-mllp`` PCD-01 via ``adapters/hl7``, ``rest`` JSON via the
 
 1. decode it with the transport's ``DeviceCodec`` (malformed, unsupported, unmappable or
    implausible: quarantined);
-2. a message whose idempotency key (HL7: sender + MSH-10) was accepted before gets the stored
-   answer again and records nothing (``duplicate``);
-3. match the session in progress: the patient id (PID-3 / ``patient_id``) and the chair name
-   (PV1-3 bed / ``chair``, case-insensitive) must single out one session whose status is
-   checked-in, infusing, paused or observation (else ``unknown-patient``: quarantined);
-4. record ``RecordVitals`` as user ``device:<sender>`` through ``SessionService``: the alerts
-   the vital signs raise are decided and stored with them, and the accepted message (with its
-   answer) is stored in the same transaction (``before_commit``), so a crash never leaves
+2. in one transaction: a message whose idempotency key (HL7: sender + MSH-10) was accepted
+   before gets the stored answer again and records nothing (``duplicate``); otherwise match the
+   session in progress — the patient id (PID-3 / ``patient_id``) and the chair name (PV1-3 bed /
+   ``chair``, case-insensitive) must single out one session whose status is checked-in,
+   infusing, paused or observation (else ``unknown-patient``: quarantined) — decide
+   ``RecordVitals`` as user ``device:<sender>`` (``SessionStreams.decide_in``, the decision path
+   of every session command: the alerts the vital signs raise are decided and stored with
+   them), store the accepted message with its answer, and commit once, so a crash never leaves
    vitals without their message or the reverse;
-5. after the commit, publish ``observation-recorded``, ``session-changed`` and one
-   ``alert-raised`` per alert.
+3. after the commit, the bus publishes ``SessionCommitted`` (live ``observation-recorded``,
+   ``session-changed`` and one ``alert-raised`` per alert).
 
 A refused command (e.g. ``clock-monotonic``: the device's time is before the session's last
-event) is quarantined too. Nothing a device sends is dropped. ``replay`` (admin) runs a
-quarantined message through steps 1-5 again.
+event) is quarantined too, in its own transaction. Nothing a device sends is dropped.
+``replay`` (admin) runs a quarantined message through steps 1-3 again.
 """
 
 from __future__ import annotations
@@ -27,22 +27,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from msinfusion.application.alert_notices import announce_alerts
 from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.bus import MessageBus, SessionCommitted
 from msinfusion.application.device_records import (
     DeviceMessage,
     QuarantinedMessage,
     QuarantineStatus,
 )
-from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring_ports import DeviceCodec, DeviceReading, Receipt
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
 from msinfusion.errors import (
     CommandRefused,
     DeviceMessageError,
@@ -111,6 +110,29 @@ def vitals_command(reading: DeviceReading) -> RecordVitals:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Accepted(Receipt):
+    """An accepted receipt still carrying its decision, until it is committed and announced."""
+
+    decision: Decision
+
+    def plain(self) -> Receipt:
+        return Receipt(
+            outcome=self.outcome,
+            answer=self.answer,
+            session_id=self.session_id,
+            version=self.version,
+            alert_ids=self.alert_ids,
+        )
+
+
+def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
+    try:
+        return uow.device_messages.get(key)
+    except RecordNotFound:
+        return None
+
+
 def chairs_of_sessions(uow: UnitOfWork, now: datetime) -> dict[str, str]:
     """Session id -> chair name for the appointments of the day around ``now``."""
     names = {chair.id: chair.name for chair in uow.chairs.list()}
@@ -132,15 +154,15 @@ class DeviceFeed:
     def __init__(
         self,
         gate: Gate,
-        service: SessionService,
+        streams: SessionStreams,
         *,
-        live: LiveUpdates,
+        bus: MessageBus,
         new_id: Callable[[str], str],
         codecs: Iterable[DeviceCodec] = (),
     ) -> None:
         self._gate = gate
-        self._service = service
-        self._live = live
+        self._streams = streams
+        self._bus = bus
         self._new_id = new_id
         self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
         self._matches: dict[tuple[str | None, str | None], str] = {}
@@ -164,7 +186,7 @@ class DeviceFeed:
         codec = self._codec(transport)
         outcome = self._attempt(codec, text, now)
         if isinstance(outcome, Receipt):
-            return outcome
+            return self._committed(outcome, now)
         return self._hold(codec, text, now, *outcome)
 
     def post_observation(self, actor: Actor, text: str) -> Receipt:
@@ -183,62 +205,85 @@ class DeviceFeed:
             reading = codec.decode(text)
         except (DeviceMessageError, InvalidVitalSigns) as error:
             return error, None
-        stored = self._stored(reading.message_key)
-        if stored is not None:
-            return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
-        session_id = self.find_session(reading.patient_id, reading.chair_name, now)
-        if session_id is None:
-            return UnknownPatient(
-                "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
-                field="PID-3",
-            ), reading
-        return self._record(codec, text, now, reading, session_id)
-
-    def _record(
-        self, codec: DeviceCodec, text: str, now: datetime, reading: DeviceReading, session_id: str
-    ) -> Receipt | Failure:
-        answer = codec.answer(text, now=now, error=None, session_id=session_id)
-        message = DeviceMessage(
-            id=reading.message_key,
-            transport=codec.transport,
-            sender=reading.sender,
-            session_id=session_id,
-            received_at=now,
-            answer=answer,
-            raw=text,
-        )
         try:
             command = vitals_command(reading)
-            events = self._service.handle(
-                session_id, command, before_commit=lambda uow: uow.device_messages.add(message)
+        except (MonitoringError, SessionError) as error:
+            return error, reading
+        try:
+            return in_transaction(
+                self._gate.uow_factory,
+                lambda uow: self._record_in(
+                    uow, codec=codec, text=text, now=now, reading=reading, command=command
+                ),
+                retry=True,
             )
-        except DuplicateRecord:  # the same message, accepted concurrently
-            stored = self._stored(reading.message_key)
+        except DuplicateRecord:  # the same message, accepted concurrently: answer as before
+            with self._gate.uow_factory() as uow:
+                stored = _stored(uow, reading.message_key)
             if stored is None:  # pragma: no cover - a duplicate that is not stored
                 raise
             return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
         except (SessionError, MonitoringError) as error:
             return error, reading
-        version = self._service.get_version(session_id)
-        self._live.publish(
-            "observation-recorded", at=now, session_id=session_id, version=str(version)
+
+    def _record_in(
+        self,
+        uow: UnitOfWork,
+        *,
+        codec: DeviceCodec,
+        text: str,
+        now: datetime,
+        reading: DeviceReading,
+        command: RecordVitals,
+    ) -> Receipt | Failure:
+        """Step 2 of the module docstring, in the caller's transaction."""
+        stored = _stored(uow, reading.message_key)
+        if stored is not None:
+            return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
+        session_id = self._find_session_in(uow, reading.patient_id, reading.chair_name, now)
+        if session_id is None:
+            return UnknownPatient(
+                "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
+                field="PID-3",
+            ), reading
+        answer = codec.answer(text, now=now, error=None, session_id=session_id)
+        decision = self._streams.decide_in(uow, session_id, command, None)
+        uow.device_messages.add(
+            DeviceMessage(
+                id=reading.message_key,
+                transport=codec.transport,
+                sender=reading.sender,
+                session_id=session_id,
+                received_at=now,
+                answer=answer,
+                raw=text,
+            )
         )
-        self._live.publish("session-changed", at=now, session_id=session_id, version=str(version))
-        announce_alerts(self._live, session_id, events, at=now)
-        return Receipt(
+        return _Accepted(
             outcome="accepted",
             answer=answer,
             session_id=session_id,
-            version=version,
-            alert_ids=tuple(e.alert_id for e in events if isinstance(e, AlertRaised)),
+            version=decision.version,
+            alert_ids=tuple(e.alert_id for e in decision.new_events if isinstance(e, AlertRaised)),
+            decision=decision,
         )
 
-    def _stored(self, key: str) -> DeviceMessage | None:
-        with self._gate.uow_factory() as uow:
-            try:
-                return uow.device_messages.get(key)
-            except RecordNotFound:
-                return None
+    def _committed(self, receipt: Receipt, now: datetime) -> Receipt:
+        """Remember and announce an accepted reading's decision, now that it is committed."""
+        if not isinstance(receipt, _Accepted):
+            return receipt
+        decision = receipt.decision
+        self._streams.remember(decision.session_id, decision)
+        self._bus.publish(
+            SessionCommitted(
+                session_id=decision.session_id,
+                version=decision.version,
+                events=decision.numbered_events,
+                at=now,
+                from_device=True,
+            )
+        )
+        return receipt.plain()
 
     def _hold(
         self,
@@ -275,19 +320,25 @@ class DeviceFeed:
 
     def find_session(self, patient_id: str | None, chair: str | None, now: datetime) -> str | None:
         """The one session in progress matching both identifiers that are given (else None)."""
+        with self._gate.uow_factory() as uow:
+            return self._find_session_in(uow, patient_id, chair, now)
+
+    def _find_session_in(
+        self, uow: UnitOfWork, patient_id: str | None, chair: str | None, now: datetime
+    ) -> str | None:
         if not patient_id and not chair:
             return None
-        with self._gate.uow_factory() as uow:
+        with self._lock:
             cached = self._matches.get((patient_id, chair))
-            if cached is not None and self._still_matches(uow, cached, patient_id):
-                return cached
-            candidates = sessions_in_progress(uow)
-            if patient_id:
-                candidates = [s for s in candidates if uow.sessions.get(s).patient_id == patient_id]
-            if chair:
-                chair_of = chairs_of_sessions(uow, now)
-                wanted = chair.casefold()
-                candidates = [s for s in candidates if chair_of.get(s, "").casefold() == wanted]
+        if cached is not None and self._still_matches(uow, cached, patient_id):
+            return cached
+        candidates = sessions_in_progress(uow)
+        if patient_id:
+            candidates = [s for s in candidates if uow.sessions.get(s).patient_id == patient_id]
+        if chair:
+            chair_of = chairs_of_sessions(uow, now)
+            wanted = chair.casefold()
+            candidates = [s for s in candidates if chair_of.get(s, "").casefold() == wanted]
         if len(candidates) != 1:
             return None
         with self._lock:
@@ -327,7 +378,7 @@ class DeviceFeed:
         codec = self._codec(held.transport)
         outcome = self._attempt(codec, held.raw, actor.at)
         if isinstance(outcome, Receipt):
-            receipt = replace(outcome, quarantine_id=held.id)
+            receipt = replace(self._committed(outcome, actor.at), quarantine_id=held.id)
             updated = replace(
                 held,
                 status=QuarantineStatus.REPLAYED,

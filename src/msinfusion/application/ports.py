@@ -28,6 +28,14 @@ from msinfusion.application.records import (
     User,
 )
 
+
+class Clock(Protocol):
+    """The time now, timezone-aware. Cores take times as arguments; only adapters hold a real
+    clock (``bootstrap.system_clock``), and tests pass a fixed or stepping one."""
+
+    def __call__(self) -> datetime: ...
+
+
 StoredEvent = Mapping[str, Any]
 """An event in its stored form: ``msinfusion.session.codec.event_to_dict``."""
 
@@ -79,6 +87,21 @@ class TokenRepository(Repository[ApiToken], Protocol):
 class AppointmentRepository(Repository[Appointment], Protocol):
     def list_between(self, start: datetime, end: datetime) -> builtins.list[Appointment]: ...
 
+    def list_for_patient(self, patient_id: str) -> builtins.list[Appointment]:
+        """The patient's appointments, any status, ordered by ``starts_at`` then id."""
+        ...
+
+    def find_by_session(self, session_id: str) -> Appointment | None:
+        """The appointment whose visit became session ``session_id`` (None for a walk-in);
+        the lowest id should several name it."""
+        ...
+
+
+class OrderRepository(Repository[TherapyOrder], Protocol):
+    def list_for_patient(self, patient_id: str) -> builtins.list[TherapyOrder]:
+        """The patient's orders, active or not, ordered by id (as ``list``)."""
+        ...
+
 
 class ClinicalEntryRepository(Protocol):
     """A patient's clinical entries: append-only (no update, no delete).
@@ -126,6 +149,10 @@ class SessionSummaryRepository(Protocol):
         """Summaries ordered by session id, optionally only those with ``status``."""
         ...
 
+    def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
+        """The patient's sessions (checked in for them), ordered by session id."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``.
@@ -143,7 +170,7 @@ class UnitOfWork(Protocol):
     def chairs(self) -> Repository[Chair]: ...
 
     @property
-    def orders(self) -> Repository[TherapyOrder]: ...
+    def orders(self) -> OrderRepository: ...
 
     @property
     def appointments(self) -> AppointmentRepository: ...

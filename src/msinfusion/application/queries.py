@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -25,11 +26,12 @@ from msinfusion.application.records import (
     Patient,
     TherapyOrder,
 )
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.session_streams import SessionStreams
 from msinfusion.application.sessions import live_view
-from msinfusion.catalog.model import Severity
+from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog
 from msinfusion.planning import InfusionPlan, plan_infusion
+from msinfusion.session.queries import SessionView
 
 
 def day_bounds(day: date, display_tz: tzinfo) -> tuple[datetime, datetime]:
@@ -54,12 +56,60 @@ def to_json(value: object) -> Any:
     return value
 
 
+_BOARD_SESSION_KEYS = (
+    "status",
+    "rate_ml_per_h",
+    "volume_infused_ml",
+    "remaining_volume_ml",
+    "projected_infusion_end",
+    "projected_chair_release",
+    "worst_reaction",
+    "warnings",
+    "due",
+    "alerts",
+    "alerts_open",
+    "events",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardRow:
+    """One appointment of the day with its patient, chair and live session view (if opened)."""
+
+    appointment: Appointment
+    patient: Patient
+    chair: Chair | None
+    session: SessionView | None
+
+    def to_json_dict(self, display_tz: tzinfo) -> dict[str, Any]:
+        """The row of ``GET /api/board`` (keys documented in docs/api.md)."""
+        a = self.appointment
+        session = None
+        if self.session is not None:
+            data = self.session.to_json_dict()
+            session = {key: data[key] for key in _BOARD_SESSION_KEYS}
+        return {
+            "appointment_id": a.id,
+            "starts_at": a.starts_at.astimezone(display_tz).isoformat(),
+            "ends_at": a.ends_at.astimezone(display_tz).isoformat(),
+            "status": a.status.value,
+            "chair_id": a.chair_id,
+            "chair_name": None if self.chair is None else self.chair.name,
+            "patient_id": self.patient.id,
+            "patient_display_name": self.patient.display_name,
+            "protocol_id": a.protocol_id,
+            "dose_number": a.dose_number,
+            "session_id": a.session_id,
+            "session": session,
+        }
+
+
 class RecordQueries:
     """Audited reads of the centre's records and the day's board."""
 
-    def __init__(self, gate: Gate, sessions: SessionService, catalog: Catalog) -> None:
+    def __init__(self, gate: Gate, streams: SessionStreams, catalog: Catalog) -> None:
         self._gate = gate
-        self._sessions = sessions
+        self._streams = streams
         self._catalog = catalog
 
     def list_patients(self, actor: Actor) -> list[Patient]:
@@ -110,64 +160,31 @@ class RecordQueries:
             lambda u: u.appointments.get(appointment_id),
         )
 
-    def get_board(self, actor: Actor, day: date, display_tz: tzinfo) -> list[dict[str, Any]]:
-        """The day's appointments in start order, each with its patient, chair and live session."""
+    def get_board(self, actor: Actor, day: date, display_tz: tzinfo) -> list[BoardRow]:
+        """The day's appointments in start order, each with its patient, chair and live session
+        view at the request time: one audited read."""
         start, end = day_bounds(day, display_tz)
         subject = Subject(verb="board.read", resource_type="board", resource_id=day.isoformat())
 
-        def work(uow: UnitOfWork) -> list[tuple[Appointment, Patient, Chair | None]]:
+        def work(uow: UnitOfWork) -> list[BoardRow]:
             chairs = {c.id: c for c in uow.chairs.list()}
-            return [
-                (a, uow.patients.get(a.patient_id), chairs.get(a.chair_id))
-                for a in uow.appointments.list_between(start, end)
-            ]
-
-        found = self._gate.run(actor, Action.READ_BOARD, subject, work)
-        return [self._board_row(actor, *row, display_tz) for row in found]
-
-    def _board_row(
-        self,
-        actor: Actor,
-        appointment: Appointment,
-        patient: Patient,
-        chair: Chair | None,
-        display_tz: tzinfo,
-    ) -> dict[str, Any]:
-        session = None
-        if appointment.session_id is not None:
-            view = live_view(self._sessions, appointment.session_id, actor.at, display_tz)
-            data = view.to_json_dict()
-            session = {
-                key: data[key]
-                for key in (
-                    "status",
-                    "rate_ml_per_h",
-                    "volume_infused_ml",
-                    "remaining_volume_ml",
-                    "projected_infusion_end",
-                    "projected_chair_release",
-                    "worst_reaction",
-                    "warnings",
-                    "due",
-                    "alerts",
-                    "alerts_open",
-                    "events",
+            rows = []
+            for a in uow.appointments.list_between(start, end):
+                view = None
+                if a.session_id is not None:
+                    stream = self._streams.read_in(uow, a.session_id)
+                    view = live_view(stream, actor.at, display_tz)
+                rows.append(
+                    BoardRow(
+                        appointment=a,
+                        patient=uow.patients.get(a.patient_id),
+                        chair=chairs.get(a.chair_id),
+                        session=view,
+                    )
                 )
-            }
-        return {
-            "appointment_id": appointment.id,
-            "starts_at": appointment.starts_at.astimezone(display_tz).isoformat(),
-            "ends_at": appointment.ends_at.astimezone(display_tz).isoformat(),
-            "status": appointment.status.value,
-            "chair_id": appointment.chair_id,
-            "chair_name": None if chair is None else chair.name,
-            "patient_id": patient.id,
-            "patient_display_name": patient.display_name,
-            "protocol_id": appointment.protocol_id,
-            "dose_number": appointment.dose_number,
-            "session_id": appointment.session_id,
-            "session": session,
-        }
+            return rows
+
+        return self._gate.run(actor, Action.READ_BOARD, subject, work)
 
     def list_audit(
         self,
@@ -195,6 +212,10 @@ class CatalogQueries:
     def __init__(self, gate: Gate, catalog: Catalog) -> None:
         self._gate = gate
         self._catalog = catalog
+
+    def protocol(self, protocol_id: str) -> Protocol:
+        """The catalog's protocol (public reference data: no permission, no audit)."""
+        return self._catalog.get_protocol(protocol_id)
 
     def list_protocols(self, actor: Actor) -> list[dict[str, Any]]:
         subject = Subject(verb="catalog.list", resource_type="catalog")

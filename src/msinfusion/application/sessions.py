@@ -1,131 +1,138 @@
-"""Infusion-session use cases for adapters: permissions and audit around ``SessionService``.
+"""Infusion sessions: the one command path, and the session reads screens need.
 
-A command arrives in the public interchange form (``session/interchange.py``). Its ``user`` is
-the authenticated user: a command naming someone else is refused (field ``user``). The command
-needs its own action from the permission matrix, and ``override_soft_limit`` when it carries an
-``override_reason``. Every command — accepted, refused by a safety rule, stale or malformed —
-leaves an audit entry; reading a session (it holds a patient id) is audited too. An accepted
-command's audit entry is written in the transaction that appends its events
-(``SessionService.handle(before_commit=...)``): both are stored, or neither.
+Every session command — the chairside form, the JSON API, an alert acknowledgement, the demo
+loader — arrives here typed (``session.commands``; adapters parse, ``session.interchange`` is
+the one decoder) and goes through ``SessionUseCases.handle(actor, session_id, command,
+expected_version)``. Device readings take the same ``SessionStreams.decide_in`` inside the
+device feed's transaction (``application/monitoring.py``).
+
+One transaction per command: permission, the engine's decision, the append, the board
+projection, the start gates (``StartInfusion``), the audit entry and the patient the page shows,
+then one commit. The answer (``CommandOutcome``) holds the committed version, the new events
+with their sequence numbers and the view after them, so the HTTP reply and the chairside page
+render from it without reading again. After the commit the bus publishes ``SessionCommitted``.
+
+The command's ``user`` must be the authenticated user (field ``user``); a command with an
+``override_reason`` also needs ``override_soft_limit``. Every command — accepted, refused by a
+safety rule, stale or malformed — leaves an audit entry: the accepted one in the transaction
+that stores its events, a refusal in its own. Reading a session (it holds a patient id) is
+audited too, in the transaction that reads it.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from typing import Any
 
-from msinfusion.application.alert_notices import announce_alerts
 from msinfusion.application.audit import Actor, Gate, Subject, entry, outcome_of
+from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpened
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.handlers import referenced
-from msinfusion.application.live import LiveUpdates
 from msinfusion.application.permissions import Action, require_command
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import AppointmentStatus
-from msinfusion.application.session_service import SessionService
-from msinfusion.errors import AccessError, InvalidCommand, MsinfusionError
+from msinfusion.application.records import AppointmentStatus, Patient, SessionSummary
+from msinfusion.application.session_streams import (
+    Decision,
+    NumberedEvent,
+    SessionStreams,
+    Stream,
+    UnitOfWorkFactory,
+    in_transaction,
+    numbered,
+)
+from msinfusion.catalog.registry import Catalog
+from msinfusion.errors import (
+    AccessError,
+    ConcurrencyError,
+    DuplicateRecord,
+    InvalidCommand,
+    MsinfusionError,
+    RecordNotFound,
+)
 from msinfusion.planning.gates import GateStage, require_clear
-from msinfusion.session.codec import event_to_dict
 from msinfusion.session.commands import CheckIn, Command, StartInfusion
 from msinfusion.session.events import Event
-from msinfusion.session.interchange import COMMANDS, command_from_dict
-from msinfusion.session.queries import SessionView
-from msinfusion.session.state import Status
+from msinfusion.session.queries import SessionView, state_at, view_at
+from msinfusion.session.state import SessionState, Status
 
 log = logging.getLogger(__name__)
 
-_EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)\s*$")
-MAX_DECIMAL_EXPONENT = 30
-"""A decimal string such as ``"1e999999999"`` would take minutes to read exactly: refused."""
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRead:
+    """A session as one read saw it: version, view, and the patient it is for."""
+
+    session_id: str
+    version: int
+    view: SessionView
+    patient: Patient | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CommandResult:
+class CommandOutcome:
+    """A stored command: the committed version, its events, and the session after them."""
+
     session_id: str
     version: int
-    events: tuple[dict[str, Any], ...]
+    events: tuple[NumberedEvent, ...]
+    view: SessionView
+    patient: Patient | None
 
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MAX_TEXT_LENGTH = 2000
-
-
-def _guard_text(name: str, value: str) -> None:
-    if len(value) > MAX_TEXT_LENGTH or _CONTROL.search(value):
-        raise InvalidCommand(
-            f"{name} must be text of at most {MAX_TEXT_LENGTH} printable characters", field=name
+    @property
+    def read(self) -> SessionRead:
+        return SessionRead(
+            session_id=self.session_id, version=self.version, view=self.view, patient=self.patient
         )
-    match = _EXPONENT.match(value)
-    if match and abs(int(match.group(2))) > MAX_DECIMAL_EXPONENT:
-        raise InvalidCommand(f"{name} is out of range", field=name)
 
 
-def _guard_values(command: Mapping[str, Any]) -> None:
-    """Refuse text no store should hold (control characters, NUL) and runaway exponents."""
-    for name, value in command.items():
-        _guard_text("command", str(name))
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, str):
-                _guard_text(str(name), item)
-
-
-def parse_command(actor: Actor, command: Mapping[str, Any]) -> Command:
-    """The typed command of ``command`` sent by ``actor`` (``user`` filled in and checked)."""
-    user = command.get("user", actor.username)
-    if user != actor.username:
-        raise InvalidCommand("user must be your own user name (or left out)", field="user")
-    _guard_values(command)
-    return command_from_dict({**command, "user": actor.username})
-
-
-def live_view(
-    service: SessionService, session_id: str, now: datetime, display_tz: tzinfo
-) -> SessionView:
+def live_view(stream: Stream, now: datetime, display_tz: tzinfo) -> SessionView:
     """The view at ``now`` — or at the last event when that is later (a clock running behind)."""
-    last = service.get_state(session_id).last_at
+    last = stream.state.last_at
     when = None if last is not None and last > now else now
-    return service.get_view(session_id, when, display_tz=display_tz)
+    return view_at(stream.events, stream.protocol, when, display_tz=display_tz)
+
+
+def _patient_of(uow: UnitOfWork, stream: Stream) -> Patient | None:
+    if not stream.state.patient_id:
+        return None
+    try:
+        return uow.patients.get(stream.state.patient_id)
+    except RecordNotFound:
+        return None
 
 
 class SessionUseCases:
-    """Open sessions, send commands, read views and events — with permissions and audit."""
+    """Open sessions, handle commands, read views and events — with permissions and audit."""
 
     def __init__(
         self,
         gate: Gate,
-        service: SessionService,
+        streams: SessionStreams,
         *,
         new_id: Callable[[str], str],
-        live: LiveUpdates | None = None,
-        clinical: ClinicalRecords | None = None,
+        bus: MessageBus,
+        clinical: ClinicalRecords,
     ) -> None:
         self._gate = gate
-        self._service = service
+        self._streams = streams
         self._new_id = new_id
-        self._live = live or LiveUpdates()
+        self._bus = bus
         self._clinical = clinical
 
     @property
-    def service(self) -> SessionService:
-        return self._service
+    def streams(self) -> SessionStreams:
+        return self._streams
 
     def open_session(self, actor: Actor, *, appointment_id: str | None = None) -> str:
-        """A new, empty session (its first command is ``CheckIn``), linked to an appointment.
-
-        The stream is created in its own transaction first (``SessionService``); the link and
-        the audit entry follow in one more. A lost race for the appointment leaves an empty,
-        unlinked stream behind, which holds nothing.
-        """
+        """A new, empty session (its first command is ``CheckIn``), linked to an appointment,
+        in one transaction with its audit entry."""
         session_id = self._new_id("session")
         subject = Subject(verb="session.open", resource_type="session", resource_id=session_id)
-        self._gate.authorize(actor, Action.OPEN_SESSION, subject)
 
-        def link(uow: UnitOfWork) -> str:
+        def work(uow: UnitOfWork) -> str:
             if appointment_id is not None:
                 appointment = referenced(uow.appointments, appointment_id, "appointment_id")
                 if appointment.session_id is not None or appointment.status in (
@@ -135,144 +142,222 @@ class SessionUseCases:
                     raise InvalidCommand(
                         "the appointment is closed or has a session", field="appointment_id"
                     )
-                linked = replace(
-                    appointment, session_id=session_id, status=AppointmentStatus.CHECKED_IN
+                uow.appointments.update(
+                    replace(appointment, session_id=session_id, status=AppointmentStatus.CHECKED_IN)
                 )
-                uow.appointments.update(linked)
+            _register_stream(uow, session_id)
             return session_id
 
-        if appointment_id is not None:
-            with self._gate.uow_factory() as uow:  # refuse early, before creating the stream
-                link(uow)
-        self._service.create_session(session_id)
-        opened = self._gate.run(actor, Action.OPEN_SESSION, subject, link)
-        self._live.publish("session-changed", at=actor.at, session_id=session_id)
-        if appointment_id is not None:
-            self._live.publish("appointment-changed", at=actor.at, appointment_id=appointment_id)
+        opened = self._gate.run(actor, Action.OPEN_SESSION, subject, work)
+        self._bus.publish(
+            SessionOpened(session_id=opened, appointment_id=appointment_id, at=actor.at)
+        )
         return opened
 
-    def send(
+    def handle(
         self,
         actor: Actor,
         session_id: str,
-        command: Mapping[str, Any],
+        command: Command,
         *,
-        expected_version: int,
-    ) -> CommandResult:
-        """Decide and store one command; raises the session errors unchanged (after auditing)."""
-        name = str(command.get("command", "?"))[:40]
+        expected_version: int | None,
+        display_tz: tzinfo,
+    ) -> CommandOutcome:
+        """Decide and store one command in one transaction (see the module docstring).
+
+        ``expected_version=None`` decides on the newest state, again after a lost race (alert
+        acknowledgements); a screen always sends the version it showed. Raises the session
+        errors unchanged, after auditing them.
+        """
+        name = type(command).__name__
         subject = Subject(
             verb=f"session.command.{name}", resource_type="session", resource_id=session_id
         )
+
+        def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
+            if isinstance(command, CheckIn):
+                referenced(uow.patients, command.patient_id, "patient_id")
+            decision = self._streams.decide_in(uow, session_id, command, expected_version)
+            if isinstance(command, StartInfusion):
+                self._require_start_gates(uow, session_id, decision.before.state, command.at)
+            uow.audit.record(entry(actor, subject, "ok", at=actor.at))
+            return decision, _patient_of(uow, decision.after)
+
         try:
-            if name not in COMMANDS:
-                known = ", ".join(COMMANDS)
-                raise InvalidCommand(f"unknown command {name!r}; known: {known}", field="command")
-            require_command(
-                actor.role, name, has_override=command.get("override_reason") is not None
+            require_command(actor.role, name, has_override=command.override_reason is not None)
+            if command.user != actor.username:
+                raise InvalidCommand("user must be your own user name (or left out)", field="user")
+            decision, patient = in_transaction(
+                self._gate.uow_factory, work, retry=expected_version is None
             )
-            typed = parse_command(actor, command)
-            if isinstance(typed, CheckIn):
-                with self._gate.uow_factory() as uow:
-                    referenced(uow.patients, typed.patient_id, "patient_id")
-            gates_clear = (
-                self._start_gates(session_id, typed.at)
-                if isinstance(typed, StartInfusion)
-                else None
-            )
-
-            def audit(uow: UnitOfWork) -> None:
-                if gates_clear is not None:
-                    gates_clear(uow)
-                uow.audit.record(entry(actor, subject, "ok", at=actor.at))
-
-            events = self._service.handle(
-                session_id, typed, expected_version=expected_version, before_commit=audit
-            )
-            version = self._service.get_version(session_id)
         except (AccessError, MsinfusionError) as error:
             self._gate.note(actor, subject, outcome_of(error))
             raise
+        self._streams.remember(session_id, decision)
         log.info("audit %s %s ok", subject.verb, actor.user_id)
-        self._live.publish(
-            "session-changed", at=actor.at, session_id=session_id, version=str(version)
+        events = decision.numbered_events
+        self._bus.publish(
+            SessionCommitted(
+                session_id=session_id, version=decision.version, events=events, at=actor.at
+            )
         )
-        announce_alerts(self._live, session_id, events, at=actor.at)
-        return CommandResult(
+        return CommandOutcome(
             session_id=session_id,
-            version=version,
-            events=_numbered(events, first=version - len(events) + 1),
+            version=decision.version,
+            events=events,
+            view=live_view(decision.after, actor.at, display_tz),
+            patient=patient,
         )
 
-    def _start_gates(self, session_id: str, at: datetime) -> Callable[[UnitOfWork], None] | None:
-        """Starting the dose needs every mandatory gate passed or validly overridden (issue 7).
+    def _require_start_gates(
+        self, uow: UnitOfWork, session_id: str, state: SessionState, at: datetime
+    ) -> None:
+        """Starting the dose needs every mandatory gate passed or validly overridden.
 
         Checked after the engine accepted the command, in the transaction that stores it, so a
         protocol refusal (e.g. the premedication window) is reported first and a result
         retracted meanwhile cannot slip through.
         """
-        clinical = self._clinical
-        if clinical is None:
-            return None
-        state = self._service.get_state(session_id)
         if state.status is not Status.CHECKED_IN or not state.protocol_id:
-            return None  # the engine refuses the command with its own rule
+            return
+        appointment = uow.appointments.find_by_session(session_id)
+        gates = self._clinical.dose_gates(
+            uow,
+            patient_id=state.patient_id,
+            protocol_id=state.protocol_id,
+            dose_number=state.dose_number,
+            on=self._clinical.local_day(at),
+            order_id=None if appointment is None else appointment.order_id,
+            booked_count=False,
+            course_day=state.course_day,
+            excluding_session_id=session_id,
+        )
+        require_clear(gates.gates, GateStage.START)
 
-        def require_gates(uow: UnitOfWork) -> None:
-            order_id = next(
-                (a.order_id for a in uow.appointments.list() if a.session_id == session_id), None
-            )
-            gates = clinical.dose_gates(
-                uow,
-                patient_id=state.patient_id,
-                protocol_id=state.protocol_id,
-                dose_number=state.dose_number,
-                on=clinical.local_day(at),
-                order_id=order_id,
-                booked_count=False,
-                course_day=state.course_day,
-                excluding_session_id=session_id,
-            )
-            require_clear(gates.gates, GateStage.START)
+    def get(
+        self, actor: Actor, session_id: str, *, at: datetime | None, display_tz: tzinfo
+    ) -> SessionRead:
+        """The session's version, its view at ``at`` (default: now) and its patient: one read,
+        audited in the same transaction."""
+        subject = Subject(verb="session.read", resource_type="session", resource_id=session_id)
 
-        return require_gates
+        def work(uow: UnitOfWork) -> tuple[Stream, Patient | None]:
+            stream = self._streams.read_in(uow, session_id)
+            return stream, _patient_of(uow, stream)
+
+        stream, patient = self._gate.run(actor, Action.READ_SESSION, subject, work)
+        view = (
+            live_view(stream, actor.at, display_tz)
+            if at is None
+            else view_at(stream.events, stream.protocol, at, display_tz=display_tz)
+        )
+        return SessionRead(
+            session_id=session_id, version=stream.version, view=view, patient=patient
+        )
 
     def get_view(
         self, actor: Actor, session_id: str, *, at: datetime | None, display_tz: tzinfo
     ) -> tuple[int, SessionView]:
         """The session's version and its view at ``at`` (default: now, the request time)."""
-        subject = Subject(verb="session.read", resource_type="session", resource_id=session_id)
-        self._gate.authorize(actor, Action.READ_SESSION, subject)
-        try:
-            version = self._service.get_version(session_id)
-            view = (
-                live_view(self._service, session_id, actor.at, display_tz)
-                if at is None
-                else self._service.get_view(session_id, at, display_tz=display_tz)
-            )
-        except MsinfusionError as error:
-            self._gate.note(actor, subject, outcome_of(error))
-            raise
-        self._gate.note(actor, subject, "ok")
-        return version, view
+        read = self.get(actor, session_id, at=at, display_tz=display_tz)
+        return read.version, read.view
 
-    def list_events(self, actor: Actor, session_id: str) -> list[dict[str, Any]]:
+    def list_events(self, actor: Actor, session_id: str) -> tuple[NumberedEvent, ...]:
         subject = Subject(
             verb="session.events.read", resource_type="session", resource_id=session_id
         )
-        self._gate.authorize(actor, Action.READ_SESSION, subject)
-        try:
-            events: tuple[Event, ...] = self._service.list_events(session_id)
-        except MsinfusionError as error:
-            self._gate.note(actor, subject, outcome_of(error))
-            raise
-        self._gate.note(actor, subject, "ok")
-        return list(_numbered(events, first=1))
+        stream = self._gate.run(
+            actor,
+            Action.READ_SESSION,
+            subject,
+            lambda uow: self._streams.read_in(uow, session_id),
+        )
+        return numbered(stream.events)
 
 
-def _numbered(events: Sequence[Event], *, first: int) -> tuple[dict[str, Any], ...]:
-    """Stored-form events with their ``sequence`` in the stream (1-based; ``version`` is the
-    event's schema version)."""
-    return tuple(
-        {"sequence": first + index, **event_to_dict(event)} for index, event in enumerate(events)
-    )
+def _register_stream(uow: UnitOfWork, session_id: str) -> None:
+    """Register a new, empty stream (its summary row); an existing id is a conflict."""
+    actual = uow.events.version(session_id)
+    try:
+        uow.sessions.get(session_id)
+    except RecordNotFound:
+        pass
+    else:
+        raise ConcurrencyError(session_id=session_id, expected=0, actual=actual)
+    try:
+        uow.sessions.add(SessionSummary(session_id=session_id, version=actual))
+    except DuplicateRecord:
+        raise ConcurrencyError(session_id=session_id, expected=0, actual=actual) from None
+
+
+class SessionService:
+    """The engine over storage without actors: tools that act as one operator (``session
+    replay``, tests, benchmarks). The same ``decide_in`` and retry loop as the use cases; no
+    permissions, audit or notices.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        new_session_id: Callable[[], str] | None = None,
+    ) -> None:
+        counter = itertools.count(1)
+        self._streams = SessionStreams(catalog)
+        self._unit_of_work = unit_of_work
+        self._new_session_id = new_session_id or (lambda: f"session-{next(counter)}")
+
+    @property
+    def streams(self) -> SessionStreams:
+        return self._streams
+
+    def create_session(self, session_id: str | None = None) -> str:
+        """Open an empty stream; its first command must be ``CheckIn``."""
+        new_id = session_id or self._new_session_id()
+        in_transaction(self._unit_of_work, lambda uow: _register_stream(uow, new_id), retry=False)
+        return new_id
+
+    def handle(
+        self,
+        session_id: str,
+        command: Command,
+        expected_version: int | None = None,
+        *,
+        before_commit: Callable[[UnitOfWork], None] | None = None,
+    ) -> tuple[Event, ...]:
+        """Decide ``command``, store its events, commit, return them. Refusals store nothing;
+        ``before_commit(uow)`` runs in the same transaction, right before the commit."""
+
+        def work(uow: UnitOfWork) -> Decision:
+            decision = self._streams.decide_in(uow, session_id, command, expected_version)
+            if before_commit is not None:
+                before_commit(uow)
+            return decision
+
+        decision = in_transaction(self._unit_of_work, work, retry=expected_version is None)
+        self._streams.remember(session_id, decision)
+        return decision.new_events
+
+    def _read(self, session_id: str) -> Stream:
+        with self._unit_of_work() as uow:
+            return self._streams.read_in(uow, session_id)
+
+    def get_version(self, session_id: str) -> int:
+        return self._read(session_id).version
+
+    def list_events(self, session_id: str) -> tuple[Event, ...]:
+        return self._read(session_id).events
+
+    def get_state(self, session_id: str, at: datetime | None = None) -> SessionState:
+        """The folded state, integrated to ``at`` when given."""
+        stream = self._read(session_id)
+        return stream.state if at is None else state_at(stream.events, at)
+
+    def get_view(
+        self, session_id: str, at: datetime | None = None, *, display_tz: tzinfo | None = None
+    ) -> SessionView:
+        stream = self._read(session_id)
+        if display_tz is None:
+            return view_at(stream.events, stream.protocol, at)
+        return view_at(stream.events, stream.protocol, at, display_tz=display_tz)

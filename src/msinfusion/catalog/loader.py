@@ -19,13 +19,18 @@ from msinfusion.catalog import schema as s
 from msinfusion.catalog.model import (
     Cited,
     Code,
+    CourseKind,
+    CumulativeDose,
     CumulativeLimit,
     Dose,
     Eligibility,
     Interval,
     IntervalUnit,
     Mechanism,
+    Monitoring,
+    MonitoringPlan,
     ObservationRule,
+    PlanningTraits,
     Premedication,
     PremedicationWindow,
     Protocol,
@@ -154,6 +159,7 @@ class _Builder:
                 )
                 for i, lim in enumerate(p.cumulative_limits)
             ),
+            planning=None if p.planning is None else self._planning(p.planning),
             file=self.file,
         )
         for key in sorted(set(self.sources) - self._used):
@@ -182,6 +188,46 @@ class _Builder:
         self, value: s.CitedPositive | s.CitedNonNegative | None, field: str
     ) -> Cited[Decimal] | None:
         return None if value is None else self._cited(value, field)
+
+    def _flagged(self, value: s.CitedFlagFile, field: str) -> Cited[bool]:
+        return Cited(
+            value=value.value,
+            sources=self._resolve(value.sources, field),
+            note=value.note,
+            verified=value.verified,
+        )
+
+    def _planning(self, p: s.PlanningFile) -> PlanningTraits:
+        field = "planning"
+        monitoring = None
+        if p.monitoring is not None:
+            monitoring = Monitoring(
+                plan=MonitoringPlan(p.monitoring.plan),
+                intervals=tuple(
+                    (
+                        name,
+                        Cited(
+                            value=Interval(value=raw.value, unit=IntervalUnit(raw.unit)),
+                            sources=self._resolve(
+                                raw.sources, f"{field}.monitoring.intervals.{name}"
+                            ),
+                            note=raw.note,
+                            verified=raw.verified,
+                        ),
+                    )
+                    for name, raw in p.monitoring.intervals.items()
+                ),
+            )
+        return PlanningTraits(
+            course_kind=CourseKind(p.course_kind),
+            listed_doses=p.listed_doses,
+            gate_ids=tuple(p.gates),
+            monitoring=monitoring,
+            pml_risk=None if p.pml_risk is None else self._flagged(p.pml_risk, f"{field}.pml_risk"),
+            cumulative_dose=None
+            if p.cumulative_dose is None
+            else CumulativeDose(protocol_id=ProtocolId(p.cumulative_dose.protocol_id)),
+        )
 
     def _code(self, code: s.CodeFile, field: str) -> Code:
         return Code(

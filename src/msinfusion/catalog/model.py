@@ -70,6 +70,67 @@ class IntervalUnit(enum.Enum):
     MONTH = "month"
 
 
+class CourseKind(enum.Enum):
+    """Which calendar algorithm builds a therapy's course (``planning.course_plan``)."""
+
+    SPLIT_START_CALENDAR_MONTHS = "split-start-calendar-months"
+    SPLIT_START_WEEKS = "split-start-weeks"
+    FIXED_INTERVAL = "fixed-interval"
+    OFF_LABEL_REGIMENS = "off-label-regimens"
+    REPEATED_DAILY_COURSES = "repeated-daily-courses"
+    CUMULATIVE_LIMITED = "cumulative-limited"
+    RELAPSE_DAILY_COURSE = "relapse-daily-course"
+
+    @property
+    def open_ended(self) -> bool:
+        """An open-ended calendar needs a display horizon (``listed_doses``)."""
+        return self in _OPEN_ENDED_KINDS
+
+
+_OPEN_ENDED_KINDS = frozenset(
+    {
+        CourseKind.SPLIT_START_CALENDAR_MONTHS,
+        CourseKind.SPLIT_START_WEEKS,
+        CourseKind.FIXED_INTERVAL,
+    }
+)
+
+
+class MonitoringPlan(enum.Enum):
+    """Which monitoring calendar follows a course (``planning.monitoring_calendar``)."""
+
+    LYMPHOCYTE_DEPLETION = "lymphocyte-depletion"
+    PML_SURVEILLANCE = "pml-surveillance"
+    B_CELL_DEPLETION = "b-cell-depletion"
+    CARDIOTOXICITY = "cardiotoxicity"
+
+    @property
+    def interval_names(self) -> tuple[str, ...]:
+        """The cadences this calendar reads; a therapy file must cite each, and no other."""
+        return _PLAN_INTERVALS[self]
+
+
+_PLAN_INTERVALS: dict[MonitoringPlan, tuple[str, ...]] = {
+    MonitoringPlan.LYMPHOCYTE_DEPLETION: (
+        "horizon_after_last_dose",
+        "blood_urine_every",
+        "thyroid_every",
+        "skin_every",
+    ),
+    MonitoringPlan.PML_SURVEILLANCE: (
+        "jcv_every",
+        "jcv_low_index_from",
+        "mri_every",
+        "mri_high_risk_every",
+        "high_risk_from",
+        "rems_first",
+        "rems_every",
+    ),
+    MonitoringPlan.B_CELL_DEPLETION: (),
+    MonitoringPlan.CARDIOTOXICITY: ("lvef_after_last_dose_every",),
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """A public document a clinical number comes from, with the dossier's evidence tag."""
@@ -292,6 +353,43 @@ class CumulativeLimit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Monitoring:
+    """A therapy's monitoring calendar and its cited cadences, by name."""
+
+    plan: MonitoringPlan
+    intervals: tuple[tuple[str, Cited[Interval]], ...]
+
+    def interval(self, name: str) -> Cited[Interval]:
+        for key, value in self.intervals:
+            if key == name:
+                return value
+        raise LookupError(f"monitoring interval '{name}' is not in the file")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CumulativeDose:
+    """A lifetime cumulative-dose projection at the BSA dose of ``protocol_id``."""
+
+    protocol_id: ProtocolId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanningTraits:
+    """What the planning core needs to know about a therapy, so it never tests the drug name."""
+
+    course_kind: CourseKind
+    listed_doses: int | None = None
+    gate_ids: tuple[str, ...] = ()
+    monitoring: Monitoring | None = None
+    pml_risk: Cited[bool] | None = None
+    cumulative_dose: CumulativeDose | None = None
+
+    @property
+    def pml_risk_applies(self) -> bool:
+        return self.pml_risk is not None and self.pml_risk.value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Therapy:
     """A drug as used in MS infusion centres, with its protocols."""
 
@@ -313,8 +411,22 @@ class Therapy:
     protocols: tuple[Protocol, ...]
     schedule: tuple[ScheduleEntry, ...]
     cumulative_limits: tuple[CumulativeLimit, ...] = ()
+    planning: PlanningTraits | None = None
     off_label_note: str | None = None
     file: str = ""
+
+    def protocol(self, protocol_id: str) -> Protocol:
+        for protocol in self.protocols:
+            if protocol.id == protocol_id:
+                return protocol
+        raise LookupError(f"therapy {self.id} has no protocol {protocol_id}")  # pragma: no cover
+
+    def cumulative_limit(self, jurisdiction: str | None) -> CumulativeLimit:
+        """The limit of ``jurisdiction``; when it is unknown or unlisted, the strictest one."""
+        for limit in self.cumulative_limits:
+            if limit.jurisdiction == jurisdiction:
+                return limit
+        return min(self.cumulative_limits, key=lambda lim: lim.mg_per_m2.value)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-from msinfusion.catalog.loader import load_therapy_file, load_therapy_text
+from msinfusion.catalog.loader import load_therapy_text
 from msinfusion.catalog.model import Protocol, Therapy
 from msinfusion.errors import CatalogError, ProtocolNotFound
 
@@ -31,10 +30,6 @@ class Catalog:
                     )
                 seen[protocol.id] = therapy.file
         return cls(ordered)
-
-    @classmethod
-    def from_directory(cls, directory: Path) -> Catalog:
-        return cls.from_therapies(load_therapy_file(p) for p in sorted(directory.glob("*.toml")))
 
     def __iter__(self) -> Iterator[Therapy]:
         return iter(self.therapies)

@@ -173,6 +173,53 @@ class CumulativeLimitFile(_Strict):
     mg_per_m2: CitedPositive
 
 
+class CitedIntervalFile(_CitedBase):
+    value: Annotated[int, Field(gt=0)]
+    unit: Literal["day", "week", "month"]
+
+
+class CitedFlagFile(_CitedBase):
+    value: bool
+
+
+IntervalName = Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
+GateId = Annotated[str, Field(pattern=r"^[a-z0-9]+(_[a-z0-9]+)*$")]
+
+
+class MonitoringFile(_Strict):
+    """Which monitoring calendar the therapy follows, and that calendar's cited cadences."""
+
+    plan: Literal["lymphocyte-depletion", "pml-surveillance", "b-cell-depletion", "cardiotoxicity"]
+    intervals: dict[IntervalName, CitedIntervalFile] = Field(default_factory=dict)
+
+
+class CumulativeDoseFile(_Strict):
+    """A lifetime cumulative-dose projection; the per-dose mg/m2 is this protocol's dose."""
+
+    protocol_id: Identifier
+
+
+class PlanningFile(_Strict):
+    """Therapy traits the planning core reads instead of branching on the drug name."""
+
+    course_kind: Literal[
+        "split-start-calendar-months",
+        "split-start-weeks",
+        "fixed-interval",
+        "off-label-regimens",
+        "repeated-daily-courses",
+        "cumulative-limited",
+        "relapse-daily-course",
+    ]
+    listed_doses: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="display horizon of an open-ended calendar (not clinical)"
+    )
+    gates: list[GateId] = Field(default_factory=list)
+    monitoring: MonitoringFile | None = None
+    pml_risk: CitedFlagFile | None = None
+    cumulative_dose: CumulativeDoseFile | None = None
+
+
 class TherapyFile(_Strict):
     """One therapy file (``catalog/data/<id>.toml``)."""
 
@@ -201,6 +248,7 @@ class TherapyFile(_Strict):
     codes: list[CodeFile] = Field(default_factory=list)
     schedule: list[ScheduleEntryFile] = Field(default_factory=list)
     cumulative_limits: list[CumulativeLimitFile] = Field(default_factory=list)
+    planning: PlanningFile | None = None
     protocols: Annotated[list[ProtocolFile], Field(min_length=1)]
 
 

@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from msinfusion.catalog.ladder import ladder_duration_min, run_ladder
 from msinfusion.catalog.model import (
+    PlanningTraits,
     Protocol,
     ReactionAction,
     ReactionRule,
@@ -45,7 +46,61 @@ def check_therapy(therapy: Therapy) -> list[Problem]:
         problems.extend(check_protocol(protocol))
     if therapy.off_label_in_ms and not therapy.off_label_note:
         problems.append(("off_label_note", "an off-label therapy must say why it is used"))
+    jurisdictions = [limit.jurisdiction for limit in therapy.cumulative_limits]
+    if len(set(jurisdictions)) != len(jurisdictions):
+        problems.append(("cumulative_limits", "one limit per jurisdiction"))
+    if therapy.planning is not None:
+        problems.extend(_check_planning(therapy, therapy.planning))
     return problems
+
+
+def _check_planning(therapy: Therapy, traits: PlanningTraits) -> Iterator[Problem]:
+    kind = traits.course_kind
+    if kind.open_ended and traits.listed_doses is None:
+        yield ("planning.listed_doses", f"course kind '{kind.value}' is open-ended: give a horizon")
+    if not kind.open_ended and traits.listed_doses is not None:
+        yield ("planning.listed_doses", f"course kind '{kind.value}' has no display horizon")
+    seen: set[str] = set()
+    for i, gate_id in enumerate(traits.gate_ids):
+        if gate_id in seen:
+            yield (f"planning.gates[{i}]", f"gate '{gate_id}' is listed twice")
+        seen.add(gate_id)
+    yield from _check_monitoring(traits)
+    yield from _check_cumulative_dose(therapy, traits)
+
+
+def _check_monitoring(traits: PlanningTraits) -> Iterator[Problem]:
+    if traits.monitoring is None:
+        return
+    plan = traits.monitoring.plan
+    given = [name for name, _ in traits.monitoring.intervals]
+    for name in plan.interval_names:
+        if name not in given:
+            yield (
+                f"planning.monitoring.intervals.{name}",
+                f"required by monitoring plan '{plan.value}' (cite it)",
+            )
+    for name in given:
+        if name not in plan.interval_names:
+            yield (
+                f"planning.monitoring.intervals.{name}",
+                f"not read by monitoring plan '{plan.value}'; known: "
+                + (", ".join(plan.interval_names) or "none"),
+            )
+
+
+def _check_cumulative_dose(therapy: Therapy, traits: PlanningTraits) -> Iterator[Problem]:
+    if traits.cumulative_dose is None:
+        return
+    field = "planning.cumulative_dose"
+    pid = traits.cumulative_dose.protocol_id
+    protocol = next((p for p in therapy.protocols if p.id == pid), None)
+    if protocol is None:
+        yield (f"{field}.protocol_id", f"unknown protocol id '{pid}' in this therapy")
+    elif not protocol.dose.is_bsa_based:
+        yield (f"{field}.protocol_id", f"protocol '{pid}' is not dosed in mg/m2")
+    if not therapy.cumulative_limits:
+        yield (field, "a cumulative-dose projection needs cumulative_limits")
 
 
 def check_protocol(protocol: Protocol) -> list[Problem]:

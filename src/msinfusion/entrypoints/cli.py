@@ -76,11 +76,12 @@ def catalog_show(
     ],
 ) -> None:
     """Show one protocol with every number and its source."""
+    catalog = shipped_catalog()
     try:
-        protocol = shipped_catalog().get_protocol(protocol_id)
+        protocol = catalog.get_protocol(protocol_id)
     except MsinfusionError as exc:
         fail(exc.message)
-    console.print(render.protocol_panel(protocol, shipped_catalog().therapy_of(protocol)))
+    console.print(render.protocol_panel(protocol, catalog.therapy_of(protocol)))
 
 
 @catalog_app.command("validate")

@@ -8,7 +8,7 @@ blocks the next dose (the report is still printed).
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail
+from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail, parse_date
 from msinfusion.errors import MsinfusionError
 from msinfusion.planning.course_check import check_from_dict, course_check_to_dict
 from msinfusion.planning.course_plan import plan_course
@@ -49,13 +49,6 @@ class CalendarFormat(StrEnum):
     table = "table"
     json = "json"
     ics = "ics"
-
-
-def _parse_date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: '{value}' is not an ISO date (e.g. 2026-01-05)")
 
 
 def _parse_options(values: list[str]) -> dict[str, str]:
@@ -100,7 +93,7 @@ def plan_command(
     """The dated dose calendar of a course, with earliest / due / latest windows."""
     order = CourseOrder.create(
         therapy_id=therapy,
-        start=_parse_date(start, "--start"),
+        start=parse_date(start, "--start", example="2026-01-05"),
         options=_parse_options(option or []),
     )
     try:

@@ -93,15 +93,11 @@ def mllp_listen(
         run_coroutine,
         start_mllp_server,
     )
-    from msinfusion.adapters.web import Settings, create_app  # noqa: PLC0415
-    from msinfusion.entrypoints.server_cli import _centre, _uow_factory  # noqa: PLC0415
+    from msinfusion.adapters.web import create_app  # noqa: PLC0415
+    from msinfusion.entrypoints.server_cli import _settings, build_server_centre  # noqa: PLC0415
 
-    try:
-        settings = Settings.from_env()
-    except ValueError as error:
-        fail(str(error))
-    factory = _uow_factory(database)
-    centre = _centre(factory, database)
+    settings = _settings(database)
+    centre = build_server_centre(settings)
 
     async def main() -> None:
         server = await start_mllp_server(centre.monitoring, host=host, port=port, clock=_now)
@@ -112,7 +108,7 @@ def mllp_listen(
                 return
             import uvicorn  # noqa: PLC0415
 
-            app = create_app(factory, settings=settings, centre=centre)
+            app = create_app(centre, settings=settings)
             config = uvicorn.Config(app, host=host, port=api_port, server_header=False)
             typer.echo(f"API on http://{host}:{api_port}/api/docs")
             await uvicorn.Server(config).serve()

@@ -98,6 +98,7 @@ def simulate_command(
     """Simulate concentrations and effects for a typical patient or a virtual population."""
     if fmt is SimulateFormat.parquet and output is None:
         fail("--format parquet needs --output FILE.parquet (it is a binary file)")
+    from msinfusion.catalog.registry import shipped_catalog  # noqa: PLC0415 - lazy: keeps CLI start-up fast
     from msinfusion.pharmacology.inputs import schedule_from_document  # noqa: PLC0415 - lazy: keeps CLI start-up fast
     from msinfusion.pharmacology.regimen import standard_regimen  # noqa: PLC0415 - lazy: keeps CLI start-up fast
 
@@ -106,12 +107,15 @@ def simulate_command(
     every = None if interval is None else parse_interval(interval)
     end_day = years * _DAYS_PER_YEAR
     try:
+        catalog = shipped_catalog()
         if regimen is not None:
-            schedule = schedule_from_document(_read_json(regimen, "--regimen"))
+            schedule = schedule_from_document(_read_json(regimen, "--regimen"), catalog)
         else:
             origin = parse_time(start, "--start") if start else _today_0900()
             end = origin + timedelta(days=end_day)
-            schedule = standard_regimen(therapy, origin=origin, end=end, interval=every)
+            schedule = standard_regimen(
+                therapy, catalog=catalog, origin=origin, end=end, interval=every
+            )
         report = _run(therapy, schedule, end_day, weight, ada, patients, seed, threshold)
         if plot is not None:
             from msinfusion.pharmacology.plot import save_plot  # noqa: PLC0415 - lazy: keeps CLI start-up fast
@@ -271,12 +275,13 @@ def tdm_command(
     if target <= 0 or samples < 10:
         fail("--target must be > 0 and --samples >= 10")
     try:
-        schedule = schedule_from_document(_read_json(history, "--history"))
+        catalog = shipped_catalog()
+        schedule = schedule_from_document(_read_json(history, "--history"), catalog)
         text = levels.read_text(encoding="utf-8")
         result = run_tdm(
             schedule,
             levels_from_csv(text, schedule),
-            shipped_catalog().get_protocol("natalizumab-300"),
+            catalog.get_protocol("natalizumab-300"),
             target_ug_per_ml=target,
             weight_kg=weight,
             ada=ada,

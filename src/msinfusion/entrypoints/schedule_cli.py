@@ -21,8 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.catalog.registry import shipped_catalog
-from msinfusion.entrypoints.common import OutputFormat, fail
+from msinfusion.catalog.registry import Catalog, shipped_catalog
+from msinfusion.entrypoints.common import OutputFormat, fail, parse_date
 from msinfusion.errors import MsinfusionError
 from msinfusion.scheduling.backends.greedy import solve_greedy
 from msinfusion.scheduling.generator import generate_day
@@ -49,10 +49,7 @@ class Solver(StrEnum):
 
 
 def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--date: '{value}' is not an ISO date (e.g. 2026-03-02)")
+    return parse_date(value, "--date", example="2026-03-02")
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -66,7 +63,7 @@ def _workers(value: int | None) -> int:
     return value if value is not None else min(8, os.cpu_count() or 1)
 
 
-def _read_instance(path: Path, day: date) -> DayProblem:
+def _read_instance(path: Path, day: date, catalog: Catalog) -> DayProblem:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -74,7 +71,7 @@ def _read_instance(path: Path, day: date) -> DayProblem:
     except json.JSONDecodeError as error:
         fail(f"{path} is not valid JSON: {error.msg} (line {error.lineno})")
     try:
-        problem = day_problem_from_json(data, shipped_catalog())
+        problem = day_problem_from_json(data, catalog)
     except MsinfusionError as error:
         fail(f"{path}: {error.message}")
     if problem.day != day:
@@ -124,11 +121,14 @@ def day_command(
     if time_limit <= 0:
         fail("--time-limit must be positive")
     try:
+        catalog = shipped_catalog()
         if generate is not None:
-            problem = generate_day(chairs=generate, seed=seed, day=when, zone=_zone(tz))
+            problem = generate_day(
+                chairs=generate, seed=seed, day=when, zone=_zone(tz), catalog=catalog
+            )
         else:
             assert instance is not None
-            problem = _read_instance(instance, when)
+            problem = _read_instance(instance, when, catalog)
         if save_instance is not None:
             save_instance.write_text(json.dumps(day_problem_to_json(problem), indent=2) + "\n")
         schedule = _solve_day(problem, solver, time_limit, _workers(workers))
@@ -207,7 +207,12 @@ def weeks_command(
         fail("--weeks and --time-limit must be positive")
     try:
         problem = generate_weeks(
-            chairs=generate, seed=seed, first_day=_date(start), weeks=weeks, zone=_zone(tz)
+            chairs=generate,
+            seed=seed,
+            first_day=_date(start),
+            weeks=weeks,
+            zone=_zone(tz),
+            catalog=shipped_catalog(),
         )
         plan = _plan_weeks(problem, solver, time_limit, _workers(workers))
     except MsinfusionError as error:

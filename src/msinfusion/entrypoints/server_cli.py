@@ -12,6 +12,7 @@ database).
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,12 +21,10 @@ import typer
 from fastapi import FastAPI
 
 from msinfusion.adapters.web import Settings, create_app
-from msinfusion.adapters.web.passwords import Argon2Hasher
-from msinfusion.application.audit import UnitOfWorkFactory, system_actor
-from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.audit import system_actor
+from msinfusion.application.centre import Centre
 from msinfusion.application.demo import load_demo
 from msinfusion.application.records import Role
-from msinfusion.application.session_service import SessionService
 from msinfusion.entrypoints.common import fail
 from msinfusion.errors import MsinfusionError
 
@@ -48,29 +47,26 @@ DatabaseOption = Annotated[
 ]
 
 
-def _uow_factory(url: str | None) -> UnitOfWorkFactory:
-    from msinfusion.bootstrap import build_unit_of_work_factory  # noqa: PLC0415  # slow import
+def build_server_centre(settings: Settings) -> Centre:
+    """The centre of a server process (the composition root; imported only when serving)."""
+    from msinfusion.bootstrap import build_centre  # noqa: PLC0415  # slow import
 
-    return build_unit_of_work_factory(url)
+    return build_centre(settings)
 
 
-def _centre(uow_factory: UnitOfWorkFactory, url: str | None = None) -> Centre:
-    from msinfusion.bootstrap import build_live_updates  # noqa: PLC0415  # slow import
-
-    return build_centre(
-        uow_factory,
-        hasher=Argon2Hasher(),
-        session_service=SessionService(unit_of_work=uow_factory),
-        live=build_live_updates(url),
-        centre_tz=Settings.from_env().zone,
-    )
+def _settings(database_url: str | None = None) -> Settings:
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        fail(str(error))
+    return settings if database_url is None else replace(settings, database_url=database_url)
 
 
 def app_from_env() -> FastAPI:
     """The app on ``MSINFUSION_DATABASE_URL`` (for ``uvicorn --factory`` and process managers);
     on PostgreSQL its live updates reach every other server on the same database."""
-    factory = _uow_factory(None)
-    return create_app(factory, settings=Settings.from_env(), centre=_centre(factory))
+    settings = Settings.from_env()
+    return create_app(build_server_centre(settings), settings=settings)
 
 
 def _run(app: FastAPI, host: str, port: int) -> None:
@@ -86,12 +82,8 @@ def serve(
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve the JSON API (OpenAPI at /api/openapi.json, docs at /api/docs)."""
-    try:
-        settings = Settings.from_env()
-    except ValueError as error:
-        fail(str(error))
-    factory = _uow_factory(database_url)
-    _run(create_app(factory, settings=settings, centre=_centre(factory, database_url)), host, port)
+    settings = _settings(database_url)
+    _run(create_app(build_server_centre(settings), settings=settings), host, port)
 
 
 def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
@@ -100,8 +92,7 @@ def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
 
     if path.exists():
         fail(f"{path} exists; the demo needs a fresh database (choose another --database)")
-    factory = _uow_factory(sqlite_url(path))
-    centre = _centre(factory)
+    centre = build_server_centre(_settings(sqlite_url(path)))
     demo = load_demo(centre, now=now)
     lines = [
         f"Demo database: {path}",
@@ -128,8 +119,7 @@ def demo(
     centre, report = build_demo_database(path, now=datetime.now(UTC))
     typer.echo(report)
     typer.echo(f"Serving the chair board on http://{host}:{port}/ (API docs: /api/docs)")
-    factory = centre.gate.uow_factory
-    _run(create_app(factory, settings=Settings.from_env(), centre=centre), host, port)
+    _run(create_app(centre, settings=_settings()), host, port)
 
 
 @users_app.command("create")
@@ -146,7 +136,7 @@ def users_create(
 ) -> None:
     """Create a user (run on the server; recorded in the audit trail as 'system')."""
     secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    centre = _centre(_uow_factory(database_url))
+    centre = build_server_centre(_settings(database_url))
     try:
         user = centre.accounts.create_user(
             system_actor(datetime.now(UTC)),

@@ -8,7 +8,7 @@ refusal is printed with its rule and reason).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.application.session_service import SessionService
 from msinfusion.catalog.model import Severity
 from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.clinical_time import read_aware_datetime
 from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail, parse_time
 from msinfusion.errors import CommandRefused, InvalidCommand, MsinfusionError
 from msinfusion.session.commands import Command
@@ -38,11 +38,11 @@ def _display_tz(data: object) -> tzinfo:
     """The offset the file's first command was written in: the centre's clock for display."""
     if isinstance(data, list) and data and isinstance(data[0], dict):
         try:
-            first = datetime.fromisoformat(str(data[0].get("at")))
-        except ValueError:
+            zone = read_aware_datetime(data[0].get("at"), "at").tzinfo
+        except InvalidCommand:
             return UTC
-        if first.tzinfo is not None:
-            return first.tzinfo
+        if zone is not None:
+            return zone
     return UTC
 
 
@@ -84,7 +84,9 @@ def replay_command(
     commands, display_tz = _read_commands(file)
     if when is not None and when.tzinfo is not None:
         display_tz = when.tzinfo
-    service = SessionService()
+    from msinfusion.bootstrap import MEMORY, build_session_service  # noqa: PLC0415
+
+    service = build_session_service(MEMORY)
     session_id = service.create_session()
     for index, command in enumerate(commands, start=1):
         try:

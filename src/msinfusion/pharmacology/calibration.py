@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.pharmacology.dosing import InfusionSchedule, schedule_from_protocol
 from msinfusion.pharmacology.lymphocytes import (
     BASELINE_PCT,
@@ -39,8 +39,7 @@ DAYS_PER_WEEK = 7.0
 _ORIGIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def calibration_schedule() -> InfusionSchedule:
-    catalog = shipped_catalog()
+def calibration_schedule(catalog: Catalog) -> InfusionSchedule:
     initial = catalog.get_protocol("ocrelizumab-300-initial")
     maintenance = catalog.get_protocol("ocrelizumab-600-standard")
     starts = [_ORIGIN, _ORIGIN + timedelta(days=14)]
@@ -50,9 +49,9 @@ def calibration_schedule() -> InfusionSchedule:
     )
 
 
-def repletion_weeks(ec50_mg_per_l: float) -> float:
+def repletion_weeks(ec50_mg_per_l: float, catalog: Catalog) -> float:
     """Weeks from the last infusion start to repletion, typical ocrelizumab patient."""
-    schedule = calibration_schedule()
+    schedule = calibration_schedule(catalog)
     last = schedule.dose_starts_day[-1]
     grid, conc = simulate_grid_concentration(
         get_model("ocrelizumab"), schedule, last + 5 * 365.0, step_day=0.5
@@ -73,12 +72,12 @@ def repletion_weeks(ec50_mg_per_l: float) -> float:
     return float((day - last) / DAYS_PER_WEEK)
 
 
-def calibrate_bcell_ec50() -> float:
+def calibrate_bcell_ec50(catalog: Catalog) -> float:
     """EC50 (mg/L) giving 72 weeks to repletion; a bracketed root search on log EC50."""
     from scipy.optimize import brentq  # type: ignore[import-untyped]  # noqa: PLC0415 - lazy
 
     def gap(log_ec50: float) -> float:
-        return repletion_weeks(float(np.exp(log_ec50))) - TARGET_REPLETION_WEEKS
+        return repletion_weeks(float(np.exp(log_ec50)), catalog) - TARGET_REPLETION_WEEKS
 
     return float(np.exp(brentq(gap, np.log(1e-4), np.log(10.0), xtol=1e-10)))
 
@@ -91,25 +90,25 @@ TARGET_MONTHS_TO_LLN = {"B": 7.1, "CD8": 20.0, "CD4": 35.0}  # targets table, Hi
 _LYMPHOCYTE_YEARS = 6.0
 
 
-def lymphocyte_calibration_schedule() -> InfusionSchedule:
-    protocol = shipped_catalog().get_protocol("alemtuzumab-12")
+def lymphocyte_calibration_schedule(catalog: Catalog) -> InfusionSchedule:
+    protocol = catalog.get_protocol("alemtuzumab-12")
     starts = [_ORIGIN + timedelta(days=d) for d in range(5)]
     return schedule_from_protocol([protocol] * 5, starts, origin=_ORIGIN)
 
 
 @functools.cache
-def _alemtuzumab_auc() -> tuple[np.ndarray, np.ndarray]:
+def _alemtuzumab_auc(catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     """Grid and cumulative AUC (mg*day/L) of the typical patient over the calibration course."""
-    schedule = lymphocyte_calibration_schedule()
+    schedule = lymphocyte_calibration_schedule(catalog)
     model = get_model("alemtuzumab")
     grid = simulation_grid(schedule, _LYMPHOCYTE_YEARS * 365.25)
     course = simulate_patients(model, schedule, grid, typical_patients())
     return grid, course.cum_auc_ug_day_per_ml
 
 
-def subset_readouts(kkill: float, k_per_day: float) -> tuple[float, float]:
+def subset_readouts(kkill: float, k_per_day: float, catalog: Catalog) -> tuple[float, float]:
     """(months from the course start to LLN, % of baseline at month 12 / at month 1)."""
-    grid, cum = _alemtuzumab_auc()
+    grid, cum = _alemtuzumab_auc(catalog)
     pct = subset_courses(grid, cum, {"x": np.full(1, k_per_day)}, kkill)["x"]
     lln = np.full(1, BASELINE_PCT * LLN_FRACTION_OF_BASELINE)
     months = time_to_threshold_day(grid, pct, lln, after_day=0.0)[0] / DAYS_PER_MONTH
@@ -119,23 +118,23 @@ def subset_readouts(kkill: float, k_per_day: float) -> tuple[float, float]:
     return float(months), float(month12 / month1)
 
 
-def _rate_for(kkill: float, months: float) -> float:
+def _rate_for(kkill: float, months: float, catalog: Catalog) -> float:
     from scipy.optimize import brentq  # noqa: PLC0415 - lazy
 
     def gap(log_k: float) -> float:
-        return min(subset_readouts(kkill, float(np.exp(log_k)))[0], 1e6) - months
+        return min(subset_readouts(kkill, float(np.exp(log_k)), catalog)[0], 1e6) - months
 
     return float(np.exp(brentq(gap, np.log(1e-5), np.log(1.0), xtol=1e-12)))
 
 
-def calibrate_lymphocyte_rates() -> tuple[float, dict[str, float]]:
+def calibrate_lymphocyte_rates(catalog: Catalog) -> tuple[float, dict[str, float]]:
     """kkill (L/mg/day) and k per subset (1/day); see ``lymphocytes.py`` for the targets."""
     from scipy.optimize import brentq  # noqa: PLC0415 - lazy
 
     def ratio_gap(log_kkill: float) -> float:
         kkill = float(np.exp(log_kkill))
-        k_cd4 = _rate_for(kkill, TARGET_MONTHS_TO_LLN["CD4"])
-        return subset_readouts(kkill, k_cd4)[1] - CD4_MONTH12_OVER_MONTH1
+        k_cd4 = _rate_for(kkill, TARGET_MONTHS_TO_LLN["CD4"], catalog)
+        return subset_readouts(kkill, k_cd4, catalog)[1] - CD4_MONTH12_OVER_MONTH1
 
     kkill = float(np.exp(brentq(ratio_gap, np.log(0.05), np.log(10.0), xtol=1e-12)))
-    return kkill, {s: _rate_for(kkill, m) for s, m in TARGET_MONTHS_TO_LLN.items()}
+    return kkill, {s: _rate_for(kkill, m, catalog) for s, m in TARGET_MONTHS_TO_LLN.items()}

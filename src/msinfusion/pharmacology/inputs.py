@@ -18,7 +18,8 @@ import io
 from datetime import datetime
 from typing import Any
 
-from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.catalog.registry import Catalog
+from msinfusion.clinical_time import read_aware_datetime
 from msinfusion.errors import InvalidDosing, MsinfusionError
 from msinfusion.pharmacology.dosing import (
     InfusionSchedule,
@@ -31,16 +32,17 @@ from msinfusion.session.codec import event_from_dict
 
 
 def _time(value: object, where: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidDosing(f"'{value}' is not an ISO 8601 time", field=where) from None
-    if moment.tzinfo is None:
-        raise InvalidDosing(f"'{value}' has no UTC offset", field=where)
-    return moment
+    return read_aware_datetime(
+        value,
+        where,
+        error=InvalidDosing,
+        not_a_time="'{value}' is not an ISO 8601 time",
+        no_offset="'{value}' has no UTC offset",
+    )
 
 
-def schedule_from_document(doc: Any) -> InfusionSchedule:
+def schedule_from_document(doc: Any, catalog: Catalog) -> InfusionSchedule:
+    """The schedule of a regimen/history document; planned infusions name ``catalog`` protocols."""
     if not isinstance(doc, dict):
         raise InvalidDosing("the regimen file must hold a JSON object", field="regimen")
     infusions = doc.get("infusions", [])
@@ -60,7 +62,6 @@ def schedule_from_document(doc: Any) -> InfusionSchedule:
     origin = _time(doc["origin"], "origin") if "origin" in doc else min(firsts)
     parts = []
     if infusions:
-        catalog = shipped_catalog()
         protocols = [catalog.get_protocol(str(item.get("protocol"))) for item in infusions]
         parts.append(schedule_from_protocol(protocols, starts, origin=origin))
     if streams:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from msinfusion.catalog.model import Interval, IntervalUnit, Protocol, Therapy
-from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import UnknownModel
 from msinfusion.pharmacology.dosing import InfusionSchedule, schedule_from_protocol
 
@@ -95,13 +95,17 @@ _BUILDERS: dict[str, Callable[[Therapy, datetime, datetime, Interval | None], Pl
 
 
 def standard_regimen(
-    therapy_id: str, *, origin: datetime, end: datetime, interval: Interval | None = None
+    therapy_id: str,
+    *,
+    catalog: Catalog,
+    origin: datetime,
+    end: datetime,
+    interval: Interval | None = None,
 ) -> InfusionSchedule:
-    """The catalog regimen of ``therapy_id`` from ``origin`` (day 0) until ``end``."""
+    """The regimen of ``therapy_id`` in ``catalog`` from ``origin`` (day 0) until ``end``."""
     builder = _BUILDERS.get(therapy_id.lower())
     if builder is None:
         raise UnknownModel(f"no regimen for '{therapy_id}'", field="therapy")
-    catalog = shipped_catalog()
     planned = builder(catalog.get_therapy(therapy_id.lower()), origin, end, interval)
     protocols: list[Protocol] = [catalog.get_protocol(pid) for pid, _ in planned]
     return schedule_from_protocol(protocols, [at for _, at in planned], origin=origin)

@@ -1,9 +1,11 @@
 """One simulation run as a value: typical patient, optional population, JSON and CSV views.
 
 >>> from datetime import UTC, datetime, timedelta
+>>> from msinfusion.catalog import shipped_catalog
 >>> from msinfusion.pharmacology.regimen import standard_regimen
 >>> origin = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
->>> schedule = standard_regimen("natalizumab", origin=origin, end=origin + timedelta(days=364))
+>>> end = origin + timedelta(days=364)
+>>> schedule = standard_regimen("natalizumab", catalog=shipped_catalog(), origin=origin, end=end)
 >>> report = simulate("natalizumab", schedule, end_day=364.0)
 >>> round(report.to_json_dict()["summary"]["intervals"][-1]["trough_ug_per_ml"], 1)
 25.6

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from msinfusion.catalog.registry import Catalog
 from msinfusion.pharmacology.calibration import calibration_schedule, repletion_weeks
 from msinfusion.pharmacology.linear import terminal_half_life_day
 from msinfusion.pharmacology.pd import (
@@ -35,9 +36,10 @@ from msinfusion.pharmacology.validation_row import (
 __all__ = ["Row", "markdown_table", "validation_rows"]
 
 
-def _ocrelizumab() -> list[Row]:
+def _ocrelizumab(catalog: Catalog) -> list[Row]:
     days = [0.0, 14.0] + [168.0 * k for k in range(1, 8)]
-    schedule = schedule_at(["ocrelizumab-300-initial"] * 2 + ["ocrelizumab-600-standard"] * 7, days)
+    protocol_ids = ["ocrelizumab-300-initial"] * 2 + ["ocrelizumab-600-standard"] * 7
+    schedule = schedule_at(protocol_ids, days, catalog)
     r = simulate("ocrelizumab", schedule, end_day=168.0 * 8, n_patients=POPULATION, seed=SEED)
     pop, typ = population_stats(r), r.typical_stats
     return [
@@ -88,8 +90,8 @@ def _ocrelizumab() -> list[Row]:
     ]
 
 
-def _repletion() -> list[Row]:
-    schedule = calibration_schedule()
+def _repletion(catalog: Catalog) -> list[Row]:
+    schedule = calibration_schedule(catalog)
     end = schedule.dose_starts_day[-1] + 6 * 365.0
     r = simulate("ocrelizumab", schedule, end_day=end, n_patients=POPULATION, seed=SEED)
     if r.population is None or r.population.repletion_day is None:  # pragma: no cover
@@ -101,7 +103,7 @@ def _repletion() -> list[Row]:
             quantity="weeks from last infusion to B-cell repletion (median)",
             target="72 (27-175)",
             target_value=72.0,
-            typical=repletion_weeks(CALIBRATED_EC50_MG_PER_L),
+            typical=repletion_weeks(CALIBRATED_EC50_MG_PER_L, catalog),
             population=band(weeks) + f"; not repleted in 6 y: {np.isnan(weeks).mean():.0%}",
             kind="rel",
             tolerance=0.25,
@@ -111,8 +113,8 @@ def _repletion() -> list[Row]:
     ]
 
 
-def _ublituximab() -> list[Row]:
-    schedule = schedule_at(["ublituximab-150-day1"], [0.0])
+def _ublituximab(catalog: Catalog) -> list[Row]:
+    schedule = schedule_at(["ublituximab-150-day1"], [0.0], catalog)
     r = simulate("ublituximab", schedule, end_day=14.0, n_patients=POPULATION, seed=SEED)
     b0 = ANTI_CD20_BCELL.value("B0")
     pop_effect = None if r.population is None else r.population.effect_percentiles
@@ -147,9 +149,9 @@ def _ublituximab() -> list[Row]:
     ]
 
 
-def _natalizumab() -> list[Row]:
-    q4 = schedule_at(["natalizumab-300"] * 20, [28.0 * k for k in range(20)])
-    q6 = schedule_at(["natalizumab-300"] * 14, [42.0 * k for k in range(14)])
+def _natalizumab(catalog: Catalog) -> list[Row]:
+    q4 = schedule_at(["natalizumab-300"] * 20, [28.0 * k for k in range(20)], catalog)
+    q6 = schedule_at(["natalizumab-300"] * 14, [42.0 * k for k in range(14)], catalog)
     r4 = simulate("natalizumab", q4, end_day=28.0 * 20, n_patients=POPULATION, seed=SEED)
     r6 = simulate("natalizumab", q6, end_day=42.0 * 14)
     t4, t6 = r4.typical_stats, r6.typical_stats
@@ -261,9 +263,18 @@ def _natalizumab() -> list[Row]:
     ]
 
 
-def validation_rows() -> list[Row]:
-    return [*_ocrelizumab(), *_repletion(), *_ublituximab(), *_natalizumab(), *alemtuzumab_rows()]
+def validation_rows(catalog: Catalog) -> list[Row]:
+    """Every row of the table, each drug's regimens built from ``catalog``'s protocols."""
+    return [
+        *_ocrelizumab(catalog),
+        *_repletion(catalog),
+        *_ublituximab(catalog),
+        *_natalizumab(catalog),
+        *alemtuzumab_rows(catalog),
+    ]
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(markdown_table(validation_rows()), end="")
+if __name__ == "__main__":  # pragma: no cover - the table's generator, run by hand
+    from msinfusion.catalog.registry import shipped_catalog
+
+    print(markdown_table(validation_rows(shipped_catalog())), end="")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from msinfusion.catalog.registry import Catalog
 from msinfusion.pharmacology.calibration import (
     CD4_MONTH12_OVER_MONTH1,
     TARGET_MONTHS_TO_LLN,
@@ -91,9 +92,9 @@ def _censored_band(months: np.ndarray) -> str:
     return f"{p50:.3g} ({p5:.3g}-{p95:.3g})"
 
 
-def _single_course_rows() -> list[Row]:
+def _single_course_rows(catalog: Catalog) -> list[Row]:
     """Calibration rows: months to LLN per subset and the CD4 month-12/month-1 ratio."""
-    schedule = lymphocyte_calibration_schedule()
+    schedule = lymphocyte_calibration_schedule(catalog)
     r = simulate("alemtuzumab", schedule, end_day=6 * 365.25, n_patients=POPULATION, seed=SEED)
     stats = _subsets(r)
     kkill = CALIBRATED_KKILL_L_PER_MG_DAY
@@ -108,7 +109,7 @@ def _single_course_rows() -> list[Row]:
                 quantity=f"months to LLN after one course, {name} ({source})",
                 target=f"{target:g}",
                 target_value=target,
-                typical=subset_readouts(kkill, CALIBRATED_K_PER_DAY[name])[0],
+                typical=subset_readouts(kkill, CALIBRATED_K_PER_DAY[name], catalog)[0],
                 population=_censored_band(months)
                 + f"; geo. mean of reached {np.exp(np.log(reached).mean()):.3g}"
                 + f"; not in 6 y: {np.isnan(months).mean():.0%}",
@@ -125,7 +126,7 @@ def _single_course_rows() -> list[Row]:
             quantity="CD4 month 12 / month 1 (label means 270 / 40 cells/uL)",
             target="6.75",
             target_value=CD4_MONTH12_OVER_MONTH1,
-            typical=subset_readouts(kkill, CALIBRATED_K_PER_DAY["CD4"])[1],
+            typical=subset_readouts(kkill, CALIBRATED_K_PER_DAY["CD4"], catalog)[1],
             population=f"ratio of means {month12.mean() / month1.mean():.3g} ({_NO_BASELINE})",
             kind="rel",
             tolerance=0.20,
@@ -195,9 +196,9 @@ def _label_regimen_rows(r: SimulationReport) -> list[Row]:
     ]
 
 
-def alemtuzumab_rows() -> list[Row]:
-    schedule = schedule_at(["alemtuzumab-12"] * len(_LABEL_DAYS), _LABEL_DAYS)
+def alemtuzumab_rows(catalog: Catalog) -> list[Row]:
+    schedule = schedule_at(["alemtuzumab-12"] * len(_LABEL_DAYS), _LABEL_DAYS, catalog)
     r = simulate(
         "alemtuzumab", schedule, end_day=31 * DAYS_PER_MONTH, n_patients=POPULATION, seed=SEED
     )
-    return [*_pk_rows(r), *_single_course_rows(), *_label_regimen_rows(r)]
+    return [*_pk_rows(r), *_single_course_rows(catalog), *_label_regimen_rows(r)]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.pharmacology.dosing import InfusionSchedule, schedule_from_protocol
 from msinfusion.pharmacology.report import SimulationReport
 from msinfusion.pharmacology.summary import IntervalStats
@@ -52,8 +52,7 @@ def starts_at(days: list[float]) -> list[datetime]:
     return [ORIGIN + timedelta(days=d) for d in days]
 
 
-def schedule_at(protocol_ids: list[str], days: list[float]) -> InfusionSchedule:
-    catalog = shipped_catalog()
+def schedule_at(protocol_ids: list[str], days: list[float], catalog: Catalog) -> InfusionSchedule:
     protocols = [catalog.get_protocol(p) for p in protocol_ids]
     return schedule_from_protocol(protocols, starts_at(days), origin=ORIGIN)
 

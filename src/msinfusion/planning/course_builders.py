@@ -1,5 +1,8 @@
 """Calendar builders for the anti-CD20 antibodies and natalizumab.
 
+Each builds one catalog course kind (``planning.course_kind`` in the therapy file). The number of
+doses an open-ended calendar lists by default is the file's ``planning.listed_doses``.
+
 Numbers come from ``course_data.rule`` (cited in course_rules.toml); the dossier items each choice
 follows are named next to the code (A = anti-CD20 dossier, N = natalizumab/... dossier).
 """
@@ -11,7 +14,7 @@ from datetime import date
 from msinfusion.errors import InvalidCourseOrder
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import describe, shift
-from msinfusion.planning.course_options import DEFAULT_DOSES, Built, Options, cited
+from msinfusion.planning.course_options import Built, Options, cited, listed_doses
 from msinfusion.planning.courses import (
     CourseOrder,
     Placer,
@@ -53,7 +56,7 @@ def _anti_cd20_split_start(
 
 def build_ocrelizumab(order: CourseOrder, placer: Placer) -> Built:
     opts = Options(order, frozenset({"doses", "maintenance_unit"}))
-    count = opts.integer("doses", DEFAULT_DOSES["ocrelizumab"], 2, 60)
+    count = opts.integer("doses", listed_doses(order), 2, 60)
     unit = opts.choice("maintenance_unit", ("month", "week"), "month")  # dossier Q2
     every_key = "maintenance_every" if unit == "month" else "maintenance_every_weeks_alternative"
     every = data.interval(f"ocrelizumab.{every_key}")
@@ -88,7 +91,7 @@ def build_ocrelizumab(order: CourseOrder, placer: Placer) -> Built:
 
 def build_ublituximab(order: CourseOrder, placer: Placer) -> Built:
     opts = Options(order, frozenset({"doses"}))
-    count = opts.integer("doses", DEFAULT_DOSES["ublituximab"], 2, 60)
+    count = opts.integer("doses", listed_doses(order), 2, 60)
     every = data.interval("ublituximab.maintenance_every")
     e1, e2 = _anti_cd20_split_start(
         placer,
@@ -123,7 +126,7 @@ def build_ublituximab(order: CourseOrder, placer: Placer) -> Built:
 
 def build_natalizumab(order: CourseOrder, placer: Placer) -> Built:
     opts = Options(order, frozenset({"doses", "interval", "acknowledge_off_label"}))
-    count = opts.integer("doses", DEFAULT_DOSES["natalizumab"], 1, 200)
+    count = opts.integer("doses", listed_doses(order), 1, 200)
     extended = opts.choice("interval", ("4w", "6w"), "4w") == "6w"
     if extended and opts.values.get("acknowledge_off_label") != "yes":
         raise InvalidCourseOrder(

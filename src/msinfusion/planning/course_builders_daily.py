@@ -1,4 +1,9 @@
-"""Calendar builders for daily courses (alemtuzumab, IV methylprednisolone) and mitoxantrone."""
+"""Calendar builders for daily courses (alemtuzumab, IV methylprednisolone) and mitoxantrone.
+
+Each builds one catalog course kind (``planning.course_kind`` in the therapy file); the
+cumulative-limited kind reads its per-dose mg/m2 and lifetime limits from the therapy file
+(``planning.cumulative_dose`` and ``[[cumulative_limits]]``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ from msinfusion.catalog.model import Interval
 from msinfusion.errors import InvalidCourseOrder
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import add_days, describe, months, shift
-from msinfusion.planning.course_options import Built, Options, cited
+from msinfusion.planning.course_options import (
+    Built,
+    CumulativePlan,
+    Options,
+    cited,
+    cumulative_plan,
+)
 from msinfusion.planning.courses import CourseOrder, Placer, Series, Slot, anchor_of, run_series
 
 
@@ -129,28 +140,37 @@ def build_methylprednisolone(order: CourseOrder, placer: Placer) -> Built:
     return Built(notes=notes, sources=cited("methylprednisolone.course_days_options"))
 
 
-def mitoxantrone_limit(jurisdiction: str | None) -> Decimal:
-    """Lifetime mg/m2 (dossier M1): US 140, EU 72; unknown -> 72 (stricter)."""
-    key = "cumulative_limit_us" if jurisdiction == "US" else "cumulative_limit_eu"
-    return data.number(f"mitoxantrone.{key}")
+def cumulative_limit_mg_per_m2(therapy_id: str, jurisdiction: str | None) -> Decimal:
+    """Lifetime mg/m2 from the therapy file (dossier M1): US 140, EU 72; unknown -> 72."""
+    return _plan(therapy_id).limit_mg_per_m2(jurisdiction)
 
 
-def mitoxantrone_dose_count(jurisdiction: str | None, prior_mg_per_m2: Decimal) -> int:
-    """How many full 12 mg/m2 doses fit under the lifetime limit after ``prior_mg_per_m2``."""
-    per_dose = data.number("mitoxantrone.dose_mg_per_m2")
-    room = mitoxantrone_limit(jurisdiction) - prior_mg_per_m2
-    return max(int(room // per_dose), 0)
+def full_dose_count(therapy_id: str, jurisdiction: str | None, prior_mg_per_m2: Decimal) -> int:
+    """How many full doses fit under the lifetime limit after ``prior_mg_per_m2``."""
+    plan = _plan(therapy_id)
+    room = plan.limit_mg_per_m2(jurisdiction) - prior_mg_per_m2
+    return max(int(room // plan.dose_mg_per_m2), 0)
+
+
+def _plan(therapy_id: str) -> CumulativePlan:
+    plan = cumulative_plan(therapy_id)
+    if plan is None:
+        raise InvalidCourseOrder(
+            f"therapy '{therapy_id}' has no cumulative-dose limit", field="therapy_id"
+        )
+    return plan
 
 
 def build_mitoxantrone(order: CourseOrder, placer: Placer) -> Built:
     opts = Options(order, frozenset({"prior_mg_per_m2", "interval_months"}))
     jurisdiction = opts.jurisdiction
     prior = opts.decimal("prior_mg_per_m2", Decimal(0))
-    count = mitoxantrone_dose_count(jurisdiction, prior)
+    count = full_dose_count(order.therapy_id, jurisdiction, prior)
+    limit = cumulative_limit_mg_per_m2(order.therapy_id, jurisdiction)
     if count == 0:
         raise InvalidCourseOrder(
             f"no mitoxantrone dose fits: prior exposure {prior} mg/m2 leaves less than one "
-            f"12 mg/m2 dose under the {mitoxantrone_limit(jurisdiction)} mg/m2 lifetime limit",
+            f"12 mg/m2 dose under the {limit} mg/m2 lifetime limit",
             field="option:prior_mg_per_m2",
         )
     every, floor, ceiling = _mitoxantrone_intervals(opts, jurisdiction)
@@ -168,7 +188,6 @@ def build_mitoxantrone(order: CourseOrder, placer: Placer) -> Built:
         ),
         lambda n: ("mitoxantrone-12-per-m2", "Dose", "12 mg/m2", ()),
     )
-    limit = mitoxantrone_limit(jurisdiction)
     notes = (
         f"Stops at the lifetime limit {limit} mg/m2 (dossier M1"
         + ("" if jurisdiction else "; jurisdiction unknown: EU 72, the stricter")

@@ -1,7 +1,8 @@
 """Use case: check one patient's course - calendar, gates for the next dose, monitoring, risks.
 
-Framework-free: the CLI (``msinfusion course check``) calls it today; the API routes and the
-patient page (issues 5 and 10) call ``check_course`` / ``course_check_to_dict`` the same way.
+Framework-free: the CLI (``msinfusion course check``), the API routes and the patient page call
+``check_course`` / ``course_check_to_dict``. Which risks and monitoring apply is catalog data
+(the therapy file's ``[planning]``), never a test of the drug name.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from msinfusion.catalog.model import Mechanism
 from msinfusion.errors import InvalidCourseOrder
-from msinfusion.planning import course_data as data
-from msinfusion.planning.course_builders_daily import mitoxantrone_limit
+from msinfusion.planning.course_options import cumulative_plan, planned_therapy
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.course_views import (
     calendar_to_dict,
@@ -79,8 +80,9 @@ def dose_context(
     """The context of the next dose not yet given (None when every dose is given).
 
     ``on`` is the date the dose is booked or started; by default the earliest date it may be
-    given from ``calendar.as_of``. Mitoxantrone exposure so far = prior + each given dose at its
-    recorded mg/m2 (12 if none).
+    given from ``calendar.as_of``. Where the therapy file declares a cumulative-dose projection
+    (mitoxantrone), exposure so far = prior + each given dose at its recorded mg/m2 (the
+    protocol's mg/m2, 12, if none).
     """
     dose = calendar.next_dose()
     if dose is None:
@@ -93,19 +95,23 @@ def dose_context(
         and previous.course_number != dose.course_number
         and dose.course_number is not None
     )
-    mitoxantrone = calendar.therapy_id == "mitoxantrone"
-    planned = data.number("mitoxantrone.dose_mg_per_m2")
-    recorded = {g.dose_number: g.mg_per_m2 for g in given}
-    given_so_far = sum(
-        (
-            planned
-            if recorded.get(d.dose_number) is None
-            else Decimal(str(recorded[d.dose_number]))
-            for d in calendar.doses
-            if d.status is DoseStatus.GIVEN
-        ),
-        Decimal(0),
-    )
+    plan = cumulative_plan(calendar.therapy_id)
+    before = dose_mg_per_m2 = limit = None
+    if plan is not None:
+        recorded = {g.dose_number: g.mg_per_m2 for g in given}
+        given_so_far = sum(
+            (
+                plan.dose_mg_per_m2
+                if recorded.get(d.dose_number) is None
+                else Decimal(str(recorded[d.dose_number]))
+                for d in calendar.doses
+                if d.status is DoseStatus.GIVEN
+            ),
+            Decimal(0),
+        )
+        before = prior_mg_per_m2 + given_so_far
+        dose_mg_per_m2 = plan.dose_mg_per_m2
+        limit = plan.limit_mg_per_m2(calendar.jurisdiction)
     return DoseContext(
         therapy_id=calendar.therapy_id,
         dose_number=dose.dose_number,
@@ -113,11 +119,9 @@ def dose_context(
         course_start=course_start,
         previous_dose_on=None if previous is None else previous.given_on,
         jurisdiction=calendar.jurisdiction,
-        cumulative_before_mg_per_m2=prior_mg_per_m2 + given_so_far if mitoxantrone else None,
-        dose_mg_per_m2=data.number("mitoxantrone.dose_mg_per_m2") if mitoxantrone else None,
-        cumulative_limit_mg_per_m2=mitoxantrone_limit(calendar.jurisdiction)
-        if mitoxantrone
-        else None,
+        cumulative_before_mg_per_m2=before,
+        dose_mg_per_m2=dose_mg_per_m2,
+        cumulative_limit_mg_per_m2=limit,
     )
 
 
@@ -150,22 +154,27 @@ def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> C
         for slot in record_results(item, record, as_of)
     )
     last = calendar.last_given()
-    therapy = calendar.therapy_id
+    therapy = planned_therapy(calendar.therapy_id)
+    traits = None if therapy is None else therapy.planning
+    plan = cumulative_plan(calendar.therapy_id)
+    b_cell_depleting = (
+        therapy is not None and therapy.mechanism is Mechanism.ANTI_CD20_B_CELL_DEPLETION
+    )
     return CourseCheck(
         calendar=calendar,
         gates=gates,
         monitoring=slots,
-        pml=_pml(calendar, record, as_of) if therapy == "natalizumab" else None,
-        cumulative=project_mitoxantrone(
+        pml=_pml(calendar, record, as_of) if traits and traits.pml_risk_applies else None,
+        cumulative=()
+        if plan is None
+        else project_mitoxantrone(
             calendar,
             prior_mg_per_m2=prior,
             given=order.given,
-            limit_mg_per_m2=mitoxantrone_limit(calendar.jurisdiction),
-        )
-        if therapy == "mitoxantrone"
-        else (),
-        repletion=anti_cd20_repletion(therapy, last_dose=last.effective, as_of=as_of)
-        if last is not None and therapy in ("ocrelizumab", "ublituximab", "rituximab")
+            limit_mg_per_m2=plan.limit_mg_per_m2(calendar.jurisdiction),
+        ),
+        repletion=anti_cd20_repletion(calendar.therapy_id, last_dose=last.effective, as_of=as_of)
+        if last is not None and b_cell_depleting
         else None,
         gates_on=None if context is None else context.on,
     )

@@ -1,18 +1,68 @@
-"""Reading a course order's ``key=value`` options, and the result every builder returns."""
+"""Reading a course order's ``key=value`` options, the result every builder returns, and the
+catalog traits planning reads (ADR 0001: therapy rules are data, not drug-name branches).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from msinfusion.errors import InvalidCourseOrder
+from msinfusion.catalog.model import PlanningTraits, Therapy
+from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.errors import CatalogError, InvalidCourseOrder
 from msinfusion.planning import course_data as data
 from msinfusion.planning.courses import CourseOrder
 
 COMMON_OPTIONS = frozenset({"early_days", "late_days", "jurisdiction"})
 JURISDICTIONS = ("US", "EU")
-# Display horizons for open-ended schedules (how many doses to list), not clinical numbers.
-DEFAULT_DOSES = {"ocrelizumab": 6, "ublituximab": 6, "natalizumab": 13}
+
+
+def planned_therapy(therapy_id: str) -> Therapy | None:
+    """The shipped therapy with planning traits (``[planning]`` in its file), else None."""
+    for therapy in shipped_catalog():
+        if therapy.id == therapy_id and therapy.planning is not None:
+            return therapy
+    return None
+
+
+def traits_of(therapy_id: str) -> PlanningTraits | None:
+    therapy = planned_therapy(therapy_id)
+    return None if therapy is None else therapy.planning
+
+
+def listed_doses(order: CourseOrder) -> int:
+    """How many doses an open-ended calendar lists by default (``planning.listed_doses``)."""
+    traits = traits_of(order.therapy_id)
+    if traits is None or traits.listed_doses is None:
+        raise CatalogError(
+            "an open-ended course needs a display horizon",
+            file=f"{order.therapy_id}.toml",
+            field="planning.listed_doses",
+        )
+    return traits.listed_doses
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CumulativePlan:
+    """A lifetime cumulative-dose projection: per-dose mg/m2 and the limit by jurisdiction."""
+
+    therapy: Therapy
+    dose_mg_per_m2: Decimal
+
+    def limit_mg_per_m2(self, jurisdiction: str | None) -> Decimal:
+        """The jurisdiction's limit; unknown -> the strictest (dossier M1)."""
+        return self.therapy.cumulative_limit(jurisdiction).mg_per_m2.value
+
+
+def cumulative_plan(therapy_id: str) -> CumulativePlan | None:
+    """The projection of ``planning.cumulative_dose``, or None where no cumulative limit applies."""
+    therapy = planned_therapy(therapy_id)
+    if therapy is None or therapy.planning is None or therapy.planning.cumulative_dose is None:
+        return None
+    dose = therapy.protocol(therapy.planning.cumulative_dose.protocol_id).dose.mg_per_m2
+    if dose is None:  # pragma: no cover - the loader refuses a protocol not dosed in mg/m2
+        raise CatalogError("is not dosed in mg/m2", file=therapy.file, field="planning")
+    return CumulativePlan(therapy=therapy, dose_mg_per_m2=dose.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

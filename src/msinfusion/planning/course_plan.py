@@ -1,10 +1,16 @@
-"""``plan_course``: the one entry point from an order to a dated calendar (issue 7)."""
+"""``plan_course``: the one entry point from an order to a dated calendar.
+
+The builder is chosen by the course kind the therapy file declares (``planning.course_kind``),
+never by the drug name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
 
+from msinfusion.catalog.model import CourseKind
+from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import InvalidCourseOrder
 from msinfusion.planning import course_builders as anti_cd20
 from msinfusion.planning import course_builders_daily as daily
@@ -13,14 +19,21 @@ from msinfusion.planning.courses import CourseCalendar, CourseOrder, Placer, val
 
 Builder = Callable[[CourseOrder, Placer], Built]
 
+KIND_BUILDERS: dict[CourseKind, Builder] = {
+    CourseKind.SPLIT_START_CALENDAR_MONTHS: anti_cd20.build_ocrelizumab,
+    CourseKind.SPLIT_START_WEEKS: anti_cd20.build_ublituximab,
+    CourseKind.OFF_LABEL_REGIMENS: anti_cd20.build_rituximab,
+    CourseKind.FIXED_INTERVAL: anti_cd20.build_natalizumab,
+    CourseKind.REPEATED_DAILY_COURSES: daily.build_alemtuzumab,
+    CourseKind.CUMULATIVE_LIMITED: daily.build_mitoxantrone,
+    CourseKind.RELAPSE_DAILY_COURSE: daily.build_methylprednisolone,
+}
+
+# Therapy id -> builder, for every shipped therapy whose file declares a course kind.
 BUILDERS: dict[str, Builder] = {
-    "ocrelizumab": anti_cd20.build_ocrelizumab,
-    "ublituximab": anti_cd20.build_ublituximab,
-    "rituximab": anti_cd20.build_rituximab,
-    "natalizumab": anti_cd20.build_natalizumab,
-    "alemtuzumab": daily.build_alemtuzumab,
-    "mitoxantrone": daily.build_mitoxantrone,
-    "methylprednisolone": daily.build_methylprednisolone,
+    therapy.id: KIND_BUILDERS[therapy.planning.course_kind]
+    for therapy in shipped_catalog()
+    if therapy.planning is not None
 }
 
 

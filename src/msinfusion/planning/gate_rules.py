@@ -1,4 +1,7 @@
-"""Every pre-treatment and pre-infusion gate of issue 7, with its source and override rule.
+"""Every pre-treatment and pre-infusion gate, with its source and override rule.
+
+Which therapies a gate applies to is data: each therapy file lists its gate ids in
+``planning.gates``; this module holds the gate logic, and refuses an id no gate has.
 
 Dossier ids in comments: A = anti-CD20 dossier (Q items), N = natalizumab/alemtuzumab/
 mitoxantrone/methylprednisolone dossier (N, A, M, P items). ``overridable=True`` only where the
@@ -7,6 +10,8 @@ label leaves room for a prescriber decision (e.g. "whenever possible", "consult 
 
 from __future__ import annotations
 
+from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.errors import CatalogError
 from msinfusion.planning import course_data as data
 from msinfusion.planning import gate_checks as checks
 from msinfusion.planning.gate_evaluators import (
@@ -19,15 +24,25 @@ from msinfusion.planning.gate_evaluators import (
 )
 from msinfusion.planning.gates import Evaluate, Gate, GateWhen
 
-ANTI_CD20 = frozenset({"ocrelizumab", "ublituximab", "rituximab"})
 CD20_SOURCES = ("prescriberpoint-ocrevus", "prescriberpoint-briumvi", "rituxiver")
 LIVER = checks.LIVER
+
+
+def _therapies_by_gate() -> dict[str, frozenset[str]]:
+    """Gate id -> the therapies whose file lists it in ``planning.gates``."""
+    found: dict[str, set[str]] = {}
+    for therapy in shipped_catalog():
+        for gate_id in () if therapy.planning is None else therapy.planning.gate_ids:
+            found.setdefault(gate_id, set()).add(therapy.id)
+    return {gate_id: frozenset(ids) for gate_id, ids in found.items()}
+
+
+_APPLIES = _therapies_by_gate()
 
 
 def _g(
     gid: str,
     title: str,
-    therapies: frozenset[str] | set[str],
     when: GateWhen,
     *,
     mandatory: bool = True,
@@ -40,7 +55,7 @@ def _g(
     return Gate(
         id=gid,
         title=title,
-        therapies=frozenset(therapies),
+        therapies=_APPLIES.get(gid, frozenset()),
         when=when,
         mandatory=mandatory,
         overridable=overridable,
@@ -58,7 +73,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "hbv_hbsag",
         "Hepatitis B surface antigen",
-        ANTI_CD20,
         FIRST,
         sources=CD20_SOURCES,
         evaluate=NEG(
@@ -68,7 +82,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "hbv_anti_hbc",
         "Hepatitis B core antibody",
-        ANTI_CD20,
         FIRST,
         overridable=True,
         sources=CD20_SOURCES,
@@ -81,7 +94,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "serum_immunoglobulins",
         "Quantitative serum immunoglobulins",
-        ANTI_CD20,
         FIRST,
         overridable=True,
         sources=CD20_SOURCES[:2],
@@ -91,7 +103,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "anti_cd20_vaccination_timing",
         "Vaccinations completed before start (dossier Q4)",
-        ANTI_CD20,
         FIRST,
         sources=("prescriberpoint-ocrevus", "medscape-uk-ocrelizumab"),
         evaluate=checks.anti_cd20_vaccines,
@@ -99,7 +110,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "liver_tests",
         "ALT, AST, alkaline phosphatase, bilirubin (US, 8/2025)",
-        {"ocrelizumab", "ublituximab"},
         FIRST,
         overridable=True,
         sources=CD20_SOURCES[:2],
@@ -108,7 +118,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "active_infection",
         "No active infection today (postpone until resolved)",
-        ANTI_CD20 | {"alemtuzumab"},
         EVERY,
         sources=("ocrevus-admin", "medscape-briumvi", "lemtrada-eu-leaflet"),
         evaluate=no_finding_today(
@@ -118,7 +127,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "ublituximab_pregnancy",
         "Pregnancy status verified (US)",
-        {"ublituximab"},
         EVERY,
         overridable=True,
         sources=("medscape-briumvi", "themeditary-briumvi"),
@@ -128,7 +136,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "natalizumab_anti_jcv",
         "Anti-JCV antibody status and index",
-        {"natalizumab"},
         FIRST,
         sources=("tysabri-mims-sg", "tysabrihcp-dosing"),
         evaluate=checks.jcv,
@@ -136,7 +143,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "natalizumab_baseline_mri",
         "Baseline brain MRI (EU: within 3 months)",
-        {"natalizumab"},
         FIRST,
         overridable=True,
         sources=("rcr-mri", "tysabri-us-pi"),
@@ -145,7 +151,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "natalizumab_no_pml",
         "No current or prior PML",
-        {"natalizumab"},
         EVERY,
         sources=("tysabri-us-pi",),
         evaluate=checks.pml_never,
@@ -153,7 +158,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "touch_authorized",
         "REMS (TOUCH / TYRUKO REMS) authorisation current",
-        {"natalizumab"},
         EVERY,
         sources=("touch-rems",),
         evaluate=finding_today(
@@ -163,7 +167,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "touch_checklist",
         "Pre-infusion patient checklist: no stop answer",
-        {"natalizumab"},
         EVERY,
         overridable=True,
         sources=("touch-rems", "touch-checklist"),
@@ -179,7 +182,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_vzv",
         "VZV immunity (vaccinate if negative)",
-        {"alemtuzumab"},
         COURSE,
         sources=("lemtrada-eu-leaflet", "msprotocols-lemtrada"),
         evaluate=checks.vzv,
@@ -187,7 +189,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_vaccination_timing",
         "All vaccinations >= 6 weeks before the course",
-        {"alemtuzumab"},
         COURSE,
         sources=("lemtrada-eu-leaflet", "msprotocols-lemtrada"),
         evaluate=checks.alemtuzumab_vaccines,
@@ -195,7 +196,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_hiv",
         "HIV test negative",
-        {"alemtuzumab"},
         COURSE,
         sources=("lemtrada-empr", "lemtrada-pmc-table"),
         evaluate=NEG(
@@ -205,7 +205,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_hbv_hcv",
         "Hepatitis B and C screen",
-        {"alemtuzumab"},
         FIRST,
         overridable=True,
         sources=("lemtrada-pmc-table",),
@@ -214,7 +213,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_tb",
         "Tuberculosis screen (local guidance)",
-        {"alemtuzumab"},
         FIRST,
         overridable=True,
         sources=("lemtrada-eu-leaflet", "lemtrada-pmc-table"),
@@ -225,7 +223,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_baseline_labs",
         "Baseline CBC, creatinine, urinalysis, UPCR, TSH, liver",
-        {"alemtuzumab"},
         FIRST,
         sources=("lemtrada-empr", "lemtrada-pmc-table"),
         evaluate=present(
@@ -245,7 +242,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_pregnancy",
         "Pregnancy excluded before the course",
-        {"alemtuzumab"},
         COURSE,
         sources=("lemtrada-eu-leaflet",),
         evaluate=pregnancy(every_dose=False, overridable=False),
@@ -253,7 +249,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "alemtuzumab_ecg",
         "Baseline ECG (EU 2020, unconfirmed)",
-        {"alemtuzumab"},
         FIRST,
         mandatory=False,
         sources=("msprotocols-lemtrada",),
@@ -265,7 +260,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_lvef",
         "LVEF >= 50 % before this dose",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-pfizer-boxed", "mtx-roztrous"),
         evaluate=checks.lvef,
@@ -273,7 +267,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_neutrophils",
         "Neutrophils >= 1500/mm3 before this dose",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-pfizer-boxed", "mtx-medicalalgorithms"),
         evaluate=at_least(
@@ -286,7 +279,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_blood_count",
         "CBC with platelets before this dose",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-medicalalgorithms",),
         evaluate=present(("platelets",), every_dose=True),
@@ -294,7 +286,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_liver",
         "Liver function tests before this dose (defer if abnormal)",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-medicalalgorithms",),
         evaluate=present(LIVER, every_dose=True),
@@ -302,7 +293,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_pregnancy",
         "Pregnancy test before this dose",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-medicalalgorithms",),
         evaluate=pregnancy(every_dose=True, overridable=False),
@@ -310,7 +300,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "mitoxantrone_cumulative",
         "Cumulative dose within the lifetime limit",
-        {"mitoxantrone"},
         EVERY,
         sources=("mtx-northwestern", "mtx-rxreasoner-eu"),
         evaluate=checks.cumulative,
@@ -319,7 +308,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "ivmp_exclude_infection",
         "Infection excluded (urinalysis) before a relapse course",
-        {"methylprednisolone"},
         FIRST,
         overridable=True,
         sources=("ivmp-docsbay", "mstherapycentre"),
@@ -328,7 +316,6 @@ GATES: tuple[Gate, ...] = (
     _g(
         "ivmp_within_14_days",
         "Started within 14 days of relapse onset (NICE)",
-        {"methylprednisolone"},
         FIRST,
         mandatory=False,
         sources=("nice-ng220",),
@@ -345,3 +332,17 @@ OUTCOME_OVERRIDABLE_GATE_IDS = ("anti_cd20_vaccination_timing", "mitoxantrone_lv
 
 def gate_ids() -> tuple[str, ...]:
     return tuple(g.id for g in GATES)
+
+
+def check_catalog_gate_ids() -> None:
+    """Refuse a therapy file that lists a gate id no gate has (file, field, reason)."""
+    known = set(gate_ids())
+    for therapy in shipped_catalog():
+        for i, gate_id in enumerate(() if therapy.planning is None else therapy.planning.gate_ids):
+            if gate_id not in known:
+                raise CatalogError(
+                    f"unknown gate id '{gate_id}'", file=therapy.file, field=f"planning.gates[{i}]"
+                )
+
+
+check_catalog_gate_ids()

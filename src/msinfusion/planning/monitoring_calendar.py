@@ -4,19 +4,23 @@ Each item is a list of due dates. A result fulfils the earliest open slot whose 
 it: a baseline slot takes results on or before the first dose; slot ``k`` takes results after
 slot ``k-1``'s due date and before slot ``k+1``'s. A slot with no result after its due date
 (``as_of`` > due) is **overdue**; a result the lab flags abnormal, or beyond a cited threshold,
-is **abnormal**. Intervals are cited in course_rules.toml.
+is **abnormal**. Which calendar applies, and its cited cadences, is the therapy file's
+``[planning.monitoring]``; lab thresholds are the gate thresholds of course_rules.toml.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from msinfusion.catalog.model import Interval
+from msinfusion.catalog.model import Cited, Interval, Monitoring, MonitoringPlan
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import add_months, shift
+from msinfusion.planning.course_data import CitedRule
+from msinfusion.planning.course_options import traits_of
 from msinfusion.planning.courses import CourseCalendar
 from msinfusion.planning.patient_record import LabResult, PatientRecord
 
@@ -67,7 +71,7 @@ def _every(
 
 
 def _item(
-    key: str,
+    origin: Cited[Interval] | CitedRule,
     item_id: str,
     title: str,
     test: str,
@@ -77,135 +81,138 @@ def _item(
     abnormal_below: Decimal | None = None,
     positive_is_abnormal: bool = False,
 ) -> MonitoringItem:
-    rule = data.rule(key)
+    """An item cited by a therapy-file cadence or a course_rules.toml threshold."""
+    sources = (
+        origin.source_urls
+        if isinstance(origin, CitedRule)
+        else tuple(source.url for source in origin.sources)
+    )
     return MonitoringItem(
         id=item_id,
         title=title,
         test=test,
         dates=dates,
-        sources=rule.source_urls,
-        note=rule.note,
+        sources=sources,
+        note=origin.note,
         baseline=baseline,
         abnormal_below=abnormal_below,
         positive_is_abnormal=positive_is_abnormal,
     )
 
 
-def _alemtuzumab(calendar: CourseCalendar) -> list[MonitoringItem]:
+def _lymphocyte_depletion(
+    calendar: CourseCalendar, plan: Monitoring, record: PatientRecord | None
+) -> list[MonitoringItem]:
+    """Alemtuzumab: monthly blood and urine, 3-monthly thyroid, yearly skin, to the horizon."""
     first, last = calendar.doses[0].effective, calendar.doses[-1].effective
-    until = shift(last, data.interval("monitoring.alemtuzumab_horizon"))
-    monthly = data.interval("monitoring.alemtuzumab_blood_urine_every")
-    dates = _every(first, monthly, until, include_first=True)
-    thyroid = _every(
-        first, data.interval("monitoring.alemtuzumab_thyroid_every"), until, include_first=True
-    )
-    skin = _every(
-        first, data.interval("monitoring.alemtuzumab_skin_every"), until, include_first=True
-    )
-    key = "monitoring.alemtuzumab_blood_urine_every"
+    until = shift(last, plan.interval("horizon_after_last_dose").value)
+    monthly = plan.interval("blood_urine_every")
+    thyroid = plan.interval("thyroid_every")
+    skin = plan.interval("skin_every")
+    dates = _every(first, monthly.value, until, include_first=True)
+    prefix = calendar.therapy_id
     return [
-        _item(key, "alemtuzumab_cbc", "CBC with differential", "cbc_diff", dates, baseline=True),
+        _item(monthly, f"{prefix}_cbc", "CBC with differential", "cbc_diff", dates, baseline=True),
         _item(
-            key, "alemtuzumab_creatinine", "Serum creatinine", "creatinine", dates, baseline=True
+            monthly, f"{prefix}_creatinine", "Serum creatinine", "creatinine", dates, baseline=True
         ),
         _item(
-            key,
-            "alemtuzumab_urinalysis",
+            monthly,
+            f"{prefix}_urinalysis",
             "Urinalysis with cell counts",
             "urinalysis",
             dates,
             baseline=True,
         ),
         _item(
-            "monitoring.alemtuzumab_thyroid_every",
-            "alemtuzumab_thyroid",
+            thyroid,
+            f"{prefix}_thyroid",
             "Thyroid function",
             "tsh",
-            thyroid,
+            _every(first, thyroid.value, until, include_first=True),
             baseline=True,
         ),
         _item(
-            "monitoring.alemtuzumab_skin_every",
-            "alemtuzumab_skin",
+            skin,
+            f"{prefix}_skin",
             "Skin examination",
             "skin_exam",
-            skin,
+            _every(first, skin.value, until, include_first=True),
             baseline=True,
         ),
     ]
 
 
-def _natalizumab(calendar: CourseCalendar, record: PatientRecord | None) -> list[MonitoringItem]:
+def _pml_surveillance(
+    calendar: CourseCalendar, plan: Monitoring, record: PatientRecord | None
+) -> list[MonitoringItem]:
+    """Natalizumab: anti-JCV by status, MRI (abbreviated when high risk), US REMS assessments."""
     first, last = calendar.doses[0].effective, calendar.doses[-1].effective
+    prefix = calendar.therapy_id
     jcv = record.latest("anti_jcv", on_or_before=last) if record else None
     prior_is = bool(record and record.prior_immunosuppressant)
     cutoff = Decimal(str(data.raw_rules()["pml_table_a"]["index_cutoff"]))
     high_index = bool(jcv and jcv.positive and jcv.value is not None and jcv.value > cutoff)
     items: list[MonitoringItem] = []
-    every6 = data.interval("monitoring.natalizumab_jcv_every")
+    every6 = plan.interval("jcv_every")
     if jcv is None or not jcv.positive:  # negative or unknown: every 6 months
-        dates = _every(first, every6, last, include_first=True)
         items.append(
             _item(
-                "monitoring.natalizumab_jcv_every",
-                "natalizumab_anti_jcv",
+                every6,
+                f"{prefix}_anti_jcv",
                 "Anti-JCV antibody (index)",
                 "anti_jcv",
-                dates,
+                _every(first, every6.value, last, include_first=True),
                 baseline=True,
                 positive_is_abnormal=True,
             )
         )
     elif not prior_is and not high_index:  # JCV+ low index, no prior IS: from 2 years
-        start = shift(first, data.interval("monitoring.natalizumab_jcv_low_index_from"))
+        low_from = plan.interval("jcv_low_index_from")
+        start = shift(first, low_from.value)
         items.append(
             _item(
-                "monitoring.natalizumab_jcv_low_index_from",
-                "natalizumab_anti_jcv",
+                low_from,
+                f"{prefix}_anti_jcv",
                 "Anti-JCV index (low-index retest)",
                 "anti_jcv",
-                _every(start, every6, last, include_first=True),
+                _every(start, every6.value, last, include_first=True),
             )
         )
     high_risk = bool(jcv and jcv.positive and (prior_is or high_index))
-    mri_every = data.interval("monitoring.natalizumab_mri_every")
+    mri_every = plan.interval("mri_every")
     items.append(
         _item(
-            "monitoring.natalizumab_mri_every",
-            "natalizumab_mri",
+            mri_every,
+            f"{prefix}_mri",
             "Brain MRI (full)",
             "mri_brain",
-            _every(first, mri_every, last, include_first=True),
+            _every(first, mri_every.value, last, include_first=True),
             baseline=True,
         )
     )
     if high_risk:
-        start = shift(first, data.interval("monitoring.natalizumab_high_risk_from"))
+        start = shift(first, plan.interval("high_risk_from").value)
+        high_every = plan.interval("mri_high_risk_every")
         items.append(
             _item(
-                "monitoring.natalizumab_mri_high_risk_every",
-                "natalizumab_mri_pml",
+                high_every,
+                f"{prefix}_mri_pml",
                 "Abbreviated MRI for PML (FLAIR, T2, DWI)",
                 "mri_brain_abbreviated",
-                _every(
-                    start,
-                    data.interval("monitoring.natalizumab_mri_high_risk_every"),
-                    last,
-                    include_first=True,
-                ),
+                _every(start, high_every.value, last, include_first=True),
             )
         )
     if calendar.jurisdiction != "EU":
+        rems_every = plan.interval("rems_every")
         rems = (
-            shift(first, data.interval("monitoring.natalizumab_rems_first")),
-            *_every(
-                first, data.interval("monitoring.natalizumab_rems_every"), last, include_first=False
-            ),
+            shift(first, plan.interval("rems_first").value),
+            *_every(first, rems_every.value, last, include_first=False),
         )
         items.append(
             _item(
-                "monitoring.natalizumab_rems_every",
-                "natalizumab_rems_pml_assessment",
+                rems_every,
+                f"{prefix}_rems_pml_assessment",
                 "REMS PML assessment and re-authorisation (US)",
                 "rems_assessment",
                 tuple(sorted(set(rems))),
@@ -214,7 +221,9 @@ def _natalizumab(calendar: CourseCalendar, record: PatientRecord | None) -> list
     return items
 
 
-def _anti_cd20(calendar: CourseCalendar, ig_interval: Interval | None) -> list[MonitoringItem]:
+def _b_cell_depletion(
+    calendar: CourseCalendar, ig_interval: Interval | None
+) -> list[MonitoringItem]:
     first, last = calendar.doses[0].effective, calendar.doses[-1].effective
     dates = (
         (first,) if ig_interval is None else _every(first, ig_interval, last, include_first=True)
@@ -236,19 +245,25 @@ def _anti_cd20(calendar: CourseCalendar, ig_interval: Interval | None) -> list[M
     ]
 
 
-def _mitoxantrone(calendar: CourseCalendar) -> list[MonitoringItem]:
+def _cardiotoxicity(
+    calendar: CourseCalendar, plan: Monitoring, record: PatientRecord | None
+) -> list[MonitoringItem]:
+    """Mitoxantrone: LVEF and neutrophils before every dose, then yearly LVEF for life."""
     dose_dates = tuple(d.effective for d in calendar.doses)
+    yearly = plan.interval("lvef_after_last_dose_every")
     after = _every(
         dose_dates[-1],
-        data.interval("monitoring.mitoxantrone_lvef_after_every"),
+        yearly.value,
         add_months(dose_dates[-1], 12 * LIFELONG_DISPLAY_YEARS),
         include_first=False,
     )
     floor = data.number("gates.mitoxantrone_lvef_min_pct")
+    neutrophils = data.rule("gates.mitoxantrone_neutrophils_min_per_mm3")
+    prefix = calendar.therapy_id
     return [
         _item(
-            "monitoring.mitoxantrone_lvef_after_every",
-            "mitoxantrone_lvef",
+            yearly,
+            f"{prefix}_lvef",
             "LVEF (echo/MUGA)",
             "lvef_pct",
             dose_dates + after,
@@ -256,15 +271,25 @@ def _mitoxantrone(calendar: CourseCalendar) -> list[MonitoringItem]:
             abnormal_below=floor,
         ),
         _item(
-            "gates.mitoxantrone_neutrophils_min_per_mm3",
-            "mitoxantrone_neutrophils",
+            neutrophils,
+            f"{prefix}_neutrophils",
             "Neutrophils before each dose",
             "neutrophils_per_mm3",
             dose_dates,
             baseline=True,
-            abnormal_below=data.number("gates.mitoxantrone_neutrophils_min_per_mm3"),
+            abnormal_below=neutrophils.number,
         ),
     ]
+
+
+Generate = Callable[[CourseCalendar, Monitoring, PatientRecord | None], list[MonitoringItem]]
+
+# From the plan a therapy file declares (``planning.monitoring.plan``) to its calendar.
+PLAN_CALENDARS: dict[MonitoringPlan, Generate] = {
+    MonitoringPlan.LYMPHOCYTE_DEPLETION: _lymphocyte_depletion,
+    MonitoringPlan.PML_SURVEILLANCE: _pml_surveillance,
+    MonitoringPlan.CARDIOTOXICITY: _cardiotoxicity,
+}
 
 
 def monitoring_items(
@@ -274,16 +299,13 @@ def monitoring_items(
     ig_interval: Interval | None = None,
 ) -> tuple[MonitoringItem, ...]:
     """The monitoring schedule that follows from ``calendar`` (and the patient's JCV status)."""
-    therapy = calendar.therapy_id
-    if therapy == "alemtuzumab":
-        return tuple(_alemtuzumab(calendar))
-    if therapy == "natalizumab":
-        return tuple(_natalizumab(calendar, record))
-    if therapy in ("ocrelizumab", "ublituximab", "rituximab"):
-        return tuple(_anti_cd20(calendar, ig_interval))
-    if therapy == "mitoxantrone":
-        return tuple(_mitoxantrone(calendar))
-    return ()
+    traits = traits_of(calendar.therapy_id)
+    plan = None if traits is None else traits.monitoring
+    if plan is None:
+        return ()
+    if plan.plan is MonitoringPlan.B_CELL_DEPLETION:
+        return tuple(_b_cell_depletion(calendar, ig_interval))
+    return tuple(PLAN_CALENDARS[plan.plan](calendar, plan, record))
 
 
 def _is_abnormal(item: MonitoringItem, result: LabResult) -> bool:

@@ -1,12 +1,17 @@
 """Risk calculators: natalizumab PML risk, mitoxantrone cumulative dose, anti-CD20 repletion.
 
+Which calculator applies is catalog data, never a test of the drug name: ``pml_risk`` and
+``cumulative_dose`` in the therapy file's ``[planning]``, and an anti-CD20 mechanism for
+repletion, whose figures are the ``[repletion]`` entries of course_rules.toml for that therapy.
+
 - PML: table A of the natalizumab dossier (N 1.4), cell by cell, never interpolated or
   extrapolated (N4); the Ho 2017 bands are not used (cells not retrieved).
-- Mitoxantrone: cumulative mg/m2 (prior exposure + doses given + doses planned) against the
-  lifetime limit (M1), projected over the course calendar; mg from Mosteller BSA when measured.
+- Cumulative dose (mitoxantrone): mg/m2 (prior exposure + doses given + doses planned) against
+  the lifetime limit (M1), projected over the course calendar; mg from Mosteller BSA when
+  measured.
 - Anti-CD20: weeks since the last dose and the label's median time to B-cell repletion
-  (ocrelizumab 72 weeks, range 27-175; ublituximab 70 weeks) until the pharmacology issue (8)
-  provides a model.
+  (ocrelizumab 72 weeks, range 27-175; ublituximab 70 weeks) until a pharmacology model
+  replaces it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from fractions import Fraction
 from msinfusion.errors import PlanningError
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import add_weeks
+from msinfusion.planning.course_options import cumulative_plan
 from msinfusion.planning.courses import CourseCalendar, DoseStatus, GivenDose
 
 
@@ -117,7 +123,12 @@ def project_mitoxantrone(
     bsa_m2: Fraction | None = None,
 ) -> tuple[CumulativeDoseRow, ...]:
     """Cumulative mg/m2 after every dose of the calendar (given doses at their recorded mg/m2)."""
-    planned = data.number("mitoxantrone.dose_mg_per_m2")
+    plan = cumulative_plan(calendar.therapy_id)
+    if plan is None:
+        raise PlanningError(
+            f"therapy '{calendar.therapy_id}' has no cumulative-dose limit", field="therapy_id"
+        )
+    planned = plan.dose_mg_per_m2
     recorded = {g.dose_number: g.mg_per_m2 for g in given}
     total, rows = prior_mg_per_m2, []
     for dose in calendar.doses:
@@ -156,8 +167,8 @@ class Repletion:
 def anti_cd20_repletion(therapy_id: str, *, last_dose: date, as_of: date) -> Repletion:
     """Time since the last anti-CD20 dose and the label's expected B-cell repletion window."""
     weeks = Fraction((as_of - last_dose).days, 7)
-    key = f"repletion.{therapy_id}_median_weeks"
-    if therapy_id not in ("ocrelizumab", "ublituximab"):
+    figures = data.raw_rules().get("repletion", {})
+    if f"{therapy_id}_median_weeks" not in figures:
         return Repletion(
             therapy_id=therapy_id,
             last_dose=last_dose,
@@ -170,11 +181,11 @@ def anti_cd20_repletion(therapy_id: str, *, last_dose: date, as_of: date) -> Rep
             verified=False,
             note="No label repletion figure in the dossiers for this therapy.",
         )
-    rule = data.rule(key)
+    rule = data.rule(f"repletion.{therapy_id}_median_weeks")
     median = int(rule.value)
     span: tuple[int, int] | None = None
-    if therapy_id == "ocrelizumab":
-        low, high = data.rule("repletion.ocrelizumab_range_weeks").value
+    if f"{therapy_id}_range_weeks" in figures:
+        low, high = data.rule(f"repletion.{therapy_id}_range_weeks").value
         span = (int(low), int(high))
     return Repletion(
         therapy_id=therapy_id,

@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidSchedulingProblem
 from msinfusion.planning import after
 from msinfusion.scheduling.problem import (
@@ -96,8 +96,11 @@ def nurses_for(chairs: int) -> int:
     return max(1, round(chairs / CHAIRS_PER_NURSE))
 
 
-def generate_day(*, chairs: int, seed: int, day: date, zone: tzinfo) -> DayProblem:
-    """A seeded synthetic day at a centre with ``chairs`` identical chairs."""
+def generate_day(
+    *, chairs: int, seed: int, day: date, zone: tzinfo, catalog: Catalog
+) -> DayProblem:
+    """A seeded synthetic day at a centre with ``chairs`` identical chairs; each visit's chair
+    time and nurse tasks come from its protocol in ``catalog``."""
     if chairs < 1:
         raise InvalidSchedulingProblem("chairs must be 1 or more", field="chairs")
     rng = random.Random(seed)
@@ -106,7 +109,7 @@ def generate_day(*, chairs: int, seed: int, day: date, zone: tzinfo) -> DayProbl
     visits: list[Visit] = []
     booked = timedelta(0)
     while booked < budget:
-        visit = _draw_visit(rng, len(visits) + 1, day, zone)
+        visit = _draw_visit(rng, len(visits) + 1, day, zone, catalog)
         visits.append(visit)
         booked += visit.chair_time
     nurses = tuple(
@@ -124,9 +127,11 @@ def generate_day(*, chairs: int, seed: int, day: date, zone: tzinfo) -> DayProbl
     )
 
 
-def _draw_visit(rng: random.Random, number: int, day: date, zone: tzinfo) -> Visit:
+def _draw_visit(
+    rng: random.Random, number: int, day: date, zone: tzinfo, catalog: Catalog
+) -> Visit:
     kind = rng.choice(rng.choice(MS_VISIT_MIX))
-    protocol = shipped_catalog().get_protocol(kind.protocol_id)
+    protocol = catalog.get_protocol(kind.protocol_id)
     opens = _at(day, OPENS, zone)
     provisional = visit_from_protocol(
         protocol,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from msinfusion.catalog.registry import Catalog
+from msinfusion.clinical_time import read_aware_datetime, read_iso_date
 from msinfusion.errors import InvalidSchedulingProblem, MsinfusionError
 from msinfusion.scheduling.problem import (
     Chair,
@@ -45,13 +46,7 @@ def _get(data: Mapping[str, Any], key: str, path: str) -> Any:
 
 
 def _time(value: Any, path: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise _bad(path, f"'{value}' is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise _bad(path, f"'{value}' has no UTC offset")
-    return moment
+    return read_aware_datetime(value, path, error=InvalidSchedulingProblem)
 
 
 def _maybe_time(value: Any, path: str) -> datetime | None:
@@ -82,10 +77,7 @@ def day_problem_from_json(data: Any, catalog: Catalog) -> DayProblem:
     if root.get("format") != FORMAT:
         raise _bad("format", f"must be '{FORMAT}'")
     durations = _durations(root.get("nurse_task_min", {}))
-    try:
-        day = date.fromisoformat(str(_get(root, "date", "")))
-    except ValueError:
-        raise _bad("date", f"'{root.get('date')}' is not an ISO date") from None
+    day = read_iso_date(_get(root, "date", ""), "date", error=InvalidSchedulingProblem)
     chairs = tuple(
         Chair(
             id=ChairId(str(_get(_object(c, f"chairs[{i}]"), "id", f"chairs[{i}]"))),

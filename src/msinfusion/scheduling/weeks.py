@@ -10,10 +10,10 @@ Two stages (Turkcan et al. 2012; dossier A5 "keep the daily timing problem separ
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidSchedulingProblem
 from msinfusion.planning import after
 from msinfusion.scheduling.assignment import Violation
@@ -88,8 +88,9 @@ class VisitRequest:
     course_day: int | None = None
     mandatory: bool = False
 
-    def visit_on(self, template: DayTemplate, day: date) -> Visit:
-        protocol = shipped_catalog().get_protocol(self.protocol_id)
+    def visit_on(self, template: DayTemplate, day: date, catalog: Catalog) -> Visit:
+        """The visit on ``day``: chair time and nurse tasks from the protocol in ``catalog``."""
+        protocol = catalog.get_protocol(self.protocol_id)
         window = PatientWindow(
             earliest=template.at(day, self.arrival), start_by=template.at(day, self.start_by)
         )
@@ -116,10 +117,14 @@ class DayLink:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WeeksProblem:
+    """Requests to place over ``first_day..last_day``; ``catalog`` holds their protocols, so
+    every stage computes the same chair time for a request."""
+
     first_day: date
     last_day: date
     template: DayTemplate
     requests: tuple[VisitRequest, ...]
+    catalog: Catalog = field(repr=False)
     links: tuple[DayLink, ...] = ()
 
     def __post_init__(self) -> None:
@@ -156,7 +161,7 @@ class WeeksProblem:
         return [d for d in self.open_days() if request.earliest_day <= d <= request.latest_day]
 
     def chair_time(self, request: VisitRequest) -> timedelta:
-        return request.visit_on(self.template, request.earliest_day).chair_time
+        return request.visit_on(self.template, request.earliest_day, self.catalog).chair_time
 
 
 DayAssignment = dict[str, date]
@@ -192,7 +197,7 @@ def plan_weeks(
     for request in ordered:
         if request.id in day_of:
             by_day[day_of[request.id]].append(
-                request.visit_on(problem.template, day_of[request.id])
+                request.visit_on(problem.template, day_of[request.id], problem.catalog)
             )
     days = tuple(
         solve_day(problem.template.day_problem(day, tuple(visits)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from datetime import date, time, timedelta, tzinfo
 
-from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.registry import Catalog
 from msinfusion.scheduling.generator import (
     CLOSES,
     LAST_START,
@@ -61,8 +61,9 @@ def template_for(chairs: int, zone: tzinfo) -> DayTemplate:
 
 
 def generate_weeks(
-    *, chairs: int, seed: int, first_day: date, weeks: int, zone: tzinfo
+    *, chairs: int, seed: int, first_day: date, weeks: int, zone: tzinfo, catalog: Catalog
 ) -> WeeksProblem:
+    """A seeded synthetic demand of linked courses; chair times from ``catalog``'s protocols."""
     rng = random.Random(seed)
     template = template_for(chairs, zone)
     last_day = first_day + timedelta(days=7 * weeks - 1)
@@ -98,9 +99,10 @@ def generate_weeks(
                 course_length=len(course),
                 horizon=(first_day, last_day),
                 template=template,
+                catalog=catalog,
             )
             requests.append(request)
-            total += _chair_time(request, template)
+            total += request.visit_on(template, request.due_day, catalog).chair_time
             if previous is not None:
                 links.append(DayLink(first=previous, second=request.id, min_days=gap, max_days=gap))
             previous = request.id
@@ -109,12 +111,9 @@ def generate_weeks(
         last_day=last_day,
         template=template,
         requests=tuple(requests),
+        catalog=catalog,
         links=tuple(links),
     )
-
-
-def _chair_time(request: VisitRequest, template: DayTemplate) -> timedelta:
-    return request.visit_on(template, request.due_day).chair_time
 
 
 def _request(
@@ -127,11 +126,12 @@ def _request(
     course_length: int,
     horizon: tuple[date, date],
     template: DayTemplate,
+    catalog: Catalog,
 ) -> VisitRequest:
     number, patient = ids
     first_day, last_day = horizon
     course_day = dose if protocol_id.startswith(("alemtuzumab", "methylprednisolone")) else None
-    protocol = shipped_catalog().get_protocol(protocol_id)
+    protocol = catalog.get_protocol(protocol_id)
     opens = template.at(due, OPENS)
     probe = visit_from_protocol(
         protocol,

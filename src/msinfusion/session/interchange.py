@@ -9,6 +9,7 @@ consciousness level is its ACVPU letter (``"A"``), yes/no fields are JSON ``true
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from dataclasses import MISSING, fields
@@ -23,6 +24,32 @@ from msinfusion.session.codec import field_types
 from msinfusion.session.commands import COMMAND_TYPES, Command, read_consciousness
 
 COMMANDS: dict[str, type[Command]] = {cls.__name__: cls for cls in COMMAND_TYPES}
+
+MAX_TEXT_LENGTH = 2000
+MAX_DECIMAL_EXPONENT = 30
+"""A decimal string such as ``"1e999999999"`` would take minutes to read exactly: refused."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)\s*$")
+
+
+def _guard_text(name: str, value: str) -> None:
+    if len(value) > MAX_TEXT_LENGTH or _CONTROL.search(value):
+        raise InvalidCommand(
+            f"{name} must be text of at most {MAX_TEXT_LENGTH} printable characters", field=name
+        )
+    match = _EXPONENT.match(value)
+    if match and abs(int(match.group(2))) > MAX_DECIMAL_EXPONENT:
+        raise InvalidCommand(f"{name} is out of range", field=name)
+
+
+def _guard_values(command: dict[Any, Any]) -> None:
+    """Refuse text no store should hold (control characters, NUL) and runaway exponents."""
+    for name, value in command.items():
+        _guard_text("command", str(name))
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, str):
+                _guard_text(str(name), item)
 
 
 def _bad(name: str, expected: str, value: object) -> InvalidCommand:
@@ -95,6 +122,8 @@ def command_from_dict(obj: object) -> Command:
     if not isinstance(obj, dict):
         raise InvalidCommand("each command must be a JSON object", field="command")
     name = obj.get("command")
+    if name in COMMANDS:
+        _guard_values(obj)
     if name not in COMMANDS:
         known = ", ".join(COMMANDS)
         raise InvalidCommand(f"unknown command {name!r}; known: {known}", field="command")

@@ -18,6 +18,7 @@ from msinfusion.session.alerting import alert_to_json, list_alerts_at
 from msinfusion.session.due import DueAction, list_due_actions, list_warnings
 from msinfusion.session.events import Event
 from msinfusion.session.evolve import replay
+from msinfusion.session.segments import RateSegment, list_actual_segments
 from msinfusion.session.state import (
     RecordedAlert,
     SessionState,
@@ -26,7 +27,7 @@ from msinfusion.session.state import (
     as_timedelta,
     minutes_to_empty,
 )
-from msinfusion.session.timeline import list_timeline
+from msinfusion.session.timeline import TimelineEntry, list_timeline_entries
 
 
 def _events_until(events: Sequence[Event], at: datetime) -> list[Event]:
@@ -61,6 +62,10 @@ class SessionView:
     """Where times are shown (the centre's timezone); stored and compared times are UTC."""
     alerts: tuple[RecordedAlert, ...] = ()
     """Open alerts at ``at`` (escalated at read time, ``session.alerting``), highest first."""
+    entries: tuple[TimelineEntry, ...] = ()
+    """The typed timeline (``timeline`` is its text form)."""
+    segments: tuple[RateSegment, ...] = ()
+    """The actual rate intervals up to ``at``."""
 
     @property
     def status(self) -> str:
@@ -120,6 +125,7 @@ def view_at(
     """Everything the nurse sees at ``at`` (default: the last event's time), shown in
     ``display_tz``."""
     prefix = list(events) if at is None else _events_until(events, at)
+    entries = list_timeline_entries(prefix)
     folded = replay(prefix)
     when = at if at is not None else folded.last_at
     state = folded if when is None else advance(folded, when)
@@ -141,9 +147,11 @@ def view_at(
         due=due,
         warnings=warnings,
         events=len(prefix),
-        timeline=list_timeline(prefix, display_tz),
+        timeline=tuple(entry.to_line(display_tz) for entry in entries),
         display_tz=display_tz,
         alerts=alerts,
+        entries=entries,
+        segments=() if when is None else list_actual_segments(prefix, until=when),
     )
 
 

@@ -1,9 +1,14 @@
-"""The human-readable timeline: one line per event, in clinical words."""
+"""The human-readable timeline: one typed entry per event, in clinical words.
+
+``list_timeline_entries`` is the read model screens format (the chairside timeline and chart
+markers); ``list_timeline`` is its one-line text form, the ``timeline`` key of the JSON view.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
 from typing import Any
 
@@ -112,11 +117,41 @@ def describe(event: ev.Event) -> str:
     return _DESCRIBE[type(event)](event)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineEntry:
+    """One recorded event as a clinician reads it: its number in the stream, time, user, the
+    event's stable type name and a sentence."""
+
+    sequence: int
+    at: datetime
+    user: str
+    kind: str
+    text: str
+
+    def to_line(self, display_tz: tzinfo = UTC) -> str:
+        """``#sequence HH:MM:SS (user) text``, the clock time in ``display_tz``.
+
+        >>> from datetime import datetime, UTC
+        >>> entry = TimelineEntry(sequence=3, at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        ...                       user="nurse-a", kind="InfusionPaused", text="Infusion paused")
+        >>> entry.to_line()
+        '#3 09:30:00 (nurse-a) Infusion paused'
+        """
+        clock = self.at.astimezone(display_tz).strftime("%H:%M:%S")
+        return f"#{self.sequence} {clock} ({self.user}) {self.text}"
+
+
+def list_timeline_entries(events: Sequence[ev.Event]) -> tuple[TimelineEntry, ...]:
+    """One entry per event, in stream order, numbered from 1."""
+    return tuple(
+        TimelineEntry(
+            sequence=index, at=event.at, user=event.user, kind=event.TYPE, text=describe(event)
+        )
+        for index, event in enumerate(events, start=1)
+    )
+
+
 def list_timeline(events: Sequence[ev.Event], display_tz: tzinfo = UTC) -> tuple[str, ...]:
     """``#sequence HH:MM:SS (user) description`` for every event, in stream order, with clock
     times in ``display_tz`` (the centre's timezone)."""
-    return tuple(
-        f"#{index} {event.at.astimezone(display_tz).strftime('%H:%M:%S')} "
-        f"({event.user}) {describe(event)}"
-        for index, event in enumerate(events, start=1)
-    )
+    return tuple(entry.to_line(display_tz) for entry in list_timeline_entries(events))

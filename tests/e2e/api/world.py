@@ -13,11 +13,13 @@ from typing import Any
 from msinfusion.adapters.web import Settings, create_app
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.application.audit import UnitOfWorkFactory, system_actor
-from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.centre import Centre
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
 from msinfusion.application.records import Role
-from msinfusion.application.session_service import SessionService
+from msinfusion.application.sessions import SessionService
+from msinfusion.bootstrap import build_centre
 from msinfusion.catalog import shipped_catalog
+from msinfusion.session.commands import CheckIn
 from msinfusion.session.simulate import simulate
 
 with warnings.catch_warnings():
@@ -51,6 +53,11 @@ class World:
     user_ids: dict[Role, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def service(self) -> SessionService:
+        """The actor-less session engine on the world's store (for assertions)."""
+        return SessionService(shipped_catalog(), unit_of_work=self.uow_factory)
+
     def auth(self, role: Role | None) -> dict[str, str]:
         return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
 
@@ -68,12 +75,9 @@ def build_world(
 ) -> World:
     factory = uow_factory or in_memory_factory()
     clock = Clock()
-    centre = build_centre(
-        factory,
-        hasher=Argon2Hasher.fast(),
-        session_service=SessionService(unit_of_work=factory),
-    )
-    app = create_app(factory, settings=settings or Settings(), clock=clock, centre=centre)
+    chosen = settings or Settings()
+    centre = build_centre(chosen, uow_factory=factory, hasher=Argon2Hasher.fast(), clock=clock)
+    app = create_app(centre, settings=chosen)
     client = TestClient(app, base_url="https://testserver")
     world = World(client=client, centre=centre, clock=clock, uow_factory=factory)
     seed(world)
@@ -184,8 +188,6 @@ def actor_for(world: World, role: Role) -> Any:
 
 def run_simulated(world: World, session_id: str, patient_id: str, *, until: datetime) -> int:
     """Send the simulated visit's commands up to ``until`` as the nurse; returns the version."""
-    from msinfusion.session.interchange import command_to_dict
-
     protocol = shipped_catalog().get_protocol(PROTOCOL_ID)
     visit = simulate(protocol, NOW - timedelta(minutes=45), dose_number=3)
     nurse = actor_for(world, Role.NURSE)
@@ -193,11 +195,11 @@ def run_simulated(world: World, session_id: str, patient_id: str, *, until: date
     for command in visit.commands:
         if command.at > until:
             break
-        data = command_to_dict(replace(command, user=nurse.username))
-        if data["command"] == "CheckIn":
-            data["patient_id"] = patient_id
-        version = world.centre.sessions.send(
-            nurse, session_id, data, expected_version=version
+        typed = replace(command, user=nurse.username)
+        if isinstance(typed, CheckIn):
+            typed = replace(typed, patient_id=patient_id)
+        version = world.centre.sessions.handle(
+            nurse, session_id, typed, expected_version=version, display_tz=UTC
         ).version
     return version
 

@@ -28,10 +28,9 @@ from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.adapters.web import Settings, create_app
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.application.audit import system_actor
-from msinfusion.application.centre import Centre, build_centre
+from msinfusion.application.centre import Centre
 from msinfusion.application.records import Role
-from msinfusion.application.session_service import SessionService
-from msinfusion.bootstrap import build_unit_of_work_factory
+from msinfusion.bootstrap import build_centre, build_unit_of_work_factory
 from tests.e2e.api.world import record_course_history
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -138,17 +137,15 @@ def seed(centre: Centre, at: datetime) -> dict[str, str]:
 def server(tmp_path: Path) -> Iterator[Server]:
     factory = build_unit_of_work_factory(sqlite_url(tmp_path / "ui.db"))
     clock = SteppedClock(START)
-    centre = build_centre(
-        factory, hasher=Argon2Hasher.fast(), session_service=SessionService(unit_of_work=factory)
-    )
-    ids = seed(centre, START)
     settings = Settings(
         centre_timezone=ZONE,
         session_idle=timedelta(days=1),
         session_lifetime=timedelta(days=2),
         stream_max=timedelta(seconds=30),
     )
-    app = create_app(factory, settings=settings, clock=clock, centre=centre)
+    centre = build_centre(settings, uow_factory=factory, hasher=Argon2Hasher.fast(), clock=clock)
+    ids = seed(centre, START)
+    app = create_app(centre, settings=settings)
     with serve(app) as url:
         yield Server(url=url, clock=clock, centre=centre, ids=ids)
 

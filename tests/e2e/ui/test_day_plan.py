@@ -10,10 +10,8 @@ from playwright.sync_api import BrowserContext, expect
 from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.adapters.web import Settings, create_app
 from msinfusion.adapters.web.passwords import Argon2Hasher
-from msinfusion.application.centre import build_centre
 from msinfusion.application.demo import load_demo
-from msinfusion.application.session_service import SessionService
-from msinfusion.bootstrap import build_unit_of_work_factory
+from msinfusion.bootstrap import build_centre, build_unit_of_work_factory
 from tests.e2e.ui.conftest import START, ZONE, BrowserFactory, SteppedClock, screenshot, serve
 
 
@@ -21,14 +19,17 @@ def test_the_board_leads_to_the_optimised_day_plan(
     tmp_path: Path, new_browser: BrowserFactory
 ) -> None:
     factory = build_unit_of_work_factory(sqlite_url(tmp_path / "plan.db"))
-    centre = build_centre(
-        factory, hasher=Argon2Hasher.fast(), session_service=SessionService(unit_of_work=factory)
-    )
     now = START + timedelta(hours=3)  # 12:00 in Zurich
+    centre = build_centre(
+        Settings(centre_timezone=ZONE),
+        uow_factory=factory,
+        hasher=Argon2Hasher.fast(),
+        clock=SteppedClock(now),
+    )
     demo = load_demo(centre, now=now)
     nurse = next(u for u in demo.users if u.username == "demo-nurse")
     settings = Settings(centre_timezone=ZONE, schedule_max_time_limit_s=2.0)
-    app = create_app(factory, settings=settings, clock=SteppedClock(now), centre=centre)
+    app = create_app(centre, settings=settings)
     with serve(app) as url:
         context = new_browser()
         assert isinstance(context, BrowserContext)

@@ -19,9 +19,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
 from msinfusion.adapters.storage.live_relay import libpq_url
+from msinfusion.adapters.web import Settings
 from msinfusion.adapters.web.passwords import Argon2Hasher
-from msinfusion.application.centre import build_centre
-from msinfusion.application.session_service import SessionService
+from msinfusion.bootstrap import build_centre
 from tests.e2e.ui.conftest import PASSWORD, BrowserFactory, _free_port, screenshot, seed
 from tests.pg_cluster import Cluster, postgres_cluster  # noqa: F401  (a fixture)
 
@@ -42,9 +42,7 @@ def two_servers(shared_database: str, tmp_path: Path) -> Iterator[tuple[str, str
     engine = create_engine_for(shared_database)
     upgrade(engine)  # the shared database, migrated once
     factory = sql_unit_of_work_factory(engine)
-    centre = build_centre(
-        factory, hasher=Argon2Hasher.fast(), session_service=SessionService(unit_of_work=factory)
-    )
+    centre = build_centre(Settings(), uow_factory=factory, hasher=Argon2Hasher.fast())
     ids = seed(centre, datetime.now(UTC).replace(second=0, microsecond=0))
     processes = []
     urls = []

@@ -47,13 +47,13 @@ def quarantine(world: World) -> list[tuple[str, str]]:
 
 def test_an_accepted_message_is_recorded_and_answered_aa(world: World) -> None:
     session = world.ids["session"]
-    before = world.centre.sessions.service.get_version(session)
+    before = world.service.get_version(session)
     with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
         (ack,) = send_frames_sync("127.0.0.1", server.port, [message(world, "M1")])
     assert msa(ack) == "AA"
     assert "MSA|AA|M1|" in ack
     assert "|ACKM1|" in ack
-    events = world.centre.sessions.service.list_events(session)
+    events = world.service.list_events(session)
     assert len(events) == before + 1
     recorded = events[-1]
     assert isinstance(recorded, VitalsRecorded)
@@ -65,7 +65,7 @@ def test_an_accepted_message_is_recorded_and_answered_aa(world: World) -> None:
 
 
 def test_a_duplicate_control_id_gets_the_same_ack_and_no_second_record(world: World) -> None:
-    service, session = world.centre.sessions.service, world.ids["session"]
+    service, session = world.service, world.ids["session"]
     with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
         first, again = send_frames_sync(
             "127.0.0.1", server.port, [message(world, "M7"), message(world, "M7")]

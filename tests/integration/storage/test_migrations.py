@@ -1,8 +1,8 @@
 """The shipped Alembic migrations on empty SQLite and PostgreSQL databases: the tables they
 create are exactly ``tables.metadata``; SQLite connections carry the durability pragmas; the
 audit log and the event store refuse UPDATE and DELETE in the database itself (the clinical
-entries of 0003 too: tests/contract/test_clinical_entries.py); 0003 upgrades a 0002 database
-with rows in it and downgrades back to it."""
+entries of 0003 too: tests/contract/test_clinical_entries.py); 0003 and 0004 each upgrade a
+database of the revision before with rows in it and downgrade back to it."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
-    assert upgrade(empty_engine) == head_revision() == "0003"
+    assert upgrade(empty_engine) == head_revision() == "0004"
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -73,7 +73,7 @@ def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
-    assert upgrade(empty_engine) == "0003"
+    assert upgrade(empty_engine) == "0004"
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
 
@@ -144,7 +144,7 @@ def test_0003_upgrades_a_0002_database_and_downgrades_back(empty_engine: Engine)
                 "VALUES ('p-1', 'Synthetic', true, '[]')"
             )
         )
-    assert upgrade(empty_engine) == "0003"
+    assert upgrade(empty_engine, "0003") == "0003"
     with empty_engine.begin() as connection:
         connection.execute(
             text(
@@ -168,7 +168,53 @@ def test_0003_upgrades_a_0002_database_and_downgrades_back(empty_engine: Engine)
         )
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log"))
-    assert upgrade(empty_engine) == "0003"
+    assert upgrade(empty_engine) == "0004"
+
+
+def _index_columns(engine: Engine, table: str) -> dict[str | None, list[str | None]]:
+    return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes(table)}
+
+
+def test_0004_indexes_a_0003_database_with_rows_and_downgrades_back(empty_engine: Engine) -> None:
+    assert upgrade(empty_engine, "0003") == "0003"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO patients (id, display_name, synthetic, contraindicated_therapy_ids) "
+                "VALUES ('p-1', 'Synthetic', true, '[]')"
+            )
+        )
+        connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
+        connection.execute(
+            text(
+                "INSERT INTO appointments (id, patient_id, chair_id, protocol_id, dose_number, "
+                "starts_at, ends_at, status, session_id) VALUES ('a-1', 'p-1', 'c-1', "
+                "'ocrelizumab-600-standard', 1, '2026-03-09 09:00:00', '2026-03-09 14:00:00', "
+                "'booked', 's-1')"
+            )
+        )
+    before = _index_columns(empty_engine, "appointments")
+    assert before["ix_appointments_patient_id"] == ["patient_id"]
+    assert upgrade(empty_engine) == "0004"
+    appointments = _index_columns(empty_engine, "appointments")
+    assert appointments == {
+        "ix_appointments_patient_id_starts_at_id": ["patient_id", "starts_at", "id"],
+        "ix_appointments_session_id": ["session_id"],
+        "ix_appointments_starts_at": ["starts_at"],
+    }
+    summaries = _index_columns(empty_engine, "session_summaries")
+    assert summaries["ix_session_summaries_patient_id"] == ["patient_id"]
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM appointments")).scalar_one() == 1
+    _downgrade(empty_engine, "0003")
+    assert current_revision(empty_engine) == "0003"
+    assert _index_columns(empty_engine, "appointments") == before
+    assert "ix_session_summaries_patient_id" not in _index_columns(
+        empty_engine, "session_summaries"
+    )
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM appointments")).scalar_one() == 1
+    assert upgrade(empty_engine) == "0004"
 
 
 def test_every_sqlite_connection_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from msinfusion.pharmacology.regimen import standard_regimen
 from msinfusion.session import events as ev
 from tests.unit.pharmacology.helpers import ORIGIN, at_min, checked_in, ocrelizumab_600_with_pause
 
+CATALOG = shipped_catalog()
+
 
 def test_ocrelizumab_300_ladder_delivers_300_mg_in_the_hand_worked_segments() -> None:
     protocol = shipped_catalog().get_protocol("ocrelizumab-300-initial")
@@ -106,11 +108,13 @@ def test_planned_and_recorded_doses_combine_and_a_missed_dose_is_just_absent() -
 
 def test_standard_regimens_follow_the_catalog() -> None:
     end = ORIGIN + timedelta(days=365)
-    natalizumab = standard_regimen("natalizumab", origin=ORIGIN, end=end)
+    natalizumab = standard_regimen("natalizumab", catalog=CATALOG, origin=ORIGIN, end=end)
     assert natalizumab.dose_starts_day[:3] == (0.0, 28.0, 56.0)
-    alemtuzumab = standard_regimen("alemtuzumab", origin=ORIGIN, end=ORIGIN + timedelta(days=730))
+    alemtuzumab = standard_regimen(
+        "alemtuzumab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=730)
+    )
     assert len(alemtuzumab.dose_starts_day) == 8
     assert alemtuzumab.total_dose_mg == pytest.approx(96)
-    ocrelizumab = standard_regimen("ocrelizumab", origin=ORIGIN, end=end)
+    ocrelizumab = standard_regimen("ocrelizumab", catalog=CATALOG, origin=ORIGIN, end=end)
     assert ocrelizumab.dose_starts_day[:2] == (0.0, 14.0)
     assert ocrelizumab.dose_starts_day[2] == 181.0  # 2026-01-05 + 6 calendar months

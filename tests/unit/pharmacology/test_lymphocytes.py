@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from scipy.integrate import solve_ivp
 from typer.testing import CliRunner
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.entrypoints.pharmacology_cli import pharmacology_app
 from msinfusion.pharmacology.calibration import (
     CD4_MONTH12_OVER_MONTH1,
@@ -41,6 +42,8 @@ from msinfusion.pharmacology.report import SimulationReport, simulate
 from tests.unit.pharmacology.helpers import ORIGIN
 from tests.unit.pharmacology.test_properties import schedules
 
+CATALOG = shipped_catalog()
+
 TWO_YEARS = 2 * 365.25
 
 
@@ -48,7 +51,7 @@ TWO_YEARS = 2 * 365.25
 def label_run() -> SimulationReport:
     """Typical patient, label regimen (5 days, 3 days at 12 months), two years."""
     schedule = standard_regimen(
-        "alemtuzumab", origin=ORIGIN, end=ORIGIN + timedelta(days=TWO_YEARS)
+        "alemtuzumab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=TWO_YEARS)
     )
     return simulate("alemtuzumab", schedule, end_day=TWO_YEARS)
 
@@ -102,12 +105,12 @@ def test_course_2_re_depletes(label_run: SimulationReport) -> None:
 def test_calibrated_rates_reproduce_the_dossier_targets() -> None:
     kkill = CALIBRATED_KKILL_L_PER_MG_DAY
     for name, months in TARGET_MONTHS_TO_LLN.items():
-        reached, _ = subset_readouts(kkill, CALIBRATED_K_PER_DAY[name])
+        reached, _ = subset_readouts(kkill, CALIBRATED_K_PER_DAY[name], CATALOG)
         assert reached == pytest.approx(months, abs=0.01), name
-    ratio = subset_readouts(kkill, CALIBRATED_K_PER_DAY["CD4"])[1]
+    ratio = subset_readouts(kkill, CALIBRATED_K_PER_DAY["CD4"], CATALOG)[1]
     assert ratio == pytest.approx(CD4_MONTH12_OVER_MONTH1, rel=1e-3)
     # a weaker drug depletes less, so CD4 is back at LLN sooner
-    assert subset_readouts(kkill / 3, CALIBRATED_K_PER_DAY["CD4"])[0] < 35.0
+    assert subset_readouts(kkill / 3, CALIBRATED_K_PER_DAY["CD4"], CATALOG)[0] < 35.0
 
 
 def test_constant_concentration_hand_worked() -> None:
@@ -121,7 +124,9 @@ def test_constant_concentration_hand_worked() -> None:
 
 
 def test_subsets_match_a_tight_ode_solution_for_the_real_course() -> None:
-    schedule = standard_regimen("alemtuzumab", origin=ORIGIN, end=ORIGIN + timedelta(days=60))
+    schedule = standard_regimen(
+        "alemtuzumab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=60)
+    )
     model = get_model("alemtuzumab")
     grid = simulation_grid(schedule, 60.0)
     course = simulate_patients(model, schedule, grid, typical_patients())
@@ -170,7 +175,9 @@ def test_course_starts_group_consecutive_days() -> None:
 def test_population_is_reproducible_and_draws_subset_variability() -> None:
     model = get_model("alemtuzumab")
     assert model.effect is Effect.LYMPHOCYTE_SUBSETS
-    schedule = standard_regimen("alemtuzumab", origin=ORIGIN, end=ORIGIN + timedelta(days=400))
+    schedule = standard_regimen(
+        "alemtuzumab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=400)
+    )
     runs = [
         run_population(model, schedule, 400.0, n_patients=60, seed=seed, chunk=25)
         for seed in (7, 7, 8)

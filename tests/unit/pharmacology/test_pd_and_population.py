@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.calibration import TARGET_REPLETION_WEEKS, repletion_weeks
 from msinfusion.pharmacology.dosing import InfusionSchedule, RateSegment
 from msinfusion.pharmacology.models import Course, Effect, get_model
@@ -23,13 +24,15 @@ from msinfusion.pharmacology.report import simulate
 from msinfusion.pharmacology.summary import interval_stats
 from tests.unit.pharmacology.helpers import ORIGIN
 
+CATALOG = shipped_catalog()
+
 
 def test_calibrated_ec50_reproduces_72_weeks_to_repletion() -> None:
-    assert repletion_weeks(CALIBRATED_EC50_MG_PER_L) == pytest.approx(
+    assert repletion_weeks(CALIBRATED_EC50_MG_PER_L, CATALOG) == pytest.approx(
         TARGET_REPLETION_WEEKS, abs=0.01
     )
     # a more potent antibody (lower EC50) keeps B cells down longer
-    assert repletion_weeks(CALIBRATED_EC50_MG_PER_L / 10) > TARGET_REPLETION_WEEKS
+    assert repletion_weeks(CALIBRATED_EC50_MG_PER_L / 10, CATALOG) > TARGET_REPLETION_WEEKS
 
 
 def test_bcell_course_matches_an_ode_solution_for_a_decaying_concentration() -> None:
@@ -97,7 +100,9 @@ def test_interval_stats_hand_worked() -> None:
 
 
 def test_population_json_has_percentiles_per_interval() -> None:
-    schedule = standard_regimen("ublituximab", origin=ORIGIN, end=ORIGIN + timedelta(days=200))
+    schedule = standard_regimen(
+        "ublituximab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=200)
+    )
     report = simulate("ublituximab", schedule, end_day=200.0, n_patients=200, seed=1)
     data = report.to_json_dict()
     first = data["summary"]["intervals"][0]

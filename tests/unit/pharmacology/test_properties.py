@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.dosing import InfusionSchedule, RateSegment, combine
 from msinfusion.pharmacology.linear import propagate
 from msinfusion.pharmacology.models import (
@@ -20,6 +21,8 @@ from msinfusion.pharmacology.models import (
 )
 from msinfusion.pharmacology.population import run_population
 from tests.unit.pharmacology.helpers import ORIGIN
+
+CATALOG = shipped_catalog()
 
 THERAPIES = st.sampled_from(["ocrelizumab", "ublituximab", "rituximab", "alemtuzumab"])
 
@@ -97,7 +100,9 @@ def test_same_seed_same_population_and_different_seed_differs() -> None:
 
     from msinfusion.pharmacology.regimen import standard_regimen
 
-    schedule = standard_regimen("ocrelizumab", origin=ORIGIN, end=ORIGIN + timedelta(days=200))
+    schedule = standard_regimen(
+        "ocrelizumab", catalog=CATALOG, origin=ORIGIN, end=ORIGIN + timedelta(days=200)
+    )
     model = get_model("ocrelizumab")
     first = run_population(model, schedule, 200.0, n_patients=300, seed=11, chunk=128)
     again = run_population(model, schedule, 200.0, n_patients=300, seed=11, chunk=128)

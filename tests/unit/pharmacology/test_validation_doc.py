@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.pharmacology.validation import markdown_table, validation_rows
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "pharmacology-validation.md"
@@ -18,4 +19,4 @@ def test_validation_table_in_the_doc_is_reproducible() -> None:
         "<!-- generated table: do not edit by hand -->\n"
     )
     end = text.index("<!-- end of generated table -->")
-    assert text[start:end] == markdown_table(validation_rows())
+    assert text[start:end] == markdown_table(validation_rows(shipped_catalog()))

@@ -7,12 +7,15 @@ from functools import partial
 
 import pytest
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.errors import InvalidSchedulingProblem
 from msinfusion.scheduling.backends.cpsat import solve_cpsat
 from msinfusion.scheduling.backends.greedy import solve_greedy
 from msinfusion.scheduling.generator import generate_day
 from msinfusion.scheduling.reoptimise import replan_day
 from tests.unit.scheduling.helpers import FAST, at, day, visit
+
+CATALOG = shipped_catalog()
 
 
 def test_a_late_release_pushes_the_next_patient_in_that_chair() -> None:
@@ -32,7 +35,7 @@ def test_a_late_release_pushes_the_next_patient_in_that_chair() -> None:
 
 @pytest.mark.parametrize("solver", ["greedy", "cpsat"])
 def test_generated_day_replanned_at_eleven(solver: str) -> None:
-    problem = generate_day(chairs=10, seed=4, day=date(2026, 3, 2), zone=UTC)
+    problem = generate_day(chairs=10, seed=4, day=date(2026, 3, 2), zone=UTC, catalog=CATALOG)
     solve = solve_greedy if solver == "greedy" else partial(solve_cpsat, options=FAST)
     first = solve(problem)
     now = problem.opens + timedelta(hours=2, minutes=30)

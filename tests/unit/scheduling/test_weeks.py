@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, time, timedelta
 from functools import partial
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.scheduling.backends.cpsat import CpSatOptions, solve_cpsat
 from msinfusion.scheduling.backends.cpsat.weeks import assign_days_cpsat
 from msinfusion.scheduling.backends.greedy import solve_greedy
@@ -12,6 +13,8 @@ from msinfusion.scheduling.weeks import DayLink, VisitRequest, WeeksProblem, pla
 from msinfusion.scheduling.weeks_assign import assign_days_greedy, link_groups
 from msinfusion.scheduling.weeks_check import check_weeks, weeks_metrics
 from msinfusion.scheduling.weeks_generator import generate_weeks, template_for
+
+CATALOG = shipped_catalog()
 
 MONDAY = date(2026, 3, 2)
 QUICK = CpSatOptions(time_limit=timedelta(seconds=1), num_workers=2)
@@ -53,6 +56,7 @@ def test_alemtuzumab_five_days_must_start_on_monday() -> None:
         last_day=MONDAY + timedelta(days=13),
         template=template_for(4, UTC),
         requests=tuple(days),
+        catalog=CATALOG,
         links=links,
     )
     for assign in (assign_days_greedy, partial(assign_days_cpsat, options=QUICK)):
@@ -73,6 +77,7 @@ def test_day_fifteen_is_exactly_fourteen_days_later() -> None:
         last_day=MONDAY + timedelta(days=20),
         template=template_for(2, UTC),
         requests=(second, first),
+        catalog=CATALOG,
         links=(DayLink(first="o1", second="o2", min_days=14, max_days=14),),
     )
     assert [r.id for r in link_groups(problem)[0]] == ["o1", "o2"]
@@ -87,7 +92,9 @@ def test_day_fifteen_is_exactly_fourteen_days_later() -> None:
 
 
 def test_generated_weeks_pass_check_with_greedy_days() -> None:
-    problem = generate_weeks(chairs=10, seed=2, first_day=MONDAY, weeks=2, zone=UTC)
+    problem = generate_weeks(
+        chairs=10, seed=2, first_day=MONDAY, weeks=2, zone=UTC, catalog=CATALOG
+    )
     assert problem.links
     plan = plan_weeks(problem, assign=assign_days_greedy, solve_day=solve_greedy)
     allowed = {"mandatory-unbooked", "link-half-booked"}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from msinfusion.application import SessionService
+from msinfusion.bootstrap import MEMORY, build_unit_of_work_factory
 from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.model import Protocol
 from msinfusion.session import commands as cmd
@@ -13,6 +14,11 @@ from msinfusion.session.rules import required_premedications, window_bounds
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """Drug start of every worked scenario: minute 0."""
+
+
+def memory_sessions() -> SessionService:
+    """The session engine on a fresh in-memory store, with the shipped catalog."""
+    return SessionService(shipped_catalog(), unit_of_work=build_unit_of_work_factory(MEMORY))
 
 
 def at(minute: float | Fraction) -> datetime:
@@ -28,7 +34,7 @@ def checked_in(
     protocol_id: str, *, dose_number: int | None = None, course_day: int | None = None
 ) -> tuple[SessionService, str]:
     """A session checked in 150 min before the start with a passed assessment."""
-    service = SessionService()
+    service = memory_sessions()
     session = service.create_session()
     p = protocol(protocol_id)
     service.handle(

@@ -10,7 +10,14 @@ from msinfusion.application import SessionService
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused, ConcurrencyError, InvalidCommand
 from msinfusion.session import commands as cmd
-from tests.unit.session.helpers import at, change_rate, checked_in, premedicate, started
+from tests.unit.session.helpers import (
+    at,
+    change_rate,
+    checked_in,
+    memory_sessions,
+    premedicate,
+    started,
+)
 
 OCR = "ocrelizumab-600-standard"
 
@@ -29,7 +36,7 @@ def _check_in(**extra: object) -> cmd.CheckIn:
 
 
 def test_session_rules_before_the_start() -> None:
-    service = SessionService()
+    service = memory_sessions()
     s = service.create_session()
     assert (
         _refused(service, s, cmd.RecordVitals(at=at(0), spo2_pct=Fraction(98))) == "not-checked-in"
@@ -43,7 +50,7 @@ def test_session_rules_before_the_start() -> None:
 
 
 def test_assessment_and_premedication_gate_the_start() -> None:
-    service = SessionService()
+    service = memory_sessions()
     s = service.create_session()
     service.handle(s, _check_in())
     start = cmd.StartInfusion(at=at(0), rate_ml_per_h=Fraction(40), override_reason="urgent")
@@ -212,7 +219,7 @@ def test_malformed_commands_and_concurrency() -> None:
 def test_the_short_ocrelizumab_option_needs_no_prior_serious_reaction(
     worst_prior_reaction: Severity, refused: bool
 ) -> None:
-    service = SessionService()
+    service = memory_sessions()
     s = service.create_session()
     check_in = cmd.CheckIn(
         at=at(-120),
@@ -237,7 +244,7 @@ def test_rituximab_premedications_without_an_earliest_time() -> None:
     antihistamine and acetaminophen only have to precede the start (dossier 4.3)."""
 
     def session_with(premeds: list[tuple[str, float]]) -> tuple[SessionService, str]:
-        service = SessionService()
+        service = memory_sessions()
         s = service.create_session()
         service.handle(
             s,

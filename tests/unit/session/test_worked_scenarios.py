@@ -15,7 +15,7 @@ import pytest
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused
 from msinfusion.session import commands as cmd
-from tests.unit.session.helpers import at, change_rate, protocol, started
+from tests.unit.session.helpers import at, change_rate, memory_sessions, protocol, started
 
 
 def _volume(service, session, minute):  # type: ignore[no-untyped-def]
@@ -223,11 +223,9 @@ def test_a_session_across_a_daylight_saving_change_runs_in_elapsed_time() -> Non
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from msinfusion.application import SessionService
-
     berlin = ZoneInfo("Europe/Berlin")
     start = datetime(2026, 10, 25, 1, 30, tzinfo=berlin)
-    service = SessionService()
+    service = memory_sessions()
     s = service.create_session()
     p = protocol("ocrelizumab-600-standard")
     service.handle(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from msinfusion.adapters.hl7.hl7_time import hl7_time
 from msinfusion.errors import (
     CommandRefused,
     InvalidCommand,
@@ -40,10 +41,6 @@ def escape(text: str) -> str:
     """HL7 escape sequences for the delimiters (\\F\\ \\S\\ \\R\\ \\E\\ \\T\\)."""
     out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
     return out.replace("~", "\\R\\").replace("&", "\\T\\").replace("\r", " ").replace("\n", " ")
-
-
-def hl7_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M%S%z")
 
 
 def build_ack(

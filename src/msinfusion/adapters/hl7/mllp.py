@@ -22,7 +22,6 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -31,6 +30,7 @@ import hl7.mllp
 from msinfusion.adapters.hl7.ack import build_ack
 from msinfusion.adapters.hl7.codec import TRANSPORT, Pcd01Codec
 from msinfusion.application.monitoring import DeviceFeed
+from msinfusion.application.ports import Clock
 from msinfusion.errors import MalformedMessage
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 MAX_FRAME_BYTES = 1024 * 1024
-Clock = Callable[[], datetime]
 
 
 def frame(text: str) -> bytes:

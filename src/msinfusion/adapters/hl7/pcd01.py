@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 import hl7
 
+from msinfusion.adapters.hl7.hl7_time import parse_hl7_time
 from msinfusion.errors import (
     MalformedMessage,
     UnmappableMessage,
@@ -51,22 +52,6 @@ class Pcd01Message:
     bed: str | None
     observations: tuple[DeviceObservation, ...]
     raw: str
-
-
-def parse_hl7_time(text: str, field: str) -> datetime:
-    """HL7 DTM ``YYYYMMDDHHMM[SS[.S...]][+/-ZZZZ]``; a time without offset is refused."""
-    body, sign, zone = text, "", ""
-    for candidate in ("+", "-"):
-        if candidate in text[8:]:
-            index = text.rindex(candidate)
-            body, sign, zone = text[:index], candidate, text[index + 1 :]
-    if not sign or len(zone) != 4 or not zone.isdigit():
-        raise MalformedMessage(f"{field} '{text}' has no UTC offset (+HHMM)", field=field)
-    padded = body.split(".")[0].ljust(14, "0")
-    try:
-        return datetime.strptime(f"{padded}{sign}{zone}", "%Y%m%d%H%M%S%z")
-    except ValueError:
-        raise MalformedMessage(f"{field} '{text}' is not an HL7 date-time", field=field) from None
 
 
 def parse_pcd01(text: str) -> Pcd01Message:

@@ -16,15 +16,15 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from msinfusion.adapters.hl7.hl7_time import hl7_time
 from msinfusion.adapters.hl7.mllp import END_BLOCK, frame, unframe
+from msinfusion.application.ports import Clock
 
 REACTION_RAMP_MIN = 5.0
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,13 +105,9 @@ _OBSERVATIONS = (
 """(OBX-3, OBX-4 containment, Reading field, OBX-6): the rows of dossier 5.1's example."""
 
 
-def _hl7_time(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M%S%z")
-
-
 def pcd01_message(monitor: Monitor, reading: Reading, *, control_id: str, at: datetime) -> str:
     """An IHE PCD-01 ORU^R01 like the dossier's example (5.1), with this reading."""
-    stamp = _hl7_time(at)
+    stamp = hl7_time(at)
     sender = f"MON^{monitor.serial}^EUI-64"
     rows = [
         (code, where, getattr(reading, name), unit) for code, where, name, unit in _OBSERVATIONS

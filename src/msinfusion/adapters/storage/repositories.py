@@ -172,6 +172,28 @@ class SqlAppointmentRepository(SqlRepository[Appointment]):
         )
         return [Appointment(**row) for row in self._connection.execute(query).mappings()]
 
+    def list_for_patient(self, patient_id: str) -> builtins.list[Appointment]:
+        table = tables.appointments
+        query = (
+            select(table)
+            .where(table.c.patient_id == patient_id)
+            .order_by(table.c.starts_at, table.c.id)
+        )
+        return [Appointment(**row) for row in self._connection.execute(query).mappings()]
+
+    def find_by_session(self, session_id: str) -> Appointment | None:
+        table = tables.appointments
+        query = select(table).where(table.c.session_id == session_id).order_by(table.c.id)
+        row = self._connection.execute(query.limit(1)).mappings().first()
+        return None if row is None else Appointment(**row)
+
+
+class SqlOrderRepository(SqlRepository[TherapyOrder]):
+    def list_for_patient(self, patient_id: str) -> builtins.list[TherapyOrder]:
+        table = tables.therapy_orders
+        query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.id)
+        return [TherapyOrder(**row) for row in self._connection.execute(query).mappings()]
+
 
 class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
     """A patient's clinical record: ``add`` and reads only (the table refuses UPDATE/DELETE)."""
@@ -218,6 +240,11 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         query = select(table).order_by(table.c.session_id)
         if status is not None:
             query = query.where(table.c.status == status)
+        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
+        table = tables.session_summaries
+        query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.session_id)
         return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
 
 

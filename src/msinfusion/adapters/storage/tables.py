@@ -88,7 +88,7 @@ appointments = Table(
     "appointments",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False),
     Column("chair_id", String(ID), ForeignKey("chairs.id"), nullable=False),
     Column("protocol_id", String(ID), nullable=False),
     Column("dose_number", Integer, nullable=False),
@@ -96,8 +96,11 @@ appointments = Table(
     Column("ends_at", UtcDateTime, nullable=False),
     Column("status", EnumValue(AppointmentStatus), nullable=False),
     Column("order_id", String(ID), ForeignKey("therapy_orders.id")),
-    Column("session_id", String(ID)),
+    Column("session_id", String(ID), index=True),
+    Index("ix_appointments_patient_id_starts_at_id", "patient_id", "starts_at", "id"),
 )
+"""Indexed for a day (``starts_at``), a patient's bookings in order and a session's booking
+(migration 0004)."""
 
 users = Table(
     "users",
@@ -153,7 +156,7 @@ session_summaries = Table(
     Column("session_id", String(ID), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("status", String(32), nullable=False, index=True),
-    Column("patient_id", String(ID)),
+    Column("patient_id", String(ID), index=True),
     Column("protocol_id", String(ID)),
     Column("protocol_version", String(32)),
     Column("dose_number", Integer),

@@ -19,6 +19,7 @@ from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
     SqlClinicalEntryRepository,
+    SqlOrderRepository,
     SqlRepository,
     SqlSessionSummaryRepository,
     SqlTokenRepository,
@@ -51,7 +52,7 @@ class SqlUnitOfWork:
         patients = ("patient", tables.patients)
         self.patients = SqlRepository[Patient](connection, tables.patients, Patient, "patient")
         self.chairs = SqlRepository[Chair](connection, tables.chairs, Chair, "chair")
-        self.orders = SqlRepository[TherapyOrder](
+        self.orders = SqlOrderRepository(
             connection,
             tables.therapy_orders,
             TherapyOrder,

@@ -36,7 +36,7 @@ def _principal(request: Request) -> Principal:
     if session is None:
         raise AuthenticationFailed("the session has ended; sign in again")
     if request.method not in SAFE_METHODS and not csrf_matches(
-        session, request.headers.get(CSRF_HEADER)
+        session.csrf_token, request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed()
     return context.centre.accounts.get_principal(session.user_id)

@@ -80,7 +80,10 @@ class BrowserSessionStore:
             del self._sessions[next(iter(self._sessions))]
 
 
-def csrf_matches(session: BrowserSession, header_value: str | None) -> bool:
-    return header_value is not None and hmac.compare_digest(
-        session.csrf_token.encode(), header_value.encode()
-    )
+def csrf_matches(expected: str, presented: object) -> bool:
+    """Whether ``presented`` (a header or form value, or None) is the session's CSRF token.
+
+    The one decision for the JSON API (``auth.py``) and the form pages (``ui/access.py``);
+    anything but a string is refused, and the comparison takes constant time.
+    """
+    return isinstance(presented, str) and hmac.compare_digest(expected.encode(), presented.encode())

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import Request
 
 from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
 from msinfusion.adapters.web.settings import Settings
 from msinfusion.application.centre import Centre
-
-Clock = Callable[[], datetime]
+from msinfusion.application.ports import Clock
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

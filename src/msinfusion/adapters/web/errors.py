@@ -165,7 +165,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {"loc": ("body",), "msg": "invalid"}
+        # An unknown key is named first: it is what the client most likely got wrong.
+        errors = sorted(error.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
         field = _field_of(tuple(first.get("loc", ("body",))))
         message = f"{field}: {first.get('msg', 'invalid')}"
         return JSONResponse(error_body("invalid-input", message, field), status_code=422)

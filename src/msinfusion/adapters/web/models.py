@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from msinfusion.adapters.web.session_commands import AnyCommand
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -60,7 +61,6 @@ Username = Annotated[
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 HeightCm = Annotated[Decimal, Field(ge=30, le=260, max_digits=6, decimal_places=2)]
 WeightKg = Annotated[Decimal, Field(ge=1, le=400, max_digits=6, decimal_places=2)]
-BagMl = Annotated[Decimal, Field(gt=0, le=5000, max_digits=7, decimal_places=2)]
 DoseNumber = Annotated[int, Strict(), Field(ge=1, le=1000)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 ClinicalDate = Annotated[IsoDate, Field(ge=date(1900, 1, 1), le=date(2200, 1, 1))]
@@ -135,10 +135,11 @@ class SessionIn(Forbid):
 class CommandIn(Forbid):
     expected_version: Version
     command: Annotated[
-        dict[str, Any],
+        AnyCommand,
         Field(
-            description="A command in the public interchange format (docs/session-format.md); "
-            "``user`` defaults to the signed-in user and may not name anyone else."
+            description="A command in the public interchange format (docs/session-format.md), "
+            "chosen by its ``command`` name; ``user`` defaults to the signed-in user and may not "
+            "name anyone else."
         ),
     ]
 

@@ -151,10 +151,19 @@ def acknowledge_alert(
 ) -> CommandOut:
     """Acknowledge an alert (``AcknowledgeAlert``); 422 ``command-refused`` with rule
     ``alert-unknown`` or ``alert-already-acknowledged``."""
-    result = web_context(request).centre.alerts.acknowledge(
-        actor, session_id, alert_id, note=None if body is None else body.note
+    context = web_context(request)
+    outcome = context.centre.alerts.acknowledge(
+        actor,
+        session_id,
+        alert_id,
+        note=None if body is None else body.note,
+        display_tz=context.settings.zone,
     )
-    return CommandOut(session_id=session_id, version=result.version, events=list(result.events))
+    return CommandOut(
+        session_id=session_id,
+        version=outcome.version,
+        events=[event.to_json_dict() for event in outcome.events],
+    )
 
 
 @router.get("/quarantine")

@@ -74,4 +74,4 @@ def board(
     context = web_context(request)
     zone = context.settings.zone
     wanted = day or actor.at.astimezone(zone).date()
-    return context.centre.queries.get_board(actor, wanted, zone)
+    return [row.to_json_dict(zone) for row in context.centre.queries.get_board(actor, wanted, zone)]

@@ -19,6 +19,7 @@ from msinfusion.adapters.web.models import (
     SessionOut,
 )
 from msinfusion.adapters.web.routes_records import PathId
+from msinfusion.adapters.web.session_commands import body_of, typed_command
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -36,11 +37,21 @@ def send_command(
     request: Request, actor: ActorDep, session_id: PathId, body: CommandIn
 ) -> CommandOut:
     """Decide and store one command. 409 when ``expected_version`` is stale; 422 with ``rule``
-    when a safety rule refuses it. A 2xx means the events are durably stored."""
-    result = web_context(request).centre.sessions.send(
-        actor, session_id, body.command, expected_version=body.expected_version
+    when a safety rule refuses it. A 2xx means the events are durably stored; ``version`` and
+    each event's ``sequence`` are the committed ones."""
+    context = web_context(request)
+    outcome = context.centre.sessions.handle(
+        actor,
+        session_id,
+        typed_command(actor, body_of(body.command)),
+        expected_version=body.expected_version,
+        display_tz=context.settings.zone,
     )
-    return CommandOut(session_id=session_id, version=result.version, events=list(result.events))
+    return CommandOut(
+        session_id=session_id,
+        version=outcome.version,
+        events=[event.to_json_dict() for event in outcome.events],
+    )
 
 
 @router.get("/{session_id}")
@@ -51,13 +62,13 @@ def get_session(
     at: Annotated[Moment | None, Query(description="ISO 8601 with offset; default now")] = None,
 ) -> SessionOut:
     context = web_context(request)
-    version, view = context.centre.sessions.get_view(
-        actor, session_id, at=at, display_tz=context.settings.zone
-    )
-    return SessionOut(session_id=session_id, version=version, view=view.to_json_dict())
+    read = context.centre.sessions.get(actor, session_id, at=at, display_tz=context.settings.zone)
+    return SessionOut(session_id=session_id, version=read.version, view=read.view.to_json_dict())
 
 
 @router.get("/{session_id}/events")
 def list_events(request: Request, actor: ActorDep, session_id: PathId) -> EventsOut:
     events = web_context(request).centre.sessions.list_events(actor, session_id)
-    return EventsOut(session_id=session_id, version=len(events), events=events)
+    return EventsOut(
+        session_id=session_id, version=len(events), events=[e.to_json_dict() for e in events]
+    )

@@ -120,11 +120,10 @@ def _board_context(request: Request, viewer: Viewer) -> dict[str, Any]:
     zone = context.settings.zone
     today = viewer.actor.at.astimezone(zone).date()
     rows = context.centre.queries.get_board(viewer.actor, today, zone)
-    alerts = context.centre.alerts.list_open(viewer.actor, display_tz=zone)
     return {
-        "rows": board_rows(rows, alerts),
+        "rows": board_rows(rows, zone),
         "day": today,
-        "flags": _course_flags(context.centre, viewer, [str(r["patient_id"]) for r in rows], today),
+        "flags": _course_flags(context.centre, viewer, [r.patient.id for r in rows], today),
     }
 
 

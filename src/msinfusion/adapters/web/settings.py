@@ -17,6 +17,9 @@ class Settings:
     ``http://localhost``. ``centre_timezone`` is the clock the board and times are shown in."""
 
     centre_timezone: str = "UTC"
+    database_url: str | None = None
+    """SQLAlchemy URL, or ``"memory"``; None: ``MSINFUSION_DATABASE_URL``, else the SQLite file
+    in the user's data directory (``adapters/storage/engine.py``)."""
     cookie_secure: bool = True
     session_idle: timedelta = timedelta(minutes=30)
     session_lifetime: timedelta = timedelta(hours=12)
@@ -35,11 +38,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``MSINFUSION_TIMEZONE``, ``MSINFUSION_COOKIE_SECURE`` (0/1),
-        ``MSINFUSION_SESSION_IDLE_MIN``; defaults otherwise."""
+        """Settings from ``MSINFUSION_TIMEZONE``, ``MSINFUSION_DATABASE_URL``,
+        ``MSINFUSION_COOKIE_SECURE`` (0/1), ``MSINFUSION_SESSION_IDLE_MIN``; defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             centre_timezone=values.get("MSINFUSION_TIMEZONE", "UTC"),
+            database_url=values.get("MSINFUSION_DATABASE_URL") or None,
             cookie_secure=values.get("MSINFUSION_COOKIE_SECURE", "1") != "0",
             session_idle=timedelta(minutes=int(values.get("MSINFUSION_SESSION_IDLE_MIN", "30"))),
         )

@@ -1,5 +1,5 @@
 """The patient page's course panels and clinical forms, the board's course flags and the chairside
-refusal of a dose blocked by its gates (issue 7), over a TestClient on the synthetic world.
+refusal of a dose blocked by its pre-treatment gates, over a TestClient on the synthetic world.
 
 The world (tests/e2e/api/world.py): patient 01 is on ocrelizumab from 24 weeks before NOW with
 doses 1-2 recorded as given elsewhere, dose 3 infusing today, first-dose screening on file and

@@ -16,16 +16,22 @@ from typing import Any
 import jinja2
 from starlette.templating import Jinja2Templates
 
+from msinfusion.clinical_time import read_aware_datetime
+from msinfusion.errors import InvalidEvent
+
 UI_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = UI_DIR / "templates"
 STATIC_DIR = UI_DIR / "static"
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:
-    """A datetime from an ISO 8601 string (the JSON views) or a datetime; None stays None."""
+    """A datetime from an ISO 8601 string (the JSON views) or a datetime; None stays None.
+
+    Views are folds over stored records, so an unreadable time there is an ``InvalidEvent``.
+    """
     if value is None or isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(value)
+    return read_aware_datetime(value, "time", error=InvalidEvent)
 
 
 def clock_time(value: str | datetime | None, zone: tzinfo, *, seconds: bool = False) -> str:

@@ -8,14 +8,13 @@ the same double-submit check as the API, against the server-side session.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from msinfusion.adapters.web.browser_sessions import CSRF_HEADER, SESSION_COOKIE
+from msinfusion.adapters.web.browser_sessions import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.ui import globals_for, templates
 from msinfusion.application.audit import Actor
@@ -65,9 +64,7 @@ def current_viewer(request: Request) -> Viewer | None:
 def require_csrf(request: Request, viewer: Viewer, form: dict[str, Any]) -> None:
     """Refuse a change whose CSRF token (header or form field) does not match the session."""
     token = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
-    if not isinstance(token, str) or not hmac.compare_digest(
-        viewer.csrf_token.encode(), token.encode()
-    ):
+    if not csrf_matches(viewer.csrf_token, token):
         raise CsrfFailed()
 
 

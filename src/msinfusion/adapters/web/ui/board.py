@@ -1,4 +1,4 @@
-"""The chair board's rows, shaped for the template from ``Centre.queries.get_board``.
+"""The chair board's rows, labelled for the template from ``Centre.queries.get_board``.
 
 Nothing is decided here: status, volumes, due actions, warnings and projected times all come
 from the board query (the session engine's own view); this module only labels them.
@@ -6,11 +6,14 @@ from the board query (the session engine's own view); this module only labels th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
-from msinfusion.adapters.web.ui import parse_time
+from msinfusion.application.queries import BoardRow as QueryBoardRow
+from msinfusion.session.alerting import alert_to_json
+from msinfusion.session.due import DueAction
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "booked": ("○", "Booked"),
@@ -87,73 +90,62 @@ class BoardRow:
         return bool(self.alerts or self.open_alerts) or self.worst_reaction is not None
 
 
-def due_items(due: list[dict[str, Any]]) -> tuple[DueItem, ...]:
+def due_items(due: Sequence[DueAction]) -> tuple[DueItem, ...]:
     return tuple(
-        DueItem(
-            action=d["action"],
-            label=due_label(d["action"]),
-            at=parse_time(d.get("at")),
-            detail=d.get("detail") or "",
-        )
+        DueItem(action=d.action, label=due_label(d.action), at=d.at, detail=d.detail or "")
         for d in due
     )
 
 
-def board_row(row: dict[str, Any], open_alerts: tuple[dict[str, Any], ...] = ()) -> BoardRow:
-    session = row.get("session")
-    status = row["status"] if session is None else session["status"]
+def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
+    """The template's row from the board query's typed row (labels only; nothing decided)."""
+    a, view = row.appointment, row.session
+    status = a.status.value if view is None else view.status
     symbol, text = status_label(status)
     volume = bag = rate = None
     percent = 0
     next_due = None
-    alerts: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     worst = release = None
-    if session is not None:
-        volume = float(session["volume_infused_ml"])
-        bag = volume + float(session["remaining_volume_ml"])
-        rate = float(session["rate_ml_per_h"])
+    open_alerts: tuple[dict[str, Any], ...] = ()
+    if view is not None:
+        state = view.state
+        volume = float(state.volume_ml)
+        bag = volume + float(state.remaining_volume_ml)
+        rate = float(state.rate_ml_per_h)
         percent = 0 if bag <= 0 else min(100, round(100 * volume / bag))
-        items = due_items(session["due"])
+        items = due_items(view.due)
         next_due = items[0] if items else None
-        alerts = tuple(session["warnings"])
-        worst = session.get("worst_reaction")
-        release = parse_time(session.get("projected_chair_release"))
-    starts_at = parse_time(row["starts_at"])
-    ends_at = parse_time(row["ends_at"])
-    assert starts_at is not None  # the board always gives both times
-    assert ends_at is not None
+        warnings = view.warnings
+        worst = state.worst_reaction
+        release = view.projected_chair_release
+        open_alerts = tuple(alert_to_json(x, display_tz=zone) for x in view.alerts)
     return BoardRow(
-        appointment_id=row["appointment_id"],
-        chair=row.get("chair_name") or row["chair_id"],
-        patient_id=row["patient_id"],
-        patient=row["patient_display_name"],
-        protocol_id=row["protocol_id"],
-        dose_number=row["dose_number"],
-        starts_at=starts_at,
-        ends_at=ends_at,
+        appointment_id=a.id,
+        chair=a.chair_id if row.chair is None else row.chair.name,
+        patient_id=row.patient.id,
+        patient=row.patient.display_name,
+        protocol_id=a.protocol_id,
+        dose_number=a.dose_number,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
         status=status,
         symbol=symbol,
         status_text=text,
-        session_id=row.get("session_id"),
+        session_id=a.session_id,
         rate_ml_per_h=rate,
         volume_ml=volume,
         bag_ml=bag,
         percent=percent,
         next_due=next_due,
-        alerts=alerts,
+        alerts=warnings,
         worst_reaction=worst,
-        release=release or ends_at,
+        release=release or a.ends_at,
         open_alerts=open_alerts,
     )
 
 
-def board_rows(
-    rows: list[dict[str, Any]], alerts: list[dict[str, Any]] | None = None
-) -> list[BoardRow]:
+def board_rows(rows: Sequence[QueryBoardRow], zone: tzinfo) -> list[BoardRow]:
     """Board rows in chair order, then start time, each with its session's open alerts
-    (``Centre.alerts.list_open``: vital-sign and overdue alerts, highest priority first)."""
-    by_session: dict[str, list[dict[str, Any]]] = {}
-    for alert in alerts or []:
-        by_session.setdefault(str(alert.get("session_id")), []).append(alert)
-    shaped = [board_row(r, tuple(by_session.get(str(r.get("session_id")), ()))) for r in rows]
-    return sorted(shaped, key=lambda r: (r.chair, r.starts_at))
+    (vital-sign and overdue alerts, highest priority first), all from the one board read."""
+    return sorted((board_row(r, zone) for r in rows), key=lambda r: (r.chair, r.starts_at))

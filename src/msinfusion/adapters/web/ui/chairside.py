@@ -1,22 +1,21 @@
 """The chairside screen of one session: plan against actual, and the actions for the next step.
 
-Everything shown comes from the service layer (``Centre.sessions.get_view`` and ``list_events``,
-``Centre.catalog.plan``) and from the engine's own read functions (the next ladder step, the
-rate the protocol allows now). The actions offered are suggestions with pre-filled values;
-whether a command is allowed is decided by the engine when it is sent, and a refusal is shown
-with the rule that refused it.
+Everything shown comes from the service layer's typed read (``Centre.sessions.get`` or the
+outcome of the command just sent: the view with its timeline entries and rate segments, the
+patient; ``Centre.catalog.plan``) and from the engine's own read functions (the next ladder step,
+the rate the protocol allows now). This module only arranges and labels. The actions offered
+are suggestions with pre-filled values; whether a command is allowed is decided by the engine
+when it is sent, and a refusal is shown with the rule that refused it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from msinfusion.adapters.web.ui import parse_time
 from msinfusion.adapters.web.ui.board import DueItem, due_items, status_label
 from msinfusion.adapters.web.ui.charts import Event, Segment, StepChart, rate_chart
 from msinfusion.catalog.model import Protocol, ReactionAction, ReactionRule
@@ -24,14 +23,15 @@ from msinfusion.planning import InfusionPlan, after
 from msinfusion.session.commands import SYMPTOMS
 from msinfusion.session.due import next_rate_step
 from msinfusion.session.queries import SessionView
+from msinfusion.session.rule_catalogue import soft_rules
 from msinfusion.session.rules import allowed_rate_at
+from msinfusion.session.segments import RateSegment, list_planned_segments
 from msinfusion.session.state import Status
 
-OVERRIDABLE_RULES = frozenset({"premedication-window", "re-escalation-manual"})
-"""Refusals a physician may pass with an override reason (soft limits, decide.py/rules.py).
-The UI only offers the reason field; the engine decides again when the command is sent."""
+OVERRIDABLE_RULES = frozenset(rule.name for rule in soft_rules())
+"""Refusals a physician may pass with an override reason (the engine's soft rules). The UI only
+offers the reason field; the engine decides again when the command is sent."""
 
-_TIMELINE_LINE = re.compile(r"^#(\d+) (\S+) \(([^)]*)\) (.*)$")
 _MARKERS = {
     "PremedicationGiven": ("P", "premedication"),
     "VitalsRecorded": ("V", "vitals"),
@@ -40,8 +40,6 @@ _MARKERS = {
     "ReactionResolved": ("✓", "resolved"),
     "AssessmentRecorded": ("A", "assessment"),
 }
-_RATE_EVENTS = ("InfusionStarted", "RateChanged", "InfusionResumed")
-_STOP_EVENTS = ("InfusionPaused", "InfusionCompleted", "InfusionStopped")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,52 +139,23 @@ def reaction_guides(protocol: Protocol, onset_rate: float | None) -> tuple[React
     )
 
 
-def _actual_segments(events: list[dict[str, Any]], now: datetime) -> list[Segment]:
-    segments: list[Segment] = []
-    rate: float | None = None
-    since: datetime | None = None
-    for event in events:
-        at = parse_time(event["at"])
-        assert at is not None
-        if event["type"] in _RATE_EVENTS + _STOP_EVENTS and rate is not None and since:
-            segments.append(Segment(start=since, end=at, rate_ml_per_h=rate))
-            rate = None
-        if event["type"] in _RATE_EVENTS:
-            rate, since = float(Fraction(event["rate_ml_per_h"])), at
-    if rate is not None and since is not None and now > since:
-        segments.append(Segment(start=since, end=now, rate_ml_per_h=rate))
-    return segments
+def _segments(segments: tuple[RateSegment, ...]) -> list[Segment]:
+    return [Segment(start=s.start, end=s.end, rate_ml_per_h=_f(s.rate_ml_per_h)) for s in segments]
 
 
-def _plan_segments(plan: InfusionPlan | None) -> list[Segment]:
-    if plan is None:
-        return []
-    return [
-        Segment(start=s.start, end=s.end, rate_ml_per_h=_f(s.rate_ml_per_h)) for s in plan.steps
-    ]
-
-
-def build_timeline(
-    view: SessionView, events: list[dict[str, Any]], plan: InfusionPlan | None
-) -> tuple[TimelineRow, ...]:
+def build_timeline(view: SessionView, plan: InfusionPlan | None) -> tuple[TimelineRow, ...]:
     """Planned steps and premedication windows with what actually happened, in time order."""
-    rows: list[TimelineRow] = []
-    for line, event in zip(view.timeline, events, strict=False):
-        match = _TIMELINE_LINE.match(line)
-        text = match.group(4) if match else line
-        user = match.group(3) if match else ""
-        at = parse_time(event["at"])
-        assert at is not None
-        rows.append(
-            TimelineRow(
-                at=at,
-                source="actual",
-                text=text,
-                user=user,
-                sequence=event.get("sequence"),
-                kind=event["type"],
-            )
+    rows: list[TimelineRow] = [
+        TimelineRow(
+            at=entry.at,
+            source="actual",
+            text=entry.text,
+            user=entry.user,
+            sequence=entry.sequence,
+            kind=entry.kind,
         )
+        for entry in view.entries
+    ]
     if plan is not None:
         for step in plan.steps:
             rows.append(
@@ -215,29 +184,19 @@ def build_timeline(
 
 
 def build_chart(
-    view: SessionView,
-    events: list[dict[str, Any]],
-    plan: InfusionPlan | None,
-    now: datetime,
-    zone: tzinfo,
+    view: SessionView, plan: InfusionPlan | None, now: datetime, zone: tzinfo
 ) -> StepChart | None:
     state = view.state
     if state.status is Status.NEW or state.max_rate_ml_per_h <= 0:
         return None
-    marks: list[Event] = []
-    for line, event in zip(view.timeline, events, strict=False):
-        found = _MARKERS.get(event["type"])
-        at = parse_time(event["at"])
-        if found is not None and at is not None:
-            match = _TIMELINE_LINE.match(line)
-            marks.append(
-                Event(
-                    at=at, symbol=found[0], kind=found[1], title=match.group(4) if match else line
-                )
-            )
+    marks = [
+        Event(at=entry.at, symbol=found[0], kind=found[1], title=entry.text)
+        for entry in view.entries
+        if (found := _MARKERS.get(entry.kind)) is not None
+    ]
     return rate_chart(
-        plan=_plan_segments(plan),
-        actual=_actual_segments(events, now),
+        plan=_segments(list_planned_segments(plan)),
+        actual=_segments(view.segments),
         events=marks,
         now=now,
         max_rate_ml_per_h=_f(state.max_rate_ml_per_h),
@@ -284,7 +243,6 @@ def build_chairside(
     session_id: str,
     version: int,
     view: SessionView,
-    events: list[dict[str, Any]],
     protocol: Protocol | None,
     plan: InfusionPlan | None,
     now: datetime,
@@ -292,7 +250,7 @@ def build_chairside(
 ) -> Chairside:
     state = view.state
     symbol, text = status_label(state.status.value)
-    due = due_items(view.to_json_dict()["due"])
+    due = due_items(view.due)
     step_rate, start_rate, resume_rate = _rates(view, protocol)
     bag = _f(state.bag_volume_ml)
     percent = 0 if bag <= 0 else min(100, round(100 * _f(state.volume_ml) / bag))
@@ -312,8 +270,8 @@ def build_chairside(
         resume_rate=resume_rate,
         premedications=() if protocol is None else _premedications(view, protocol),
         reaction_guides=() if protocol is None else reaction_guides(protocol, onset),
-        timeline=build_timeline(view, events, plan),
-        chart=build_chart(view, events, plan, now, zone),
+        timeline=build_timeline(view, plan),
+        chart=build_chart(view, plan, now, zone),
         percent=percent,
     )
 

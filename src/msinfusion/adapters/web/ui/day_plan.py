@@ -170,7 +170,7 @@ def day_plan_page(
     settings = DaySettings(day=day, zone=zone, nurses=query.nurses)
     schedule = centre.scheduling.solve_stored(actor, settings, choice)
     report = schedule_to_json(schedule)
-    board = centre.queries.get_board(actor, day, zone)
+    board = [row.to_json_dict(zone) for row in centre.queries.get_board(actor, day, zone)]
     chairs = {c.id: c.name for c in centre.queries.list_chairs(actor)}
     status = report["metrics"]["status"]
     symbol, words = STATUS_WORDS.get(status, ("•", status))

@@ -22,6 +22,7 @@ from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import MsinfusionError
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import CourseCalendar, CourseOrder, GivenDose
+from msinfusion.session.events import PatientDischarged, ReactionRecorded
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +47,7 @@ def list_patient_appointments(centre: Centre, actor: Actor, patient_id: str) -> 
         actor,
         Action.READ_APPOINTMENT,
         subject,
-        lambda uow: [a for a in uow.appointments.list() if a.patient_id == patient_id],
+        lambda uow: uow.appointments.list_for_patient(patient_id),
     )
     return sorted(found, key=lambda a: a.starts_at)
 
@@ -58,12 +59,12 @@ def past_infusions(centre: Centre, actor: Actor, patient_id: str) -> list[PastIn
         contraindicating = False
         status = appointment.status.value
         if appointment.session_id is not None:
-            events = centre.sessions.list_events(actor, appointment.session_id)
-            for event in events:
-                if event["type"] == "ReactionRecorded":
-                    reactions.append(f"{event['severity']}: {', '.join(event['symptoms'])}")
-                    contraindicating = contraindicating or bool(event["discontinue_therapy"])
-                if event["type"] == "PatientDischarged":
+            for numbered in centre.sessions.list_events(actor, appointment.session_id):
+                event = numbered.event
+                if isinstance(event, ReactionRecorded):
+                    reactions.append(f"{event.severity}: {', '.join(event.symptoms)}")
+                    contraindicating = contraindicating or event.discontinue_therapy
+                if isinstance(event, PatientDischarged):
                     status = "discharged"
         rows.append(
             PastInfusion(

@@ -1,15 +1,17 @@
 """Chairside routes: check in an appointment, show a session, send one command from a form.
 
-A command is stamped with the request time (the app's clock, as every API command is) and sent
-with the version the form was rendered at. The answer is the chairside fragment again, with
-what was recorded, or with the refusal and the rule that refused it (nothing stored); a dose
-refused by its gates (``GateBlocked``, issue 7) lists each gate and its reason, with a link to
-the patient page where the missing result or finding is recorded.
+A command is stamped with the request time (the app's clock, as every API command is), parsed
+into its typed command and sent with the version the form was rendered at, on the one command
+path (one transaction). The answer is the chairside fragment again, rendered from the command's
+outcome (no second read), with what was recorded, or with the refusal and the rule that refused
+it (nothing stored); a dose refused by its gates (``GateBlocked``) lists each gate and its
+reason, with a link to the patient page where the missing result or finding is recorded.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.errors import classify
+from msinfusion.adapters.web.session_commands import typed_command
 from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, require_csrf, to_login
 from msinfusion.adapters.web.ui.chairside import (
     OVERRIDABLE_RULES,
@@ -26,7 +29,7 @@ from msinfusion.adapters.web.ui.chairside import (
 )
 from msinfusion.adapters.web.ui.forms import command_from_form, expected_version
 from msinfusion.application.permissions import COMMAND_ACTIONS, Action, is_allowed
-from msinfusion.catalog.registry import shipped_catalog
+from msinfusion.application.sessions import SessionRead
 from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
@@ -35,11 +38,18 @@ from msinfusion.errors import (
     MsinfusionError,
 )
 from msinfusion.planning import InfusionPlan
+from msinfusion.session.commands import CheckIn
+
+
+def _exact(value: Decimal | None) -> Fraction | None:
+    return None if value is None else Fraction(value)
+
 
 router = APIRouter(include_in_schema=False)
 
 
-def _plan(request: Request, viewer: Viewer, view: Any, patient: Any) -> InfusionPlan | None:
+def _plan(request: Request, viewer: Viewer, read: SessionRead) -> InfusionPlan | None:
+    view, patient = read.view, read.patient
     state = view.state
     if not state.protocol_id:
         return None
@@ -59,30 +69,25 @@ def _plan(request: Request, viewer: Viewer, view: Any, patient: Any) -> Infusion
         return None  # the plan is a guide; the session itself is shown regardless
 
 
-def _session_context(request: Request, viewer: Viewer, session_id: str) -> dict[str, Any]:
+def _chairside_context(request: Request, viewer: Viewer, read: SessionRead) -> dict[str, Any]:
+    """The page's context from one read of the session (or a command's outcome)."""
     context = web_context(request)
     centre, zone = context.centre, context.settings.zone
-    version, view = centre.sessions.get_view(viewer.actor, session_id, at=None, display_tz=zone)
-    events = centre.sessions.list_events(viewer.actor, session_id)
-    state = view.state
-    patient = (
-        None if not state.patient_id else centre.queries.get_patient(viewer.actor, state.patient_id)
-    )
-    protocol = shipped_catalog().get_protocol(state.protocol_id) if state.protocol_id else None
+    state = read.view.state
+    protocol = centre.catalog.protocol(state.protocol_id) if state.protocol_id else None
     chairside = build_chairside(
-        session_id=session_id,
-        version=version,
-        view=view,
-        events=events,
+        session_id=read.session_id,
+        version=read.version,
+        view=read.view,
         protocol=protocol,
-        plan=_plan(request, viewer, view, patient),
+        plan=_plan(request, viewer, read),
         now=viewer.actor.at,
         zone=zone,
     )
     may = {name: is_allowed(viewer.actor.role, action) for name, action in COMMAND_ACTIONS.items()}
     return {
         "c": chairside,
-        "patient": patient,
+        "patient": read.patient,
         "protocol": protocol,
         "may": may,
         "may_override": viewer.may(Action.OVERRIDE_SOFT_LIMIT),
@@ -91,12 +96,30 @@ def _session_context(request: Request, viewer: Viewer, session_id: str) -> dict[
     }
 
 
+def _session_context(request: Request, viewer: Viewer, session_id: str) -> dict[str, Any]:
+    zone = web_context(request).settings.zone
+    read = web_context(request).centre.sessions.get(
+        viewer.actor, session_id, at=None, display_tz=zone
+    )
+    return _chairside_context(request, viewer, read)
+
+
 def _page(
-    request: Request, viewer: Viewer, session_id: str, *, status_code: int = 200, **extra: Any
+    request: Request,
+    viewer: Viewer,
+    session_id: str,
+    *,
+    status_code: int = 200,
+    read: SessionRead | None = None,
+    **extra: Any,
 ) -> Response:
-    """The full page, or the ``#chairside`` fragment for HTMX."""
+    """The full page, or the ``#chairside`` fragment for HTMX; from ``read`` when given."""
     try:
-        context = _session_context(request, viewer, session_id)
+        context = (
+            _session_context(request, viewer, session_id)
+            if read is None
+            else _chairside_context(request, viewer, read)
+        )
     except MsinfusionError as error:
         status, code = classify(error)
         return render(request, "error.html", viewer, status_code=status, code=code, error=error)
@@ -168,11 +191,15 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
     except CsrfFailed as error:
         status, code = classify(error)
         return render(request, "error.html", viewer, status_code=status, code=code, error=error)
-    sessions = web_context(request).centre.sessions
+    context = web_context(request)
     try:
-        command = command_from_form(name, fields, at=viewer.actor.at)
-        result = sessions.send(
-            viewer.actor, session_id, command, expected_version=expected_version(fields)
+        command = typed_command(viewer.actor, command_from_form(name, fields, at=viewer.actor.at))
+        outcome = context.centre.sessions.handle(
+            viewer.actor,
+            session_id,
+            command,
+            expected_version=expected_version(fields),
+            display_tz=context.settings.zone,
         )
     except MsinfusionError as error:
         refusal = _refusal(error, name, fields)
@@ -180,8 +207,14 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
             status, code = classify(error)
             return render(request, "error.html", viewer, status_code=status, code=code, error=error)
         return _page(request, viewer, session_id, status_code=refusal["status"], refusal=refusal)
-    recorded = [str(e["type"]) for e in result.events]
-    return _page(request, viewer, session_id, flash={"recorded": recorded, "command": name})
+    recorded = [e.event.TYPE for e in outcome.events]
+    return _page(
+        request,
+        viewer,
+        session_id,
+        read=outcome.read,
+        flash={"recorded": recorded, "command": name},
+    )
 
 
 @router.post("/appointments/{appointment_id}/check-in", response_class=HTMLResponse)
@@ -199,23 +232,26 @@ async def check_in(request: Request, appointment_id: str) -> Response:
         session_id = appointment.session_id or centre.sessions.open_session(
             viewer.actor, appointment_id=appointment_id
         )
-        command: dict[str, Any] = {
-            "command": "CheckIn",
-            "at": viewer.actor.at.isoformat(),
-            "patient_id": patient.id,
-            "protocol_id": appointment.protocol_id,
-            "dose_number": appointment.dose_number,
-        }
-        for key, value in (("height_cm", patient.height_cm), ("weight_kg", patient.weight_kg)):
-            if isinstance(value, Decimal):
-                command[key] = str(value)
-        if (
-            centre.sessions.get_view(
-                viewer.actor, session_id, at=None, display_tz=web_context(request).settings.zone
-            )[0]
-            == 0
-        ):
-            centre.sessions.send(viewer.actor, session_id, command, expected_version=0)
+        read = centre.sessions.get(
+            viewer.actor, session_id, at=None, display_tz=web_context(request).settings.zone
+        )
+        if read.version == 0:
+            check_in = CheckIn(
+                at=viewer.actor.at,
+                user=viewer.actor.username,
+                patient_id=patient.id,
+                protocol_id=appointment.protocol_id,
+                dose_number=appointment.dose_number,
+                height_cm=_exact(patient.height_cm),
+                weight_kg=_exact(patient.weight_kg),
+            )
+            centre.sessions.handle(
+                viewer.actor,
+                session_id,
+                check_in,
+                expected_version=0,
+                display_tz=web_context(request).settings.zone,
+            )
     except MsinfusionError as error:
         status, code = classify(error)
         return render(request, "error.html", viewer, status_code=status, code=code, error=error)

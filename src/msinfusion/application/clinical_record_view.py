@@ -1,0 +1,188 @@
+"""What a patient's stored clinical entries mean: the record the gates read, the courses the
+patient page shows, and the dose-history inputs of ``planning.dose_history``.
+
+Projections only: they read records passed in and never a unit of work, so the use cases in
+``clinical_records`` decide what to read and these decide what it means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from msinfusion.application.records import (
+    Appointment,
+    AppointmentStatus,
+    ClinicalEntry,
+    ClinicalEntryKind,
+    SessionSummary,
+    TherapyOrder,
+)
+from msinfusion.planning.course_check import CourseCheck
+from msinfusion.planning.courses import CourseOrder, GivenDose
+from msinfusion.planning.dose_history import BookedDose, RecordedDose, StartedInfusion
+from msinfusion.planning.gates import GateStage, blocking
+from msinfusion.planning.monitoring_calendar import SlotStatus
+from msinfusion.planning.patient_record import PatientRecord, patient_record_from_dict
+
+PROFILE_FIELDS = frozenset(
+    {
+        "can_become_pregnant",
+        "prior_immunosuppressant",
+        "vaccination_history_reviewed",
+        "relapse_onset",
+    }
+)
+RECORD_KEYS = {
+    ClinicalEntryKind.LAB: "labs",
+    ClinicalEntryKind.VACCINATION: "vaccinations",
+    ClinicalEntryKind.FINDING: "findings",
+    ClinicalEntryKind.OVERRIDE: "overrides",
+}
+"""The list of the ``course check`` file's patient record that holds each kind of item."""
+
+DayOf = Callable[[datetime], date]
+"""The centre's clinic day of a moment (``ClinicalRecords.local_day``)."""
+
+
+def retracted_ids(entries: Iterable[ClinicalEntry]) -> frozenset[str]:
+    """The ids of entries retracted as made in error (no decision reads them)."""
+    return frozenset(
+        str(e.data["entry_id"]) for e in entries if e.kind is ClinicalEntryKind.RETRACTION
+    )
+
+
+def stored_record(entries: list[ClinicalEntry], patient_id: str) -> PatientRecord:
+    """The patient record the gates read: every entry not retracted; a profile answer is the
+    one of the latest clinical date (then the latest recorded)."""
+    retracted = retracted_ids(entries)
+    live = [e for e in entries if e.id not in retracted]
+    raw: dict[str, Any] = {"id": patient_id, **{key: [] for key in RECORD_KEYS.values()}}
+    for entry in live:
+        if entry.kind in RECORD_KEYS:
+            raw[RECORD_KEYS[entry.kind]].append(dict(entry.data))
+    profiles = [e for e in live if e.kind is ClinicalEntryKind.PROFILE]
+    for entry in sorted(profiles, key=lambda e: (e.on, e.recorded_at, e.id)):
+        raw.update({k: v for k, v in entry.data.items() if k in PROFILE_FIELDS})
+    return patient_record_from_dict(raw)
+
+
+def course_order(order: TherapyOrder, given: tuple[GivenDose, ...]) -> CourseOrder:
+    """The planning core's order of a stored order, with its dose history."""
+    return CourseOrder.create(
+        therapy_id=order.therapy_id,
+        start=order.start_date,
+        options=dict(order.options),
+        given=given,
+    )
+
+
+def order_for_dose(
+    orders: Iterable[TherapyOrder], therapy_id: str, on: date
+) -> TherapyOrder | None:
+    """The course a dose without a named order belongs to: the active order for its therapy
+    started latest on or before ``on`` (then the highest id)."""
+    candidates = [
+        o for o in orders if o.therapy_id == therapy_id and o.active and o.start_date <= on
+    ]
+    return max(candidates, key=lambda o: (o.start_date, o.id)) if candidates else None
+
+
+def started_infusions(summaries: Iterable[SessionSummary], day_of: DayOf) -> list[StartedInfusion]:
+    """The sessions whose infusion started, in the order given (session id order from storage)."""
+    return [
+        StartedInfusion(
+            session_id=s.session_id,
+            protocol_id=s.protocol_id,
+            dose_number=s.dose_number,
+            on=day_of(s.infusion_started_at),
+        )
+        for s in summaries
+        if s.infusion_started_at is not None
+        and s.protocol_id is not None
+        and s.dose_number is not None
+    ]
+
+
+def recorded_doses(
+    entries: list[ClinicalEntry], therapy_of_order: Callable[[str], str]
+) -> list[RecordedDose]:
+    """Doses recorded as given elsewhere and not retracted, in recording order."""
+    retracted = retracted_ids(entries)
+    found: list[RecordedDose] = []
+    for entry in entries:
+        if entry.kind is not ClinicalEntryKind.GIVEN_DOSE or entry.id in retracted:
+            continue
+        mg = entry.data.get("mg_per_m2")
+        found.append(
+            RecordedDose(
+                therapy_id=therapy_of_order(str(entry.data["order_id"])),
+                dose_number=int(entry.data["dose_number"]),
+                on=entry.on,
+                mg_per_m2=None if mg is None else float(mg),
+            )
+        )
+    return found
+
+
+def booked_doses(appointments: Iterable[Appointment], day_of: DayOf) -> list[BookedDose]:
+    """A patient's bookings by appointment id: of two live bookings of one dose number, the
+    first by id counts (as it always has)."""
+    return [
+        BookedDose(
+            protocol_id=a.protocol_id,
+            dose_number=a.dose_number,
+            on=day_of(a.starts_at),
+            live=a.status not in (AppointmentStatus.CANCELLED, AppointmentStatus.COMPLETED),
+        )
+        for a in sorted(appointments, key=lambda a: a.id)
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCourse:
+    """One active order's course check as of a day (calendar, next dose's gates, risks)."""
+
+    order: TherapyOrder
+    check: CourseCheck
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatientCourses:
+    """Everything the patient page shows between infusions."""
+
+    patient_id: str
+    as_of: date
+    entries: tuple[ClinicalEntry, ...]
+    retracted_ids: frozenset[str]
+    courses: tuple[OrderCourse, ...]
+    problems: tuple[str, ...]
+    """Orders whose course could not be checked (e.g. an inconsistent dose history), why."""
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """What needs attention, one line each: overdue or abnormal monitoring; a failed gate of
+        the next dose; a result still missing for a next dose that may be given today."""
+        lines: list[str] = []
+        for course in self.courses:
+            therapy, check = course.order.therapy_id, course.check
+            for slot in check.monitoring:
+                if slot.status is SlotStatus.OVERDUE:
+                    lines.append(f"{therapy}: {slot.title} overdue since {slot.due}")
+                if slot.abnormal:
+                    lines.append(f"{therapy}: {slot.title} abnormal")
+            failed = [g.gate_id for g in blocking(check.gates, GateStage.BOOKING)]
+            if failed:
+                lines.append(f"{therapy}: next dose blocked by {', '.join(failed)}")
+            dose = check.calendar.next_dose()
+            if dose is not None and check.next_dose_due_now:
+                missing = [
+                    g.gate_id
+                    for g in blocking(check.gates, GateStage.START)
+                    if g.gate_id not in failed
+                ]
+                if missing:
+                    lines.append(f"{therapy}: dose {dose.dose_number} needs {', '.join(missing)}")
+        return (*lines, *self.problems)

@@ -1,0 +1,221 @@
+"""Session streams over a unit of work: read, decide and append inside the caller's transaction.
+
+``SessionStreams`` keeps, per stream it has touched, the decoded events, the folded state and the
+protocol, and reads only the events appended since (by another worker or process): deciding a
+command costs O(new events), not O(stream length). It never opens a transaction of its own for
+a command: ``decide_in(uow, ...)`` decides and appends in the caller's unit of work, so the use
+case that calls it adds its audit entry, device message or gate check to the same transaction
+and commits once (ARCHITECTURE decision 5). Only ``remember`` after that commit updates the
+cache; a rolled-back decision is never cached.
+
+Optimistic concurrency: ``expected_version=n`` refuses with ``ConcurrencyError`` unless the stream
+has exactly ``n`` events; the store's unique ``(stream, version)`` key catches a race between the
+read and the append. ``in_transaction`` is the one retry loop: without an expected version a
+command that lost a race is decided again on the new state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.session_summary import summarise
+from msinfusion.catalog.model import Protocol
+from msinfusion.catalog.registry import Catalog
+from msinfusion.errors import (
+    CommandRefused,
+    ConcurrencyError,
+    ProtocolNotFound,
+    RecordNotFound,
+    SessionNotFound,
+)
+from msinfusion.session.codec import event_from_dict, event_to_dict
+from msinfusion.session.commands import CheckIn, Command
+from msinfusion.session.decide import decide
+from msinfusion.session.events import Event, SessionCheckedIn
+from msinfusion.session.evolve import evolve
+from msinfusion.session.state import SessionState, Status
+
+T = TypeVar("T")
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+RETRIES_WITHOUT_EXPECTED_VERSION = 5
+"""How often a command without ``expected_version`` is decided again after losing a race."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A stream as last seen: immutable, replaced whole."""
+
+    events: tuple[Event, ...] = ()
+    state: SessionState = field(default_factory=SessionState)
+    protocol: Protocol | None = None
+
+    @property
+    def version(self) -> int:
+        return len(self.events)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberedEvent:
+    """An event with its 1-based ``sequence`` in the stream (``CorrectEntry`` targets it)."""
+
+    sequence: int
+    event: Event
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The stored form with ``sequence`` first (``version`` is the event's schema version)."""
+        return {"sequence": self.sequence, **event_to_dict(self.event)}
+
+
+def numbered(events: Sequence[Event], *, first: int = 1) -> tuple[NumberedEvent, ...]:
+    return tuple(NumberedEvent(sequence=first + i, event=e) for i, e in enumerate(events))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """What one command did to a stream, in the transaction that appended it."""
+
+    session_id: str
+    before: Stream
+    after: Stream
+    new_events: tuple[Event, ...]
+
+    @property
+    def version(self) -> int:
+        """The stream's version right after this command's events: never a later writer's."""
+        return self.after.version
+
+    @property
+    def numbered_events(self) -> tuple[NumberedEvent, ...]:
+        return numbered(self.new_events, first=self.before.version + 1)
+
+
+def in_transaction(
+    factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], T], *, retry: bool
+) -> T:
+    """``work(uow)`` then commit; with ``retry``, again on a lost race (bounded). The one loop."""
+    for attempt in itertools.count(1):
+        try:
+            with factory() as uow:
+                result = work(uow)
+                uow.commit()
+                return result
+        except ConcurrencyError:
+            if not retry or attempt >= RETRIES_WITHOUT_EXPECTED_VERSION:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SessionStreams:
+    """Decoded, folded streams, cached; every operation runs in the caller's unit of work."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._cache: dict[str, Stream] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    def read_in(self, uow: UnitOfWork, session_id: str) -> Stream:
+        """The stream with every stored event, reading only those the cache lacks."""
+        with self._lock:
+            cached = self._cache.get(session_id)
+        base = cached or Stream()
+        stored = uow.events.read(session_id, after_version=base.version)
+        if not stored:
+            if cached is None:
+                _require_session(uow, session_id)
+            return base
+        new_events = tuple(event_from_dict(e) for e in stored)
+        state = base.state
+        for event in new_events:
+            state = evolve(state, event)
+        protocol = base.protocol or self._protocol_of(new_events)
+        stream = Stream(base.events + new_events, state, protocol)
+        self.remember(session_id, stream)  # read from committed rows: safe to cache
+        return stream
+
+    def decide_in(
+        self,
+        uow: UnitOfWork,
+        session_id: str,
+        command: Command,
+        expected_version: int | None,
+    ) -> Decision:
+        """Decide ``command`` and append its events (and the board summary) in ``uow``.
+
+        Refusals raise and append nothing. The caller commits, then ``remember(decision)``.
+        """
+        stream = self.read_in(uow, session_id)
+        if expected_version is not None and expected_version != stream.version:
+            raise ConcurrencyError(
+                session_id=session_id, expected=expected_version, actual=stream.version
+            )
+        protocol = self._protocol_for(stream, command)
+        new_events = decide(stream.state, command, protocol)
+        state = stream.state
+        for event in new_events:
+            state = evolve(state, event)
+        if new_events:
+            try:
+                uow.events.append(
+                    session_id,
+                    [event_to_dict(event) for event in new_events],
+                    expected_version=stream.version,
+                )
+            except ConcurrencyError:
+                self.forget(session_id)
+                raise
+            uow.sessions.save(summarise(session_id, state, protocol))
+        after = Stream(stream.events + new_events, state, protocol)
+        return Decision(session_id=session_id, before=stream, after=after, new_events=new_events)
+
+    def remember(self, session_id: str, stream: Stream | Decision) -> None:
+        """Cache a committed stream (a newer cached one wins)."""
+        value = stream.after if isinstance(stream, Decision) else stream
+        with self._lock:
+            current = self._cache.get(session_id)
+            if current is None or current.version < value.version:
+                self._cache[session_id] = value
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._cache.pop(session_id, None)
+
+    def _protocol_of(self, events: Sequence[Event]) -> Protocol | None:
+        """The protocol named by the stream's check-in (None if unknown to this catalog)."""
+        for event in events:
+            if isinstance(event, SessionCheckedIn):
+                try:
+                    return self._catalog.get_protocol(event.protocol_id)
+                except ProtocolNotFound:
+                    return None
+        return None
+
+    def _protocol_for(self, stream: Stream, command: Command) -> Protocol:
+        if stream.protocol is not None:
+            return stream.protocol
+        if stream.state.status is not Status.NEW:
+            raise CommandRefused(
+                "protocol-unknown", f"protocol {stream.state.protocol_id} is not in the catalog"
+            )
+        if not isinstance(command, CheckIn):
+            raise CommandRefused("not-checked-in", "the patient must be checked in first")
+        try:
+            return self._catalog.get_protocol(command.protocol_id)
+        except ProtocolNotFound as error:
+            raise CommandRefused("protocol-unknown", error.message) from error
+
+
+def _require_session(uow: UnitOfWork, session_id: str) -> None:
+    try:
+        uow.sessions.get(session_id)
+    except RecordNotFound:
+        raise SessionNotFound(f"no session {session_id}", field="session_id") from None
