@@ -29,13 +29,12 @@ from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.adapters.web.settings import Settings
 from msinfusion.application.accounts import Accounts, PasswordHasher
 from msinfusion.application.alerts import AlertUseCases
-from msinfusion.application.audit import Gate
+from msinfusion.application.audit import AuditedAccess
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
-from msinfusion.application.handlers import RecordHandlers
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import register_notice_handlers
@@ -43,6 +42,7 @@ from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.ports import Clock, UnitOfWork
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.application.sessions import SessionService, SessionUseCases
@@ -134,7 +134,7 @@ def build_centre(
     )
     bus = MessageBus()
     register_notice_handlers(bus, updates)
-    gate = Gate(factory)
+    access = AuditedAccess(factory)
     streams = SessionStreams(protocols)
     limiter = login_limiter or SlidingWindowLimiter(
         max_failures=LOGIN_FAILURES_PER_USER_AND_ADDRESS, window=LOGIN_WINDOW
@@ -142,29 +142,29 @@ def build_centre(
     per_address = address_limiter or SlidingWindowLimiter(
         max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
     )
-    clinical = ClinicalRecords(gate, protocols, new_id=new_id, centre_tz=settings.zone)
-    sessions = SessionUseCases(gate, streams, new_id=new_id, bus=bus, clinical=clinical)
+    clinical = ClinicalRecords(access, protocols, new_id=new_id, centre_tz=settings.zone)
+    sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     return Centre(
-        gate=gate,
+        access=access,
         clock=clock,
         accounts=Accounts(
-            gate, hasher or Argon2Hasher(), limiter, address_limiter=per_address, new_id=new_id
+            access, hasher or Argon2Hasher(), limiter, address_limiter=per_address, new_id=new_id
         ),
-        records=RecordHandlers(gate, protocols, new_id=new_id, clinical=clinical),
-        queries=RecordQueries(gate, streams, protocols),
-        catalog=CatalogQueries(gate, protocols),
+        records=RecordKeeping(access, protocols, new_id=new_id, clinical=clinical),
+        queries=RecordQueries(access, streams, protocols),
+        catalog=CatalogQueries(access, protocols),
         sessions=sessions,
         bus=bus,
         live=updates,
-        courses=CourseUseCases(gate, clinical),
-        scheduling=SchedulingUseCases(gate, protocols),
+        courses=CourseUseCases(access, clinical),
+        scheduling=SchedulingUseCases(access, protocols),
         monitoring=DeviceFeed(
-            gate,
+            access,
             streams,
             bus=bus,
             new_id=new_id,
             codecs=(JsonObservationCodec(), Pcd01Codec()),
         ),
-        alerts=AlertUseCases(gate, sessions),
+        alerts=AlertUseCases(access, sessions),
         clinical=clinical,
     )

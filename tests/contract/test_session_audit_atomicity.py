@@ -15,11 +15,11 @@ from typing import Any, Self
 
 import pytest
 
-from msinfusion.application.audit import Actor, Gate
-from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import Patient, Role
+from msinfusion.application.audit import Actor, AuditedAccess
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.clinical_records import ClinicalRecords
+from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.records import Patient, Role
 from msinfusion.application.sessions import SessionService, SessionUseCases
 from msinfusion.catalog import shipped_catalog
 from msinfusion.errors import CommandRefused
@@ -81,14 +81,14 @@ def _setup(factory: Factory) -> tuple[SessionUseCases, SessionService, Crashes, 
         uow.commit()
     crashes = Crashes(factory)
     service = SessionService(shipped_catalog(), unit_of_work=crashes)
-    gate = Gate(crashes)
+    access = AuditedAccess(crashes)
     use_cases = SessionUseCases(
-        gate,
+        access,
         service.streams,
         new_id=lambda prefix: f"{prefix}-1",
         bus=MessageBus(),
         clinical=ClinicalRecords(
-            gate, shipped_catalog(), new_id=lambda prefix: f"{prefix}-1", centre_tz=UTC
+            access, shipped_catalog(), new_id=lambda prefix: f"{prefix}-1", centre_tz=UTC
         ),
     )
     session_id = service.create_session("session-1")

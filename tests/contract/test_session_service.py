@@ -14,9 +14,9 @@ from fractions import Fraction
 import pytest
 
 from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.session_summary import summary_from_view
 from msinfusion.application.sessions import SessionService
 from msinfusion.catalog import shipped_catalog
-from msinfusion.application.session_summary import summary_from_view
 from msinfusion.errors import CommandRefused, ConcurrencyError, SessionNotFound
 from msinfusion.session import commands as cmd
 from msinfusion.session import replay, view_at

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from msinfusion.application.audit import Actor, Gate, Subject, entry
+from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.rate_limit import SlidingWindowLimiter
@@ -93,14 +93,14 @@ class Accounts:
 
     def __init__(
         self,
-        gate: Gate,
+        access: AuditedAccess,
         hasher: PasswordHasher,
         limiter: SlidingWindowLimiter,
         *,
         address_limiter: SlidingWindowLimiter | None = None,
         new_id: Callable[[str], str],
     ) -> None:
-        self._gate = gate
+        self._access = access
         self._hasher = hasher
         self._limiter = limiter
         self._address_limiter = address_limiter
@@ -132,7 +132,7 @@ class Accounts:
         return principal_of(user)
 
     def _find_user(self, username: str) -> User | None:
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             try:
                 return uow.users.get_by_username(username)
             except RecordNotFound:
@@ -143,7 +143,7 @@ class Accounts:
     ) -> None:
         actor = None if user is None else principal_of(user).acting(at, remote_addr)
         subject = Subject(verb="auth.login", resource_type="user", resource_id=None)
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             record = entry(actor, subject, outcome, at=at)
             uow.audit.record(replace(record, remote_addr=remote_addr))
             uow.commit()
@@ -152,7 +152,7 @@ class Accounts:
         """The principal of an active, unrevoked token; ``AuthenticationFailed`` otherwise."""
         if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 200:
             raise AuthenticationFailed()
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             try:
                 token = uow.tokens.get_by_hash(token_digest(raw_token))
                 user = uow.users.get(token.user_id)
@@ -164,7 +164,7 @@ class Accounts:
 
     def get_principal(self, user_id: str) -> Principal:
         """The current principal of a logged-in user (role changes apply at once)."""
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             try:
                 user = uow.users.get(user_id)
             except RecordNotFound:
@@ -199,11 +199,11 @@ class Accounts:
             return user
 
         subject = Subject(verb="user.create", resource_type="user", resource_id=user.id)
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, work)
+        return self._access.run(actor, Action.MANAGE_USERS, subject, work)
 
     def list_users(self, actor: Actor) -> list[User]:
         subject = Subject(verb="user.list", resource_type="user")
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, lambda uow: uow.users.list())
+        return self._access.run(actor, Action.MANAGE_USERS, subject, lambda uow: uow.users.list())
 
     def update_user(
         self,
@@ -233,7 +233,7 @@ class Accounts:
             return changed
 
         subject = Subject(verb="user.update", resource_type="user", resource_id=user_id)
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, work)
+        return self._access.run(actor, Action.MANAGE_USERS, subject, work)
 
     def issue_token(self, actor: Actor, user_id: str, *, label: str = "") -> tuple[ApiToken, str]:
         """A new API token for ``user_id``: the record and the raw token (shown once)."""
@@ -252,11 +252,11 @@ class Accounts:
             return token
 
         subject = Subject(verb="token.create", resource_type="token", resource_id=token.id)
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, work), raw
+        return self._access.run(actor, Action.MANAGE_USERS, subject, work), raw
 
     def list_tokens(self, actor: Actor) -> list[ApiToken]:
         subject = Subject(verb="token.list", resource_type="token")
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, lambda uow: uow.tokens.list())
+        return self._access.run(actor, Action.MANAGE_USERS, subject, lambda uow: uow.tokens.list())
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
         def work(uow: UnitOfWork) -> ApiToken:
@@ -265,4 +265,4 @@ class Accounts:
             return revoked
 
         subject = Subject(verb="token.revoke", resource_type="token", resource_id=token_id)
-        return self._gate.run(actor, Action.MANAGE_USERS, subject, work)
+        return self._access.run(actor, Action.MANAGE_USERS, subject, work)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.monitoring import chairs_of_sessions, sessions_in_progress
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
@@ -26,8 +26,8 @@ _RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 class AlertUseCases:
-    def __init__(self, gate: Gate, sessions: SessionUseCases) -> None:
-        self._gate = gate
+    def __init__(self, access: AuditedAccess, sessions: SessionUseCases) -> None:
+        self._access = access
         self._sessions = sessions
 
     def list_open(self, actor: Actor, *, display_tz: tzinfo) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ class AlertUseCases:
             ]
 
         rows: list[dict[str, Any]] = []
-        for session_id, stream, patient_id, chair in self._gate.run(
+        for session_id, stream, patient_id, chair in self._access.run(
             actor, Action.READ_BOARD, subject, work
         ):
             rows.extend(
@@ -69,7 +69,7 @@ class AlertUseCases:
     ) -> CommandOutcome:
         """Send ``AcknowledgeAlert``; refusals (``alert-unknown``, ``alert-already-acknowledged``)
         come back as ``CommandRefused``."""
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             last = self._sessions.streams.read_in(uow, session_id).state.last_at
         at = actor.at if last is None or last <= actor.at else last
         command = AcknowledgeAlert(at=at, user=actor.username, alert_id=alert_id, note=note)

@@ -1,7 +1,8 @@
 """Who is acting, and the audit trail of what they did and read.
 
-Every use case runs through ``Gate.run``: it checks the permission (``permissions.require``),
-does the work in one unit of work, and records an ``AuditEntry`` in the same transaction, so an
+Every use case runs through ``AuditedAccess.run`` (named so as not to be confused with the
+clinical gates of ``planning.gates``): it checks the permission (``permissions.require``), does
+the work in one unit of work, and records an ``AuditEntry`` in the same transaction, so an
 acknowledged write always has its audit entry. A refusal (permission denied, record not found,
 a refused clinical command...) is recorded too, in its own transaction, with its outcome.
 
@@ -80,7 +81,7 @@ def entry(actor: Actor | None, subject: Subject, outcome: str, *, at: datetime) 
     )
 
 
-class Gate:
+class AuditedAccess:
     """Permission check, unit of work and audit entry around every use case."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:

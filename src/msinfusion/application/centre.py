@@ -11,25 +11,25 @@ from dataclasses import dataclass
 
 from msinfusion.application.accounts import Accounts
 from msinfusion.application.alerts import AlertUseCases
-from msinfusion.application.audit import Gate
+from msinfusion.application.audit import AuditedAccess
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
-from msinfusion.application.handlers import RecordHandlers
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.ports import Clock
 from msinfusion.application.queries import CatalogQueries, RecordQueries
+from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.sessions import SessionUseCases
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Centre:
-    gate: Gate
+    access: AuditedAccess
     clock: Clock
     accounts: Accounts
-    records: RecordHandlers
+    records: RecordKeeping
     queries: RecordQueries
     catalog: CatalogQueries
     sessions: SessionUseCases

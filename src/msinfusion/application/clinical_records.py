@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_entry_input import EntryContext, checked_entry, entry_kind
 from msinfusion.application.clinical_record_view import (
     OrderCourse,
@@ -66,13 +66,13 @@ class ClinicalRecords:
 
     def __init__(
         self,
-        gate: Gate,
+        access: AuditedAccess,
         catalog: Catalog,
         *,
         new_id: Callable[[str], str],
         centre_tz: tzinfo,
     ) -> None:
-        self._gate = gate
+        self._access = access
         self._catalog = catalog
         self._new_id = new_id
         self._tz = centre_tz
@@ -121,7 +121,7 @@ class ClinicalRecords:
             uow.clinical_entries.add(entry)
             return entry
 
-        return self._gate.run(actor, action, subject, work)
+        return self._access.run(actor, action, subject, work)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class ClinicalRecords:
             uow.patients.get(patient_id)
             return uow.clinical_entries.list_for_patient(patient_id)
 
-        return self._gate.run(actor, Action.READ_COURSE, subject, work)
+        return self._access.run(actor, Action.READ_COURSE, subject, work)
 
     def courses(
         self, actor: Actor, patient_id: str, *, as_of: date | None = None
@@ -144,7 +144,7 @@ class ClinicalRecords:
         def work(uow: UnitOfWork) -> PatientCourses:
             return self.courses_in(uow, patient_id, day)
 
-        return self._gate.run(actor, Action.READ_COURSE, subject, work)
+        return self._access.run(actor, Action.READ_COURSE, subject, work)
 
     def flags(
         self, actor: Actor, patient_ids: list[str], *, as_of: date | None = None
@@ -160,7 +160,7 @@ class ClinicalRecords:
             }
             return {pid: lines for pid, lines in found.items() if lines}
 
-        return self._gate.run(actor, Action.READ_COURSE, subject, work)
+        return self._access.run(actor, Action.READ_COURSE, subject, work)
 
     def courses_in(self, uow: UnitOfWork, patient_id: str, day: date) -> PatientCourses:
         """``courses`` inside a caller's unit of work (the board reads many patients at once)."""

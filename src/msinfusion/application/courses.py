@@ -18,11 +18,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_records import ClinicalRecords
-from msinfusion.application.handlers import referenced
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.record_keeping import referenced
 from msinfusion.application.records import TherapyOrder
 from msinfusion.errors import InvalidCourseOrder
 from msinfusion.planning.course_check import (
@@ -49,8 +49,8 @@ def course_order_of(order: TherapyOrder) -> CourseOrder:
 class CourseUseCases:
     """Calendars, course checks and risk calculators over stored orders and patients."""
 
-    def __init__(self, gate: Gate, clinical: ClinicalRecords) -> None:
-        self._gate = gate
+    def __init__(self, access: AuditedAccess, clinical: ClinicalRecords) -> None:
+        self._access = access
         self._clinical = clinical
 
     def get_calendar(self, actor: Actor, order_id: str, *, as_of: date | None) -> CourseCalendar:
@@ -61,7 +61,7 @@ class CourseUseCases:
             order = course_order_of(uow.orders.get(order_id))
             return _within_range(lambda: plan_course(order, as_of=as_of))
 
-        return self._gate.run(actor, Action.READ_COURSE, subject, work)
+        return self._access.run(actor, Action.READ_COURSE, subject, work)
 
     def get_calendar_ics(self, actor: Actor, order_id: str, *, as_of: date | None) -> str:
         """The calendar as iCalendar text (RFC 5545), stamped with the request time."""
@@ -89,7 +89,7 @@ class CourseUseCases:
             as_of = _as_of(body.get("as_of"), actor.at)
             return _within_range(lambda: check_course(order, record, as_of=as_of))
 
-        return self._gate.run(actor, Action.READ_COURSE, subject, work)
+        return self._access.run(actor, Action.READ_COURSE, subject, work)
 
     def pml(
         self,
@@ -103,7 +103,7 @@ class CourseUseCases:
     ) -> PmlRisk:
         """Natalizumab PML risk per 1000 from the dossier's table (no patient data)."""
         subject = Subject(verb="risk.pml", resource_type="risk")
-        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        self._access.authorize(actor, Action.READ_CATALOG, subject)
         return pml_risk(
             jcv_positive=jcv_positive,
             index=index,

@@ -142,7 +142,7 @@ def _add_user(centre: Centre, system: Actor, role: Role, password: str) -> DemoU
 
 
 def _actor(centre: Centre, user: DemoUser, now: datetime) -> Actor:
-    with centre.gate.uow_factory() as uow:
+    with centre.access.uow_factory() as uow:
         record = uow.users.get_by_username(user.username)
     principal = Principal(user_id=record.id, username=record.username, role=record.role)
     return principal.acting(now, "demo")

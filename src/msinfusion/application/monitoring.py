@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.bus import MessageBus, SessionCommitted
 from msinfusion.application.device_records import (
     DeviceMessage,
@@ -153,14 +153,14 @@ class DeviceFeed:
 
     def __init__(
         self,
-        gate: Gate,
+        access: AuditedAccess,
         streams: SessionStreams,
         *,
         bus: MessageBus,
         new_id: Callable[[str], str],
         codecs: Iterable[DeviceCodec] = (),
     ) -> None:
-        self._gate = gate
+        self._access = access
         self._streams = streams
         self._bus = bus
         self._new_id = new_id
@@ -193,11 +193,11 @@ class DeviceFeed:
         """``ingest`` of one JSON observation (``application/observations.py``) sent by
         ``actor`` (``ingest_observations``: device, nurse, physician), audited."""
         subject = Subject(verb="observation.post", resource_type="observation")
-        self._gate.authorize(actor, Action.INGEST_OBSERVATIONS, subject)
+        self._access.authorize(actor, Action.INGEST_OBSERVATIONS, subject)
         receipt = self.ingest("rest", text, now=actor.at)
         resource = receipt.session_id or receipt.quarantine_id
         outcome = "ok" if receipt.accepted else f"quarantined:{receipt.reason_code}"
-        self._gate.note(actor, replace(subject, resource_id=resource), outcome[:32])
+        self._access.note(actor, replace(subject, resource_id=resource), outcome[:32])
         return receipt
 
     def _attempt(self, codec: DeviceCodec, text: str, now: datetime) -> Receipt | Failure:
@@ -211,14 +211,14 @@ class DeviceFeed:
             return error, reading
         try:
             return in_transaction(
-                self._gate.uow_factory,
+                self._access.uow_factory,
                 lambda uow: self._record_in(
                     uow, codec=codec, text=text, now=now, reading=reading, command=command
                 ),
                 retry=True,
             )
         except DuplicateRecord:  # the same message, accepted concurrently: answer as before
-            with self._gate.uow_factory() as uow:
+            with self._access.uow_factory() as uow:
                 stored = _stored(uow, reading.message_key)
             if stored is None:  # pragma: no cover - a duplicate that is not stored
                 raise
@@ -306,7 +306,7 @@ class DeviceFeed:
             sender=None if reading is None else reading.sender,
             message_key=None if reading is None else reading.message_key,
         )
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             uow.quarantine.add(held)
             uow.commit()
         log.info("device message quarantined %s %s", held.id, code)
@@ -320,7 +320,7 @@ class DeviceFeed:
 
     def find_session(self, patient_id: str | None, chair: str | None, now: datetime) -> str | None:
         """The one session in progress matching both identifiers that are given (else None)."""
-        with self._gate.uow_factory() as uow:
+        with self._access.uow_factory() as uow:
             return self._find_session_in(uow, patient_id, chair, now)
 
     def _find_session_in(
@@ -356,7 +356,7 @@ class DeviceFeed:
         self, actor: Actor, *, status: QuarantineStatus | None = None
     ) -> list[QuarantinedMessage]:
         subject = Subject(verb="quarantine.list", resource_type="quarantine")
-        found = self._gate.run(
+        found = self._access.run(
             actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.list()
         )
         return [q for q in found if status is None or q.status is status]
@@ -367,7 +367,7 @@ class DeviceFeed:
         subject = Subject(
             verb="quarantine.replay", resource_type="quarantine", resource_id=quarantine_id
         )
-        held = self._gate.run(
+        held = self._access.run(
             actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.get(quarantine_id)
         )
         if held.status is QuarantineStatus.REPLAYED:
@@ -399,7 +399,7 @@ class DeviceFeed:
                 reason=reason,
             )
             updated = replace(held, attempts=held.attempts + 1, reason_code=code, reason=reason)
-        self._gate.run(
+        self._access.run(
             actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.update(updated)
         )
         return receipt

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import (
@@ -107,24 +107,24 @@ class BoardRow:
 class RecordQueries:
     """Audited reads of the centre's records and the day's board."""
 
-    def __init__(self, gate: Gate, streams: SessionStreams, catalog: Catalog) -> None:
-        self._gate = gate
+    def __init__(self, access: AuditedAccess, streams: SessionStreams, catalog: Catalog) -> None:
+        self._access = access
         self._streams = streams
         self._catalog = catalog
 
     def list_patients(self, actor: Actor) -> list[Patient]:
         subject = Subject(verb="patient.list", resource_type="patient")
-        return self._gate.run(actor, Action.READ_PATIENT, subject, lambda u: u.patients.list())
+        return self._access.run(actor, Action.READ_PATIENT, subject, lambda u: u.patients.list())
 
     def get_patient(self, actor: Actor, patient_id: str) -> Patient:
         subject = Subject(verb="patient.read", resource_type="patient", resource_id=patient_id)
-        return self._gate.run(
+        return self._access.run(
             actor, Action.READ_PATIENT, subject, lambda u: u.patients.get(patient_id)
         )
 
     def list_chairs(self, actor: Actor) -> list[Chair]:
         subject = Subject(verb="chair.list", resource_type="chair")
-        return self._gate.run(actor, Action.READ_CHAIRS, subject, lambda u: u.chairs.list())
+        return self._access.run(actor, Action.READ_CHAIRS, subject, lambda u: u.chairs.list())
 
     def list_orders(self, actor: Actor, *, patient_id: str | None = None) -> list[TherapyOrder]:
         subject = Subject(verb="order.list", resource_type="order", resource_id=patient_id)
@@ -133,16 +133,16 @@ class RecordQueries:
             orders = uow.orders.list()
             return [o for o in orders if patient_id is None or o.patient_id == patient_id]
 
-        return self._gate.run(actor, Action.READ_ORDER, subject, work)
+        return self._access.run(actor, Action.READ_ORDER, subject, work)
 
     def get_order(self, actor: Actor, order_id: str) -> TherapyOrder:
         subject = Subject(verb="order.read", resource_type="order", resource_id=order_id)
-        return self._gate.run(actor, Action.READ_ORDER, subject, lambda u: u.orders.get(order_id))
+        return self._access.run(actor, Action.READ_ORDER, subject, lambda u: u.orders.get(order_id))
 
     def list_appointments(self, actor: Actor, day: date, display_tz: tzinfo) -> list[Appointment]:
         start, end = day_bounds(day, display_tz)
         subject = Subject(verb="appointment.list", resource_type="appointment")
-        return self._gate.run(
+        return self._access.run(
             actor,
             Action.READ_APPOINTMENT,
             subject,
@@ -153,7 +153,7 @@ class RecordQueries:
         subject = Subject(
             verb="appointment.read", resource_type="appointment", resource_id=appointment_id
         )
-        return self._gate.run(
+        return self._access.run(
             actor,
             Action.READ_APPOINTMENT,
             subject,
@@ -184,7 +184,7 @@ class RecordQueries:
                 )
             return rows
 
-        return self._gate.run(actor, Action.READ_BOARD, subject, work)
+        return self._access.run(actor, Action.READ_BOARD, subject, work)
 
     def list_audit(
         self,
@@ -196,7 +196,7 @@ class RecordQueries:
         limit: int = 1000,
     ) -> list[AuditEntry]:
         subject = Subject(verb="audit.read", resource_type="audit")
-        return self._gate.run(
+        return self._access.run(
             actor,
             Action.READ_AUDIT,
             subject,
@@ -209,8 +209,8 @@ class RecordQueries:
 class CatalogQueries:
     """The catalog and infusion plans (no patient data, so no audit entry)."""
 
-    def __init__(self, gate: Gate, catalog: Catalog) -> None:
-        self._gate = gate
+    def __init__(self, access: AuditedAccess, catalog: Catalog) -> None:
+        self._access = access
         self._catalog = catalog
 
     def protocol(self, protocol_id: str) -> Protocol:
@@ -219,7 +219,7 @@ class CatalogQueries:
 
     def list_protocols(self, actor: Actor) -> list[dict[str, Any]]:
         subject = Subject(verb="catalog.list", resource_type="catalog")
-        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        self._access.authorize(actor, Action.READ_CATALOG, subject)
         return [
             {
                 "therapy_id": therapy.id,
@@ -238,7 +238,7 @@ class CatalogQueries:
 
     def get_protocol(self, actor: Actor, protocol_id: str) -> dict[str, Any]:
         subject = Subject(verb="catalog.read", resource_type="protocol", resource_id=protocol_id)
-        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        self._access.authorize(actor, Action.READ_CATALOG, subject)
         data: dict[str, Any] = to_json(self._catalog.get_protocol(protocol_id))
         return data
 
@@ -256,7 +256,7 @@ class CatalogQueries:
         worst_prior_reaction: Severity | None = None,
     ) -> InfusionPlan:
         subject = Subject(verb="plan.read", resource_type="protocol", resource_id=protocol_id)
-        self._gate.authorize(actor, Action.READ_CATALOG, subject)
+        self._access.authorize(actor, Action.READ_CATALOG, subject)
         return plan_infusion(
             self._catalog.get_protocol(protocol_id),
             start_at,

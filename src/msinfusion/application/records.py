@@ -23,7 +23,7 @@ class Role(enum.Enum):
     ADMIN = "admin"
     VIEWER = "viewer"
     DEVICE = "device"
-    """A bedside-monitor integration: posts observations, nothing else (issue 6)."""
+    """A bedside-monitor integration: posts observations, nothing else."""
 
 
 class AppointmentStatus(enum.Enum):
@@ -56,7 +56,7 @@ class Chair:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TherapyOrder:
-    """A prescriber's order for a therapy course (dose calendars come from it, issue 7)."""
+    """A prescriber's order for a therapy course (dose calendars come from it)."""
 
     id: str
     patient_id: str
@@ -147,7 +147,7 @@ class SessionSummary:
 
 
 class ClinicalEntryKind(enum.Enum):
-    """What a clinical entry records about a patient between infusions (issue 7)."""
+    """What a clinical entry records about a patient between infusions."""
 
     LAB = "lab"
     VACCINATION = "vaccination"

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.queries import day_bounds
@@ -101,8 +101,8 @@ def _checked(problem: DayProblem) -> DayProblem:
 
 
 class SchedulingUseCases:
-    def __init__(self, gate: Gate, catalog: Catalog) -> None:
-        self._gate = gate
+    def __init__(self, access: AuditedAccess, catalog: Catalog) -> None:
+        self._access = access
         self._catalog = catalog
 
     def solve_instance(
@@ -110,7 +110,7 @@ class SchedulingUseCases:
     ) -> Schedule:
         """Solve an ``msinfusion-day/1`` instance (no stored data is read)."""
         subject = Subject(verb="schedule.solve", resource_type="schedule", resource_id="instance")
-        problem = self._gate.run(
+        problem = self._access.run(
             actor, Action.PLAN_SCHEDULE, subject, lambda _: self._instance(instance)
         )
         return choice.solve()(problem)
@@ -132,7 +132,7 @@ class SchedulingUseCases:
     ) -> Replanned:
         """Re-plan an instance's day from ``booked`` at ``now``; started visits stay put."""
         subject = Subject(verb="schedule.replan", resource_type="schedule", resource_id="instance")
-        problem = self._gate.run(
+        problem = self._access.run(
             actor, Action.PLAN_SCHEDULE, subject, lambda _: self._instance(instance)
         )
         current = _schedule(
@@ -208,7 +208,7 @@ class SchedulingUseCases:
                         releases[appointment.id] = summary.projected_chair_release
             return stored, releases
 
-        return self._gate.run(actor, Action.PLAN_SCHEDULE, subject, work)
+        return self._access.run(actor, Action.PLAN_SCHEDULE, subject, work)
 
 
 def _schedule(problem: DayProblem, booked: tuple[Assignment, ...]) -> Schedule:

@@ -27,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from msinfusion.application.audit import Actor, Gate, Subject, entry, outcome_of
+from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry, outcome_of
 from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpened
 from msinfusion.application.clinical_records import ClinicalRecords
-from msinfusion.application.handlers import referenced
 from msinfusion.application.permissions import Action, require_command
 from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.record_keeping import referenced
 from msinfusion.application.records import AppointmentStatus, Patient, SessionSummary
 from msinfusion.application.session_streams import (
     Decision,
@@ -109,14 +109,14 @@ class SessionUseCases:
 
     def __init__(
         self,
-        gate: Gate,
+        access: AuditedAccess,
         streams: SessionStreams,
         *,
         new_id: Callable[[str], str],
         bus: MessageBus,
         clinical: ClinicalRecords,
     ) -> None:
-        self._gate = gate
+        self._access = access
         self._streams = streams
         self._new_id = new_id
         self._bus = bus
@@ -148,7 +148,7 @@ class SessionUseCases:
             _register_stream(uow, session_id)
             return session_id
 
-        opened = self._gate.run(actor, Action.OPEN_SESSION, subject, work)
+        opened = self._access.run(actor, Action.OPEN_SESSION, subject, work)
         self._bus.publish(
             SessionOpened(session_id=opened, appointment_id=appointment_id, at=actor.at)
         )
@@ -188,10 +188,10 @@ class SessionUseCases:
             if command.user != actor.username:
                 raise InvalidCommand("user must be your own user name (or left out)", field="user")
             decision, patient = in_transaction(
-                self._gate.uow_factory, work, retry=expected_version is None
+                self._access.uow_factory, work, retry=expected_version is None
             )
         except (AccessError, MsinfusionError) as error:
-            self._gate.note(actor, subject, outcome_of(error))
+            self._access.note(actor, subject, outcome_of(error))
             raise
         self._streams.remember(session_id, decision)
         log.info("audit %s %s ok", subject.verb, actor.user_id)
@@ -245,7 +245,7 @@ class SessionUseCases:
             stream = self._streams.read_in(uow, session_id)
             return stream, _patient_of(uow, stream)
 
-        stream, patient = self._gate.run(actor, Action.READ_SESSION, subject, work)
+        stream, patient = self._access.run(actor, Action.READ_SESSION, subject, work)
         view = (
             live_view(stream, actor.at, display_tz)
             if at is None
@@ -266,7 +266,7 @@ class SessionUseCases:
         subject = Subject(
             verb="session.events.read", resource_type="session", resource_id=session_id
         )
-        stream = self._gate.run(
+        stream = self._access.run(
             actor,
             Action.READ_SESSION,
             subject,

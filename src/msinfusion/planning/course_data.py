@@ -1,4 +1,4 @@
-"""The cited numbers of treatment courses, gates, monitoring and risk (issue 7).
+"""The cited numbers of treatment courses, gates, monitoring and risk.
 
 They live in ``catalog/data/courses/course_rules.toml`` with their sources and the dossier's choice
 where sources conflict; this module reads the file once (``tomllib``) and hands out typed,

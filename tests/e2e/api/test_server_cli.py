@@ -86,9 +86,9 @@ def test_the_demo_database_has_a_synthetic_centre_and_working_users(tmp_path: Pa
     patients = centre.queries.list_patients(nurse)
     assert all(p.synthetic and p.display_name.startswith("Synthetic Patient") for p in patients)
     board = centre.queries.get_board(nurse, NOW.date(), UTC)
-    statuses = {row["session"]["status"] for row in board if row["session"]}
+    statuses = {row.session.status for row in board if row.session is not None}
     assert {"infusing", "discharged"} <= statuses
-    assert any(row["session"] is None for row in board)  # still to come
+    assert any(row.session is None for row in board)  # still to come
 
 
 def test_the_demo_refuses_an_existing_database(tmp_path: Path) -> None:

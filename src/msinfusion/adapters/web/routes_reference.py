@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 @router.get("/health", tags=["health"])
 def health(request: Request) -> HealthOut:
     """Liveness and a database round trip; needs no sign-in and shows no data."""
-    with web_context(request).centre.gate.uow_factory() as uow:
+    with web_context(request).centre.access.uow_factory() as uow:
         uow.chairs.list()
     return HealthOut(status="ok", database="ok")
 

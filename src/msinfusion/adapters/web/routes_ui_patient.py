@@ -1,4 +1,4 @@
-"""The patient page and its clinical forms (issue 7): courses, gates, monitoring, risks, entries.
+"""The patient page and its clinical forms: courses, gates, monitoring, risks, entries.
 
 ``GET /patients/{id}`` reads the patient, the orders, the past infusions and the course check of
 every active order (``Centre.clinical.courses``: calendar, gates of the next dose, monitoring,

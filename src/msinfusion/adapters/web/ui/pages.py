@@ -2,7 +2,7 @@
 
 The patient's course calendar is ``planning.plan_course`` over the prescriber's order (a pure
 core function); past infusions are the patient's appointments read through the application's
-``Gate`` (permission check and audit entry, like every other read of patient data).
+``AuditedAccess`` (permission check and audit entry, like every other read of patient data).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class CourseView:
 def list_patient_appointments(centre: Centre, actor: Actor, patient_id: str) -> list[Appointment]:
     """Every appointment of one patient, oldest first (audited as ``appointment.list``)."""
     subject = Subject(verb="appointment.list", resource_type="patient", resource_id=patient_id)
-    found = centre.gate.run(
+    found = centre.access.run(
         actor,
         Action.READ_APPOINTMENT,
         subject,

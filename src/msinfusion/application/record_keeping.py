@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from msinfusion.application.audit import Actor, Gate, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
@@ -60,18 +60,18 @@ def _changes(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, A
     return dict(changes)
 
 
-class RecordHandlers:
+class RecordKeeping:
     """Patients, chairs, orders and appointments: create and change."""
 
     def __init__(
         self,
-        gate: Gate,
+        access: AuditedAccess,
         catalog: Catalog,
         *,
         new_id: Callable[[str], str],
         clinical: ClinicalRecords,
     ) -> None:
-        self._gate = gate
+        self._access = access
         self._catalog = catalog
         self._new_id = new_id
         self._clinical = clinical
@@ -87,7 +87,7 @@ class RecordHandlers:
             return patient
 
         subject = Subject(verb="patient.create", resource_type="patient", resource_id=patient_id)
-        return self._gate.run(actor, Action.WRITE_PATIENT, subject, work)
+        return self._access.run(actor, Action.WRITE_PATIENT, subject, work)
 
     def update_patient(self, actor: Actor, patient_id: str, changes: Mapping[str, Any]) -> Patient:
         def work(uow: UnitOfWork) -> Patient:
@@ -97,7 +97,7 @@ class RecordHandlers:
             return patient
 
         subject = Subject(verb="patient.update", resource_type="patient", resource_id=patient_id)
-        return self._gate.run(actor, Action.WRITE_PATIENT, subject, work)
+        return self._access.run(actor, Action.WRITE_PATIENT, subject, work)
 
     def _patient_values(self, actor: Actor, values: Mapping[str, Any]) -> dict[str, Any]:
         checked = _changes(values, PATIENT_FIELDS)
@@ -120,7 +120,7 @@ class RecordHandlers:
             return chair
 
         subject = Subject(verb="chair.create", resource_type="chair", resource_id=chair.id)
-        return self._gate.run(actor, Action.MANAGE_CHAIRS, subject, work)
+        return self._access.run(actor, Action.MANAGE_CHAIRS, subject, work)
 
     def update_chair(self, actor: Actor, chair_id: str, changes: Mapping[str, Any]) -> Chair:
         values = _changes(changes, CHAIR_FIELDS)
@@ -131,7 +131,7 @@ class RecordHandlers:
             return chair
 
         subject = Subject(verb="chair.update", resource_type="chair", resource_id=chair_id)
-        return self._gate.run(actor, Action.MANAGE_CHAIRS, subject, work)
+        return self._access.run(actor, Action.MANAGE_CHAIRS, subject, work)
 
     # -- therapy orders -------------------------------------------------------------------------
 
@@ -163,7 +163,7 @@ class RecordHandlers:
             return order
 
         subject = Subject(verb="order.create", resource_type="order", resource_id=order.id)
-        return self._gate.run(actor, Action.WRITE_ORDER, subject, work)
+        return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
     def set_order_active(self, actor: Actor, order_id: str, *, active: bool) -> TherapyOrder:
         def work(uow: UnitOfWork) -> TherapyOrder:
@@ -172,7 +172,7 @@ class RecordHandlers:
             return order
 
         subject = Subject(verb="order.update", resource_type="order", resource_id=order_id)
-        return self._gate.run(actor, Action.WRITE_ORDER, subject, work)
+        return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
     # -- appointments ---------------------------------------------------------------------------
 
@@ -235,7 +235,7 @@ class RecordHandlers:
             return appointment
 
         subject = Subject(verb="appointment.create", resource_type="appointment")
-        return self._gate.run(
+        return self._access.run(
             actor, Action.BOOK_APPOINTMENT, subject, work, result_id=lambda a: a.id
         )
 
@@ -255,7 +255,7 @@ class RecordHandlers:
         subject = Subject(
             verb="appointment.cancel", resource_type="appointment", resource_id=appointment_id
         )
-        return self._gate.run(actor, Action.BOOK_APPOINTMENT, subject, work)
+        return self._access.run(actor, Action.BOOK_APPOINTMENT, subject, work)
 
 
 def _check_order(uow: UnitOfWork, order_id: str, patient_id: str, therapy_id: str) -> None:
