@@ -6,9 +6,11 @@ ones are folded from the recorded events, the planned ones are the plan's ladder
 >>> from datetime import datetime, timedelta, UTC
 >>> from msinfusion.session import events as ev
 >>> t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
->>> started = ev.InfusionStarted(at=t0, user="n", rate_ml_per_h=Fraction(40))
+>>> started = ev.InfusionStarted(at=t0, user="n", rate_ml_per_h=Fraction(40),
+...     override_reason=None, deviations=())
 >>> changed = ev.RateChanged(at=t0 + timedelta(minutes=30), user="n",
-...     rate_ml_per_h=Fraction(80), previous_rate_ml_per_h=Fraction(40))
+...     rate_ml_per_h=Fraction(80), previous_rate_ml_per_h=Fraction(40), cause="nurse",
+...     override_reason=None)
 >>> segments = list_actual_segments([started, changed], until=t0 + timedelta(minutes=45))
 >>> [(int(s.rate_ml_per_h), s.duration.seconds, s.volume_ml) for s in segments]
 [(40, 1800, Fraction(20, 1)), (80, 900, Fraction(20, 1))]

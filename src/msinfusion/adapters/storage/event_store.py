@@ -11,7 +11,7 @@ loser's events are not stored and its unit of work must be rolled back.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +19,8 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.tables import session_events
-from msinfusion.application.ports import StoredEvent
+from msinfusion.application.ports import Clock, StoredEvent
 from msinfusion.errors import ConcurrencyError, InvalidEvent
-
-Clock = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:

@@ -218,5 +218,3 @@ clinical_entries = Table(
     Index("ix_clinical_entries_patient_id_recorded_at_id", "patient_id", "recorded_at", "id"),
 )
 """A patient's dated clinical facts, append-only (migration 0003): corrections are retractions."""
-
-APPEND_ONLY_TABLES = ("audit_log", "session_events", "clinical_entries")

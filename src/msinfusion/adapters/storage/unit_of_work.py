@@ -14,7 +14,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from msinfusion.adapters.storage import tables
-from msinfusion.adapters.storage.event_store import Clock, SqlEventStore, _utc_now
+from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
 from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
@@ -26,6 +26,7 @@ from msinfusion.adapters.storage.repositories import (
     SqlUserRepository,
 )
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.ports import Clock
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
