@@ -30,6 +30,7 @@ from msinfusion.adapters.web.settings import Settings
 from msinfusion.application.accounts import Accounts, PasswordHasher
 from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import AuditedAccess
+from msinfusion.application.browser_sessions import BrowserSessions
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
@@ -41,7 +42,7 @@ from msinfusion.application.notices import register_notice_handlers
 from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.ports import Clock, UnitOfWork
 from msinfusion.application.queries import CatalogQueries, RecordQueries
-from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.rate_limit import LoginThrottle
 from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_streams import SessionStreams
@@ -56,6 +57,8 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_FAILURES_PER_USER_AND_ADDRESS = 5
 LOGIN_FAILURES_PER_ADDRESS = 50
+LOGIN_FAILURES_PER_ACCOUNT = 100
+"""NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts on one account."""
 
 
 def system_clock() -> datetime:
@@ -120,13 +123,13 @@ def build_centre(
     clock: Clock = system_clock,
     catalog: Catalog | None = None,
     new_id: Callable[[str], str] = random_id,
-    login_limiter: SlidingWindowLimiter | None = None,
-    address_limiter: SlidingWindowLimiter | None = None,
+    login_throttle: LoginThrottle | None = None,
     live: LiveUpdates | None = None,
 ) -> Centre:
-    """Every use case, wired once (see the module docstring). The limiters default to 5
-    (user + address) and 50 (address) failed logins per 15 minutes; ``settings.zone`` decides
-    the clinic day of a dose."""
+    """Every use case, wired once (see the module docstring). The login throttle defaults to 5
+    (user + address), 50 (address) and 100 (account) failed logins per 15 minutes;
+    ``settings.zone`` decides the clinic day of a dose; browser sessions are stored with the
+    rest and end after ``settings.session_idle`` / ``session_lifetime``."""
     factory = uow_factory or build_unit_of_work_factory(settings.database_url)
     protocols = catalog or shipped_catalog()
     updates = live or (
@@ -136,19 +139,20 @@ def build_centre(
     register_notice_handlers(bus, updates)
     access = AuditedAccess(factory)
     streams = SessionStreams(protocols)
-    limiter = login_limiter or SlidingWindowLimiter(
-        max_failures=LOGIN_FAILURES_PER_USER_AND_ADDRESS, window=LOGIN_WINDOW
-    )
-    per_address = address_limiter or SlidingWindowLimiter(
-        max_failures=LOGIN_FAILURES_PER_ADDRESS, window=LOGIN_WINDOW
+    throttle = login_throttle or LoginThrottle(
+        per_account_and_address=LOGIN_FAILURES_PER_USER_AND_ADDRESS,
+        per_address=LOGIN_FAILURES_PER_ADDRESS,
+        per_account=LOGIN_FAILURES_PER_ACCOUNT,
+        window=LOGIN_WINDOW,
     )
     clinical = ClinicalRecords(access, protocols, new_id=new_id, centre_tz=settings.zone)
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     return Centre(
         access=access,
         clock=clock,
-        accounts=Accounts(
-            access, hasher or Argon2Hasher(), limiter, address_limiter=per_address, new_id=new_id
+        accounts=Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id),
+        browser_sessions=BrowserSessions(
+            factory, idle=settings.session_idle, lifetime=settings.session_lifetime
         ),
         records=RecordKeeping(access, protocols, new_id=new_id, clinical=clinical),
         queries=RecordQueries(access, streams, protocols),

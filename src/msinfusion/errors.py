@@ -32,6 +32,7 @@ HTTP, HL7, FHIR) translates this tree once, in one table::
     ├── AccessError               who is asking may not do what they ask
     │   ├── AuthenticationFailed  unknown user, wrong password, bad or revoked token
     │   ├── PermissionDenied      the role may not take this action (role, action)
+    │   ├── PasswordChangeRequired  an administrator reset the password: choose a new one first
     │   └── TooManyAttempts       login attempts for this user name and address are paused
     ├── PharmacologyError         a PK/PD simulation cannot be run on the given input
     │   ├── InvalidDosing         a dosing schedule or record is malformed (field, reason)
@@ -209,6 +210,17 @@ class CsrfFailed(AccessError):
         super().__init__(
             "a change made with a browser session needs the X-CSRF-Token header from login",
             field="X-CSRF-Token",
+        )
+
+
+class PasswordChangeRequired(AccessError):
+    """An administrator reset this user's password; only a password change is allowed now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "an administrator reset your password; choose a new one "
+            "(POST /api/auth/password) before anything else",
+            field="password",
         )
 
 

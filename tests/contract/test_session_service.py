@@ -21,6 +21,7 @@ from msinfusion.errors import CommandRefused, ConcurrencyError, SessionNotFound
 from msinfusion.session import commands as cmd
 from msinfusion.session import replay, view_at
 from msinfusion.session.codec import event_to_dict
+from msinfusion.session.interchange import command_from_dict
 from tests.unit.session.helpers import at, premedicate, protocol
 
 Factory = Callable[[], UnitOfWork]
@@ -49,7 +50,13 @@ def test_events_are_stored_in_codec_form_and_a_new_service_replays_them(
     service, session = _started(uow_factory)
     events = service.list_events(session)
     with uow_factory() as uow:
-        assert uow.events.read(session) == [event_to_dict(e) for e in events]
+        stored = uow.events.read(session)
+    assert [{k: v for k, v in e.items() if k != "command"} for e in stored] == [
+        event_to_dict(e) for e in events
+    ]
+    # Each entry's first event carries the command it was decided from, in interchange form.
+    commands = [command_from_dict(e["command"]) for e in stored if "command" in e]
+    assert [type(c).__name__ for c in commands][:2] == ["CheckIn", "RecordAssessment"]
     restarted = SessionService(shipped_catalog(), unit_of_work=uow_factory)
     assert restarted.list_events(session) == events
     assert restarted.get_state(session) == replay(events) == service.get_state(session)

@@ -3,9 +3,16 @@
 Passwords are hashed by an injected ``PasswordHasher`` (argon2id in ``adapters/web/passwords.py``)
 so this layer stays framework-free. API tokens are random (``msi_`` + 256 bits); only their
 SHA-256 is stored — a token has full entropy, so a fast hash is enough and lookup is by hash.
-Login failures are counted per user name + address and per address (``SlidingWindowLimiter``);
-a paused login is refused before the password is checked. Messages never reveal whether a user
-name exists.
+Login attempts are reserved atomically per user name + address, per address and per account
+(``LoginThrottle``) before the password is checked, so concurrent guesses cannot outrun the
+limit. Messages never reveal whether a user name exists.
+
+Account rules (docs/security.md): a token is issued only to its own user, or by an administrator
+to a device account — nobody can mint a working token for someone else; an administrator's
+password reset forces a new password at the next sign-in, ends the user's sessions and tokens,
+is audited (``user.password_reset``) and is shown to the user; a password change ends the
+user's other browser sessions and revokes their tokens; no change may leave the centre without
+an active administrator; device accounts never sign in with a password.
 """
 
 from __future__ import annotations
@@ -19,16 +26,26 @@ from datetime import datetime
 from typing import Protocol
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry
+from msinfusion.application.browser_sessions import session_digest
+from msinfusion.application.password_policy import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
+from msinfusion.application.password_policy import check_password as _check_password
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.rate_limit import SlidingWindowLimiter
+from msinfusion.application.rate_limit import LoginThrottle
 from msinfusion.application.records import ApiToken, Role, User
-from msinfusion.errors import AuthenticationFailed, InvalidCommand, RecordNotFound
+from msinfusion.errors import (
+    AuthenticationFailed,
+    InvalidCommand,
+    PermissionDenied,
+    RecordNotFound,
+)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 256
 TOKEN_PREFIX = "msi_"
+__all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH", "Accounts", "Principal"]
 
 
 class PasswordHasher(Protocol):
@@ -46,6 +63,8 @@ class Principal:
     user_id: str
     username: str
     role: Role
+    must_change_password: bool = False
+    password_reset_at: datetime | None = None
 
     def acting(self, at: datetime, remote_addr: str | None) -> Actor:
         return Actor(
@@ -58,7 +77,13 @@ class Principal:
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(user_id=user.id, username=user.username, role=user.role)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        must_change_password=user.must_change_password,
+        password_reset_at=user.password_reset_at,
+    )
 
 
 def token_digest(raw_token: str) -> str:
@@ -75,12 +100,9 @@ def check_username(username: str) -> None:
         )
 
 
-def check_password(password: str) -> None:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidCommand(
-            f"password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-            field="password",
-        )
+def check_password(password: str, *, username: str | None = None) -> None:
+    """NIST SP 800-63B rules (``password_policy``)."""
+    _check_password(password, username=username)
 
 
 def generate_password() -> str:
@@ -95,15 +117,13 @@ class Accounts:
         self,
         access: AuditedAccess,
         hasher: PasswordHasher,
-        limiter: SlidingWindowLimiter,
+        throttle: LoginThrottle,
         *,
-        address_limiter: SlidingWindowLimiter | None = None,
         new_id: Callable[[str], str],
     ) -> None:
         self._access = access
         self._hasher = hasher
-        self._limiter = limiter
-        self._address_limiter = address_limiter
+        self._throttle = throttle
         self._new_id = new_id
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
@@ -112,22 +132,20 @@ class Accounts:
     def login(
         self, username: str, password: str, *, at: datetime, remote_addr: str | None
     ) -> Principal:
-        """Check a password; raises ``TooManyAttempts`` or ``AuthenticationFailed``."""
-        key = f"user:{username.casefold()}|ip:{remote_addr}"
-        address_key = f"ip:{remote_addr}"
-        self._limiter.check(key, at)
-        if self._address_limiter is not None:
-            self._address_limiter.check(address_key, at)
+        """Check a password; raises ``TooManyAttempts`` or ``AuthenticationFailed``.
+
+        The attempt is reserved before the password is checked (``LoginThrottle.admit``).
+        Device accounts are refused: they authenticate with API tokens only.
+        """
+        attempt = self._throttle.admit(username, remote_addr, at)
         user = self._find_user(username)
         stored = self._dummy_hash if user is None else user.password_hash
         valid = self._hasher.verify(stored, password[:MAX_PASSWORD_LENGTH])
-        if user is None or not valid or not user.active:
-            self._limiter.fail(key, at)
-            if self._address_limiter is not None:
-                self._address_limiter.fail(address_key, at)
+        if user is None or not valid or not user.active or user.role is Role.DEVICE:
+            self._throttle.failed(attempt)
             self._record_login(user, at, remote_addr, "denied")
             raise AuthenticationFailed()
-        self._limiter.reset(key)
+        self._throttle.succeeded(attempt)
         self._record_login(user, at, remote_addr, "ok")
         return principal_of(user)
 
@@ -185,7 +203,7 @@ class Accounts:
         display_name: str | None = None,
     ) -> User:
         check_username(username)
-        check_password(password)
+        check_password(password, username=username)
         user = User(
             id=self._new_id("user"),
             username=username,
@@ -215,28 +233,86 @@ class Accounts:
         display_name: str | None = None,
         password: str | None = None,
     ) -> User:
-        """Change a user's role, activity, display name or password (only what is given)."""
-        if password is not None:
-            check_password(password)
+        """Change a user's role, activity, display name or password (only what is given).
+
+        A password set here is a reset: the user must choose a new one at the next sign-in,
+        their sessions and tokens end, and the reset is audited as ``user.password_reset``.
+        """
         new_hash = None if password is None else self._hasher.hash(password)
 
         def work(uow: UnitOfWork) -> User:
             user = uow.users.get(user_id)
+            if password is not None:
+                check_password(password, username=user.username)
             changed = replace(
                 user,
                 role=user.role if role is None else role,
                 active=user.active if active is None else active,
                 display_name=user.display_name if display_name is None else display_name,
-                password_hash=user.password_hash if new_hash is None else new_hash,
             )
+            _keep_an_admin(uow, user, changed)
+            if new_hash is not None:
+                changed = replace(
+                    changed,
+                    password_hash=new_hash,
+                    must_change_password=True,
+                    password_reset_at=actor.at,
+                )
+            if new_hash is not None or not changed.active:
+                _end_sessions_and_tokens(uow, user_id)
             uow.users.update(changed)
             return changed
 
         subject = Subject(verb="user.update", resource_type="user", resource_id=user_id)
-        return self._access.run(actor, Action.MANAGE_USERS, subject, work)
+        updated = self._access.run(actor, Action.MANAGE_USERS, subject, work)
+        if password is not None:
+            reset = Subject(verb="user.password_reset", resource_type="user", resource_id=user_id)
+            self._access.note(actor, reset, "ok")
+        return updated
+
+    def change_password(
+        self,
+        actor: Actor,
+        *,
+        current_password: str,
+        new_password: str,
+        keep_session: str | None = None,
+    ) -> User:
+        """The signed-in user's own new password; ``keep_session`` (the raw cookie value of
+        the browser that asked) stays signed in, every other session and every token ends."""
+        subject = Subject(verb="user.password_change", resource_type="user", resource_id=None)
+        self._access.authorize(actor, Action.CHANGE_OWN_PASSWORD, subject)
+        with self._access.uow_factory() as uow:
+            user = uow.users.get(actor.user_id)
+        if not self._hasher.verify(user.password_hash, current_password[:MAX_PASSWORD_LENGTH]):
+            self._access.note(actor, subject, "denied")
+            raise AuthenticationFailed("the current password is not right")
+        check_password(new_password, username=user.username)
+        if self._hasher.verify(user.password_hash, new_password):
+            raise InvalidCommand("choose a password you have not used here", field="password")
+        new_hash = self._hasher.hash(new_password)
+        keep = None if keep_session is None else session_digest(keep_session)
+
+        def work(uow: UnitOfWork) -> User:
+            changed = replace(
+                uow.users.get(actor.user_id),
+                password_hash=new_hash,
+                must_change_password=False,
+            )
+            uow.users.update(changed)
+            _end_sessions_and_tokens(uow, actor.user_id, keep=keep)
+            return changed
+
+        subject = replace(subject, resource_id=actor.user_id)
+        return self._access.run(actor, Action.CHANGE_OWN_PASSWORD, subject, work)
 
     def issue_token(self, actor: Actor, user_id: str, *, label: str = "") -> tuple[ApiToken, str]:
-        """A new API token for ``user_id``: the record and the raw token (shown once)."""
+        """A new API token for ``user_id``: the record and the raw token (shown once).
+
+        Anyone but a device may issue a token to themselves; an administrator may issue one to a
+        device account. A token for anyone else is refused (and the refusal audited): it would
+        let its holder act as that person.
+        """
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             id=self._new_id("token"),
@@ -245,14 +321,25 @@ class Accounts:
             created_at=actor.at,
             label=label,
         )
+        subject = Subject(verb="token.create", resource_type="token", resource_id=token.id)
+        own = user_id == actor.user_id
+        if not own:
+            with self._access.uow_factory() as uow:
+                try:
+                    target = uow.users.get(user_id)
+                except RecordNotFound:
+                    target = None
+            if target is not None and target.role is not Role.DEVICE:
+                self._access.note(actor, subject, "denied")
+                raise PermissionDenied(role=actor.role.value, action="issue tokens for other users")
 
         def work(uow: UnitOfWork) -> ApiToken:
             uow.users.get(user_id)
             uow.tokens.add(token)
             return token
 
-        subject = Subject(verb="token.create", resource_type="token", resource_id=token.id)
-        return self._access.run(actor, Action.MANAGE_USERS, subject, work), raw
+        action = Action.ISSUE_OWN_TOKEN if own else Action.MANAGE_USERS
+        return self._access.run(actor, action, subject, work), raw
 
     def list_tokens(self, actor: Actor) -> list[ApiToken]:
         subject = Subject(verb="token.list", resource_type="token")
@@ -266,3 +353,25 @@ class Accounts:
 
         subject = Subject(verb="token.revoke", resource_type="token", resource_id=token_id)
         return self._access.run(actor, Action.MANAGE_USERS, subject, work)
+
+
+def _keep_an_admin(uow: UnitOfWork, before: User, after: User) -> None:
+    """Refuse a change that would leave no active administrator."""
+    was_admin = before.role is Role.ADMIN and before.active
+    still_admin = after.role is Role.ADMIN and after.active
+    if not was_admin or still_admin:
+        return
+    others = [u for u in uow.users.list() if u.id != before.id]
+    if not any(u.role is Role.ADMIN and u.active for u in others):
+        raise InvalidCommand(
+            "the last active administrator cannot be demoted or deactivated; make another "
+            "administrator first",
+            field="role" if after.role is not Role.ADMIN else "active",
+        )
+
+
+def _end_sessions_and_tokens(uow: UnitOfWork, user_id: str, *, keep: str | None = None) -> None:
+    uow.browser_sessions.remove_for_user(user_id, keep=keep)
+    for token in uow.tokens.list():
+        if token.user_id == user_id and not token.revoked:
+            uow.tokens.update(replace(token, revoked=True))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from msinfusion.application.accounts import Accounts
 from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import AuditedAccess
+from msinfusion.application.browser_sessions import BrowserSessions
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
@@ -29,6 +30,7 @@ class Centre:
     access: AuditedAccess
     clock: Clock
     accounts: Accounts
+    browser_sessions: BrowserSessions
     records: RecordKeeping
     queries: RecordQueries
     catalog: CatalogQueries

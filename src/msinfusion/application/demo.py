@@ -246,6 +246,7 @@ def _run_session(
         typed = replace(command, user=nurse.username)
         if isinstance(typed, CheckIn):
             typed = replace(typed, patient_id=patient.id)
+        charting = replace(nurse, at=command.at)  # the synthetic day, charted as it happened
         version = centre.sessions.handle(
-            nurse, session_id, typed, expected_version=version, display_tz=UTC
+            charting, session_id, typed, expected_version=version, display_tz=UTC
         ).version

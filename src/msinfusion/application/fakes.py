@@ -24,6 +24,7 @@ from msinfusion.application.records import (
     ApiToken,
     Appointment,
     AuditEntry,
+    BrowserSession,
     Chair,
     ClinicalEntry,
     Patient,
@@ -44,6 +45,7 @@ R = TypeVar(
     DeviceMessage,
     QuarantinedMessage,
     ClinicalEntry,
+    BrowserSession,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -134,6 +136,37 @@ class InMemoryTokenRepository(InMemoryRepository[ApiToken]):
 
     def get_by_hash(self, token_hash: str) -> ApiToken:
         return self._find(lambda t: t.token_hash == token_hash, "token", "token")
+
+
+class InMemoryBrowserSessionRepository(InMemoryRepository[BrowserSession]):
+    """Browser sessions; ``removed`` ids are deleted at commit (the one deletable record)."""
+
+    def __init__(self, rows: dict[str, BrowserSession], users: Mapping[str, object]) -> None:
+        super().__init__("browser session", rows, {"user_id": ("user", users)})
+        self.removed: set[str] = set()
+
+    def add(self, record: BrowserSession) -> None:
+        super().add(record)
+        self.removed.discard(record.id)
+
+    def remove(self, session_id: str) -> None:
+        if self._rows.pop(session_id, None) is not None:
+            self.changed.discard(session_id)
+            self.removed.add(session_id)
+
+    def _remove_where(self, predicate: Callable[[BrowserSession], bool]) -> int:
+        doomed = [s.id for s in self._rows.values() if predicate(s)]
+        for session_id in doomed:
+            self.remove(session_id)
+        return len(doomed)
+
+    def remove_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        return self._remove_where(lambda s: s.user_id == user_id and s.id != keep)
+
+    def remove_expired(self, *, seen_before: datetime, created_before: datetime) -> int:
+        return self._remove_where(
+            lambda s: s.last_seen_at < seen_before or s.created_at < created_before
+        )
 
 
 class InMemoryClinicalEntryRepository(InMemoryRepository[ClinicalEntry]):
@@ -279,6 +312,7 @@ _TABLES = (
     "device_messages",
     "quarantine",
     "clinical_entries",
+    "browser_sessions",
 )
 
 
@@ -318,6 +352,9 @@ class InMemoryUnitOfWork:
             "token", tables["tokens"], {"user_id": ("user", tables["users"])}
         )
         self.sessions = InMemorySessionSummaryRepository(tables["sessions"])
+        self.browser_sessions = InMemoryBrowserSessionRepository(
+            tables["browser_sessions"], tables["users"]
+        )
         self.device_messages = InMemoryRepository[DeviceMessage](
             "device message", tables["device_messages"]
         )
@@ -339,6 +376,7 @@ class InMemoryUnitOfWork:
             "device_messages": self.device_messages,
             "quarantine": self.quarantine,
             "clinical_entries": self.clinical_entries,
+            "browser_sessions": self.browser_sessions,
         }
 
     def __enter__(self) -> Self:
@@ -372,6 +410,8 @@ class InMemoryUnitOfWork:
                 rows = db.tables.setdefault(name, {})
                 for record_id in repository.changed:
                     rows[record_id] = self._tables[name][record_id]
+                for record_id in getattr(repository, "removed", ()):
+                    rows.pop(record_id, None)
             for stream_id in self.events.appended_from:
                 db.streams[stream_id] = self._streams[stream_id]
             first = len(db.audit) + 1

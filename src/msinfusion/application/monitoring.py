@@ -247,7 +247,7 @@ class DeviceFeed:
                 field="PID-3",
             ), reading
         answer = codec.answer(text, now=now, error=None, session_id=session_id)
-        decision = self._streams.decide_in(uow, session_id, command, None)
+        decision = self._streams.decide_in(uow, session_id, command, None, recorded_at=now)
         uow.device_messages.add(
             DeviceMessage(
                 id=reading.message_key,

@@ -26,7 +26,10 @@ Decisions (documented in docs/user-guide/admin.md):
   role of bedside-monitor integrations — may only ``ingest_observations`` (``POST
   /api/observations``); nurses and physicians may post observations too. ``review_quarantine``
   (list and replay quarantined device messages) is ``admin``'s: listings show reasons and
-  senders, never the message text.
+  senders, never the message text. ``device`` reads nothing: not the catalog, not the chairs.
+* ``change_own_password`` and ``issue_own_token`` are every person's (not a device's); tokens
+  for another account are issued only by ``admin`` and only to device accounts
+  (``accounts.Accounts.issue_token``), so no one can hold a working token in someone else's name.
 * ``record_clinical`` (a patient's lab results, vaccinations, findings such as "no active
   infection today", profile answers, doses given elsewhere, retractions of entries made in
   error) is for ``nurse`` and ``physician``. ``override_gate`` — a justified override of a failed
@@ -76,6 +79,8 @@ class Action(enum.Enum):
     REVIEW_QUARANTINE = "review_quarantine"
     RECORD_CLINICAL = "record_clinical"
     OVERRIDE_GATE = "override_gate"
+    CHANGE_OWN_PASSWORD = "change_own_password"
+    ISSUE_OWN_TOKEN = "issue_own_token"
 
 
 _N, _P, _PH, _S, _A, _V = (
@@ -87,13 +92,14 @@ _N, _P, _PH, _S, _A, _V = (
     Role.VIEWER,
 )
 _CLINICAL_READERS = frozenset({_N, _P, _PH, _S, _V})
+_PEOPLE = frozenset(Role) - {Role.DEVICE}
 _BEDSIDE = frozenset({_N, _P})
 
 MATRIX: Mapping[Action, frozenset[Role]] = {
-    Action.READ_CATALOG: frozenset(Role),
+    Action.READ_CATALOG: _PEOPLE,
     Action.READ_PATIENT: _CLINICAL_READERS,
     Action.WRITE_PATIENT: frozenset({_N, _P, _S}),
-    Action.READ_CHAIRS: frozenset(Role),
+    Action.READ_CHAIRS: _PEOPLE,
     Action.MANAGE_CHAIRS: frozenset({_A, _S}),
     Action.READ_ORDER: _CLINICAL_READERS,
     Action.WRITE_ORDER: frozenset({_P}),
@@ -122,6 +128,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.REVIEW_QUARANTINE: frozenset({_A}),
     Action.RECORD_CLINICAL: _BEDSIDE,
     Action.OVERRIDE_GATE: frozenset({_P}),
+    Action.CHANGE_OWN_PASSWORD: _PEOPLE,
+    Action.ISSUE_OWN_TOKEN: _PEOPLE,
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {

@@ -20,6 +20,7 @@ from msinfusion.application.records import (
     ApiToken,
     Appointment,
     AuditEntry,
+    BrowserSession,
     Chair,
     ClinicalEntry,
     Patient,
@@ -82,6 +83,29 @@ class UserRepository(Repository[User], Protocol):
 
 class TokenRepository(Repository[ApiToken], Protocol):
     def get_by_hash(self, token_hash: str) -> ApiToken: ...
+
+
+class BrowserSessionRepository(Protocol):
+    """Signed-in browsers by the hash of their cookie (``BrowserSession.id``).
+
+    ``get`` raises ``RecordNotFound``; ``remove`` of a missing id is no error.
+    """
+
+    def add(self, session: BrowserSession) -> None: ...
+
+    def get(self, session_id: str) -> BrowserSession: ...
+
+    def update(self, session: BrowserSession) -> None: ...
+
+    def remove(self, session_id: str) -> None: ...
+
+    def remove_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session of ``user_id`` but ``keep``; return how many ended."""
+        ...
+
+    def remove_expired(self, *, seen_before: datetime, created_before: datetime) -> int:
+        """End sessions last seen before ``seen_before`` or opened before ``created_before``."""
+        ...
 
 
 class AppointmentRepository(Repository[Appointment], Protocol):
@@ -186,6 +210,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def browser_sessions(self) -> BrowserSessionRepository: ...
 
     @property
     def events(self) -> EventStore: ...

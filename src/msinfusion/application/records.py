@@ -90,6 +90,10 @@ class User:
     password_hash: str
     active: bool = True
     display_name: str | None = None
+    must_change_password: bool = False
+    """Set when an administrator reset the password: the user must choose a new one first."""
+    password_reset_at: datetime | None = None
+    """When an administrator last reset the password (shown to the user at sign-in)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +106,18 @@ class ApiToken:
     created_at: datetime
     label: str = ""
     revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrowserSession:
+    """A signed-in browser. ``id`` is the SHA-256 of the cookie's random value (the raw value is
+    never stored, so a copy of the table cannot be replayed as a cookie)."""
+
+    id: str
+    user_id: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
 
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.session_summary import summarise
@@ -33,11 +34,12 @@ from msinfusion.errors import (
     RecordNotFound,
     SessionNotFound,
 )
+from msinfusion.session.chart import Chart, Entry, extend, record
+from msinfusion.session.charting import ChartingPolicy, check_entry_time, premedication_lead
 from msinfusion.session.codec import event_from_dict, event_to_dict
 from msinfusion.session.commands import CheckIn, Command
-from msinfusion.session.decide import decide
 from msinfusion.session.events import Event, SessionCheckedIn
-from msinfusion.session.evolve import evolve
+from msinfusion.session.interchange import command_from_dict, command_to_dict
 from msinfusion.session.state import SessionState, Status
 
 T = TypeVar("T")
@@ -49,15 +51,29 @@ RETRIES_WITHOUT_EXPECTED_VERSION = 5
 
 @dataclass(frozen=True, slots=True)
 class Stream:
-    """A stream as last seen: immutable, replaced whole."""
+    """A stream as last seen: its chart (entries in recording and clinical order, the folded
+    state) and protocol. Immutable, replaced whole."""
 
-    events: tuple[Event, ...] = ()
-    state: SessionState = field(default_factory=SessionState)
+    chart: Chart = field(default_factory=Chart)
     protocol: Protocol | None = None
 
     @property
     def version(self) -> int:
-        return len(self.events)
+        return self.chart.version
+
+    @property
+    def state(self) -> SessionState:
+        return self.chart.state
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The events as they hold, in clinical order (what views and integrals fold)."""
+        return self.chart.events
+
+    @property
+    def stored_events(self) -> tuple[Event, ...]:
+        """The events as stored, in recording order (what the stream's sequence numbers name)."""
+        return self.chart.stored_events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +100,8 @@ class Decision:
     before: Stream
     after: Stream
     new_events: tuple[Event, ...]
+    command: Command
+    """The command as charted (its ``recorded_at`` set, a fast clock brought back)."""
 
     @property
     def version(self) -> int:
@@ -114,14 +132,19 @@ def in_transaction(
 class SessionStreams:
     """Decoded, folded streams, cached; every operation runs in the caller's unit of work."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, policy: ChartingPolicy | None = None) -> None:
         self._catalog = catalog
+        self._policy = policy or ChartingPolicy()
         self._cache: dict[str, Stream] = {}
         self._lock = threading.Lock()
 
     @property
     def catalog(self) -> Catalog:
         return self._catalog
+
+    @property
+    def policy(self) -> ChartingPolicy:
+        return self._policy
 
     def read_in(self, uow: UnitOfWork, session_id: str) -> Stream:
         """The stream with every stored event, reading only those the cache lacks."""
@@ -133,12 +156,11 @@ class SessionStreams:
             if cached is None:
                 _require_session(uow, session_id)
             return base
-        new_events = tuple(event_from_dict(e) for e in stored)
-        state = base.state
-        for event in new_events:
-            state = evolve(state, event)
-        protocol = base.protocol or self._protocol_of(new_events)
-        stream = Stream(base.events + new_events, state, protocol)
+        entries = entries_of(stored, first_sequence=base.version + 1)
+        protocol = base.protocol or self._protocol_of(
+            tuple(e for entry in entries for e in entry.stored)
+        )
+        stream = Stream(extend(base.chart, entries, protocol), protocol)
         self.remember(session_id, stream)  # read from committed rows: safe to cache
         return stream
 
@@ -148,10 +170,13 @@ class SessionStreams:
         session_id: str,
         command: Command,
         expected_version: int | None,
+        *,
+        recorded_at: datetime,
     ) -> Decision:
-        """Decide ``command`` and append its events (and the board summary) in ``uow``.
-
-        Refusals raise and append nothing. The caller commits, then ``remember(decision)``.
+        """Chart ``command`` as recorded at ``recorded_at`` (the caller's clock, never the
+        client's): check its time (``session.charting``), decide it in clinical order
+        (``session.chart``), and append its events, the command and the board summary in
+        ``uow``. Refusals raise and append nothing. The caller commits, then ``remember``.
         """
         stream = self.read_in(uow, session_id)
         if expected_version is not None and expected_version != stream.version:
@@ -159,23 +184,31 @@ class SessionStreams:
                 session_id=session_id, expected=expected_version, actual=stream.version
             )
         protocol = self._protocol_for(stream, command)
-        new_events = decide(stream.state, command, protocol)
-        state = stream.state
-        for event in new_events:
-            state = evolve(state, event)
+        charted = check_entry_time(
+            command,
+            recorded_at=recorded_at,
+            check_in_at=_check_in_at(stream.chart),
+            lead_before_check_in=premedication_lead(protocol),
+            policy=self._policy,
+        )
+        chart, new_events = record(stream.chart, charted, protocol)
         if new_events:
+            stored = [event_to_dict(event) for event in new_events]
+            stored[0]["command"] = command_to_dict(charted)
             try:
-                uow.events.append(
-                    session_id,
-                    [event_to_dict(event) for event in new_events],
-                    expected_version=stream.version,
-                )
+                uow.events.append(session_id, stored, expected_version=stream.version)
             except ConcurrencyError:
                 self.forget(session_id)
                 raise
-            uow.sessions.save(summarise(session_id, state, protocol))
-        after = Stream(stream.events + new_events, state, protocol)
-        return Decision(session_id=session_id, before=stream, after=after, new_events=new_events)
+            uow.sessions.save(summarise(session_id, chart.state, protocol))
+        after = Stream(chart, protocol)
+        return Decision(
+            session_id=session_id,
+            before=stream,
+            after=after,
+            new_events=new_events,
+            command=charted,
+        )
 
     def remember(self, session_id: str, stream: Stream | Decision) -> None:
         """Cache a committed stream (a newer cached one wins)."""
@@ -212,6 +245,28 @@ class SessionStreams:
             return self._catalog.get_protocol(command.protocol_id)
         except ProtocolNotFound as error:
             raise CommandRefused("protocol-unknown", error.message) from error
+
+
+def entries_of(stored: Sequence[Mapping[str, Any]], *, first_sequence: int) -> list[Entry]:
+    """Stored events grouped into chart entries: an entry starts at an event carrying its
+    command; an event stored before commands were kept is an entry of its own."""
+    entries: list[Entry] = []
+    for offset, payload in enumerate(stored):
+        event = event_from_dict(dict(payload))
+        raw = payload.get("command")
+        if raw is not None or not entries or entries[-1].command is None:
+            command = None if raw is None else command_from_dict(dict(raw))
+            entries.append(
+                Entry(sequence=first_sequence + offset, command=command, stored=(event,))
+            )
+        else:
+            last = entries[-1]
+            entries[-1] = replace(last, stored=(*last.stored, event))
+    return entries
+
+
+def _check_in_at(chart: Chart) -> datetime | None:
+    return next((e.own_at for e in chart.entries if e.is_check_in), None)
 
 
 def _require_session(uow: UnitOfWork, session_id: str) -> None:

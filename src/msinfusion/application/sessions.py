@@ -25,7 +25,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry, outcome_of
 from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpened
@@ -53,6 +53,8 @@ from msinfusion.errors import (
     RecordNotFound,
 )
 from msinfusion.planning.gates import GateStage, require_clear
+from msinfusion.session.chart import Chart
+from msinfusion.session.charting import LATE_AFTER
 from msinfusion.session.commands import CheckIn, Command, StartInfusion
 from msinfusion.session.events import Event
 from msinfusion.session.queries import SessionView, state_at, view_at
@@ -88,11 +90,27 @@ class CommandOutcome:
         )
 
 
-def live_view(stream: Stream, now: datetime, display_tz: tzinfo) -> SessionView:
+def view_of(
+    stream: Stream, at: datetime | None, display_tz: tzinfo, *, late_after: timedelta = LATE_AFTER
+) -> SessionView:
+    """The view of ``stream`` at ``at``: its events in clinical order, numbered as stored."""
+    return view_at(
+        stream.events,
+        stream.protocol,
+        at,
+        display_tz=display_tz,
+        sequences=stream.chart.sequences(),
+        late_after=late_after,
+    )
+
+
+def live_view(
+    stream: Stream, now: datetime, display_tz: tzinfo, *, late_after: timedelta = LATE_AFTER
+) -> SessionView:
     """The view at ``now`` — or at the last event when that is later (a clock running behind)."""
     last = stream.state.last_at
     when = None if last is not None and last > now else now
-    return view_at(stream.events, stream.protocol, when, display_tz=display_tz)
+    return view_of(stream, when, display_tz, late_after=late_after)
 
 
 def _patient_of(uow: UnitOfWork, stream: Stream) -> Patient | None:
@@ -177,7 +195,9 @@ class SessionUseCases:
         def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
             if isinstance(command, CheckIn):
                 referenced(uow.patients, command.patient_id, "patient_id")
-            decision = self._streams.decide_in(uow, session_id, command, expected_version)
+            decision = self._streams.decide_in(
+                uow, session_id, command, expected_version, recorded_at=actor.at
+            )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
             uow.audit.record(entry(actor, subject, "ok", at=actor.at))
@@ -205,7 +225,9 @@ class SessionUseCases:
             session_id=session_id,
             version=decision.version,
             events=events,
-            view=live_view(decision.after, actor.at, display_tz),
+            view=live_view(
+                decision.after, actor.at, display_tz, late_after=self._streams.policy.late_after
+            ),
             patient=patient,
         )
 
@@ -246,10 +268,11 @@ class SessionUseCases:
             return stream, _patient_of(uow, stream)
 
         stream, patient = self._access.run(actor, Action.READ_SESSION, subject, work)
+        late_after = self._streams.policy.late_after
         view = (
-            live_view(stream, actor.at, display_tz)
+            live_view(stream, actor.at, display_tz, late_after=late_after)
             if at is None
-            else view_at(stream.events, stream.protocol, at, display_tz=display_tz)
+            else view_of(stream, at, display_tz, late_after=late_after)
         )
         return SessionRead(
             session_id=session_id, version=stream.version, view=view, patient=patient
@@ -272,7 +295,7 @@ class SessionUseCases:
             subject,
             lambda uow: self._streams.read_in(uow, session_id),
         )
-        return numbered(stream.events)
+        return numbered(stream.stored_events)
 
 
 def _register_stream(uow: UnitOfWork, session_id: str) -> None:
@@ -330,7 +353,13 @@ class SessionService:
         ``before_commit(uow)`` runs in the same transaction, right before the commit."""
 
         def work(uow: UnitOfWork) -> Decision:
-            decision = self._streams.decide_in(uow, session_id, command, expected_version)
+            decision = self._streams.decide_in(
+                uow,
+                session_id,
+                command,
+                expected_version,
+                recorded_at=command.recorded_at or command.at,
+            )
             if before_commit is not None:
                 before_commit(uow)
             return decision
@@ -346,8 +375,13 @@ class SessionService:
     def get_version(self, session_id: str) -> int:
         return self._read(session_id).version
 
+    def get_chart(self, session_id: str) -> Chart:
+        """The session's entries in recording and clinical order, and the folded state."""
+        return self._read(session_id).chart
+
     def list_events(self, session_id: str) -> tuple[Event, ...]:
-        return self._read(session_id).events
+        """The stored events in recording order (stream numbers 1, 2, ...)."""
+        return self._read(session_id).stored_events
 
     def get_state(self, session_id: str, at: datetime | None = None) -> SessionState:
         """The folded state, integrated to ``at`` when given."""
@@ -357,7 +391,4 @@ class SessionService:
     def get_view(
         self, session_id: str, at: datetime | None = None, *, display_tz: tzinfo | None = None
     ) -> SessionView:
-        stream = self._read(session_id)
-        if display_tz is None:
-            return view_at(stream.events, stream.protocol, at)
-        return view_at(stream.events, stream.protocol, at, display_tz=display_tz)
+        return view_of(self._read(session_id), at, display_tz or UTC)

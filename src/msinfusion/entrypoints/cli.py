@@ -19,6 +19,7 @@ from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
 from msinfusion.entrypoints.course_cli import course_app, risk_app
+from msinfusion.entrypoints.audit_cli import audit_app
 from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.monitoring_cli import mllp_listen, monitors_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
@@ -41,6 +42,7 @@ catalog_app = typer.Typer(
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(session_app, name="session")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(course_app, name="course")
 app.add_typer(risk_app, name="risk")
 app.add_typer(schedule_app, name="schedule")

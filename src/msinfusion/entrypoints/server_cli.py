@@ -69,10 +69,20 @@ def app_from_env() -> FastAPI:
     return create_app(build_server_centre(settings), settings=settings)
 
 
-def _run(app: FastAPI, host: str, port: int) -> None:
+def _run(app: FastAPI, host: str, port: int, settings: Settings) -> None:
+    """Serve ``app``; ``X-Forwarded-For``/``-Proto`` are believed only from
+    ``settings.trusted_proxies`` (``MSINFUSION_TRUSTED_PROXIES``), from nobody by default."""
     import uvicorn  # noqa: PLC0415  # only the server commands need it
 
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)
+    trusted = list(settings.trusted_proxies)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=",".join(trusted) if trusted else None,
+        server_header=False,
+    )
 
 
 @server_app.command("serve")
@@ -83,7 +93,7 @@ def serve(
 ) -> None:
     """Serve the JSON API (OpenAPI at /api/openapi.json, docs at /api/docs)."""
     settings = _settings(database_url)
-    _run(create_app(build_server_centre(settings), settings=settings), host, port)
+    _run(create_app(build_server_centre(settings), settings=settings), host, port, settings)
 
 
 def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
@@ -119,7 +129,8 @@ def demo(
     centre, report = build_demo_database(path, now=datetime.now(UTC))
     typer.echo(report)
     typer.echo(f"Serving the chair board on http://{host}:{port}/ (API docs: /api/docs)")
-    _run(create_app(centre, settings=_settings()), host, port)
+    settings = _settings()
+    _run(create_app(centre, settings=settings), host, port, settings)
 
 
 @users_app.command("create")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -89,6 +89,8 @@ def event_from_dict(payload: dict[str, Any]) -> Event:
     values: dict[str, Any] = {}
     for field in fields(cls):
         if field.name not in current:
+            if field.default is not MISSING:
+                continue  # a field added with a default (e.g. ``corrected_at``) reads as it
             raise InvalidEvent(f"{cls.TYPE} is missing field {field.name}", field=field.name)
         values[field.name] = _decode(hints[field.name], current[field.name], field.name)
     return cls(**values)

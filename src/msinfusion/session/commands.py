@@ -1,8 +1,11 @@
 """Commands: what a nurse, a pump or an API client asks the session to do (imperative, VerbNoun).
 
-Every command carries the clinical time ``at`` (timezone-aware: the core never reads a clock),
-the acting ``user`` and an optional ``override_reason`` that is the only way past a *soft* limit
-(the premedication window, a manual re-escalation). Hard limits ignore it.
+Every command carries the clinical time ``at`` — when it happened (timezone-aware: the core never
+reads a clock) — the acting ``user`` and an optional ``override_reason`` that is the only way
+past a *soft* limit (the premedication window, a manual re-escalation). Hard limits ignore it.
+``recorded_at`` is when the entry is stored: the service layer sets it from its clock (a client
+never chooses it; a replay file may give it). ``late_reason`` explains an entry charted past the
+centre's late threshold (``session.charting``).
 
 Commands are validated on the way in: a malformed one raises ``InvalidCommand`` naming the field;
 whether a well-formed command is *allowed* is ``decide``'s job (``CommandRefused``).
@@ -58,15 +61,26 @@ class Command:
     at: datetime
     user: str = "unknown"
     override_reason: str | None = None
+    recorded_at: datetime | None = None
+    late_reason: str | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
         # Stored and compared in UTC: arithmetic on zoneinfo datetimes is wall-clock time and
         # would be an hour off across a daylight-saving change (ARCHITECTURE: stored times are UTC).
         object.__setattr__(self, "at", self.at.astimezone(UTC))
+        if self.recorded_at is not None:
+            if self.recorded_at.tzinfo is None or self.recorded_at.utcoffset() is None:
+                raise InvalidCommand(
+                    "recorded_at must be a timezone-aware datetime (ISO 8601 with offset)",
+                    field="recorded_at",
+                )
+            object.__setattr__(self, "recorded_at", self.recorded_at.astimezone(UTC))
         _require_text(self.user, "user")
         if self.override_reason is not None:
             _require_text(self.override_reason, "override_reason")
+        if self.late_reason is not None:
+            _require_text(self.late_reason, "late_reason")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,14 +341,23 @@ class Discharge(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorrectEntry(Command):
-    """Record that event number ``corrects_sequence`` (1-based) was wrong, and why. Never edits."""
+    """Record that event number ``corrects_sequence`` (1-based) was wrong, and why. Never edits.
+    ``corrected_at`` gives the entry's true time when that was what was wrong."""
 
     corrects_sequence: int
     reason: str
     correction: str | None = None
+    corrected_at: datetime | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
+        if self.corrected_at is not None:
+            if self.corrected_at.tzinfo is None or self.corrected_at.utcoffset() is None:
+                raise InvalidCommand(
+                    "corrected_at must be a timezone-aware datetime (ISO 8601 with offset)",
+                    field="corrected_at",
+                )
+            object.__setattr__(self, "corrected_at", self.corrected_at.astimezone(UTC))
         if isinstance(self.corrects_sequence, bool) or not isinstance(self.corrects_sequence, int):
             raise InvalidCommand("corrects_sequence must be an integer", field="corrects_sequence")
         _require_text(self.reason, "reason")

@@ -1,9 +1,11 @@
 """``decide``: state + command + protocol -> the events it causes, or ``CommandRefused(rule)``.
 
 Pure: the time is the command's ``at``; the protocol is passed in (for ``CheckIn`` the protocol
-it names, afterwards the session's own). Guards run in this order, and the first one that fails
-names its rule: ``clock-monotonic``, ``discharged``, ``not-checked-in`` / ``already-checked-in``,
-``therapy-discontinued``, then the command's own rules (see ``docs/session-format.md``).
+it names, afterwards the session's own). ``state`` is the chart as it was at ``at``: entries are
+decided in clinical order (``session.chart``), so a late entry is decided against what had
+happened by its own time. Guards run in this order, and the first one that fails names its
+rule: ``discharged``, ``not-checked-in`` / ``already-checked-in``, ``therapy-discontinued``,
+then the command's own rules (see ``docs/session-format.md``).
 """
 
 from __future__ import annotations
@@ -59,12 +61,6 @@ def decide(state: SessionState, command: cmd.Command, protocol: Protocol) -> Eve
 
 
 def _guard(state: SessionState, command: cmd.Command) -> None:
-    if state.last_at is not None and command.at < state.last_at:
-        raise CommandRefused(
-            "clock-monotonic",
-            f"{command.at.isoformat()} is before the last recorded event at "
-            f"{state.last_at.isoformat()}",
-        )
     if state.status is Status.DISCHARGED:
         raise CommandRefused("discharged", "the patient has been discharged; the session is closed")
     if state.status is Status.NEW and not isinstance(command, cmd.CheckIn):
@@ -309,6 +305,7 @@ def _correct(state: SessionState, c: cmd.CorrectEntry, protocol: Protocol) -> Ev
             corrects_sequence=c.corrects_sequence,
             reason=c.reason,
             correction=c.correction,
+            corrected_at=c.corrected_at,
         ),
     )
 

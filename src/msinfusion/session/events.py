@@ -30,13 +30,20 @@ def registered(cls: E) -> E:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """Fields every event carries: the clinical time and the acting user."""
+    """Fields every event carries: when it happened (``at``, the clinical time), the acting
+    user, and when it was recorded (``recorded_at``, from the service layer's clock; stamped by
+    ``session.chart`` on every event it stores, never None in a stored event)."""
 
     TYPE: ClassVar[str] = "Event"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
 
     at: datetime
     user: str
+    recorded_at: datetime | None = None
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.at
 
 
 @registered
@@ -124,7 +131,7 @@ class VitalsRecorded(Event):
     """
 
     TYPE: ClassVar[str] = "VitalsRecorded"
-    VERSION: ClassVar[int] = 3
+    VERSION: ClassVar[int] = 4
     systolic_mmhg: Fraction | None
     diastolic_mmhg: Fraction | None
     heart_rate_bpm: Fraction | None
@@ -212,12 +219,15 @@ class PatientDischarged(Event):
 @registered
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EntryCorrected(Event):
-    """Event ``corrects_sequence`` (1-based position in the stream) was wrong; it stays unedited."""
+    """Event ``corrects_sequence`` (1-based position in the stream) was wrong; it stays unedited.
+    ``corrected_at`` moves the entry holding that event to its true clinical time: the chart is
+    folded with the corrected time, and the original stays on record."""
 
     TYPE: ClassVar[str] = "EntryCorrected"
     corrects_sequence: int
     reason: str
     correction: str | None
+    corrected_at: datetime | None = None
 
 
 @registered

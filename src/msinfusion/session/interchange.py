@@ -37,9 +37,6 @@ def _guard_text(name: str, value: str) -> None:
         raise InvalidCommand(
             f"{name} must be text of at most {MAX_TEXT_LENGTH} printable characters", field=name
         )
-    match = _EXPONENT.match(value)
-    if match and abs(int(match.group(2))) > MAX_DECIMAL_EXPONENT:
-        raise InvalidCommand(f"{name} is out of range", field=name)
 
 
 def _guard_values(command: dict[Any, Any]) -> None:
@@ -71,6 +68,9 @@ def _read_time(name: str, value: object) -> datetime:
 def _read_number(name: str, value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _bad(name, "a number", value)
+    match = _EXPONENT.match(str(value))
+    if match and abs(int(match.group(2))) > MAX_DECIMAL_EXPONENT:
+        raise InvalidCommand(f"{name} is out of range", field=name)
     try:
         number = Fraction(str(value))
     except (ValueError, ZeroDivisionError) as error:

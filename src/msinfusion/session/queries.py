@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any
 
 from msinfusion.catalog.model import Protocol
 from msinfusion.session.alerting import alert_to_json, list_alerts_at
+from msinfusion.session.charting import LATE_AFTER
 from msinfusion.session.due import DueAction, list_due_actions, list_warnings
 from msinfusion.session.events import Event
 from msinfusion.session.evolve import replay
@@ -121,11 +122,15 @@ def view_at(
     at: datetime | None = None,
     *,
     display_tz: tzinfo = UTC,
+    sequences: Sequence[int] | None = None,
+    late_after: timedelta | None = LATE_AFTER,
 ) -> SessionView:
     """Everything the nurse sees at ``at`` (default: the last event's time), shown in
-    ``display_tz``."""
+    ``display_tz``. ``events`` are in clinical order (``Chart.events``), ``sequences`` their
+    stream numbers (default 1, 2, ...); ``late_after`` marks entries charted late."""
     prefix = list(events) if at is None else _events_until(events, at)
-    entries = list_timeline_entries(prefix)
+    numbers = None if sequences is None else list(sequences)[: len(prefix)]
+    entries = list_timeline_entries(prefix, sequences=numbers, late_after=late_after)
     folded = replay(prefix)
     when = at if at is not None else folded.last_at
     state = folded if when is None else advance(folded, when)

@@ -1,7 +1,8 @@
 """Every rule the session engine refuses a command by: its name, hard or soft, who may pass it.
 
 A refusal (``CommandRefused``) names one of these rules. A *hard* rule is never passed: no
-role and no reason lifts it. A *soft* rule is passed by a command that carries an
+role and no reason lifts it. A *reason* rule (``late-reason``) is passed by the entry's own
+``late_reason``. A *soft* rule is passed by a command that carries an
 ``override_reason`` from a user allowed the ``override_soft_limit`` action (physicians, in the
 permission matrix); the event records the reason and the user. Screens show the rule and, for a
 soft one, offer the reason field; the engine decides again when the command is sent.
@@ -23,6 +24,8 @@ from enum import Enum
 class RuleKind(Enum):
     HARD = "hard"
     SOFT = "soft"
+    REASON = "reason"
+    """Passed by the entry's own ``late_reason``, from whoever charts it (no override)."""
 
 
 OVERRIDE_ACTION = "override_soft_limit"
@@ -54,7 +57,15 @@ def _soft(name: str, summary: str) -> Rule:
 
 
 _RULES = (
-    _hard("clock-monotonic", "an entry may not be earlier than the session's last entry"),
+    _hard("clock-future", "an entry may not be more than the tolerance ahead of its recording"),
+    _hard("charting-window", "an entry may not be charted further back than the centre allows"),
+    Rule(
+        name="late-reason",
+        kind=RuleKind.REASON,
+        summary="an entry charted past the late threshold needs a late_reason",
+    ),
+    _hard("before-check-in", "only a premedication within its window may precede the check-in"),
+    _hard("late-entry-conflict", "a late entry may not contradict an entry recorded after it"),
     _hard("discharged", "nothing is recorded after discharge"),
     _hard("not-checked-in", "the patient must be checked in first"),
     _hard("already-checked-in", "a session has one check-in"),

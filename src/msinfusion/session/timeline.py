@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any
 
@@ -127,27 +127,55 @@ class TimelineEntry:
     user: str
     kind: str
     text: str
+    recorded_at: datetime | None = None
+    late: bool = False
+    """Charted past the centre's late threshold: shown with both times."""
 
     def to_line(self, display_tz: tzinfo = UTC) -> str:
-        """``#sequence HH:MM:SS (user) text``, the clock time in ``display_tz``.
+        """``#sequence HH:MM:SS (user) text``, the clock time in ``display_tz``; a late entry
+        adds when it was charted.
 
         >>> from datetime import datetime, UTC
         >>> entry = TimelineEntry(sequence=3, at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
         ...                       user="nurse-a", kind="InfusionPaused", text="Infusion paused")
         >>> entry.to_line()
         '#3 09:30:00 (nurse-a) Infusion paused'
+        >>> from dataclasses import replace
+        >>> late = replace(entry, recorded_at=datetime(2026, 3, 2, 10, 5, tzinfo=UTC), late=True)
+        >>> late.to_line()
+        '#3 09:30:00 (nurse-a) Infusion paused [charted late at 10:05:00]'
         """
         clock = self.at.astimezone(display_tz).strftime("%H:%M:%S")
-        return f"#{self.sequence} {clock} ({self.user}) {self.text}"
+        line = f"#{self.sequence} {clock} ({self.user}) {self.text}"
+        if self.late and self.recorded_at is not None:
+            charted = self.recorded_at.astimezone(display_tz).strftime("%H:%M:%S")
+            line += f" [charted late at {charted}]"
+        return line
 
 
-def list_timeline_entries(events: Sequence[ev.Event]) -> tuple[TimelineEntry, ...]:
-    """One entry per event, in stream order, numbered from 1."""
+def list_timeline_entries(
+    events: Sequence[ev.Event],
+    *,
+    sequences: Sequence[int] | None = None,
+    late_after: timedelta | None = None,
+) -> tuple[TimelineEntry, ...]:
+    """One entry per event, in the order given (clinical order), numbered by ``sequences``
+    (their stream numbers; default 1, 2, ...); late when charted more than ``late_after``
+    after it happened."""
+    numbers = sequences if sequences is not None else range(1, len(events) + 1)
     return tuple(
         TimelineEntry(
-            sequence=index, at=event.at, user=event.user, kind=event.TYPE, text=describe(event)
+            sequence=number,
+            at=event.at,
+            user=event.user,
+            kind=event.TYPE,
+            text=describe(event),
+            recorded_at=event.recorded_at,
+            late=late_after is not None
+            and event.recorded_at is not None
+            and event.recorded_at - event.at > late_after,
         )
-        for index, event in enumerate(events, start=1)
+        for number, event in zip(numbers, events, strict=True)
     )
 
 

@@ -7,7 +7,9 @@ is a pure function from one payload dict to the next version's payload dict.
 Example: ``VitalsRecorded`` v1 stored the temperature in degrees Fahrenheit as ``temperature_f``;
 v2 stores ``temperature_c`` = (F - 32) x 5/9, exactly, as a fraction. v3 adds ``consciousness``
 and ``supplemental_oxygen``; an older set did not record them, so they read as ``None`` (not
-observed: NEWS2 stays incomplete rather than assuming "alert, on air").
+observed: NEWS2 stays incomplete rather than assuming "alert, on air"). Every event then gained
+``recorded_at`` (v2; ``VitalsRecorded`` v4): an older event was recorded as it arrived, so it
+reads with ``recorded_at = at``.
 """
 
 from __future__ import annotations
@@ -41,9 +43,19 @@ def _vitals_v2_to_v3(payload: Payload) -> Payload:
     return upgraded
 
 
+def _recorded_at(payload: Payload) -> Payload:
+    """Events before the two-time schema were recorded when they happened (in arrival order)."""
+    upgraded = dict(payload)
+    upgraded.setdefault("recorded_at", payload.get("at"))
+    upgraded["version"] = int(payload["version"]) + 1
+    return upgraded
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("VitalsRecorded", 1): _vitals_v1_to_v2,
     ("VitalsRecorded", 2): _vitals_v2_to_v3,
+    ("VitalsRecorded", 3): _recorded_at,
+    **{(name, 1): _recorded_at for name in EVENT_TYPES if name != "VitalsRecorded"},
 }
 
 

@@ -295,7 +295,8 @@ def _checked_in(world: World) -> tuple[str, int]:
             "for_premedication": "antihistamine (e.g. diphenhydramine)",
         },
     ):
-        at = (NOW - timedelta(minutes=40) + timedelta(minutes=version)).isoformat()
+        moment = NOW - timedelta(minutes=40) + timedelta(minutes=version)
+        world.clock.now, at = moment, moment.isoformat()  # charted as it happens
         sent = world.request(
             Role.NURSE,
             "POST",
@@ -304,6 +305,7 @@ def _checked_in(world: World) -> tuple[str, int]:
         )
         assert sent.status_code == 200, sent.text
         version = sent.json()["version"]
+    world.clock.now = NOW
     return session_id, version
 
 

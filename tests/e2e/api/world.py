@@ -12,6 +12,7 @@ from typing import Any
 
 from msinfusion.adapters.web import Settings, create_app
 from msinfusion.adapters.web.passwords import Argon2Hasher
+from msinfusion.application.accounts import PasswordHasher, principal_of
 from msinfusion.application.audit import UnitOfWorkFactory, system_actor
 from msinfusion.application.centre import Centre
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
@@ -71,27 +72,38 @@ def in_memory_factory() -> UnitOfWorkFactory:
 
 
 def build_world(
-    uow_factory: UnitOfWorkFactory | None = None, *, settings: Settings | None = None
+    uow_factory: UnitOfWorkFactory | None = None,
+    *,
+    settings: Settings | None = None,
+    clinical: bool = True,
+    hasher: PasswordHasher | None = None,
 ) -> World:
+    """The seeded centre; ``clinical=False`` seeds only the users and their tokens."""
     factory = uow_factory or in_memory_factory()
     clock = Clock()
     chosen = settings or Settings()
-    centre = build_centre(chosen, uow_factory=factory, hasher=Argon2Hasher.fast(), clock=clock)
+    centre = build_centre(
+        chosen, uow_factory=factory, hasher=hasher or Argon2Hasher.fast(), clock=clock
+    )
     app = create_app(centre, settings=chosen)
     client = TestClient(app, base_url="https://testserver")
     world = World(client=client, centre=centre, clock=clock, uow_factory=factory)
-    seed(world)
+    seed(world, clinical=clinical)
     return world
 
 
-def seed(world: World) -> None:
+def seed(world: World, *, clinical: bool = True) -> None:
     centre, system = world.centre, system_actor(NOW)
     for role in Role:
         user = centre.accounts.create_user(
             system, username=f"{role.value}1", role=role, password=PASSWORD
         )
         world.user_ids[role] = user.id
-        world.tokens[role] = centre.accounts.issue_token(system, user.id, label="e2e")[1]
+        # A token only for oneself, or from an admin for a device account.
+        issuer = system if role is Role.DEVICE else principal_of(user).acting(NOW, "seed")
+        world.tokens[role] = centre.accounts.issue_token(issuer, user.id, label="e2e")[1]
+    if not clinical:
+        return
     physician = actor_for(world, Role.PHYSICIAN)
     nurse = actor_for(world, Role.NURSE)
     chair = centre.records.add_chair(system, name="Chair 1")
@@ -123,7 +135,9 @@ def seed(world: World) -> None:
         appointment=appointment.id,
         spare_appointment=spare.id,
         session=session_id,
-        token=centre.accounts.issue_token(system, world.user_ids[Role.VIEWER], label="spare")[0].id,
+        token=centre.accounts.issue_token(
+            actor_for(world, Role.VIEWER), world.user_ids[Role.VIEWER], label="spare"
+        )[0].id,
     )
 
 
@@ -198,8 +212,9 @@ def run_simulated(world: World, session_id: str, patient_id: str, *, until: date
         typed = replace(command, user=nurse.username)
         if isinstance(typed, CheckIn):
             typed = replace(typed, patient_id=patient_id)
+        charting = replace(nurse, at=command.at)  # charted as it happened
         version = world.centre.sessions.handle(
-            nurse, session_id, typed, expected_version=version, display_tz=UTC
+            charting, session_id, typed, expected_version=version, display_tz=UTC
         ).version
     return version
 

@@ -45,8 +45,8 @@ def test_session_rules_before_the_start() -> None:
     assert _refused(service, s, _check_in(dose_number=1)) == "protocol-eligibility"
     service.handle(s, _check_in())
     assert _refused(service, s, _check_in()) == "already-checked-in"
-    late = cmd.RecordVitals(at=at(-100), spo2_pct=Fraction(98))
-    assert _refused(service, s, late) == "clock-monotonic"
+    before_check_in = cmd.RecordVitals(at=at(-200), spo2_pct=Fraction(98))
+    assert _refused(service, s, before_check_in) == "before-check-in"
 
 
 def test_assessment_and_premedication_gate_the_start() -> None:

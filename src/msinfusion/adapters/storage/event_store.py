@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from msinfusion.adapters.storage.chain import EVENT_FIELDS, row_hash, stream_tail
 from msinfusion.adapters.storage.tables import session_events
 from msinfusion.application.ports import Clock, StoredEvent
 from msinfusion.errors import ConcurrencyError, InvalidEvent
@@ -62,6 +63,10 @@ class SqlEventStore:
             return actual
         now = self._clock()
         rows = [_row(stream_id, expected_version + i, e, now) for i, e in enumerate(events, 1)]
+        previous = stream_tail(self._connection, stream_id, expected_version)
+        for row in rows:  # each event holds the hash of the one before it (chain.py)
+            row["previous_hash"] = previous
+            row["row_hash"] = previous = row_hash(previous, EVENT_FIELDS, row)
         try:
             self._connection.execute(insert(session_events), rows)
         except IntegrityError:

@@ -17,15 +17,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, exists, insert, select, update
+from sqlalchemy import Connection, Table, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage import tables
+from msinfusion.adapters.storage.chain import AUDIT_FIELDS, audit_tail, row_hash
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
     AuditEntry,
+    BrowserSession,
     Chair,
     ClinicalEntry,
     Patient,
@@ -47,6 +49,7 @@ R = TypeVar(
     DeviceMessage,
     QuarantinedMessage,
     ClinicalEntry,
+    BrowserSession,
 )
 
 Reference = tuple[str, Table]
@@ -255,9 +258,12 @@ class SqlAuditLog:
         self._connection = connection
 
     def record(self, entry: AuditEntry) -> None:
+        """Insert ``entry`` as the next link of the hash chain (``chain.py``)."""
         values = _row_values(entry)
-        if values["sequence"] is None:
-            del values["sequence"]
+        last, previous = audit_tail(self._connection)
+        values["sequence"] = last + 1
+        values["previous_hash"] = previous
+        values["row_hash"] = row_hash(previous, AUDIT_FIELDS, values)
         self._connection.execute(insert(tables.audit_log).values(values))
 
     def list(
@@ -278,4 +284,41 @@ class SqlAuditLog:
         if since is not None:
             query = query.where(table.c.at >= since)
         rows = self._connection.execute(query).mappings().all()
-        return [AuditEntry(**row) for row in reversed(rows)]
+        return [
+            AuditEntry(**{k: v for k, v in row.items() if k not in _CHAIN_COLUMNS})
+            for row in reversed(rows)
+        ]
+
+
+_CHAIN_COLUMNS = frozenset({"previous_hash", "row_hash"})
+
+
+class SqlBrowserSessionRepository(SqlRepository[BrowserSession]):
+    """Signed-in browsers; the one table rows are deleted from (logout, expiry, revocation)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(
+            connection,
+            tables.browser_sessions,
+            BrowserSession,
+            "browser session",
+            references={"user_id": ("user", tables.users)},
+        )
+
+    def remove(self, session_id: str) -> None:
+        table = tables.browser_sessions
+        self._connection.execute(delete(table).where(table.c.id == session_id))
+
+    def remove_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        table = tables.browser_sessions
+        statement = delete(table).where(table.c.user_id == user_id)
+        if keep is not None:
+            statement = statement.where(table.c.id != keep)
+        return int(self._connection.execute(statement).rowcount)
+
+    def remove_expired(self, *, seen_before: datetime, created_before: datetime) -> int:
+        table = tables.browser_sessions
+        statement = delete(table).where(
+            or_(table.c.last_seen_at < seen_before, table.c.created_at < created_before)
+        )
+        return int(self._connection.execute(statement).rowcount)

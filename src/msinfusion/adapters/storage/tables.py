@@ -5,7 +5,8 @@ Names follow the records in ``msinfusion.application.records``: one column per f
 name. ``session_events`` is the append-only event store (unique ``(stream_id, version)``: a
 concurrent append with a stale version is an integrity error, never an interleave);
 ``session_summaries`` is the board's projection, written in the transaction of the events.
-``audit_log``, ``session_events`` and ``clinical_entries`` refuse UPDATE and DELETE by trigger.
+``audit_log``, ``session_events`` and ``clinical_entries`` refuse UPDATE and DELETE by trigger;
+``audit_log`` and ``session_events`` are hash-chained (``chain.py``, migration 0005).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from msinfusion.adapters.storage.column_types import (
@@ -111,7 +113,21 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("display_name", String(200)),
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
+    Column("password_reset_at", UtcDateTime),
 )
+"""``must_change_password`` and ``password_reset_at``: migration 0005."""
+
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False, index=True),
+)
+"""Signed-in browsers by the SHA-256 of their cookie (migration 0005)."""
 
 api_tokens = Table(
     "api_tokens",
@@ -135,6 +151,8 @@ audit_log = Table(
     Column("resource_id", String(200)),
     Column("remote_addr", String(64)),
     Column("outcome", String(32), nullable=False),
+    Column("previous_hash", String(64)),
+    Column("row_hash", String(64)),
 )
 
 session_events = Table(
@@ -147,6 +165,8 @@ session_events = Table(
     Column("schema_version", Integer, nullable=False),
     Column("payload", JSON_DOCUMENT, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("previous_hash", String(64)),
+    Column("row_hash", String(64)),
     UniqueConstraint("stream_id", "version"),
 )
 

@@ -18,6 +18,7 @@ from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
 from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
+    SqlBrowserSessionRepository,
     SqlClinicalEntryRepository,
     SqlOrderRepository,
     SqlRepository,
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
             connection, tables.quarantined_messages, QuarantinedMessage, "quarantined message"
         )
         self.audit = SqlAuditLog(connection)
+        self.browser_sessions = SqlBrowserSessionRepository(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

@@ -8,7 +8,9 @@ only that layer (``application.centre.Centre``).
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from msinfusion.adapters.web import (
     routes_admin,
@@ -22,9 +24,9 @@ from msinfusion.adapters.web import (
     routes_stream,
     routes_ui,
 )
-from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
 from msinfusion.adapters.web.context import WebContext
 from msinfusion.adapters.web.errors import install_error_handlers
+from msinfusion.adapters.web.headers import DOCS_ASSETS, SecurityHeaders, docs_page
 from msinfusion.adapters.web.limits import BodySizeLimit
 from msinfusion.adapters.web.settings import Settings
 from msinfusion.adapters.web.ui import STATIC_DIR
@@ -40,19 +42,23 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
         description="msinfusion JSON API: see docs/api.md. Supports clinicians; the current "
         "label and the prescriber have the last word.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.msinfusion = WebContext(
         centre=centre,
         settings=settings,
         clock=centre.clock,
-        browser_sessions=BrowserSessionStore(
-            idle=settings.session_idle, lifetime=settings.session_lifetime
-        ),
+        browser_sessions=centre.browser_sessions,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:
+        # The outermost layer: every other one sees the forwarded client (and scheme).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    if settings.api_docs:
+        _add_api_docs(app, settings.title)
     for module in (
         routes_reference,
         routes_records,
@@ -68,3 +74,17 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_ui.router)  # the HTML pages under /
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _add_api_docs(app: FastAPI, title: str) -> None:
+    """``/api/docs``: Swagger UI from the ``swagger-ui-bundle`` package, served from here."""
+    # Imported only when the docs are on; the package ships no type information.
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    page = docs_page(title)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

@@ -3,7 +3,9 @@
 Bearer tokens (``Authorization: Bearer msi_...``) are for integrations and need no CSRF token:
 a browser never attaches them by itself. Cookie sessions must send the ``X-CSRF-Token`` header
 (returned by login and set in the readable ``msinfusion_csrf`` cookie) with every unsafe method
-(double-submit, checked against the server-side session). No credentials: 401.
+(double-submit, checked against the stored session). No credentials: 401. A user whose
+password an administrator reset may only change it, read ``/api/auth/me`` and sign out until
+they do (``PasswordChangeRequired``, 403).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from msinfusion.adapters.web.browser_sessions import CSRF_HEADER, SESSION_COOKIE
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.application.accounts import Principal
 from msinfusion.application.audit import Actor
-from msinfusion.errors import AuthenticationFailed, CsrfFailed
+from msinfusion.errors import AuthenticationFailed, CsrfFailed, PasswordChangeRequired
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WHILE_PASSWORD_RESET = frozenset({"/api/auth/me", "/api/auth/password", "/api/auth/logout"})
+"""What a user whose password was reset may still reach."""
 
 
 def _principal(request: Request) -> Principal:
@@ -45,6 +49,8 @@ def _principal(request: Request) -> Principal:
 def current_actor(request: Request) -> Actor:
     """The authenticated caller, stamped with the request time and address."""
     principal = _principal(request)
+    if principal.must_change_password and request.url.path not in WHILE_PASSWORD_RESET:
+        raise PasswordChangeRequired()
     return principal.acting(web_context(request).clock(), client_address(request))
 
 

@@ -1,83 +1,39 @@
-"""Browser sessions: opaque random ids in an HttpOnly cookie, state kept server-side.
+"""Browser-session cookies and the CSRF double-submit check.
 
-The store keeps only the SHA-256 of each session id (a leaked memory dump cannot be replayed as
-a cookie), the user id, the CSRF token, and the times. Sessions end on logout, after
-``idle`` without use, or ``lifetime`` after login. In memory: a restart signs everyone out.
+The sessions themselves are stored through the service layer
+(``application.browser_sessions.BrowserSessions``, on the ``BrowserSessionRepository`` port:
+the ``browser_sessions`` table of migration 0005), so a restart signs nobody out. This module
+holds what is HTTP: the cookie names, setting the cookies, and the CSRF comparison.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+
+from fastapi import Request, Response
+
+from msinfusion.application.browser_sessions import BrowserSessions
+from msinfusion.application.records import BrowserSession
 
 SESSION_COOKIE = "msinfusion_session"
 CSRF_COOKIE = "msinfusion_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-MAX_SESSIONS = 100_000
+LOGIN_CSRF_COOKIE = "msinfusion_login_csrf"
+"""A pre-session double-submit token for the sign-in form (login CSRF)."""
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BrowserSession:
-    user_id: str
-    csrf_token: str
-    created_at: datetime
-    last_seen_at: datetime
-
-
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
-
-
-class BrowserSessionStore:
-    def __init__(self, *, idle: timedelta, lifetime: timedelta) -> None:
-        self._idle = idle
-        self._lifetime = lifetime
-        self._sessions: dict[str, BrowserSession] = {}
-        self._lock = threading.Lock()
-
-    def open(self, user_id: str, at: datetime) -> tuple[str, BrowserSession]:
-        """A new session: the raw id (for the cookie, never stored) and its record."""
-        session_id = secrets.token_urlsafe(32)
-        session = BrowserSession(
-            user_id=user_id, csrf_token=secrets.token_urlsafe(32), created_at=at, last_seen_at=at
-        )
-        with self._lock:
-            self._expire(at)
-            self._sessions[_digest(session_id)] = session
-        return session_id, session
-
-    def get(self, session_id: str, at: datetime) -> BrowserSession | None:
-        """The live session of ``session_id`` (its idle clock restarted), or None."""
-        key = _digest(session_id)
-        with self._lock:
-            session = self._sessions.get(key)
-            if session is None:
-                return None
-            if self._expired(session, at):
-                del self._sessions[key]
-                return None
-            touched = replace(session, last_seen_at=at)
-            self._sessions[key] = touched
-            return touched
-
-    def close(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(_digest(session_id), None)
-
-    def _expired(self, session: BrowserSession, at: datetime) -> bool:
-        return at - session.last_seen_at > self._idle or at - session.created_at > self._lifetime
-
-    def _expire(self, at: datetime) -> None:
-        if len(self._sessions) < MAX_SESSIONS:
-            return
-        for key in [k for k, s in self._sessions.items() if self._expired(s, at)]:
-            del self._sessions[key]
-        while len(self._sessions) >= MAX_SESSIONS:
-            del self._sessions[next(iter(self._sessions))]
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
+    "LOGIN_CSRF_COOKIE",
+    "SESSION_COOKIE",
+    "BrowserSession",
+    "BrowserSessions",
+    "csrf_matches",
+    "is_cross_site",
+    "new_login_csrf",
+    "set_session_cookies",
+]
 
 
 def csrf_matches(expected: str, presented: object) -> bool:
@@ -86,4 +42,51 @@ def csrf_matches(expected: str, presented: object) -> bool:
     The one decision for the JSON API (``auth.py``) and the form pages (``ui/access.py``);
     anything but a string is refused, and the comparison takes constant time.
     """
-    return isinstance(presented, str) and hmac.compare_digest(expected.encode(), presented.encode())
+    if not isinstance(presented, str) or not expected:
+        return False
+    try:
+        return hmac.compare_digest(expected.encode(), presented.encode())
+    except UnicodeEncodeError:
+        return False
+
+
+def is_cross_site(request: Request) -> bool:
+    """Whether the browser says this request comes from another site (``Sec-Fetch-Site``), or
+    its ``Origin`` is not this server's. Requests without either (curl, integrations) pass."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin.rstrip("/") != own
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_session_cookies(
+    response: Response,
+    session_id: str,
+    session: BrowserSession,
+    *,
+    max_age: int,
+    secure: bool,
+) -> None:
+    """The HttpOnly session cookie and the readable CSRF cookie, SameSite=Strict."""
+    for name, value, http_only in (
+        (SESSION_COOKIE, session_id, True),
+        (CSRF_COOKIE, session.csrf_token, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=http_only,
+            secure=secure,
+            samesite="strict",
+            path="/",
+        )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

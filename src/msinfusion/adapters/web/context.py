@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from msinfusion.adapters.web.browser_sessions import BrowserSessionStore
 from msinfusion.adapters.web.settings import Settings
+from msinfusion.application.browser_sessions import BrowserSessions
 from msinfusion.application.centre import Centre
 from msinfusion.application.ports import Clock
 
@@ -17,7 +17,7 @@ class WebContext:
     centre: Centre
     settings: Settings
     clock: Clock
-    browser_sessions: BrowserSessionStore
+    browser_sessions: BrowserSessions
 
 
 def web_context(request: Request) -> WebContext:
@@ -26,5 +26,7 @@ def web_context(request: Request) -> WebContext:
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address (behind a reverse proxy, run uvicorn with ``--proxy-headers``)."""
+    """The caller's address: the peer, or — when the peer is one of
+    ``MSINFUSION_TRUSTED_PROXIES`` — the address it forwarded (``app.py`` installs uvicorn's
+    ``ProxyHeadersMiddleware`` with exactly those proxies; nobody else can set it)."""
     return None if request.client is None else request.client.host

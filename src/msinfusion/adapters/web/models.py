@@ -78,6 +78,11 @@ class LoginIn(Forbid):
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
+class PasswordChangeIn(Forbid):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Password
+
+
 class PatientIn(Forbid):
     display_name: Name
     date_of_birth: ClinicalDate | None = None
@@ -258,11 +263,17 @@ class UserOut(BaseModel):
     role: Role
     active: bool
     display_name: str | None
+    must_change_password: bool = False
 
     @classmethod
     def of(cls, u: User) -> UserOut:
         return cls(
-            id=u.id, username=u.username, role=u.role, active=u.active, display_name=u.display_name
+            id=u.id,
+            username=u.username,
+            role=u.role,
+            active=u.active,
+            display_name=u.display_name,
+            must_change_password=u.must_change_password,
         )
 
 
@@ -313,6 +324,8 @@ class MeOut(BaseModel):
     username: str
     role: Role
     csrf_token: str | None = None
+    must_change_password: bool = False
+    password_reset_at: datetime | None = None
 
 
 class SessionOpened(BaseModel):

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from msinfusion.adapters.web.auth import ActorDep
-from msinfusion.adapters.web.browser_sessions import CSRF_COOKIE, SESSION_COOKIE
+from msinfusion.adapters.web.browser_sessions import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    is_cross_site,
+    set_session_cookies,
+)
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.errors import ERROR_RESPONSES
 from msinfusion.adapters.web.models import (
@@ -16,6 +21,7 @@ from msinfusion.adapters.web.models import (
     MeOut,
     Moment,
     NewTokenOut,
+    PasswordChangeIn,
     TokenIn,
     TokenOut,
     UserIn,
@@ -23,48 +29,48 @@ from msinfusion.adapters.web.models import (
     UserPatch,
 )
 from msinfusion.adapters.web.routes_records import PathId
+from msinfusion.application.accounts import Principal
+from msinfusion.errors import CsrfFailed
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+
+
+def _me(principal: Principal, csrf_token: str | None = None) -> MeOut:
+    return MeOut(
+        user_id=principal.user_id,
+        username=principal.username,
+        role=principal.role,
+        csrf_token=csrf_token,
+        must_change_password=principal.must_change_password,
+        password_reset_at=principal.password_reset_at,
+    )
 
 
 @router.post("/auth/login", tags=["auth"])
 def login(request: Request, response: Response, body: LoginIn) -> MeOut:
     """Check the password; set the HttpOnly session cookie and the readable CSRF cookie.
 
-    Send the returned ``csrf_token`` as ``X-CSRF-Token`` with every POST/PATCH/DELETE.
+    Send the returned ``csrf_token`` as ``X-CSRF-Token`` with every POST/PATCH/DELETE. A post
+    from another site (``Origin`` or ``Sec-Fetch-Site``) is refused (login CSRF). When
+    ``must_change_password`` is true, an administrator reset the password (at
+    ``password_reset_at``): only ``POST /api/auth/password`` is allowed until it is changed.
     """
+    if is_cross_site(request):
+        raise CsrfFailed()
     context = web_context(request)
     now = context.clock()
     principal = context.centre.accounts.login(
         body.username, body.password, at=now, remote_addr=client_address(request)
     )
     session_id, session = context.browser_sessions.open(principal.user_id, now)
-    max_age = int(context.settings.session_lifetime.total_seconds())
-    secure = context.settings.cookie_secure
-    response.set_cookie(
-        SESSION_COOKIE,
+    set_session_cookies(
+        response,
         session_id,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="strict",
-        path="/",
+        session,
+        max_age=int(context.settings.session_lifetime.total_seconds()),
+        secure=context.settings.cookie_secure,
     )
-    response.set_cookie(
-        CSRF_COOKIE,
-        session.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        secure=secure,
-        samesite="strict",
-        path="/",
-    )
-    return MeOut(
-        user_id=principal.user_id,
-        username=principal.username,
-        role=principal.role,
-        csrf_token=session.csrf_token,
-    )
+    return _me(principal, session.csrf_token)
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])
@@ -77,8 +83,20 @@ def logout(request: Request, response: Response, actor: ActorDep) -> None:
 
 
 @router.get("/auth/me", tags=["auth"])
-def me(actor: ActorDep) -> MeOut:
-    return MeOut(user_id=actor.user_id, username=actor.username, role=actor.role)
+def me(request: Request, actor: ActorDep) -> MeOut:
+    return _me(web_context(request).centre.accounts.get_principal(actor.user_id))
+
+
+@router.post("/auth/password", status_code=204, tags=["auth"])
+def change_password(request: Request, actor: ActorDep, body: PasswordChangeIn) -> None:
+    """Change your own password. Every other browser session of yours ends and every API
+    token of yours is revoked; this browser stays signed in."""
+    web_context(request).centre.accounts.change_password(
+        actor,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_session=request.cookies.get(SESSION_COOKIE),
+    )
 
 
 @router.get("/users", tags=["admin"])
@@ -100,6 +118,9 @@ def create_user(request: Request, actor: ActorDep, body: UserIn) -> UserOut:
 
 @router.patch("/users/{user_id}", tags=["admin"])
 def update_user(request: Request, actor: ActorDep, user_id: PathId, body: UserPatch) -> UserOut:
+    """Change a role, activity, display name or password. A password set here is a reset: the
+    user must change it at the next sign-in, and their sessions and tokens end. The last active
+    admin cannot be demoted or deactivated (422)."""
     user = web_context(request).centre.accounts.update_user(
         actor,
         user_id,
@@ -118,7 +139,9 @@ def list_tokens(request: Request, actor: ActorDep) -> list[TokenOut]:
 
 @router.post("/users/{user_id}/tokens", status_code=201, tags=["admin"])
 def issue_token(request: Request, actor: ActorDep, user_id: PathId, body: TokenIn) -> NewTokenOut:
-    """A new API token for the user; the raw token is in this response only."""
+    """A new API token for yourself, or (admin) for a device account; the raw token is in this
+    response only. A token for another person is refused (403): it would let its holder act
+    in their name."""
     token, raw = web_context(request).centre.accounts.issue_token(actor, user_id, label=body.label)
     return NewTokenOut(**TokenOut.of(token).model_dump(), token=raw)
 

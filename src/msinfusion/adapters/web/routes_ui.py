@@ -16,7 +16,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from msinfusion.adapters.web import routes_ui_patient
-from msinfusion.adapters.web.browser_sessions import CSRF_COOKIE, SESSION_COOKIE
+from msinfusion.adapters.web.browser_sessions import (
+    CSRF_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    csrf_matches,
+    is_cross_site,
+    new_login_csrf,
+    set_session_cookies,
+)
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.errors import classify
 from msinfusion.adapters.web.ui import session_routes
@@ -33,7 +41,7 @@ from msinfusion.adapters.web.ui.pages import protocol_page
 from msinfusion.application.centre import Centre
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
-from msinfusion.errors import AccessError, MsinfusionError
+from msinfusion.errors import AccessError, CsrfFailed, MsinfusionError
 
 router = APIRouter(include_in_schema=False)
 router.include_router(session_routes.router)
@@ -53,11 +61,37 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _login_form(
+    request: Request, *, next_path: str, message: str | None, status_code: int = 200
+) -> Response:
+    """The sign-in form with a fresh pre-session CSRF token (cookie + hidden field)."""
+    token = new_login_csrf()
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        next=_safe_next(next_path),
+        message=message,
+        login_csrf=token,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        secure=web_context(request).settings.cookie_secure,
+        samesite="strict",
+        path="/login",
+    )
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
     if current_viewer(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", None, next=_safe_next(next), message=None)
+    return _login_form(request, next_path=_safe_next(next), message=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -66,40 +100,81 @@ def login(
     username: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=500)] = "/",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """Sign in. Refused without the form's own CSRF token, or from another site (login CSRF:
+    a forged post would sign the victim's browser in to the attacker's account)."""
     context = web_context(request)
     now = context.clock()
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     try:
+        if is_cross_site(request) or not csrf_matches(expected, csrf_token):
+            raise CsrfFailed()
         principal = context.centre.accounts.login(
             username, password, at=now, remote_addr=client_address(request)
         )
     except AccessError as error:
         status, _ = classify(error)
+        message = (
+            "the sign-in form expired; please try again"
+            if isinstance(error, CsrfFailed)
+            else error.message
+        )
+        return _login_form(request, next_path=next, message=message, status_code=status)
+    session_id, session = context.browser_sessions.open(principal.user_id, now)
+    target = "/password" if principal.must_change_password else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookies(
+        response,
+        session_id,
+        session,
+        max_age=int(context.settings.session_lifetime.total_seconds()),
+        secure=context.settings.cookie_secure,
+    )
+    return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_page(request: Request) -> Response:
+    viewer = current_viewer(request, pending_password=True)
+    if viewer is None:
+        return to_login(request)
+    return render(
+        request, "password.html", viewer, message=None, **_password_context(request, viewer)
+    )
+
+
+def _password_context(request: Request, viewer: Viewer) -> dict[str, Any]:
+    principal = web_context(request).centre.accounts.get_principal(viewer.actor.user_id)
+    return {"reset_at": principal.password_reset_at, "must_change": principal.must_change_password}
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def change_password(request: Request) -> Response:
+    viewer = current_viewer(request, pending_password=True)
+    if viewer is None:
+        return to_login(request)
+    form = dict(await request.form())
+    require_csrf(request, viewer, form)
+    try:
+        web_context(request).centre.accounts.change_password(
+            viewer.actor,
+            current_password=str(form.get("current_password", ""))[:1000],
+            new_password=str(form.get("new_password", ""))[:1000],
+            keep_session=request.cookies.get(SESSION_COOKIE),
+        )
+    except MsinfusionError as error:
+        status, _ = classify(error)
+        context = _password_context(request, viewer)
         return render(
             request,
-            "login.html",
-            None,
+            "password.html",
+            viewer,
             status_code=status,
-            next=_safe_next(next),
             message=error.message,
+            **context,
         )
-    session_id, session = context.browser_sessions.open(principal.user_id, now)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    max_age = int(context.settings.session_lifetime.total_seconds())
-    for name, value, http_only in (
-        (SESSION_COOKIE, session_id, True),
-        (CSRF_COOKIE, session.csrf_token, False),
-    ):
-        response.set_cookie(
-            name,
-            value,
-            max_age=max_age,
-            httponly=http_only,
-            secure=context.settings.cookie_secure,
-            samesite="strict",
-            path="/",
-        )
-    return response
+    return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout")

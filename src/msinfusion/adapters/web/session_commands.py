@@ -57,6 +57,10 @@ def _annotation(hint: Any) -> Any:
     return _JSON_TYPES[hint]
 
 
+SERVER_FIELDS = frozenset({"recorded_at"})
+"""Fields the server sets and a client never sends: when the entry is recorded (its clock)."""
+
+
 class _CommandBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,6 +69,8 @@ def _model(cls: type[Command]) -> type[BaseModel]:
     hints = field_types(cls)
     definitions: dict[str, Any] = {"command": (Literal[cls.__name__], ...)}
     for field in fields(cls):
+        if field.name in SERVER_FIELDS:
+            continue
         annotation = _annotation(hints[field.name])
         default = ... if field.default is MISSING else field.default
         definitions[field.name] = (annotation, default)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,14 @@ class Settings:
     """The longest CP-SAT run a scheduling request may ask for (requests are capped to it)."""
     schedule_workers: int = 2
     """CP-SAT worker threads per scheduling request."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or CIDR networks) of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; from nobody else. Empty: the peer address is the
+    caller's (``MSINFUSION_TRUSTED_PROXIES``, comma-separated)."""
+    api_docs: bool = True
+    """Serve the interactive API docs at ``/api/docs`` (Swagger UI from the local
+    ``swagger-ui-bundle`` package, nothing from outside); ``MSINFUSION_API_DOCS=0`` turns
+    them off. ``/api/openapi.json`` is always served."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -39,9 +48,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``MSINFUSION_TIMEZONE``, ``MSINFUSION_DATABASE_URL``,
-        ``MSINFUSION_COOKIE_SECURE`` (0/1), ``MSINFUSION_SESSION_IDLE_MIN``; defaults otherwise."""
+        ``MSINFUSION_COOKIE_SECURE`` (0/1), ``MSINFUSION_SESSION_IDLE_MIN``,
+        ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
+        ``MSINFUSION_API_DOCS`` (0/1); defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
+            trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
+            api_docs=values.get("MSINFUSION_API_DOCS", "1") != "0",
             centre_timezone=values.get("MSINFUSION_TIMEZONE", "UTC"),
             database_url=values.get("MSINFUSION_DATABASE_URL") or None,
             cookie_secure=values.get("MSINFUSION_COOKIE_SECURE", "1") != "0",
@@ -54,3 +67,20 @@ class Settings:
                 f"MSINFUSION_TIMEZONE: unknown time zone {settings.centre_timezone!r}"
             ) from error
         return settings
+
+
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """``"10.0.0.2, 192.168.0.0/16"`` → the addresses and networks; ValueError on a bad one.
+
+    >>> parse_trusted_proxies(" 10.0.0.2, 192.168.0.0/16 ,")
+    ('10.0.0.2', '192.168.0.0/16')
+    """
+    found = tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
+    for part in found:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError as error:
+            raise ValueError(
+                f"MSINFUSION_TRUSTED_PROXIES: {part!r} is not an IP address or network"
+            ) from error
+    return found

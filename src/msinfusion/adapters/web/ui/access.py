@@ -43,8 +43,10 @@ class Viewer:
         return is_allowed(self.actor.role, action)
 
 
-def current_viewer(request: Request) -> Viewer | None:
-    """The signed-in user, or None when there is no live browser session."""
+def current_viewer(request: Request, *, pending_password: bool = False) -> Viewer | None:
+    """The signed-in user, or None when there is no live browser session — or when an
+    administrator reset the user's password and it is not changed yet (only the ``/password``
+    page passes ``pending_password=True``)."""
     context = web_context(request)
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id is None:
@@ -56,6 +58,8 @@ def current_viewer(request: Request) -> Viewer | None:
     try:
         principal = context.centre.accounts.get_principal(session.user_id)
     except AuthenticationFailed:
+        return None
+    if principal.must_change_password and not pending_password:
         return None
     actor = principal.acting(now, client_address(request))
     return Viewer(actor=actor, csrf_token=session.csrf_token)
