@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/msinfusion demo
 
-## test: the whole test suite
+## test: the whole test suite (installs Debian's chromium and PostgreSQL when missing)
 test: $(STAMP)
+	scripts/ensure-test-deps
 	$(BIN)/python -m pytest -q
 
 ## check: ruff, mypy --strict on src/, import-linter layer contracts

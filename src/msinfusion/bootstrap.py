@@ -138,7 +138,7 @@ def build_centre(
     bus = MessageBus()
     register_notice_handlers(bus, updates)
     access = AuditedAccess(factory)
-    streams = SessionStreams(protocols)
+    streams = SessionStreams(protocols, policy=settings.charting)
     throttle = login_throttle or LoginThrottle(
         per_account_and_address=LOGIN_FAILURES_PER_USER_AND_ADDRESS,
         per_address=LOGIN_FAILURES_PER_ADDRESS,

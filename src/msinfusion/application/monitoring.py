@@ -126,6 +126,18 @@ class _Accepted(Receipt):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockSkew:
+    """A sender's reading times against their receipt: ``ahead`` counts readings stamped after
+    they arrived; the worst seen both ways, and the last, in seconds."""
+
+    readings: int = 0
+    ahead: int = 0
+    max_ahead_s: float = 0.0
+    max_behind_s: float = 0.0
+    last_s: float = 0.0
+
+
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
     try:
         return uow.device_messages.get(key)
@@ -166,7 +178,27 @@ class DeviceFeed:
         self._new_id = new_id
         self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
         self._matches: dict[tuple[str | None, str | None], str] = {}
+        self._skew: dict[str, ClockSkew] = {}
         self._lock = threading.Lock()
+
+    def clock_skew(self, actor: Actor) -> dict[str, ClockSkew]:
+        """Per sender: how far its readings' times ran from their receipt (a metric)."""
+        subject = Subject(verb="devices.clock-skew.read", resource_type="device")
+        self._access.authorize(actor, Action.REVIEW_QUARANTINE, subject)
+        with self._lock:
+            return dict(self._skew)
+
+    def _count_skew(self, sender: str, measured_at: datetime, now: datetime) -> None:
+        skew_s = (measured_at - now).total_seconds()
+        with self._lock:
+            seen = self._skew.get(sender, ClockSkew())
+            self._skew[sender] = ClockSkew(
+                readings=seen.readings + 1,
+                ahead=seen.ahead + (skew_s > 0),
+                max_ahead_s=max(seen.max_ahead_s, skew_s),
+                max_behind_s=max(seen.max_behind_s, -skew_s),
+                last_s=skew_s,
+            )
 
     def add_codec(self, codec: DeviceCodec) -> None:
         """Register (or replace) the codec of ``codec.transport``."""
@@ -205,6 +237,7 @@ class DeviceFeed:
             reading = codec.decode(text)
         except (DeviceMessageError, InvalidVitalSigns) as error:
             return error, None
+        self._count_skew(reading.sender, reading.vitals.measured_at, now)
         try:
             command = vitals_command(reading)
         except (MonitoringError, SessionError) as error:
@@ -247,7 +280,9 @@ class DeviceFeed:
                 field="PID-3",
             ), reading
         answer = codec.answer(text, now=now, error=None, session_id=session_id)
-        decision = self._streams.decide_in(uow, session_id, command, None, recorded_at=now)
+        decision = self._streams.decide_in(
+            uow, session_id, command, None, recorded_at=now, from_device=True
+        )
         uow.device_messages.add(
             DeviceMessage(
                 id=reading.message_key,

@@ -24,8 +24,10 @@ from msinfusion.application.records import (
     TherapyOrder,
 )
 from msinfusion.catalog.registry import Catalog
-from msinfusion.errors import DuplicateRecord, InvalidCommand, RecordNotFound
+from msinfusion.errors import DuplicateRecord, InvalidCommand, InvalidCourseOrder, RecordNotFound
 from msinfusion.planning import after, plan_infusion
+from msinfusion.planning.course_plan import BUILDERS, plan_course
+from msinfusion.planning.courses import CourseOrder
 from msinfusion.planning.gates import GateStage, require_clear
 
 PATIENT_FIELDS = frozenset(
@@ -158,6 +160,7 @@ class RecordKeeping:
 
         def work(uow: UnitOfWork) -> TherapyOrder:
             self._catalog.get_therapy(therapy_id)
+            check_order_options(therapy_id, start_date, options)
             referenced(uow.patients, patient_id, "patient_id")
             uow.orders.add(order)
             return order
@@ -277,3 +280,19 @@ def _check_chair_free(uow: UnitOfWork, chair_id: str, start: datetime, end: date
                 f"{other.ends_at.isoformat()}",
                 field="starts_at",
             )
+
+
+def check_order_options(
+    therapy_id: str, start_date: date, options: tuple[tuple[str, str], ...]
+) -> None:
+    """Refuse, at the order, options its course calendar would refuse later (an unknown option
+    or value once blocked booking and the infusion start): ``InvalidCourseOrder``, 422."""
+    if therapy_id in BUILDERS:
+        plan_course(
+            CourseOrder.create(therapy_id=therapy_id, start=start_date, options=dict(options))
+        )
+    elif options:
+        raise InvalidCourseOrder(
+            f"therapy '{therapy_id}' takes no order options; got {options[0][0]!r}",
+            field=f"option:{options[0][0]}",
+        )

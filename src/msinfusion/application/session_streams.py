@@ -20,7 +20,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from msinfusion.application.ports import UnitOfWork
@@ -35,7 +35,12 @@ from msinfusion.errors import (
     SessionNotFound,
 )
 from msinfusion.session.chart import Chart, Entry, extend, record
-from msinfusion.session.charting import ChartingPolicy, check_entry_time, premedication_lead
+from msinfusion.session.charting import (
+    LATE_AFTER,
+    ChartingPolicy,
+    check_entry_time,
+    premedication_lead,
+)
 from msinfusion.session.codec import event_from_dict, event_to_dict
 from msinfusion.session.commands import CheckIn, Command
 from msinfusion.session.events import Event, SessionCheckedIn
@@ -83,9 +88,19 @@ class NumberedEvent:
     sequence: int
     event: Event
 
-    def to_json_dict(self) -> dict[str, object]:
-        """The stored form with ``sequence`` first (``version`` is the event's schema version)."""
-        return {"sequence": self.sequence, **event_to_dict(self.event)}
+    def to_json_dict(self, *, late_after: timedelta = LATE_AFTER) -> dict[str, object]:
+        """The stored form with ``sequence`` first (``version`` is the event's schema version),
+        both times (``occurred_at`` = ``at``, when it happened; ``recorded_at``, when it was
+        stored) and ``late``: charted more than ``late_after`` after it happened."""
+        stored = event_to_dict(self.event)
+        recorded = self.event.recorded_at
+        return {
+            "sequence": self.sequence,
+            **stored,
+            "occurred_at": stored["at"],
+            "recorded_at": stored["recorded_at"],
+            "late": recorded is not None and recorded - self.event.at > late_after,
+        }
 
 
 def numbered(events: Sequence[Event], *, first: int = 1) -> tuple[NumberedEvent, ...]:
@@ -172,6 +187,7 @@ class SessionStreams:
         expected_version: int | None,
         *,
         recorded_at: datetime,
+        from_device: bool = False,
     ) -> Decision:
         """Chart ``command`` as recorded at ``recorded_at`` (the caller's clock, never the
         client's): check its time (``session.charting``), decide it in clinical order
@@ -190,6 +206,7 @@ class SessionStreams:
             check_in_at=_check_in_at(stream.chart),
             lead_before_check_in=premedication_lead(protocol),
             policy=self._policy,
+            require_late_reason=not from_device,
         )
         chart, new_events = record(stream.chart, charted, protocol)
         if new_events:

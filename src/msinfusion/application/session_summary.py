@@ -44,7 +44,7 @@ def summary_from_view(session_id: str, view: SessionView) -> SessionSummary:
 
 def summarise(session_id: str, state: SessionState, protocol: Protocol | None) -> SessionSummary:
     """``summary_from_view(session_id, view_at(events, protocol))`` from the folded state."""
-    end = projected_end(state)
+    end = projected_end(state, protocol)
     chair: datetime | None
     if state.discharged_at is not None:
         chair = state.discharged_at

@@ -200,7 +200,9 @@ class SessionUseCases:
             )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
-            uow.audit.record(entry(actor, subject, "ok", at=actor.at))
+            charted = decision.command
+            late = self._streams.policy.is_late(charted.at, charted.recorded_at)
+            uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
             return decision, _patient_of(uow, decision.after)
 
         try:

@@ -17,9 +17,9 @@ from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.loader import load_therapy_file
 from msinfusion.catalog.schema import therapy_file_json_schema
 from msinfusion.entrypoints import render
+from msinfusion.entrypoints.audit_cli import audit_app
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
 from msinfusion.entrypoints.course_cli import course_app, risk_app
-from msinfusion.entrypoints.audit_cli import audit_app
 from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.monitoring_cli import mllp_listen, monitors_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command

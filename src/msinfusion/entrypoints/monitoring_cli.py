@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 
-from msinfusion.entrypoints.common import fail
+from msinfusion.entrypoints.common import fail, parse_time
 
 mllp_app = typer.Typer(
     help="The MLLP listener for bedside monitors (IHE PCD-01).",
@@ -54,6 +55,12 @@ PortOption = Annotated[int, typer.Option(min=1, max=65535, help="MLLP port.")]
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _clock_from(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and runs at real speed from there."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 def _run_in_this_thread_if_free(
@@ -142,6 +149,14 @@ def simulate(
         str, typer.Option(help="Beds (PV1-3) are '<prefix><n>', matching chair names.")
     ] = "Chair ",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic streams.")] = 1,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="The monitors' clock at the first reading (ISO 8601 with offset; default: "
+            "now). Readings more than the centre's tolerance ahead of the listener's clock are "
+            "refused (clock-future)."
+        ),
+    ] = None,
 ) -> None:
     """Play synthetic vital signs from N monitors to an MLLP listener; print the ACK codes and
     the round-trip latency."""
@@ -149,6 +164,7 @@ def simulate(
     from msinfusion.adapters.hl7.simulator import Monitor, simulate_monitors  # noqa: PLC0415
 
     monitors = [Monitor(bed=f"{chair_prefix}{n}", serial=f"{n:016d}") for n in range(1, chairs + 1)]
+    clock = None if start is None else _clock_from(parse_time(start, "--start"))
     try:
         report = run_coroutine(
             lambda: simulate_monitors(
@@ -159,6 +175,7 @@ def simulate(
                 count=count,
                 reaction_at_min=reaction_at,
                 seed=seed,
+                clock=clock,
             )
         )
     except (OSError, TimeoutError) as error:

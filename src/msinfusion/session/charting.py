@@ -10,7 +10,8 @@ when it happened (given by the nurse or the device), and ``recorded_at``, when i
   none can block a later real-time entry.
 - ``charting-window``: an entry further back than ``reach_back`` (default 24 h) is refused.
 - ``late-reason``: an entry charted more than ``late_after`` (default 30 min) after it
-  happened needs a ``late_reason``.
+  happened needs a ``late_reason`` (from a person: a device's reading delivered late is
+  charted at its own time and marked late, with no reason to give).
 - ``before-check-in``: nothing happens before the check-in, except a premedication taken
   within the protocol's longest premedication window before it (an oral dose at home).
 
@@ -76,6 +77,7 @@ def check_entry_time(
     check_in_at: datetime | None,
     lead_before_check_in: timedelta,
     policy: ChartingPolicy,
+    require_late_reason: bool = True,
 ) -> C:
     """``command`` as it is charted (``recorded_at`` set, a slightly fast clock brought back to
     the recording time), or ``CommandRefused`` naming the time rule it breaks."""
@@ -94,7 +96,7 @@ def check_entry_time(
             f"{at.isoformat()} is {_minutes(behind)} min before it is recorded; the centre allows "
             f"charting up to {_minutes(policy.reach_back)} min back",
         )
-    if behind > policy.late_after and command.late_reason is None:
+    if require_late_reason and behind > policy.late_after and command.late_reason is None:
         raise CommandRefused(
             "late-reason",
             f"charted {_minutes(behind)} min after it happened: past the centre's "

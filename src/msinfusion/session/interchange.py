@@ -33,7 +33,11 @@ _EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)\s*$")
 
 
 def _guard_text(name: str, value: str) -> None:
-    if len(value) > MAX_TEXT_LENGTH or _CONTROL.search(value):
+    if (
+        len(value) > MAX_TEXT_LENGTH
+        or _CONTROL.search(value)
+        or re.search("[\ud800-\udfff]", value)
+    ):
         raise InvalidCommand(
             f"{name} must be text of at most {MAX_TEXT_LENGTH} printable characters", field=name
         )

@@ -16,9 +16,9 @@ from typing import Any
 from msinfusion.catalog.model import Protocol
 from msinfusion.session.alerting import alert_to_json, list_alerts_at
 from msinfusion.session.charting import LATE_AFTER
-from msinfusion.session.due import DueAction, list_due_actions, list_warnings
-from msinfusion.session.events import Event
-from msinfusion.session.evolve import replay
+from msinfusion.session.due import DueAction, list_due_actions, list_warnings, next_rate_step
+from msinfusion.session.events import Event, RateChanged
+from msinfusion.session.evolve import evolve, replay
 from msinfusion.session.segments import RateSegment, list_actual_segments
 from msinfusion.session.state import (
     RecordedAlert,
@@ -98,6 +98,7 @@ class SessionView:
             "infusion_ended_at": _iso(s.infusion_ended_at),
             "outcome": s.outcome,
             "projected_infusion_end": _iso(self.projected_infusion_end),
+            "projected_infusion_end_at_current_rate": _iso(projected_end_at_current_rate(s)),
             "projected_chair_release": _iso(self.projected_chair_release),
             "reaction_rate_cap_ml_per_h": None if limit is None else _num(limit.ceiling_ml_per_h),
             "worst_reaction": s.worst_reaction,
@@ -134,7 +135,7 @@ def view_at(
     folded = replay(prefix)
     when = at if at is not None else folded.last_at
     state = folded if when is None else advance(folded, when)
-    end = projected_end(folded)
+    end = projected_end(folded, protocol)
     chair = _chair_release(state, end)
     due: tuple[DueAction, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -160,14 +161,50 @@ def view_at(
     )
 
 
-def projected_end(folded: SessionState) -> datetime | None:
-    """When the bag empties at the current rate (the recorded end once the infusion ended)."""
+MAX_PROJECTED_STEPS = 64
+"""Bound on the rate steps a projection follows (a ladder has a handful; re-escalations a few)."""
+
+
+def projected_end(folded: SessionState, protocol: Protocol | None = None) -> datetime | None:
+    """When the bag empties if the nurse follows the prompts: every rate step the protocol
+    allows is taken when it falls due (``next_rate_step``), from the present state. Without a
+    protocol, at the current rate. The recorded end once the infusion ended; None while nothing
+    runs (not started, or paused).
+
+    The one projection: the board, the chairside, the API and the scheduler's re-plan use it.
+    """
     if folded.infusion_ended_at is not None:
         return folded.infusion_ended_at
-    remaining = minutes_to_empty(folded)
-    if remaining is None or folded.last_at is None:
-        return None
-    return folded.last_at + as_timedelta(remaining)
+    state = folded
+    for _ in range(MAX_PROJECTED_STEPS):
+        remaining = minutes_to_empty(state)
+        if remaining is None or state.last_at is None:
+            return None
+        step = None if protocol is None else next_rate_step(state, protocol)
+        if step is None or step.running_min - state.running_min >= remaining:
+            return state.last_at + as_timedelta(remaining)
+        at = state.last_at + as_timedelta(max(Fraction(0), step.running_min - state.running_min))
+        state = evolve(
+            advance(state, at),
+            RateChanged(
+                at=at,
+                user="projection",
+                rate_ml_per_h=step.rate_ml_per_h,
+                previous_rate_ml_per_h=state.rate_ml_per_h,
+                cause="nurse",
+                override_reason=None,
+            ),
+        )
+    return (
+        None
+        if state.last_at is None
+        else state.last_at + as_timedelta(minutes_to_empty(state) or Fraction(0))
+    )
+
+
+def projected_end_at_current_rate(folded: SessionState) -> datetime | None:
+    """When the bag empties if the current rate is kept (a second figure)."""
+    return projected_end(folded, None)
 
 
 def _chair_release(state: SessionState, end: datetime | None) -> datetime | None:

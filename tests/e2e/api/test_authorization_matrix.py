@@ -194,6 +194,7 @@ ROUTES = (
         lambda w: {"note": "seen"},
     ),
     Route("GET", "/api/quarantine?status=held", Action.REVIEW_QUARANTINE),
+    Route("GET", "/api/devices/clock-skew", Action.REVIEW_QUARANTINE),
     Route("POST", "/api/quarantine/{quarantine}/replay", Action.REVIEW_QUARANTINE),
 )
 CALLERS: tuple[Role | None, ...] = (None, *Role)

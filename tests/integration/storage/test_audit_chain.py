@@ -100,7 +100,7 @@ def test_an_edited_event_is_named(url: str, engine: Engine) -> None:
     upgrade(engine)
     _fill(engine)
     _drop_triggers(engine, "session_events")
-    forged = "'{\"type\": \"Noted\", \"version\": 1, \"n\": 99}'"
+    forged = '\'{"type": "Noted", "version": 1, "n": 99}\''
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -140,7 +140,7 @@ def test_0005_chains_the_rows_of_a_0004_database(url: str, engine: Engine) -> No
                 text(
                     "INSERT INTO session_events "
                     "(stream_id, version, type, schema_version, payload, recorded_at) VALUES "
-                    f"('s-1', {n + 1}, 'Noted', 1, '{{\"n\": {n}}}', '2025-03-03 09:00:00')"
+                    f"('s-9', {n + 1}, 'Noted', 1, '{{\"n\": {n}}}', '2025-03-03 09:00:00')"
                 )
             )
     assert upgrade(engine) == "0005"

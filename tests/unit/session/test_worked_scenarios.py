@@ -36,8 +36,13 @@ def test_ocrelizumab_600_standard_moderate_reaction_at_minute_75() -> None:
     state = service.get_state(s)
     assert state.rate_ml_per_h == 60  # the engine halved the rate at onset (120 -> 60) at once
     assert state.volume_ml == 90
-    # Projected end at minute 75: 410 mL left at 60 mL/h = 410 min -> minute 485.
-    assert service.get_view(s).projected_infusion_end == at(485)
+    # Projected end at minute 75, following the prompts: 60 mL/h held to minute 105 (30 mL,
+    # 120 in all), then +40 mL/h every 30 min: 100 to 135 (50 mL, 170), 140 to 165 (70, 240),
+    # 180 to 195 (90, 330), then the 200 mL/h maximum: 170 mL / 200 mL/h = 51 min -> minute 246.
+    view = service.get_view(s)
+    assert view.projected_infusion_end == at(246)
+    # At the current rate instead: 410 mL left at 60 mL/h = 410 min -> minute 485.
+    assert view.to_json_dict()["projected_infusion_end_at_current_rate"] == at(485).isoformat()
     # Hold: no increase above 60 mL/h before minute 75 + 30 = 105, even though the ladder says 160.
     with pytest.raises(CommandRefused) as refused:
         change_rate(service, s, 90, 100)

@@ -90,9 +90,7 @@ def stream_tail(connection: Connection, stream_id: str, version: int) -> str:
         return GENESIS
     table = tables.session_events
     found = connection.execute(
-        select(table.c.row_hash).where(
-            table.c.stream_id == stream_id, table.c.version == version
-        )
+        select(table.c.row_hash).where(table.c.stream_id == stream_id, table.c.version == version)
     ).scalar()
     return found or GENESIS
 

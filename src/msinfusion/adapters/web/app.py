@@ -29,6 +29,7 @@ from msinfusion.adapters.web.errors import install_error_handlers
 from msinfusion.adapters.web.headers import DOCS_ASSETS, SecurityHeaders, docs_page
 from msinfusion.adapters.web.limits import BodySizeLimit
 from msinfusion.adapters.web.settings import Settings
+from msinfusion.adapters.web.text_guard import ValidUnicode
 from msinfusion.adapters.web.ui import STATIC_DIR
 from msinfusion.application.centre import Centre
 
@@ -52,6 +53,7 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
         browser_sessions=centre.browser_sessions,
     )
     install_error_handlers(app)
+    app.add_middleware(ValidUnicode)  # inside the size limit: it reads bounded bodies only
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     if settings.trusted_proxies:

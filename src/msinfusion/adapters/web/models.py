@@ -7,11 +7,12 @@ a height of 30-260 cm, a weight of 1-400 kg, names of at most 200 printable char
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -50,6 +51,35 @@ def _iso_time(value: object) -> object:
     return value
 
 
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+"""Sanity bounds of every date and time the API takes: far from ``date.max``, so that adding a
+course's weeks or a time zone's offset can never overflow (a year-9999 date was a 500)."""
+
+
+def _in_range(value: date) -> date:
+    day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+    return value
+
+
+def _bounded_time(value: object) -> object:
+    """Refuse a time whose UTC instant is out of range before anything converts it."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return value  # pydantic's own parser names the format problem
+    if parsed.tzinfo is not None:
+        try:
+            _in_range(parsed)
+        except OverflowError:
+            raise ValueError(
+                f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+            ) from None
+    return value
+
+
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=_PRINTABLE)]
@@ -62,9 +92,14 @@ Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 HeightCm = Annotated[Decimal, Field(ge=30, le=260, max_digits=6, decimal_places=2)]
 WeightKg = Annotated[Decimal, Field(ge=1, le=400, max_digits=6, decimal_places=2)]
 DoseNumber = Annotated[int, Strict(), Field(ge=1, le=1000)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
 ClinicalDate = Annotated[IsoDate, Field(ge=date(1900, 1, 1), le=date(2200, 1, 1))]
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_bounded_time),
+    BeforeValidator(_iso_time),
+    AfterValidator(_in_range),
+]
 Version = Annotated[int, Strict(), Field(ge=0, le=1_000_000_000)]
 Flag = Annotated[bool, Strict()]
 

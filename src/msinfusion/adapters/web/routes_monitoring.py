@@ -162,8 +162,28 @@ def acknowledge_alert(
     return CommandOut(
         session_id=session_id,
         version=outcome.version,
-        events=[event.to_json_dict() for event in outcome.events],
+        events=[
+            event.to_json_dict(late_after=context.centre.sessions.streams.policy.late_after)
+            for event in outcome.events
+        ],
     )
+
+
+@router.get("/devices/clock-skew")
+def device_clock_skew(request: Request, actor: ActorDep) -> dict[str, dict[str, float | int]]:
+    """Per sender: how far its readings' times ran ahead of or behind their receipt, since this
+    server started (admin). A monitor far ahead has its readings refused (``clock-future``)."""
+    skew = web_context(request).centre.monitoring.clock_skew(actor)
+    return {
+        sender: {
+            "readings": s.readings,
+            "ahead": s.ahead,
+            "max_ahead_s": s.max_ahead_s,
+            "max_behind_s": s.max_behind_s,
+            "last_s": s.last_s,
+        }
+        for sender, s in sorted(skew.items())
+    }
 
 
 @router.get("/quarantine")

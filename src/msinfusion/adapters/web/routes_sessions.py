@@ -50,7 +50,10 @@ def send_command(
     return CommandOut(
         session_id=session_id,
         version=outcome.version,
-        events=[event.to_json_dict() for event in outcome.events],
+        events=[
+            event.to_json_dict(late_after=context.centre.sessions.streams.policy.late_after)
+            for event in outcome.events
+        ],
     )
 
 
@@ -68,7 +71,11 @@ def get_session(
 
 @router.get("/{session_id}/events")
 def list_events(request: Request, actor: ActorDep, session_id: PathId) -> EventsOut:
-    events = web_context(request).centre.sessions.list_events(actor, session_id)
+    sessions = web_context(request).centre.sessions
+    events = sessions.list_events(actor, session_id)
+    late_after = sessions.streams.policy.late_after
     return EventsOut(
-        session_id=session_id, version=len(events), events=[e.to_json_dict() for e in events]
+        session_id=session_id,
+        version=len(events),
+        events=[e.to_json_dict(late_after=late_after) for e in events],
     )

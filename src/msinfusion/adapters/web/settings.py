@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msinfusion.session.charting import ChartingPolicy
+
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -32,6 +34,12 @@ class Settings:
     """The longest CP-SAT run a scheduling request may ask for (requests are capped to it)."""
     schedule_workers: int = 2
     """CP-SAT worker threads per scheduling request."""
+    clock_future_tolerance: timedelta = timedelta(minutes=2)
+    """How far ahead of its recording an entry's time may be (``clock-future`` beyond)."""
+    late_entry_after: timedelta = timedelta(minutes=30)
+    """An entry charted later than this after it happened is late: it needs a reason."""
+    charting_reach_back: timedelta = timedelta(hours=24)
+    """How far back an entry may be charted."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses (or CIDR networks) of reverse proxies whose ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` are believed; from nobody else. Empty: the peer address is the
@@ -44,6 +52,14 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.centre_timezone)
+
+    @property
+    def charting(self) -> ChartingPolicy:
+        return ChartingPolicy(
+            future_tolerance=self.clock_future_tolerance,
+            late_after=self.late_entry_after,
+            reach_back=self.charting_reach_back,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +75,15 @@ class Settings:
             database_url=values.get("MSINFUSION_DATABASE_URL") or None,
             cookie_secure=values.get("MSINFUSION_COOKIE_SECURE", "1") != "0",
             session_idle=timedelta(minutes=int(values.get("MSINFUSION_SESSION_IDLE_MIN", "30"))),
+            clock_future_tolerance=timedelta(
+                seconds=int(values.get("MSINFUSION_CLOCK_FUTURE_TOLERANCE_S", "120"))
+            ),
+            late_entry_after=timedelta(
+                minutes=int(values.get("MSINFUSION_LATE_ENTRY_AFTER_MIN", "30"))
+            ),
+            charting_reach_back=timedelta(
+                hours=int(values.get("MSINFUSION_CHARTING_REACH_BACK_H", "24"))
+            ),
         )
         try:
             settings.zone  # noqa: B018  # fail at start-up, not on the first request

@@ -17,12 +17,25 @@ def world() -> World:
     return build_world()
 
 
+def login_form_token(world: World) -> str:
+    """The sign-in form's own CSRF token (its cookie is set by the same GET)."""
+    page = world.client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "the sign-in form has no CSRF token"
+    return found.group(1)
+
+
 def sign_in(world: World, role: Role) -> str:
     """Sign the TestClient in as ``role``; returns the CSRF token."""
     world.client.cookies.clear()
     answer = world.client.post(
         "/login",
-        data={"username": f"{role.value}1", "password": PASSWORD, "next": "/"},
+        data={
+            "username": f"{role.value}1",
+            "password": PASSWORD,
+            "next": "/",
+            "csrf_token": login_form_token(world),
+        },
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
@@ -61,13 +74,25 @@ def test_pages_need_a_signed_in_user(world: World) -> None:
 
 
 def test_login_sets_the_api_cookies_and_refuses_a_wrong_password(world: World) -> None:
-    wrong = world.client.post("/login", data={"username": "nurse1", "password": "wrong password!"})
+    wrong = world.client.post(
+        "/login",
+        data={
+            "username": "nurse1",
+            "password": "wrong password!",
+            "csrf_token": login_form_token(world),
+        },
+    )
     assert wrong.status_code == 401
     assert "msinfusion_session" not in wrong.cookies
     assert 'role="alert"' in wrong.text
     answer = world.client.post(
         "/login",
-        data={"username": "nurse1", "password": PASSWORD, "next": "//evil.example/"},
+        data={
+            "username": "nurse1",
+            "password": PASSWORD,
+            "next": "//evil.example/",
+            "csrf_token": login_form_token(world),
+        },
         follow_redirects=False,
     )
     assert answer.status_code == 303

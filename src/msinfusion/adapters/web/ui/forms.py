@@ -9,7 +9,7 @@ may do stays in the engine, behind ``Centre.sessions.send``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from msinfusion.errors import InvalidCommand
@@ -17,7 +17,7 @@ from msinfusion.errors import InvalidCommand
 INTEGER_FIELDS = frozenset({"ctcae_grade", "dose_number", "corrects_sequence", "course_day"})
 BOOLEAN_FIELDS = frozenset({"passed", "supplemental_oxygen"})
 LIST_FIELDS = frozenset({"symptoms"})
-NOT_COMMAND_FIELDS = frozenset({"csrf_token", "expected_version", "other_symptom"})
+NOT_COMMAND_FIELDS = frozenset({"csrf_token", "expected_version", "other_symptom", "occurred_at"})
 
 
 def _integer(name: str, value: str) -> int:
@@ -33,6 +33,32 @@ def _boolean(name: str, value: str) -> bool:
     if value in ("no", "false", "off"):
         return False
     raise InvalidCommand(f"{name} must be yes or no, got {value!r}", field=name)
+
+
+def occurred_at(fields: Mapping[str, Sequence[str]], *, now: datetime, zone: tzinfo) -> datetime:
+    """The form's "when" field: a local time on the centre's clock, or ``now`` when empty.
+
+    >>> from datetime import UTC
+    >>> from zoneinfo import ZoneInfo
+    >>> now = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
+    >>> occurred_at({"occurred_at": ["2026-03-02T10:20"]}, now=now, zone=ZoneInfo("Europe/Zurich"))
+    datetime.datetime(2026, 3, 2, 9, 20, tzinfo=datetime.timezone.utc)
+    >>> occurred_at({}, now=now, zone=UTC) == now
+    True
+    """
+    values = [v.strip() for v in fields.get("occurred_at", ()) if v.strip()]
+    if not values:
+        return now
+    try:
+        local = datetime.fromisoformat(values[-1])
+    except ValueError as error:
+        raise InvalidCommand(
+            f"occurred_at must be a date and time, e.g. 2026-03-02T08:20, got {values[-1]!r}",
+            field="occurred_at",
+        ) from error
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone)
+    return local.astimezone(UTC)
 
 
 def command_from_form(

@@ -27,7 +27,7 @@ from msinfusion.adapters.web.ui.chairside import (
     plan_start,
     to_decimal,
 )
-from msinfusion.adapters.web.ui.forms import command_from_form, expected_version
+from msinfusion.adapters.web.ui.forms import command_from_form, expected_version, occurred_at
 from msinfusion.application.permissions import COMMAND_ACTIONS, Action, is_allowed
 from msinfusion.application.sessions import SessionRead
 from msinfusion.errors import (
@@ -85,7 +85,13 @@ def _chairside_context(request: Request, viewer: Viewer, read: SessionRead) -> d
         zone=zone,
     )
     may = {name: is_allowed(viewer.actor.role, action) for name, action in COMMAND_ACTIONS.items()}
+    policy = context.settings.charting
+    local_now = viewer.actor.at.astimezone(zone)
     return {
+        "zone_name": str(zone),
+        "when_min": (local_now - policy.reach_back).strftime("%Y-%m-%dT%H:%M"),
+        "when_max": (local_now + policy.future_tolerance).strftime("%Y-%m-%dT%H:%M"),
+        "late_after_min": int(policy.late_after.total_seconds() // 60),
         "c": chairside,
         "patient": read.patient,
         "protocol": protocol,
@@ -193,7 +199,8 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
         return render(request, "error.html", viewer, status_code=status, code=code, error=error)
     context = web_context(request)
     try:
-        command = typed_command(viewer.actor, command_from_form(name, fields, at=viewer.actor.at))
+        when = occurred_at(fields, now=viewer.actor.at, zone=context.settings.zone)
+        command = typed_command(viewer.actor, command_from_form(name, fields, at=when))
         outcome = context.centre.sessions.handle(
             viewer.actor,
             session_id,
@@ -207,13 +214,23 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
             status, code = classify(error)
             return render(request, "error.html", viewer, status_code=status, code=code, error=error)
         return _page(request, viewer, session_id, status_code=refusal["status"], refusal=refusal)
-    recorded = [e.event.TYPE for e in outcome.events]
+    sequences = {e.sequence for e in outcome.events}
+    lines = [entry.to_line(context.settings.zone) for entry in outcome.view.entries]
+    recorded = [
+        line
+        for entry, line in zip(outcome.view.entries, lines, strict=True)
+        if entry.sequence in sequences
+    ]
     return _page(
         request,
         viewer,
         session_id,
         read=outcome.read,
-        flash={"recorded": recorded, "command": name},
+        flash={
+            "recorded": [e.event.TYPE for e in outcome.events],
+            "lines": recorded,
+            "command": name,
+        },
     )
 
 
