@@ -137,7 +137,14 @@ ROUTES = (
     ),
     Route("PATCH", "/api/users/{user}", Action.MANAGE_USERS, lambda w: {"display_name": "V"}),
     Route("GET", "/api/tokens", Action.MANAGE_USERS),
-    Route("POST", "/api/users/{user}/tokens", Action.MANAGE_USERS, lambda w: {"label": "x"}),
+    # A token for someone else only to a device account (issue 20); one's own: every person.
+    Route("POST", "/api/users/{device}/tokens", Action.MANAGE_USERS, lambda w: {"label": "x"}),
+    Route(
+        "POST",
+        "/api/auth/password",
+        Action.CHANGE_OWN_PASSWORD,
+        lambda w: {"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    ),
     Route("POST", "/api/tokens/{token}/revoke", Action.MANAGE_USERS),
     Route("GET", "/api/audit", Action.READ_AUDIT),
     Route("GET", "/api/orders/{order}/calendar", Action.READ_COURSE),
@@ -208,7 +215,11 @@ def _expected_allowed(route: Route, role: Role) -> bool:
 
 def _send(world: World, route: Route, caller: Role | None) -> Any:
     ids = dict(
-        world.ids, user=world.user_ids[Role.VIEWER], alert="alert-1", quarantine="quarantine-0"
+        world.ids,
+        user=world.user_ids[Role.VIEWER],
+        device=world.user_ids[Role.DEVICE],
+        alert="alert-1",
+        quarantine="quarantine-0",
     )
     path = route.path.format(**ids)
     body = None if route.body is None else route.body(world)
@@ -252,6 +263,7 @@ def test_every_route_is_in_the_matrix_table() -> None:
             "spare_appointment",
             "session",
             "user",
+            "device",
             "token",
             "alert",
             "quarantine",
@@ -262,7 +274,7 @@ def test_every_route_is_in_the_matrix_table() -> None:
 
 
 def _param(name: str) -> str:
-    return {"spare_appointment": "appointment_id"}.get(name, f"{name}_id")
+    return {"spare_appointment": "appointment_id", "device": "user_id"}.get(name, f"{name}_id")
 
 
 def test_a_denied_request_names_role_and_action_and_changes_nothing(world: World) -> None:

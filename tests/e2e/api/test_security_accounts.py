@@ -53,7 +53,8 @@ def test_a_reset_forces_a_new_password_ends_sessions_and_is_shown(make_world: Wo
     assert any(e["action"] == "user.password_reset" and e["resource_id"] == nurse for e in audit)
     csrf = _sign_in(world, "nurse1", "temporary pass 2026")
     me = world.client.get("/api/auth/me").json()
-    assert me["must_change_password"] is True and me["password_reset_at"]
+    assert me["must_change_password"] is True
+    assert me["password_reset_at"]
     blocked = world.client.get("/api/patients")
     assert blocked.status_code == 403
     assert blocked.json()["error"] == "password-change-required"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
@@ -147,8 +148,8 @@ def test_0005_chains_the_rows_of_a_0004_database(url: str, engine: Engine) -> No
     code, output = _verify(url)
     assert code == 0, output
     assert "ok: 3 audit rows and 3 session events" in output
-    with engine.begin() as connection:  # the triggers are back after the backfill
-        with pytest.raises(Exception, match="append-only"):
-            connection.execute(text("UPDATE audit_log SET outcome = 'x'"))
+    # The triggers are back after the backfill.
+    with engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(text("UPDATE audit_log SET outcome = 'x'"))
     _fill(engine)  # new rows link to the backfilled ones
     assert _verify(url)[0] == 0

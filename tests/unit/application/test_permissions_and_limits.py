@@ -57,7 +57,12 @@ def test_admin_reads_no_patient_data_and_viewer_writes_nothing() -> None:
     patient_reads = {Action.READ_PATIENT, Action.READ_ORDER, Action.READ_SESSION, Action.READ_BOARD}
     assert not any(is_allowed(Role.ADMIN, a) for a in patient_reads)
     viewer = {a for a in Action if is_allowed(Role.VIEWER, a)}
-    assert all(a.value.startswith("read_") for a in viewer)
+    own_account = {Action.CHANGE_OWN_PASSWORD, Action.ISSUE_OWN_TOKEN}
+    assert all(a.value.startswith("read_") for a in viewer - own_account)
+
+
+def test_a_device_only_posts_observations() -> None:
+    assert {a for a in Action if is_allowed(Role.DEVICE, a)} == {Action.INGEST_OBSERVATIONS}
 
 
 def test_require_names_role_and_action() -> None:

@@ -54,8 +54,8 @@ def is_cross_site(request: Request) -> bool:
     """Whether the browser says this request comes from another site (``Sec-Fetch-Site``), or
     its ``Origin`` is not this server's. Requests without either (curl, integrations) pass."""
     fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return True
+    if fetch_site is not None:  # what a modern browser says of itself decides
+        return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return False

@@ -4,7 +4,7 @@
   (the templates have none: ``base.html`` loads ``/static`` files), inline ``style``
   *attributes* only (the progress bars' widths), no plugins, no framing
   (``frame-ancestors 'none'``), forms post only here.
-* ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, ``X-Frame-Options:
+* ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``, ``X-Frame-Options:
   DENY`` (older browsers), ``Permissions-Policy`` denying camera, microphone and location,
   ``Cross-Origin-Opener-Policy: same-origin``; ``Strict-Transport-Security`` over HTTPS.
 * ``Cache-Control: no-store`` on everything but ``/static`` and the docs' assets: pages and API
@@ -40,7 +40,7 @@ STATIC_PREFIXES = ("/static/", DOCS_ASSETS + "/")
 
 _COMMON = (
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
