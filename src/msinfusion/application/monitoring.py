@@ -17,8 +17,8 @@ its wire format (``hl7-mllp`` PCD-01 via ``adapters/hl7``, ``rest`` JSON via the
 3. after the commit, the bus publishes ``SessionCommitted`` (live ``observation-recorded``,
    ``session-changed`` and one ``alert-raised`` per alert).
 
-A refused command (e.g. ``clock-monotonic``: the device's time is before the session's last
-event) is quarantined too, in its own transaction. Nothing a device sends is dropped.
+A refused command (e.g. ``clock-future``: the device's clock runs more than the centre's
+tolerance ahead of the receipt) is quarantined too, in its own transaction. Nothing a device sends is dropped.
 ``replay`` (admin) runs a quarantined message through steps 1-3 again.
 """
 

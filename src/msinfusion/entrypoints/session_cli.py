@@ -96,7 +96,7 @@ def replay_command(
         except MsinfusionError as error:
             fail(f"command {index}: {error.message}")
     if when is None and commands:
-        when = commands[-1].at
+        when = max(c.at for c in commands)  # entries may come in any order of time
     _print_view(service.get_view(session_id, when, display_tz=display_tz), fmt)
 
 

@@ -178,3 +178,37 @@ def test_replay_at_an_instant_in_utc_shows_utc(tmp_path: Path) -> None:
     assert state["at"] == "2025-03-03T08:45:00+00:00"  # the same instant as 09:45+01:00
     assert state["volume_infused_ml"] == 40.0
     assert state["infusion_started_at"] == "2025-03-03T08:00:00+00:00"
+
+
+def test_replay_takes_entries_in_any_order_of_time(tmp_path: Path) -> None:
+    """The premedications charted after the start, with ``recorded_at`` for the replay: the
+    same state as the file in time order (40 x 0.5 h + 80 x 0.25 h = 40 mL by 09:45)."""
+    check_in, assessment, cetirizine, steroid, start, step = COMMANDS
+    charted = "2025-03-03T09:05:00+01:00"
+    shuffled = [
+        check_in,
+        assessment,
+        {**steroid, "recorded_at": "2025-03-03T08:31:00+01:00"},
+        {**cetirizine, "recorded_at": charted, "late_reason": "charted after the start"},
+        start,
+        step,
+    ]
+    late_start = [check_in, assessment, steroid, step, cetirizine, start]
+    outputs = []
+    for data in (COMMANDS, shuffled):
+        result = runner.invoke(
+            session_app,
+            ["replay", _write(tmp_path, data), "--at", "2025-03-03T09:45:00+01:00",
+             "--format", "json"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(result.output))
+    in_order, late = ({k: v for k, v in o.items() if k != "timeline"} for o in outputs)
+    assert in_order == late
+    assert outputs[1]["volume_infused_ml"] == 40.0
+    # Clinical order, numbered as recorded: the cetirizine (recorded 4th) shows at 08:15.
+    assert outputs[1]["timeline"][2].startswith("#4 08:15:00 (unknown) Premedication cetirizine")
+    assert outputs[1]["timeline"][2].endswith("[charted late at 09:05:00]")
+    # A rate change recorded before its infusion started is refused (exit 3, same as before).
+    refused = runner.invoke(session_app, ["replay", _write(tmp_path, late_start)])
+    assert refused.exit_code == 3

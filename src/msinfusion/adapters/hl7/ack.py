@@ -33,8 +33,8 @@ ACK_FOR: dict[type[Exception], tuple[str, str]] = {
     InvalidCommand: ("AE", "102^Data type error^HL70357"),
     CommandRefused: ("AE", "207^Application internal error^HL70357"),
 }
-"""A session refusal (e.g. ``clock-monotonic``: the device's time is before the session's last
-event) is an application error: the message is quarantined and the reason sent back."""
+"""A session refusal (e.g. ``clock-future``: the device's clock runs ahead of the receipt) is an
+application error: the message is quarantined and the reason sent back."""
 
 
 def escape(text: str) -> str:
