@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from dataclasses import MISSING, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +25,9 @@ from msinfusion.session.commands import COMMAND_TYPES, Command, read_consciousne
 
 COMMANDS: dict[str, type[Command]] = {cls.__name__: cls for cls in COMMAND_TYPES}
 
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+"""Sanity bounds on a command's times (the charting rules then bound them to the chart)."""
 MAX_TEXT_LENGTH = 2000
 MAX_DECIMAL_EXPONENT = 30
 """A decimal string such as ``"1e999999999"`` would take minutes to read exactly: refused."""
@@ -66,6 +69,12 @@ def _read_time(name: str, value: object) -> datetime:
         raise _bad(name, "an ISO 8601 time with offset", value) from error
     if parsed.tzinfo is None:
         raise _bad(name, "an ISO 8601 time with offset (e.g. +01:00 or Z)", value)
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError as error:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        raise _bad(name, f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}", value) from error
+    if not EARLIEST_YEAR <= in_utc.year <= LATEST_YEAR:
+        raise _bad(name, f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}", value)
     return parsed
 
 

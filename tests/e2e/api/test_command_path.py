@@ -282,3 +282,44 @@ def test_a_form_time_keeps_its_instant_in_any_offset(offset: timedelta) -> None:
     local = NOW.astimezone(timezone(offset))
     parsed = command_from_form("PauseInfusion", {}, at=local)
     assert command_from_dict({**parsed, "user": "nurse-a"}).at == NOW
+
+
+FREE_TEXT_COMMANDS = (
+    ("RecordLineEvent", {"kind": "other"}, "note"),
+    ("GiveRescueMedication", {"dose": "2 mg", "route": "IV"}, "drug"),
+    ("RecordAssessment", {"passed": True}, "findings"),
+)
+FUZZ_WORLD = build_world()
+
+
+@given(
+    st.sampled_from(FREE_TEXT_COMMANDS),
+    st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40),
+)
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_unicode_in_free_text_is_stored_or_refused_and_the_session_stays_readable(
+    chosen: tuple[str, dict[str, Any], str], text: str
+) -> None:
+    """Arbitrary text, lone surrogates included, in a command's free-text field: 422 naming the
+    field, or stored; the session's view and events stay readable either way."""
+    name, fields_given, field = chosen
+    world = FUZZ_WORLD
+    session = world.ids["session"]
+    version = world.service.get_version(session)
+    body = {
+        "expected_version": version,
+        "command": {"command": name, "at": NOW.isoformat(), **fields_given, field: text},
+    }
+    # The client library cannot encode a lone surrogate; send the JSON text as the wire holds it.
+    raw = json.dumps(body, ensure_ascii=True)
+    answer = world.client.post(
+        f"/api/sessions/{session}/commands",
+        content=raw.encode("ascii"),
+        headers={**world.auth(Role.NURSE), "content-type": "application/json"},
+    )
+    assert answer.status_code in (200, 422), answer.text
+    if answer.status_code == 422:
+        assert field in (answer.json()["field"] or "")
+        assert world.service.get_version(session) == version
+    for path in (f"/api/sessions/{session}", f"/api/sessions/{session}/events"):
+        assert world.request(Role.NURSE, "GET", path).status_code == 200

@@ -62,7 +62,14 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = dict(os.environ, MSINFUSION_DATABASE_URL=self.url, MSINFUSION_COOKIE_SECURE="0")
+        env = dict(
+            os.environ,
+            MSINFUSION_DATABASE_URL=self.url,
+            MSINFUSION_COOKIE_SECURE="0",
+            # The seeded visit is dated 2026-03-02 and the server runs on the real clock: let it
+            # chart that far back (the load's entries are late, each with its reason).
+            MSINFUSION_CHARTING_REACH_BACK_H=str(24 * 365 * 5),
+        )
         command = [
             sys.executable, "-m", "uvicorn", "--factory",
             "msinfusion.entrypoints.server_cli:app_from_env",
@@ -96,7 +103,12 @@ def _load(
             at = (NOW + timedelta(seconds=n)).astimezone(UTC).isoformat()
             body = {
                 "expected_version": version,
-                "command": {"command": "RecordVitals", "at": at, "heart_rate_bpm": 60 + n % 40},
+                "command": {
+                    "command": "RecordVitals",
+                    "at": at,
+                    "heart_rate_bpm": 60 + n % 40,
+                    "late_reason": "load test replays a synthetic day",
+                },
             }
             with ledger.lock:
                 ledger.sent += 1

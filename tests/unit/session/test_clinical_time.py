@@ -313,3 +313,24 @@ def test_an_entry_charted_past_the_late_threshold_needs_a_reason() -> None:
 
 def _fields(command: cmd.Command) -> dict[str, object]:
     return {name: getattr(command, name) for name in command.__dataclass_fields__}
+
+
+def test_a_rate_step_falls_due_exactly_when_the_engine_accepts_it() -> None:
+    """The step to 80 mL/h falls due at running minute 30. The due list gives 09:30:00; at
+    09:29:59 the engine refuses the step (``ladder-step``), at the due time it accepts it (the
+    chairside says "due now" only from that instant: ``static/app.js``)."""
+    service, session = _started()
+    early = at(Fraction(1799, 60))
+    (due,) = [d.at for d in service.get_view(session, early).due if d.action == "change-rate"]
+    assert due == at(30)
+    with pytest.raises(CommandRefused) as refused:
+        service.handle(
+            session,
+            cmd.ChangeRate(at=early, recorded_at=early, user="n", rate_ml_per_h=Fraction(80)),
+        )
+    assert refused.value.rule == "ladder-step"
+    assert due is not None
+    service.handle(
+        session, cmd.ChangeRate(at=due, recorded_at=due, user="n", rate_ml_per_h=Fraction(80))
+    )
+    assert service.get_state(session).rate_ml_per_h == 80

@@ -212,3 +212,12 @@ def test_replay_takes_entries_in_any_order_of_time(tmp_path: Path) -> None:
     # A rate change recorded before its infusion started is refused (exit 3, same as before).
     refused = runner.invoke(session_app, ["replay", _write(tmp_path, late_start)])
     assert refused.exit_code == 3
+
+
+def test_times_beyond_the_years_a_chart_can_hold_are_malformed(tmp_path: Path) -> None:
+    for at in ("9999-12-31T23:00:00-05:00", "1066-10-14T09:00:00+00:00"):
+        result = runner.invoke(
+            session_app, ["replay", _write(tmp_path, [{**COMMANDS[0], "at": at}])]
+        )
+        assert result.exit_code == 2, result.output
+        assert "between 1900 and 2200" in result.output

@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from msinfusion.adapters.web.browser_sessions import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.ui import globals_for, templates
+from msinfusion.application.accounts import principal_of
 from msinfusion.application.audit import Actor
 from msinfusion.application.permissions import Action, is_allowed
-from msinfusion.errors import AuthenticationFailed, CsrfFailed
+from msinfusion.errors import CsrfFailed
 
 CSRF_FIELD = "csrf_token"
 
@@ -52,13 +53,11 @@ def current_viewer(request: Request, *, pending_password: bool = False) -> Viewe
     if session_id is None:
         return None
     now = context.clock()
-    session = context.browser_sessions.get(session_id, now)
-    if session is None:
+    found = context.browser_sessions.signed_in(session_id, now)
+    if found is None:
         return None
-    try:
-        principal = context.centre.accounts.get_principal(session.user_id)
-    except AuthenticationFailed:
-        return None
+    session, user = found
+    principal = principal_of(user)
     if principal.must_change_password and not pending_password:
         return None
     actor = principal.acting(now, client_address(request))

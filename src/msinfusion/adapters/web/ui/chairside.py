@@ -230,8 +230,6 @@ def _rates(
     if protocol is None:
         return None, None, None
     step = next_rate_step(state, protocol) if state.status is Status.INFUSING else None
-    if step is not None and step.running_min > state.running_min:
-        step = None  # not due yet: offered the moment the engine accepts it, not before
     start = _f(protocol.ladder.steps[0].rate_ml_per_h)
     resume = None
     if state.status is Status.PAUSED:

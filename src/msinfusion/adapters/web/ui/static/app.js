@@ -25,7 +25,8 @@
       var due = Date.parse(el.getAttribute("data-countdown"));
       if (isNaN(due)) { return; }
       var left = due - now;
-      if (Math.abs(left) < 30000) { el.textContent = "due now"; el.classList.remove("overdue"); }
+      // "due now" from the due instant on (never before: the engine accepts a step from then).
+      if (left <= 0 && left > -30000) { el.textContent = "due now"; el.classList.remove("overdue"); }
       else if (left > 0) { el.textContent = "in " + words(left); el.classList.remove("overdue"); }
       else { el.textContent = "overdue by " + words(left); el.classList.add("overdue"); }
     });
