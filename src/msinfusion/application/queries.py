@@ -130,8 +130,9 @@ class RecordQueries:
         subject = Subject(verb="order.list", resource_type="order", resource_id=patient_id)
 
         def work(uow: UnitOfWork) -> list[TherapyOrder]:
-            orders = uow.orders.list()
-            return [o for o in orders if patient_id is None or o.patient_id == patient_id]
+            if patient_id is None:
+                return uow.orders.list()
+            return uow.orders.list_for_patient(patient_id)
 
         return self._access.run(actor, Action.READ_ORDER, subject, work)
 
