@@ -224,6 +224,7 @@ class RecordVitals(Command):
         for name, value in zip(VITAL_SIGN_FIELDS, values, strict=True):
             if value is not None:
                 _require_positive(value, name)
+                _require_resolution(value, name)
         if self.consciousness is not None:
             object.__setattr__(self, "consciousness", read_consciousness(self.consciousness))
         if self.supplemental_oxygen is not None and not isinstance(self.supplemental_oxygen, bool):
@@ -244,6 +245,28 @@ def read_consciousness(value: object) -> Consciousness:
         f"consciousness must be one of {', '.join(letters)} (ACVPU), got {value!r}",
         field="consciousness",
     )
+
+
+VITAL_SIGN_RESOLUTION: dict[str, int] = {
+    "systolic_mmhg": 1,
+    "diastolic_mmhg": 1,
+    "heart_rate_bpm": 1,
+    "spo2_pct": 1,
+    "respiratory_rate_per_min": 1,
+    "temperature_c": 10,
+}
+"""How finely each vital sign is charted: whole numbers for rates, pressures and SpO2, tenths of
+a degree for temperature. Source: the standards dossier 2.2, implementation rule 2 (the RCP NEWS2
+chart's bands are contiguous only at these resolutions; chart at
+https://scribd.com/document/584338409/NEWS2-Chart-1-The-NEWS-scoring-system-0-0, the dossier's
+cited copy; ``monitoring.news2.NEWS2_SOURCES``). A person's entry must be at this resolution."""
+
+
+def _require_resolution(value: Fraction, name: str) -> None:
+    steps = VITAL_SIGN_RESOLUTION.get(name, 1)
+    if (value * steps).denominator != 1:
+        unit = "a whole number" if steps == 1 else "a value in tenths (one decimal)"
+        raise InvalidCommand(f"{name} must be {unit}, got {value}", field=name)
 
 
 VITAL_SIGN_FIELDS = (
