@@ -167,7 +167,14 @@ def build_centre(
             streams,
             bus=bus,
             new_id=new_id,
-            codecs=(JsonObservationCodec(), Pcd01Codec()),
+            codecs=(
+                JsonObservationCodec(),
+                Pcd01Codec(
+                    zones=settings.device_zone_map,
+                    default_zone=settings.zone,
+                    chair_component=settings.device_chair_component,
+                ),
+            ),
         ),
         alerts=AlertUseCases(access, sessions),
         clinical=clinical,

@@ -18,7 +18,10 @@ its wire format (``hl7-mllp`` PCD-01 via ``adapters/hl7``, ``rest`` JSON via the
    ``session-changed`` and one ``alert-raised`` per alert).
 
 A refused command (e.g. ``clock-future``: the device's clock runs more than the centre's
-tolerance ahead of the receipt) is quarantined too, in its own transaction. Nothing a device sends is dropped.
+tolerance ahead of the receipt) is quarantined too, in its own transaction, and so is a message
+whose idempotency key was accepted with other content (``conflict``). Nothing a device sends is
+dropped. A message with several readings (OBR groups, observation times) records each as its
+own ``RecordVitals`` in the one transaction, or none.
 ``replay`` (admin) runs a quarantined message through steps 1-3 again.
 """
 
@@ -56,13 +59,19 @@ from msinfusion.errors import (
     UnmappableMessage,
     UnsupportedMessage,
 )
-from msinfusion.session.commands import VITAL_SIGN_FIELDS, RecordVitals
+from msinfusion.session.commands import VITAL_SIGN_FIELDS, VITAL_SIGN_RESOLUTION, RecordVitals
 from msinfusion.session.events import AlertRaised
 
 log = logging.getLogger(__name__)
 
 IN_PROGRESS = ("checked-in", "infusing", "paused", "observation")
 """Session statuses a device reading may be recorded in."""
+
+
+class ConflictingMessage(DeviceMessageError):
+    """A message reuses the idempotency key (HL7: sender + MSH-10) of an accepted message with
+    other content: it is quarantined as ``conflict``, the first one stands."""
+
 
 _REASON_CODES: tuple[tuple[type[Exception], str], ...] = (
     (MalformedMessage, "malformed"),
@@ -71,6 +80,7 @@ _REASON_CODES: tuple[tuple[type[Exception], str], ...] = (
     (UnmappableMessage, "unmappable"),
     (InvalidVitalSigns, "invalid-vital-signs"),
     (InvalidCommand, "invalid-vital-signs"),
+    (ConflictingMessage, "conflict"),
 )
 Failure = tuple[Exception, DeviceReading | None]
 
@@ -85,12 +95,17 @@ def reason_code_of(error: Exception) -> str:
 
 
 def vitals_command(reading: DeviceReading) -> RecordVitals:
-    """The ``RecordVitals`` of a reading, by user ``device:<sender>``."""
+    """The ``RecordVitals`` of a reading, by user ``device:<sender>``; a device's finer value is
+    rounded (half to even) to the resolution vital signs are charted at
+    (``session.commands.VITAL_SIGN_RESOLUTION``: 36.85 °C is charted 36.8, 71.5 /min 72)."""
     vitals = reading.vitals
 
     def value(name: str) -> Fraction | None:
         raw = getattr(vitals, name)
-        return None if raw is None else Fraction(raw)
+        if raw is None:
+            return None
+        steps = VITAL_SIGN_RESOLUTION[name]
+        return Fraction(round(Fraction(raw) * steps), steps)
 
     if all(value(name) is None for name in VITAL_SIGN_FIELDS):
         raise UnmappableMessage(
@@ -114,7 +129,7 @@ def vitals_command(reading: DeviceReading) -> RecordVitals:
 class _Accepted(Receipt):
     """An accepted receipt still carrying its decision, until it is committed and announced."""
 
-    decision: Decision
+    decisions: tuple[Decision, ...]
 
     def plain(self) -> Receipt:
         return Receipt(
@@ -136,6 +151,20 @@ class ClockSkew:
     max_ahead_s: float = 0.0
     max_behind_s: float = 0.0
     last_s: float = 0.0
+
+
+def storable(text: str) -> str:
+    """``text`` as a database can hold it: a NUL (refused by PostgreSQL text) becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _same_message(stored: str, text: str) -> bool:
+    """A retransmission: the same text, whatever its segment endings."""
+
+    def normal(value: str) -> str:
+        return value.replace("\r\n", "\r").replace("\n", "\r").strip("\x0b\x1c\r ")
+
+    return normal(stored) == normal(text)
 
 
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
@@ -177,7 +206,7 @@ class DeviceFeed:
         self._bus = bus
         self._new_id = new_id
         self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
-        self._matches: dict[tuple[str | None, str | None], str] = {}
+        self._matches: dict[tuple[tuple[str, ...], str | None], str] = {}
         self._skew: dict[str, ClockSkew] = {}
         self._lock = threading.Lock()
 
@@ -199,6 +228,10 @@ class DeviceFeed:
                 max_behind_s=max(seen.max_behind_s, -skew_s),
                 last_s=skew_s,
             )
+
+    def has_codec(self, transport: str) -> bool:
+        with self._lock:
+            return transport in self._codecs
 
     def add_codec(self, codec: DeviceCodec) -> None:
         """Register (or replace) the codec of ``codec.transport``."""
@@ -234,30 +267,44 @@ class DeviceFeed:
 
     def _attempt(self, codec: DeviceCodec, text: str, now: datetime) -> Receipt | Failure:
         try:
-            reading = codec.decode(text)
+            readings = codec.decode(text)
         except (DeviceMessageError, InvalidVitalSigns) as error:
             return error, None
-        self._count_skew(reading.sender, reading.vitals.measured_at, now)
+        if not readings:
+            return UnmappableMessage("no observation maps to a vital sign", field="OBX-3"), None
+        for reading in readings:
+            self._count_skew(reading.sender, reading.vitals.measured_at, now)
         try:
-            command = vitals_command(reading)
+            commands = tuple((r, vitals_command(r)) for r in readings)
         except (MonitoringError, SessionError) as error:
-            return error, reading
+            return error, readings[0]
+        touched: set[str] = set()
         try:
             return in_transaction(
                 self._access.uow_factory,
                 lambda uow: self._record_in(
-                    uow, codec=codec, text=text, now=now, reading=reading, command=command
+                    uow, codec=codec, text=text, now=now, commands=commands, touched=touched
                 ),
                 retry=True,
             )
         except DuplicateRecord:  # the same message, accepted concurrently: answer as before
+            self._forget(touched)
             with self._access.uow_factory() as uow:
-                stored = _stored(uow, reading.message_key)
+                stored = _stored(uow, readings[0].message_key)
             if stored is None:  # pragma: no cover - a duplicate that is not stored
                 raise
             return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
         except (SessionError, MonitoringError) as error:
-            return error, reading
+            self._forget(touched)
+            return error, readings[0]
+        except BaseException:
+            self._forget(touched)
+            raise
+
+    def _forget(self, session_ids: Iterable[str]) -> None:
+        """Readings decided in a transaction that rolled back: drop what the cache saw."""
+        for session_id in session_ids:
+            self._streams.forget(session_id)
 
     def _record_in(
         self,
@@ -266,58 +313,81 @@ class DeviceFeed:
         codec: DeviceCodec,
         text: str,
         now: datetime,
-        reading: DeviceReading,
-        command: RecordVitals,
+        commands: tuple[tuple[DeviceReading, RecordVitals], ...],
+        touched: set[str],
     ) -> Receipt | Failure:
-        """Step 2 of the module docstring, in the caller's transaction."""
-        stored = _stored(uow, reading.message_key)
-        if stored is not None:
-            return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
-        session_id = self._find_session_in(uow, reading.patient_id, reading.chair_name, now)
-        if session_id is None:
-            return UnknownPatient(
-                "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
-                field="PID-3",
-            ), reading
-        answer = codec.answer(text, now=now, error=None, session_id=session_id)
-        decision = self._streams.decide_in(
-            uow, session_id, command, None, recorded_at=now, from_device=True
-        )
-        uow.device_messages.add(
-            DeviceMessage(
-                id=reading.message_key,
-                transport=codec.transport,
-                sender=reading.sender,
-                session_id=session_id,
-                received_at=now,
-                answer=answer,
-                raw=text,
+        """Step 2 of the module docstring, in the caller's transaction: every reading of the
+        message (one per OBR group or observation time) is decided here, or none is."""
+        first = commands[0][0]
+        keys = {reading.message_key: reading for reading, _ in commands}
+        stored = [found for key in keys if (found := _stored(uow, key)) is not None]
+        if stored:
+            if all(_same_message(found.raw, text) for found in stored):
+                found = stored[0]
+                return Receipt(
+                    outcome="duplicate", answer=found.answer, session_id=found.session_id
+                )
+            return ConflictingMessage(
+                "the message control id (MSH-10) was accepted before with other content",
+                field="MSH-10",
+            ), first
+        sessions: list[str] = []
+        for reading, _ in commands:
+            session_id = self._find_session_in(uow, reading.patient_ids, reading.chair_name, now)
+            if session_id is None:
+                return UnknownPatient(
+                    "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
+                    field="PID-3",
+                ), reading
+            sessions.append(session_id)
+        answer = codec.answer(text, now=now, error=None, session_id=sessions[0])
+        decisions = []
+        for (_, command), session_id in zip(commands, sessions, strict=True):
+            touched.add(session_id)
+            decisions.append(
+                self._streams.decide_in(
+                    uow, session_id, command, None, recorded_at=now, from_device=True
+                )
             )
-        )
+        for key, reading in keys.items():
+            uow.device_messages.add(
+                DeviceMessage(
+                    id=key,
+                    transport=codec.transport,
+                    sender=reading.sender,
+                    session_id=sessions[0],
+                    received_at=now,
+                    answer=answer,
+                    raw=text,
+                )
+            )
+        last = decisions[-1]
         return _Accepted(
             outcome="accepted",
             answer=answer,
-            session_id=session_id,
-            version=decision.version,
-            alert_ids=tuple(e.alert_id for e in decision.new_events if isinstance(e, AlertRaised)),
-            decision=decision,
+            session_id=sessions[0],
+            version=last.version,
+            alert_ids=tuple(
+                e.alert_id for d in decisions for e in d.new_events if isinstance(e, AlertRaised)
+            ),
+            decisions=tuple(decisions),
         )
 
     def _committed(self, receipt: Receipt, now: datetime) -> Receipt:
         """Remember and announce an accepted reading's decision, now that it is committed."""
         if not isinstance(receipt, _Accepted):
             return receipt
-        decision = receipt.decision
-        self._streams.remember(decision.session_id, decision)
-        self._bus.publish(
-            SessionCommitted(
-                session_id=decision.session_id,
-                version=decision.version,
-                events=decision.numbered_events,
-                at=now,
-                from_device=True,
+        for decision in receipt.decisions:
+            self._streams.remember(decision.session_id, decision)
+            self._bus.publish(
+                SessionCommitted(
+                    session_id=decision.session_id,
+                    version=decision.version,
+                    events=decision.numbered_events,
+                    at=now,
+                    from_device=True,
+                )
             )
-        )
         return receipt.plain()
 
     def _hold(
@@ -336,8 +406,8 @@ class DeviceFeed:
             received_at=now,
             reason_code=code,
             reason=reason,
-            raw=text,
-            answer=answer,
+            raw=storable(text),
+            answer=storable(answer),
             sender=None if reading is None else reading.sender,
             message_key=None if reading is None else reading.message_key,
         )
@@ -356,20 +426,22 @@ class DeviceFeed:
     def find_session(self, patient_id: str | None, chair: str | None, now: datetime) -> str | None:
         """The one session in progress matching both identifiers that are given (else None)."""
         with self._access.uow_factory() as uow:
-            return self._find_session_in(uow, patient_id, chair, now)
+            ids = () if patient_id is None else (patient_id,)
+            return self._find_session_in(uow, ids, chair, now)
 
     def _find_session_in(
-        self, uow: UnitOfWork, patient_id: str | None, chair: str | None, now: datetime
+        self, uow: UnitOfWork, patient_ids: tuple[str, ...], chair: str | None, now: datetime
     ) -> str | None:
-        if not patient_id and not chair:
+        """Any of ``patient_ids`` (every PID-3 repetition) may be the patient's id."""
+        if not patient_ids and not chair:
             return None
         with self._lock:
-            cached = self._matches.get((patient_id, chair))
-        if cached is not None and self._still_matches(uow, cached, patient_id):
+            cached = self._matches.get((patient_ids, chair))
+        if cached is not None and self._still_matches(uow, cached, patient_ids):
             return cached
         candidates = sessions_in_progress(uow)
-        if patient_id:
-            candidates = [s for s in candidates if uow.sessions.get(s).patient_id == patient_id]
+        if patient_ids:
+            candidates = [s for s in candidates if uow.sessions.get(s).patient_id in patient_ids]
         if chair:
             chair_of = chairs_of_sessions(uow, now)
             wanted = chair.casefold()
@@ -377,14 +449,14 @@ class DeviceFeed:
         if len(candidates) != 1:
             return None
         with self._lock:
-            self._matches[(patient_id, chair)] = candidates[0]
+            self._matches[(patient_ids, chair)] = candidates[0]
         return candidates[0]
 
     @staticmethod
-    def _still_matches(uow: UnitOfWork, session_id: str, patient_id: str | None) -> bool:
+    def _still_matches(uow: UnitOfWork, session_id: str, patient_ids: tuple[str, ...]) -> bool:
         summary = uow.sessions.get(session_id)
         return summary.status in IN_PROGRESS and (
-            not patient_id or summary.patient_id == patient_id
+            not patient_ids or summary.patient_id in patient_ids
         )
 
     def list_quarantine(

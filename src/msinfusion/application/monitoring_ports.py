@@ -17,21 +17,30 @@ from msinfusion.monitoring.vital_signs import VitalSigns
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceReading:
-    """One decoded set of device observations: ``message_key`` is the idempotency key."""
+    """One decoded set of device observations at one time: ``message_key`` is the idempotency
+    key of the message it came from (a message with several OBR groups or observation times
+    gives several readings with the same key). ``patient_ids`` are every identifier the sender
+    gave (PID-3 repetitions); ``raw`` is the text of that one message (a batch holds several)."""
 
     message_key: str
     sender: str
-    patient_id: str | None
+    patient_ids: tuple[str, ...]
     chair_name: str | None
     vitals: VitalSigns
+    raw: str = ""
+
+    @property
+    def patient_id(self) -> str | None:
+        return self.patient_ids[0] if self.patient_ids else None
 
 
 class DeviceCodec(Protocol):
     @property
     def transport(self) -> str: ...
 
-    def decode(self, text: str) -> DeviceReading:
-        """Raises ``DeviceMessageError`` or ``InvalidVitalSigns`` (naming the field)."""
+    def decode(self, text: str) -> tuple[DeviceReading, ...]:
+        """Every reading of ``text``, in clinical order (at least one); raises
+        ``DeviceMessageError`` or ``InvalidVitalSigns`` (naming the field)."""
         ...
 
     def answer(

@@ -26,14 +26,18 @@ from typing import Any
 
 from msinfusion.application.monitoring_ports import DeviceReading
 from msinfusion.errors import MalformedMessage, UnmappableMessage
-from msinfusion.monitoring.device_codes import MDC_DIM_FAHR, MDC_TO_FIELD, UCUM_UNITS
-from msinfusion.monitoring.vital_signs import VITAL_SIGN_CODES, VitalSigns
+from msinfusion.monitoring.device_codes import (
+    FIELD_UNITS,
+    LOINC_TO_FIELD,
+    MDC_TO_FIELD,
+    canonical_unit,
+    to_stored_unit,
+)
+from msinfusion.monitoring.vital_signs import VitalSigns
 
 TRANSPORT = "rest"
 LOINC_SYSTEMS = ("LOINC", "http://loinc.org")
 MDC_SYSTEMS = ("MDC", "urn:iso:std:iso:11073:10101")
-_LOINC_TO_FIELD = {code.loinc: (code.field, code.ucum) for code in VITAL_SIGN_CODES}
-_FAHRENHEIT = (str(MDC_DIM_FAHR), "[degF]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,12 +69,13 @@ def _mapped(item: object, index: int) -> _Value | None:
         raise MalformedMessage(f"{where}.value is not a number", field=f"{where}.value") from None
     if not value.is_finite() or not isinstance(unit, str):
         raise MalformedMessage(f"{where} needs a finite value and a unit", field=where)
-    if system in LOINC_SYSTEMS and code in _LOINC_TO_FIELD:
-        field, ucum = _LOINC_TO_FIELD[code]
-        return _Value(field=field, value=value, unit=unit, expected=(ucum,), label=code)
-    if system in MDC_SYSTEMS and code.isdigit() and int(code) in MDC_TO_FIELD:
-        field, mdc_unit = MDC_TO_FIELD[int(code)]
-        expected = (str(mdc_unit), UCUM_UNITS[mdc_unit])
+    field: str | None = None
+    if system in LOINC_SYSTEMS:
+        field = LOINC_TO_FIELD.get(code)
+    elif system in MDC_SYSTEMS and code.isdigit() and int(code) in MDC_TO_FIELD:
+        field = MDC_TO_FIELD[int(code)][0]
+    if field is not None:
+        expected = FIELD_UNITS[field]
         return _Value(field=field, value=value, unit=unit, expected=expected, label=code)
     if system not in (*LOINC_SYSTEMS, *MDC_SYSTEMS):
         raise MalformedMessage(f"{where}.system must be LOINC or MDC", field=f"{where}.system")
@@ -86,15 +91,13 @@ def _vitals(document: dict[str, Any], observed_at: datetime) -> VitalSigns:
         found = _mapped(item, index)
         if found is None:
             continue
-        value = found.value
-        if found.field == "temperature_c" and found.unit in _FAHRENHEIT:
-            value = ((value - 32) * 5 / 9).quantize(Decimal("0.01"))
-        elif found.unit not in found.expected:
+        unit = canonical_unit(found.unit)
+        if unit is None or unit not in found.expected:
             raise UnmappableMessage(
                 f"{found.label} has unit '{found.unit}', expected {' or '.join(found.expected)}",
                 field=f"observations[{index}].unit",
             )
-        values[found.field] = value
+        values[found.field] = to_stored_unit(found.field, found.value, unit)
     if not values:
         raise UnmappableMessage("no observation maps to a vital sign", field="observations")
     # Every mapped field is a Decimal field of VitalSigns; implausible values raise
@@ -126,7 +129,7 @@ def decode_observation(text: str) -> DeviceReading:
     return DeviceReading(
         message_key=f"{TRANSPORT}:{sender}:{key}",
         sender=str(sender),
-        patient_id=patient_id,
+        patient_ids=() if patient_id is None else (patient_id,),
         chair_name=chair,
         vitals=_vitals(document, observed_at),
     )
@@ -137,8 +140,8 @@ class JsonObservationCodec:
 
     transport = TRANSPORT
 
-    def decode(self, text: str) -> DeviceReading:
-        return decode_observation(text)
+    def decode(self, text: str) -> tuple[DeviceReading, ...]:
+        return (decode_observation(text),)
 
     def answer(
         self, text: str, *, now: datetime, error: Exception | None, session_id: str | None

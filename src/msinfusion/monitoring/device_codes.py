@@ -1,28 +1,145 @@
-"""MDC (ISO/IEEE 11073-10101) codes of device observations and the vital sign each one is.
+"""Device observation codes (MDC, ISO/IEEE 11073-10101, and LOINC) and units, as vital signs.
 
-Standards dossier 5.2 (verified rows only). Shared by the HL7 PCD-01 adapter and the JSON
-observation format (``application/observations.py``), so both map a code the same way.
+Codes and units are the device-interop dossier's tables B.1 (observations), B.2 (units, with
+the Fahrenheit code settled as 266560 = 4::4416) and B.3 (LOINC). Shared by the HL7 PCD-01
+adapter and the JSON observation format (``application/observations.py``), so both map a code
+the same way. A code not listed here is not guessed: the row is skipped and reported.
 """
 
 from __future__ import annotations
 
-MDC_TO_FIELD: dict[int, tuple[str, int]] = {
-    147842: ("heart_rate_bpm", 264864),  # MDC_ECG_HEART_RATE, MDC_DIM_BEAT_PER_MIN
-    149530: ("heart_rate_bpm", 264864),  # MDC_PULS_OXIM_PULS_RATE
-    149546: ("heart_rate_bpm", 264864),  # MDC_PULS_RATE_NON_INV
-    150456: ("spo2_pct", 262688),  # MDC_PULS_OXIM_SAT_O2, MDC_DIM_PERCENT
-    150021: ("systolic_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_SYS, MDC_DIM_MMHG
-    150022: ("diastolic_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_DIA
-    150023: ("mean_arterial_mmhg", 266016),  # MDC_PRESS_BLD_NONINV_MEAN
-    150033: ("systolic_mmhg", 266016),  # MDC_PRESS_BLD_ART_SYS (invasive)
-    150034: ("diastolic_mmhg", 266016),  # MDC_PRESS_BLD_ART_DIA
-    150035: ("mean_arterial_mmhg", 266016),  # MDC_PRESS_BLD_ART_MEAN
-    151562: ("respiratory_rate_per_min", 264928),  # MDC_RESP_RATE, MDC_DIM_RESP_PER_MIN
-    150364: ("temperature_c", 268192),  # MDC_TEMP_BODY, MDC_DIM_DEGC
-    150344: ("temperature_c", 268192),  # MDC_TEMP (generic)
-}
-"""MDC observation code -> (VitalSigns field, expected MDC unit code)."""
+from decimal import Decimal
 
-MDC_DIM_FAHR = 268160
-UCUM_UNITS = {264864: "/min", 264928: "/min", 262688: "%", 266016: "mm[Hg]", 268192: "Cel"}
-"""The same quantity's UCUM spelling: devices may send UCUM units instead of MDC ones."""
+HEART_RATE = "heart_rate_bpm"
+SPO2 = "spo2_pct"
+SYSTOLIC = "systolic_mmhg"
+DIASTOLIC = "diastolic_mmhg"
+MEAN_ARTERIAL = "mean_arterial_mmhg"
+RESPIRATORY_RATE = "respiratory_rate_per_min"
+TEMPERATURE = "temperature_c"
+
+MDC_TO_FIELD: dict[int, tuple[str, str]] = {
+    147842: (HEART_RATE, "MDC_ECG_HEART_RATE"),  # also MDC_ECG_CARD_BEAT_RATE
+    149514: (HEART_RATE, "MDC_PULS_RATE"),
+    149530: (HEART_RATE, "MDC_PULS_OXIM_PULS_RATE"),  # pulse from SpO2
+    149546: (HEART_RATE, "MDC_PULS_RATE_NON_INV"),  # pulse from NIBP
+    149522: (HEART_RATE, "MDC_BLD_PULS_RATE_INV"),  # pulse from an arterial line
+    150456: (SPO2, "MDC_PULS_OXIM_SAT_O2"),
+    150021: (SYSTOLIC, "MDC_PRESS_BLD_NONINV_SYS"),
+    150022: (DIASTOLIC, "MDC_PRESS_BLD_NONINV_DIA"),
+    150023: (MEAN_ARTERIAL, "MDC_PRESS_BLD_NONINV_MEAN"),
+    150301: (SYSTOLIC, "MDC_PRESS_CUFF_SYS"),
+    150302: (DIASTOLIC, "MDC_PRESS_CUFF_DIA"),
+    150303: (MEAN_ARTERIAL, "MDC_PRESS_CUFF_MEAN"),
+    150017: (SYSTOLIC, "MDC_PRESS_BLD_SYS"),  # invasive, site unspecified
+    150018: (DIASTOLIC, "MDC_PRESS_BLD_DIA"),
+    150019: (MEAN_ARTERIAL, "MDC_PRESS_BLD_MEAN"),
+    150033: (SYSTOLIC, "MDC_PRESS_BLD_ART_SYS"),
+    150034: (DIASTOLIC, "MDC_PRESS_BLD_ART_DIA"),
+    150035: (MEAN_ARTERIAL, "MDC_PRESS_BLD_ART_MEAN"),
+    150037: (SYSTOLIC, "MDC_PRESS_BLD_ART_ABP_SYS"),
+    150038: (DIASTOLIC, "MDC_PRESS_BLD_ART_ABP_DIA"),
+    150039: (MEAN_ARTERIAL, "MDC_PRESS_BLD_ART_ABP_MEAN"),
+    151562: (RESPIRATORY_RATE, "MDC_RESP_RATE"),
+    151570: (RESPIRATORY_RATE, "MDC_AWAY_RESP_RATE"),
+    151578: (RESPIRATORY_RATE, "MDC_TTHOR_RESP_RATE"),
+    151594: (RESPIRATORY_RATE, "MDC_CO2_RESP_RATE"),
+    150344: (TEMPERATURE, "MDC_TEMP"),  # generic: charted as the patient's (dossier B.1 note)
+    150364: (TEMPERATURE, "MDC_TEMP_BODY"),
+    150368: (TEMPERATURE, "MDC_TEMP_CORE"),
+    150392: (TEMPERATURE, "MDC_TEMP_TYMP"),
+    188420: (TEMPERATURE, "MDC_TEMP_RECT"),
+    188424: (TEMPERATURE, "MDC_TEMP_ORAL"),
+    188428: (TEMPERATURE, "MDC_TEMP_EAR"),
+    188452: (TEMPERATURE, "MDC_TEMP_AXILLA"),
+}
+"""MDC observation code -> (vital-sign field, REFID). Not mapped on purpose: 150300
+``MDC_PRESS_CUFF`` (the cuff's own pressure, not a blood pressure), 150020 (the NIBP compound
+parent), 150388 ``MDC_TEMP_SKIN`` (not a body temperature)."""
+
+LOINC_TO_FIELD: dict[str, str] = {
+    "8867-4": HEART_RATE,
+    "2708-6": SPO2,
+    "59408-5": SPO2,
+    "8480-6": SYSTOLIC,
+    "8462-4": DIASTOLIC,
+    "8478-0": MEAN_ARTERIAL,
+    "9279-1": RESPIRATORY_RATE,
+    "8310-5": TEMPERATURE,
+}
+"""LOINC observation code -> vital-sign field (dossier B.3)."""
+
+PER_MIN, PERCENT, MMHG, KPA, CEL, DEGF, KELVIN = "/min", "%", "mm[Hg]", "kPa", "Cel", "[degF]", "K"
+
+MDC_UNITS: dict[int, tuple[str, str]] = {
+    264864: (PER_MIN, "MDC_DIM_BEAT_PER_MIN"),
+    264896: (PER_MIN, "MDC_DIM_PULS_PER_MIN"),
+    264928: (PER_MIN, "MDC_DIM_RESP_PER_MIN"),
+    264672: (PER_MIN, "MDC_DIM_PER_MIN"),
+    262688: (PERCENT, "MDC_DIM_PERCENT"),
+    266016: (MMHG, "MDC_DIM_MMHG"),
+    265987: (KPA, "MDC_DIM_KILO_PASCAL"),
+    268192: (CEL, "MDC_DIM_DEGC"),
+    266560: (DEGF, "MDC_DIM_FAHR"),
+    266528: (KELVIN, "MDC_DIM_KELVIN"),
+}
+"""MDC unit code -> (canonical UCUM unit, REFID) (dossier B.2)."""
+
+MDC_DIM_FAHR = 266560
+FAHRENHEIT_DEFECT_CODES = (268160, 268224)
+"""Codes some senders put next to ``MDC_DIM_FAHR`` (a resistance-index unit and ampere-hour):
+the REFID is trusted and the row reported (dossier B.2)."""
+
+UNIT_BY_REFID: dict[str, str] = {ref: unit for unit, ref in MDC_UNITS.values()}
+
+UCUM_SPELLINGS: dict[str, str] = {
+    "/min": PER_MIN,
+    "{beat}/min": PER_MIN,
+    "{beats}/min": PER_MIN,
+    "{breath}/min": PER_MIN,
+    "{breaths}/min": PER_MIN,
+    "{pulse}/min": PER_MIN,
+    "%": PERCENT,
+    "mm[Hg]": MMHG,
+    "kPa": KPA,
+    "Cel": CEL,
+    "[degF]": DEGF,
+    "degF": DEGF,
+    "DEGF": DEGF,
+    "F": DEGF,
+    "°F": DEGF,
+    "K": KELVIN,
+}
+"""UCUM (and table 0931) spellings -> canonical unit; a curly-brace annotation has no meaning."""
+
+FIELD_UNITS: dict[str, tuple[str, ...]] = {
+    HEART_RATE: (PER_MIN,),
+    RESPIRATORY_RATE: (PER_MIN,),
+    SPO2: (PERCENT,),
+    SYSTOLIC: (MMHG, KPA),
+    DIASTOLIC: (MMHG, KPA),
+    MEAN_ARTERIAL: (MMHG, KPA),
+    TEMPERATURE: (CEL, DEGF, KELVIN),
+}
+"""The canonical units each field accepts; the first is the one stored."""
+
+_PASCAL_PER_MMHG = Decimal("133.322387415")  # UCUM: m[Hg] = 133.3220 kPa/m, exact by definition
+
+
+def to_stored_unit(field: str, value: Decimal, unit: str) -> Decimal:
+    """``value`` in ``unit`` converted to the field's stored unit (°F and K by formula)."""
+    if unit == DEGF:
+        return ((value - 32) * 5 / 9).quantize(Decimal("0.01"))
+    if unit == KELVIN:
+        return value - Decimal("273.15")
+    if unit == KPA:
+        return (value * 1000 / _PASCAL_PER_MMHG).quantize(Decimal(1))
+    return value
+
+
+def canonical_unit(text: str) -> str | None:
+    """A unit written as an MDC code, an MDC REFID or a UCUM spelling, as its canonical UCUM."""
+    if text.isdigit():
+        known = MDC_UNITS.get(int(text))
+        return None if known is None else known[0]
+    return UNIT_BY_REFID.get(text) or UCUM_SPELLINGS.get(text)

@@ -3,9 +3,12 @@ AA/AE/AR, idempotent duplicates, the quarantine table, and replay by an admin.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, send_frames_sync
 from msinfusion.adapters.hl7.simulator import Monitor, Reading, pcd01_message
@@ -96,7 +99,7 @@ def test_bad_messages_are_answered_and_quarantined(
     with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
         (ack,) = send_frames_sync("127.0.0.1", server.port, [text])
     assert msa(ack) == code
-    assert "ERR|||" in ack
+    assert "\rERR||" in ack  # ERR-2 location, ERR-3 code
     assert quarantine(world) == [(reason, "held")]
 
 
@@ -138,3 +141,74 @@ def test_a_frame_without_the_start_byte_is_still_answered(world: World) -> None:
     assert answer.startswith(b"\x0b")
     assert msa(answer.decode().strip("\x0b\x1c\x0d")) == "AA"
     assert QuarantineStatus.HELD.value not in {s for _, s in quarantine(world)}
+
+
+def test_a_reused_control_id_with_other_content_is_quarantined_as_a_conflict(
+    world: World,
+) -> None:
+    first = message(world, "C1")
+    other = first.replace("|72|", "|140|")
+    with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
+        ok, conflict = send_frames_sync("127.0.0.1", server.port, [first, other])
+    assert msa(ok) == "AA"
+    assert msa(conflict) == "AE"
+    assert "MSA|AE|C1|" in conflict
+    assert quarantine(world) == [("conflict", "held")]
+
+
+def test_any_pid_3_repetition_and_two_obr_groups_record_two_readings(world: World) -> None:
+    session = world.ids["session"]
+    before = world.service.get_version(session)
+    text = message(world, "G1").replace(
+        f"PID|||{world.ids['patient']}", f"PID|||MRN-OTHER^^^HOSP^MR~{world.ids['patient']}"
+    )
+    stamp = text.split("\r")[0].split("|")[6]
+    earlier = (NOW - timedelta(minutes=5)).strftime("%Y%m%d%H%M%S%z")
+    text = text.replace(f"||||||{stamp}\r", f"||||||{earlier}\r", 1).replace(
+        f"|||{stamp}\r", f"|||{earlier}\r"
+    ) + (
+        f"OBR|2|G1b^MON|G1b^MON|182777000^monitoring of patient^SCT|||{stamp}\r"
+        "OBX|8|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|80|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R\r"
+    )
+    with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
+        (ack,) = send_frames_sync("127.0.0.1", server.port, [text])
+    assert msa(ack) == "AA", ack
+    recorded = [
+        e for e in world.service.list_events(session)[before:] if isinstance(e, VitalsRecorded)
+    ]
+    assert [(e.at, e.heart_rate_bpm) for e in recorded] == [
+        (NOW - timedelta(minutes=5), 72),
+        (NOW, 80),
+    ]
+
+
+def test_an_idle_half_sent_frame_is_closed(world: World) -> None:
+    import socket
+
+    with (
+        BackgroundMllpServer(
+            world.centre.monitoring, clock=world.clock, idle_timeout_s=0.3
+        ) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection,
+    ):
+        connection.sendall(b"\x0bMSH|^~\\&|MON")
+        assert connection.recv(100) == b""  # closed by the listener, no answer to half a frame
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=300))
+def test_any_bytes_get_an_answer_and_a_quarantine_entry_or_a_record(
+    world: World, data: bytes
+) -> None:
+    from msinfusion.adapters.hl7.mllp import unframe
+
+    text = unframe(data + b"\x1c\x0d")
+    with world.uow_factory() as uow:
+        held_before = len(uow.quarantine.list())
+    receipt = world.centre.monitoring.ingest("hl7-mllp", text, now=NOW)
+    assert receipt.answer.startswith("MSH|^~\\&|MSINFUSION|")
+    with world.uow_factory() as uow:
+        held_after = len(uow.quarantine.list())
+    assert receipt.accepted or held_after == held_before + 1

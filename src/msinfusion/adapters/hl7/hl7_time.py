@@ -2,9 +2,12 @@
 
 Every time we send (ACK MSH-7, the simulator's MSH-7/OBR-7/OBX-14) is written by ``hl7_time``
 and every time we receive is read by ``parse_hl7_time``, so the two cannot drift apart. A time
-without a UTC offset is refused: a bedside monitor's local clock is not evidence of when.
+without a UTC offset is in the sender's local zone (HL7 DTM rule, device-interop dossier A,
+"Time-stamp rules"): the caller passes that zone — MSH-7's offset, else the sender's
+configured zone — and without one the time is refused. ``-0000`` reads as UTC.
 
 >>> from datetime import datetime, timedelta, timezone
+>>> from zoneinfo import ZoneInfo
 >>> moment = datetime(2025, 1, 10, 9, 15, 2, tzinfo=timezone(timedelta(hours=1)))
 >>> hl7_time(moment)
 '20250110091502+0100'
@@ -12,6 +15,8 @@ without a UTC offset is refused: a bedside monitor's local clock is not evidence
 True
 >>> parse_hl7_time("202501100915+0100", "MSH-7").second
 0
+>>> parse_hl7_time("20250110091500", "MSH-7", ZoneInfo("Europe/Zurich")) == moment.replace(second=0)
+True
 >>> parse_hl7_time("20250110091500", "MSH-7")
 Traceback (most recent call last):
 ...
@@ -20,7 +25,7 @@ msinfusion.errors.MalformedMessage: MSH-7 '20250110091500' has no UTC offset (+H
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from msinfusion.errors import MalformedMessage
 
@@ -30,17 +35,41 @@ def hl7_time(moment: datetime) -> str:
     return moment.strftime("%Y%m%d%H%M%S%z")
 
 
-def parse_hl7_time(text: str, field: str) -> datetime:
-    """HL7 DTM ``YYYYMMDDHHMM[SS[.S...]][+/-ZZZZ]``; a time without offset is refused."""
-    body, sign, zone = text, "", ""
-    for candidate in ("+", "-"):
-        if candidate in text[8:]:
-            index = text.rindex(candidate)
-            body, sign, zone = text[:index], candidate, text[index + 1 :]
-    if not sign or len(zone) != 4 or not zone.isdigit():
+def split_offset(text: str) -> tuple[str, tzinfo | None]:
+    """The DTM's body and its offset as a fixed zone (None when it has none)."""
+    for sign in ("+", "-"):
+        index = text.rfind(sign)
+        if index >= 8:
+            zone = text[index + 1 :]
+            if len(zone) != 4 or not zone.isdigit():
+                return text, None
+            minutes = int(zone[:2]) * 60 + int(zone[2:])
+            if minutes >= 24 * 60:
+                return text, None
+            delta = timedelta(minutes=minutes if sign == "+" else -minutes)
+            return text[:index], timezone(delta)
+    return text, None
+
+
+def offset_of(text: str) -> tzinfo | None:
+    """The UTC offset a DTM carries, or None."""
+    return split_offset(text.strip())[1]
+
+
+def parse_hl7_time(text: str, field: str, default_zone: tzinfo | None = None) -> datetime:
+    """HL7 DTM ``YYYYMMDDHHMM[SS[.S...]][+/-ZZZZ]``; without an offset, ``default_zone``."""
+    text = text.strip()
+    body, zone = split_offset(text)
+    if zone is None and any(sign in text[8:] for sign in "+-"):
+        raise MalformedMessage(f"{field} '{text}' has a malformed UTC offset", field=field)
+    zone = zone or default_zone
+    if zone is None:
         raise MalformedMessage(f"{field} '{text}' has no UTC offset (+HHMM)", field=field)
-    padded = body.split(".")[0].ljust(14, "0")
+    digits = body.split(".")[0]
+    if len(digits) < 12 or len(digits) > 14 or not digits.isdigit():
+        raise MalformedMessage(f"{field} '{text}' is not an HL7 date-time", field=field)
     try:
-        return datetime.strptime(f"{padded}{sign}{zone}", "%Y%m%d%H%M%S%z")
+        local = datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")  # noqa: DTZ007 - zoned below
     except ValueError:
         raise MalformedMessage(f"{field} '{text}' is not an HL7 date-time", field=field) from None
+    return local.replace(tzinfo=zone)

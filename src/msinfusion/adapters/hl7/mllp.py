@@ -7,7 +7,9 @@ and ``readblock`` drops a block that lacks the 0x0B start byte. Here every frame
 ``DeviceFeed.ingest`` — malformed ones are quarantined and answered AR — so nothing a monitor
 sends is dropped. The only exception is a frame over ``MAX_FRAME_BYTES`` (1 MiB; PCD-01 vitals
 are a few hundred bytes): it is answered AR and the connection is closed, since the stream can
-no longer be trusted.
+no longer be trusted. A connection idle for ``IDLE_TIMEOUT_S`` (60 s) is closed, and connections
+beyond ``MAX_CONNECTIONS`` (256) are closed at once. Log lines name event kinds and opaque ids
+only, never message text (it holds PID).
 
 Ingestion is synchronous storage work, so it runs in a worker thread (``asyncio.to_thread``):
 one slow commit never stalls the other monitors' connections. Frames of one connection are
@@ -31,13 +33,18 @@ from msinfusion.adapters.hl7.ack import build_ack
 from msinfusion.adapters.hl7.codec import TRANSPORT, Pcd01Codec
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.ports import Clock
-from msinfusion.errors import MalformedMessage
+from msinfusion.errors import MalformedMessage, MsinfusionError
 
 log = logging.getLogger(__name__)
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 MAX_FRAME_BYTES = 1024 * 1024
+IDLE_TIMEOUT_S = 60.0
+"""A connection that sends no complete frame for this long is closed (monitors send at least
+once a minute, PCD TF; a half-sent frame is not a message)."""
+MAX_CONNECTIONS = 256
+"""Connections beyond this are closed at once (a centre has tens of monitors)."""
 
 
 def frame(text: str) -> bytes:
@@ -51,42 +58,74 @@ def unframe(block: bytes) -> str:
     start = body.find(START_BLOCK)
     if start >= 0 and not body[:start].strip():
         body = body[start + 1 :]
-    return body.decode("utf-8", errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # MSH-18 8859/1 and other single-byte senders
+        return body.decode("latin-1")
 
 
 class MllpHandler:
     """The per-connection loop: read a frame, ingest it, write the answer."""
 
-    def __init__(self, feed: DeviceFeed, clock: Clock) -> None:
-        feed.add_codec(Pcd01Codec())
+    def __init__(
+        self,
+        feed: DeviceFeed,
+        clock: Clock,
+        *,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        if not feed.has_codec(TRANSPORT):  # the centre's codec carries its device settings
+            feed.add_codec(Pcd01Codec())
         self._feed = feed
         self._clock = clock
+        self._fallback = Pcd01Codec()
+        self._idle_timeout_s = idle_timeout_s
+        self._max_connections = max_connections
+        self.open_connections = 0
         self.frames = 0
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
         try:
+            if self.open_connections > self._max_connections:
+                log.warning("MLLP connection refused: %s open", self._max_connections)
+                return
             while True:
                 try:
-                    block = await reader.readuntil(END_BLOCK)
+                    block = await asyncio.wait_for(
+                        reader.readuntil(END_BLOCK), self._idle_timeout_s
+                    )
                 except asyncio.IncompleteReadError:
                     return  # the peer closed the connection (a partial frame is not a message)
+                except TimeoutError:
+                    log.info("MLLP connection idle for %ss: closed", self._idle_timeout_s)
+                    return
                 except asyncio.LimitOverrunError:
                     writer.write(frame(self._too_large()))
                     await writer.drain()
                     return
                 self.frames += 1
-                text = unframe(block)
-                receipt = await asyncio.to_thread(
-                    self._feed.ingest, TRANSPORT, text, now=self._clock()
-                )
-                writer.write(frame(receipt.answer))
+                writer.write(frame(await self._answer(unframe(block))))
                 await writer.drain()
         except ConnectionError:
             return
         finally:
+            self.open_connections -= 1
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _answer(self, text: str) -> str:
+        """The feed's answer; if storage itself fails, AE (send again) and a log line that
+        names the failure's type only (its text may quote the message: PHI)."""
+        try:
+            receipt = await asyncio.to_thread(self._feed.ingest, TRANSPORT, text, now=self._clock())
+        except Exception as error:
+            log.error("device message not stored: %s", type(error).__name__)
+            failure = MsinfusionError("the message could not be stored: send it again")
+            return self._fallback.answer(text, now=self._clock(), error=failure, session_id=None)
+        return receipt.answer
 
     def _too_large(self) -> str:
         error = MalformedMessage(f"the MLLP frame exceeds {MAX_FRAME_BYTES} bytes", field="MSH")
@@ -101,10 +140,18 @@ class MllpHandler:
 
 
 async def start_mllp_server(
-    feed: DeviceFeed, *, host: str, port: int, clock: Clock
+    feed: DeviceFeed,
+    *,
+    host: str,
+    port: int,
+    clock: Clock,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> asyncio.Server:
     """Listen on ``host:port`` (port 0: any free port; read it from ``server.sockets``)."""
-    handler = MllpHandler(feed, clock)
+    handler = MllpHandler(
+        feed, clock, idle_timeout_s=idle_timeout_s, max_connections=max_connections
+    )
     server: asyncio.Server = await hl7.mllp.start_hl7_server(
         handler, host=host, port=port, limit=MAX_FRAME_BYTES
     )
@@ -120,9 +167,17 @@ class BackgroundMllpServer:
     127.0.0.1 (by default) on its own event-loop thread, stopped on exit."""
 
     def __init__(
-        self, feed: DeviceFeed, *, clock: Clock, host: str = "127.0.0.1", port: int = 0
+        self,
+        feed: DeviceFeed,
+        *,
+        clock: Clock,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self._feed, self._clock, self._host, self._port = feed, clock, host, port
+        self._limits = {"idle_timeout_s": idle_timeout_s, "max_connections": max_connections}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -131,7 +186,14 @@ class BackgroundMllpServer:
     def __enter__(self) -> Self:
         self._thread.start()
         started = asyncio.run_coroutine_threadsafe(
-            start_mllp_server(self._feed, host=self._host, port=self._port, clock=self._clock),
+            start_mllp_server(
+                self._feed,
+                host=self._host,
+                port=self._port,
+                clock=self._clock,
+                idle_timeout_s=float(self._limits["idle_timeout_s"]),
+                max_connections=int(self._limits["max_connections"]),
+            ),
             self._loop,
         )
         self._server = started.result(timeout=10)
@@ -148,6 +210,11 @@ class BackgroundMllpServer:
             if self._server is not None:
                 self._server.close()
                 await self._server.wait_closed()
+            # Connections still waiting for a frame (this loop is ours alone): end them.
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=10)

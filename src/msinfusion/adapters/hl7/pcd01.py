@@ -1,183 +1,365 @@
-"""IHE PCD-01 (ORU^R01, HL7 v2.6) from bedside monitors: parse, and map MDC codes to vital signs.
+"""IHE PCD-01 (ORU^R01) from bedside monitors: a tolerant, exact reader (device-interop dossier A).
 
-Structure and codes: standards dossier 5.1 (message) and 5.2 (MDC table), sources
-``PCD01_SOURCES``. Device-hierarchy rows (OBX-11 = X, no value) are skipped; each numeric OBX is
-mapped by its MDC code (OBX-3.1) and unit (OBX-6.1); an unknown code is kept as unmapped, not
-guessed. Observation times are OBX-14, falling back to OBR-7 and MSH-7.
+Read by position with the sender's delimiters (``er7``), versions 2.3.1 to 2.8. Every OBX is
+read for what it is:
+
+- device-hierarchy rows (OBX-11 ``X`` without a value) are the containment tree: their OBX-14
+  is inherited by the metrics below them;
+- a known vital sign (MDC code in OBX-3.1, or LOINC with ``LN``; ``monitoring.device_codes``)
+  with OBX-2 ``NM`` and a unit that fits (MDC code, REFID alone, or UCUM) is recorded when its
+  OBX-11 is F, C, R, P (preliminary), S or U; W, D and X are not recorded;
+- any other row (an unknown code, CWE/ST/NA/… values, settings in OBX-17, values OBX-8 flags
+  as invalid, test or demo) is skipped and becomes a ``Note`` that the ACK reports (ERR, W).
+
+A numeric row whose value is not a finite number, a unit that does not fit its code, or a
+malformed time rejects the message (the device is sending nonsense; it is quarantined).
+Times: OBX-14, else OBX-19, else the nearest device row's OBX-14, else OBR-7, else MSH-7; a
+time without an offset takes MSH-7's offset, else the sender's configured zone. Each distinct
+(OBR group, time) is one reading; a parameter twice in one reading is noted and the first kept,
+unless the later row is a correction (C), which replaces it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
-import hl7
-
-from msinfusion.adapters.hl7.hl7_time import parse_hl7_time
-from msinfusion.errors import (
-    MalformedMessage,
-    UnmappableMessage,
-    UnsupportedMessage,
+from msinfusion.adapters.hl7.er7 import Segment, parse_segments, split_messages
+from msinfusion.adapters.hl7.hl7_time import offset_of, parse_hl7_time
+from msinfusion.errors import MalformedMessage, UnmappableMessage, UnsupportedMessage
+from msinfusion.monitoring.device_codes import (
+    DEGF,
+    FAHRENHEIT_DEFECT_CODES,
+    FIELD_UNITS,
+    LOINC_TO_FIELD,
+    MDC_TO_FIELD,
+    canonical_unit,
+    to_stored_unit,
 )
-from msinfusion.monitoring.device_codes import MDC_DIM_FAHR, MDC_TO_FIELD, UCUM_UNITS
 from msinfusion.monitoring.vital_signs import VitalSigns
 
 PCD01_SOURCES = (
-    "https://www.easymanua.ls/ge/b40/manual?p=19",
-    "http://technodocbox.com/Email/77241045-Ihe-patient-care-device-pcd-technical-framework-volume-2-ihe-pcd-tf-2-transactions.html",
+    "https://github.com/IHEPCD/ihe-ocd-tf-2019/tree/master/markdown",
+    "https://terminology.hl7.org/",
 )
+VERSIONS = ("2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2")
+"""HL7 table 0104 from 2.3.1 to 2.8.2 (dossier A, MSH-12)."""
+RECORDED = {"F": "final", "C": "corrected", "R": "final", "U": "final", "P": "preliminary"}
+RECORDED["S"] = "preliminary"
+NOT_RECORDED = {"W": "wrong", "D": "deleted", "X": "cannot be obtained"}
+NOT_CHARTED_FLAGS = ("INV", "NAV", "BUSY", "TEST", "DEMO")
+SETTINGS = ("ASET", "MSET")
+CHAIR_COMPONENTS = {"point-of-care": 1, "room": 2, "bed": 3}
+"""PV1-3 (PL) components a chair may be named in (dossier A, PV1-3)."""
 
-# MDC code -> field, the Fahrenheit unit and UCUM spellings (dossier 5.2) are in the monitoring
-# core (``monitoring.device_codes``), shared with the JSON observation format.
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note:
+    """A row read and not recorded (or recorded as preliminary): ``severity`` W or I, ``code``
+    the HL7 table 0357 code, ``segment``/``sequence``/``field`` its location (ERR-2)."""
+
+    segment: str
+    sequence: int
+    field: int
+    code: str
+    severity: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceObservation:
-    mdc_code: int
-    mdc_ref: str
+    field: str
+    code: str
     containment: str
     value: Decimal
+    value_text: str
     unit: str
+    status: str
     observed_at: datetime
+    group: int
+    sequence: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pcd01Message:
     control_id: str
-    sending_application: str
-    sending_facility: str
+    version: str
+    sending_application: tuple[str, ...]
+    sending_facility: tuple[str, ...]
     sent_at: datetime
-    patient_id: str | None
-    bed: str | None
+    patient_ids: tuple[str, ...]
+    location: tuple[str, ...]
     observations: tuple[DeviceObservation, ...]
+    notes: tuple[Note, ...]
     raw: str
 
+    @property
+    def sender(self) -> str:
+        """MSH-3 (HD: namespace^universal id^type) as ``namespace/universal id``."""
+        return "/".join(p for p in self.sending_application[:2] if p) or "unknown-sender"
 
-def parse_pcd01(text: str) -> Pcd01Message:
-    """Parse one ORU^R01 message; raises MalformedMessage / UnsupportedMessage naming the field."""
-    lines = text.replace("\r\n", "\r").replace("\n", "\r").strip("\x0b\x1c").split("\r")
-    normalised = "\r".join(line for line in lines if line.strip())  # blank segments happen
-    if not normalised.startswith("MSH|"):
-        raise MalformedMessage("the message does not start with an MSH segment", field="MSH")
-    try:
-        message = hl7.parse(normalised)
-        msh = message.segment("MSH")
-    except (KeyError, IndexError, ValueError) as error:
-        raise MalformedMessage(f"not parseable HL7 v2: {error}", field="MSH") from None
-    message_type = _field(msh, 9)
-    if not message_type.startswith("ORU^R01"):
-        raise UnsupportedMessage(
-            f"MSH-9 '{message_type}' is not ORU^R01 (IHE PCD-01)", field="MSH-9"
-        )
-    control_id = _field(msh, 10)
+    def chair(self, component: str = "bed") -> str | None:
+        index = CHAIR_COMPONENTS[component] - 1
+        value = self.location[index] if index < len(self.location) else ""
+        return value or None
+
+
+ZoneFor = Callable[[tuple[str, ...]], tzinfo | None]
+
+
+def _no_zone(_: tuple[str, ...]) -> tzinfo | None:
+    return None
+
+
+def read_header(msh: Segment) -> tuple[str, str]:
+    """(MSH-10, MSH-12) or the error that rejects the message."""
+    kind, trigger = msh.component(9, 1), msh.component(9, 2)
+    if (kind, trigger) != ("ORU", "R01"):
+        shown = "^".join(p for p in (kind, trigger) if p)[:20]
+        raise UnsupportedMessage(f"MSH-9 '{shown}' is not ORU^R01 (IHE PCD-01)", field="MSH-9")
+    control_id = msh.text(10)
     if not control_id:
         raise MalformedMessage("MSH-10 (message control id) is empty", field="MSH-10")
-    sent_at = parse_hl7_time(_field(msh, 7), "MSH-7")
+    version = msh.text(12)
+    if version not in VERSIONS:
+        raise UnsupportedMessage(
+            f"MSH-12 '{version[:12]}' is not an HL7 version from 2.3.1 to 2.8.2", field="MSH-12"
+        )
+    return control_id, version
+
+
+def parse_pcd01(lines: list[str] | str, *, zone_for: ZoneFor = _no_zone) -> Pcd01Message:
+    """Parse one ORU^R01 message (its text, or its segment lines, MSH first); ``zone_for(MSH-3
+    components)`` is the sender's zone for times without an offset."""
+    if isinstance(lines, str):
+        lines = split_messages(lines)[0]
+    segments = parse_segments(lines)
+    msh = segments[0]
+    control_id, version = read_header(msh)
+    application = tuple(msh.component(3, n) for n in (1, 2, 3))
+    sent_text = msh.text(7)
+    if not sent_text:
+        raise MalformedMessage("MSH-7 (date/time of message) is empty", field="MSH-7")
+    sender_zone = zone_for(application)
+    sent_at = parse_hl7_time(sent_text, "MSH-7", sender_zone)
+    reader = _ObservationReader(offset_of(sent_text) or sender_zone, sent_at)
+    patient_ids: list[str] = []
+    location: tuple[str, ...] = ()
+    for segment in segments[1:]:
+        if segment.name == "PID":
+            reps = segment.repetitions(3)
+            ids = (segment.component(3, 1, n) for n in range(len(reps)))
+            patient_ids.extend(i for i in ids if i and i not in patient_ids)
+        elif segment.name == "PV1" and not location:
+            location = tuple(segment.component(3, n) for n in range(1, 7))
+        elif segment.name == "OBR":
+            reader.start_group(segment)
+        elif segment.name == "OBX":
+            reader.read(segment)
     return Pcd01Message(
         control_id=control_id,
-        sending_application=_field(msh, 3),
-        sending_facility=_field(msh, 4),
+        version=version,
+        sending_application=application,
+        sending_facility=tuple(msh.component(4, n) for n in (1, 2, 3)),
         sent_at=sent_at,
-        patient_id=_component(message, "PID", 3, 0) or None,
-        bed=_component(message, "PV1", 3, 1) or None,
-        observations=tuple(_observations(message, sent_at)),
-        raw=normalised,
+        patient_ids=tuple(patient_ids),
+        location=location,
+        observations=tuple(reader.found),
+        notes=tuple(reader.notes),
+        raw="\r".join(lines) + "\r",
     )
 
 
-def _field(segment: hl7.Segment, index: int) -> str:
-    return str(segment[index]) if len(segment) > index else ""
+class _ObservationReader:
+    def __init__(self, zone: tzinfo | None, sent_at: datetime) -> None:
+        self._zone = zone
+        self._group_time = sent_at
+        self._sent_at = sent_at
+        self._group = 0
+        self._sequence = 0
+        self._tree: dict[tuple[str, ...], datetime] = {}
+        self.found: list[DeviceObservation] = []
+        self.notes: list[Note] = []
 
+    def _time(self, text: str, field: str) -> datetime:
+        return parse_hl7_time(text, field, self._zone)
 
-def _component(message: hl7.Message, name: str, field: int, component: int) -> str:
-    try:
-        segment = message.segment(name)
-    except KeyError:
-        return ""
-    if len(segment) <= field:
-        return ""
-    value = segment[field][0]
-    if isinstance(value, str):
-        return value if component == 0 else ""
-    return str(value[component]) if len(value) > component else ""
+    def start_group(self, obr: Segment) -> None:
+        self._group += 1
+        stamp = obr.text(7)
+        self._group_time = self._time(stamp, "OBR-7") if stamp else self._sent_at
+        self._tree = {}
 
-
-def _observations(message: hl7.Message, sent_at: datetime) -> list[DeviceObservation]:
-    try:
-        obr_time = _field(message.segment("OBR"), 7)
-    except KeyError:
-        obr_time = ""
-    default_time = parse_hl7_time(obr_time, "OBR-7") if obr_time else sent_at
-    found = []
-    try:
-        rows = message.segments("OBX")
-    except KeyError:
-        return []
-    for index, obx in enumerate(rows, 1):
-        if _field(obx, 11) == "X" or not _field(obx, 5):
-            continue  # device-hierarchy row (MDS/VMD/channel), no value
-        code_text, ref = (_code_part(obx, 0), _code_part(obx, 1))
-        try:
-            code = int(code_text)
-            value = Decimal(_field(obx, 5))
-        except (ValueError, InvalidOperation):
-            raise MalformedMessage(
-                f"OBX {index}: code '{code_text}' or value '{_field(obx, 5)}' is not numeric",
-                field=f"OBX[{index}]",
-            ) from None
-        observed = _field(obx, 14)
-        found.append(
-            DeviceObservation(
-                mdc_code=code,
-                mdc_ref=ref,
-                containment=_field(obx, 4),
-                value=value,
-                unit=_unit(obx),
-                observed_at=parse_hl7_time(observed, f"OBX[{index}]-14")
-                if observed
-                else default_time,
+    def _note(self, field: int, code: str, text: str, severity: str = "W") -> None:
+        self.notes.append(
+            Note(
+                segment="OBX",
+                sequence=self._sequence,
+                field=field,
+                code=code,
+                severity=severity,
+                text=f"OBX {self._sequence}: {text}",
             )
         )
-    return found
 
+    def _observed_at(self, obx: Segment, path: tuple[str, ...]) -> datetime | None:
+        where = f"OBX[{self._sequence}]"
+        own = obx.text(14) or obx.text(19)
+        if own:
+            return self._time(own, f"{where}-14")
+        for length in range(len(path), 0, -1):
+            inherited = self._tree.get(path[:length])
+            if inherited is not None:
+                return inherited
+        return None
 
-def _code_part(obx: hl7.Segment, component: int) -> str:
-    value = obx[3][0]
-    if isinstance(value, str):
-        return value if component == 0 else ""
-    return str(value[component]) if len(value) > component else ""
+    def read(self, obx: Segment) -> None:  # noqa: PLR0911 - one rule per branch
+        self._sequence += 1
+        status = obx.text(11).upper()
+        kind = obx.text(2).upper()
+        value_text = obx.component(5, 1)
+        path = tuple(p for p in obx.text(4).split(".") if p)
+        while path and path[-1] == "0":
+            path = path[:-1]
+        if not value_text and (status == "X" or not kind):
+            stamp = self._observed_at(obx, path) if obx.text(14) else None
+            if stamp is not None:
+                self._tree[path] = stamp  # a device row's time is inherited by its metrics
+            return
+        field = _field_of(obx)
+        label = _label(obx)
+        if status in NOT_RECORDED:
+            self._note(11, "207", f"{label} has status {status} ({NOT_RECORDED[status]})")
+            return
+        if status and status not in RECORDED:
+            self._note(11, "103", f"{label} has an unknown result status")
+            return
+        if kind != "NM":
+            self._note(2, "102", f"{label} is {kind or 'untyped'}, not numeric: skipped")
+            return
+        if field is None:
+            self._note(3, "103", f"{label} is not a vital sign recorded here: skipped")
+            return
+        flags = {f.upper() for f in obx.repetitions(8)} & set(NOT_CHARTED_FLAGS)
+        if flags:
+            self._note(8, "207", f"{label} is flagged {'/'.join(sorted(flags))}: not charted")
+            return
+        if obx.text(17).upper() in SETTINGS:
+            self._note(17, "207", f"{label} is a device setting: not charted")
+            return
+        value = _number(value_text, self._sequence)
+        unit = self._unit(obx, field, label)
+        observed = self._observed_at(obx, path) or self._group_time
+        if status in {"P", "S"}:
+            self._note(11, "207", f"{label} is preliminary ({status}): recorded", "I")
+        self.found.append(
+            DeviceObservation(
+                field=field,
+                code=obx.component(3, 1),
+                containment=".".join(path),
+                value=to_stored_unit(field, value, unit),
+                value_text=value_text,
+                unit=unit,
+                status=status or "R",
+                observed_at=observed,
+                group=self._group,
+                sequence=self._sequence,
+            )
+        )
 
-
-def _unit(obx: hl7.Segment) -> str:
-    if len(obx) <= 6:
-        return ""
-    value = obx[6][0]
-    return value if isinstance(value, str) else str(value[0])
-
-
-def to_vital_signs(message: Pcd01Message) -> VitalSigns:
-    """The mapped vital signs of a message (latest observation time); raises UnmappableMessage
-    when nothing maps, InvalidVitalSigns when a value is implausible."""
-    values: dict[str, Decimal] = {}
-    times = []
-    for obs in message.observations:
-        mapping = MDC_TO_FIELD.get(obs.mdc_code)
-        if mapping is None:
-            continue
-        field, unit = mapping
-        value = obs.value
-        if field == "temperature_c" and obs.unit in (str(MDC_DIM_FAHR), "[degF]"):
-            value = ((value - 32) * 5 / 9).quantize(Decimal("0.01"))
-        elif obs.unit not in (str(unit), UCUM_UNITS[unit]):
+    def _unit(self, obx: Segment, field: str, label: str) -> str:
+        parts = [obx.component(6, n) for n in range(1, 7)]
+        unit: str | None = None
+        defect = parts[0].isdigit() and int(parts[0]) in FAHRENHEIT_DEFECT_CODES
+        if defect and parts[1] == "MDC_DIM_FAHR":
+            self._note(6, "103", f"unit code {parts[0]} with MDC_DIM_FAHR read as °F")
+            unit = DEGF
+        for candidate in (parts[0], parts[1], parts[3], parts[4]):
+            if unit is None and candidate:
+                unit = canonical_unit(candidate)
+        if unit is None or unit not in FIELD_UNITS[field]:
+            shown = "^".join(p for p in parts[:3] if p)[:40]
             raise UnmappableMessage(
-                f"{obs.mdc_ref or obs.mdc_code} has unit '{obs.unit}', expected {unit}",
+                f"{label} has unit '{shown}', expected {' or '.join(FIELD_UNITS[field])}",
                 field="OBX-6",
             )
-        values[field] = value
-        times.append(obs.observed_at)
-    if not values:
+        return unit
+
+
+def _field_of(obx: Segment) -> str | None:
+    code, system = obx.component(3, 1), obx.component(3, 3).upper()
+    alternate, alternate_system = obx.component(3, 4), obx.component(3, 6).upper()
+    if system in ("", "MDC") and code.isdigit() and int(code) in MDC_TO_FIELD:
+        return MDC_TO_FIELD[int(code)][0]
+    if system in ("LN", "LOINC") and code in LOINC_TO_FIELD:
+        return LOINC_TO_FIELD[code]
+    if alternate_system == "MDC" and alternate.isdigit() and int(alternate) in MDC_TO_FIELD:
+        return MDC_TO_FIELD[int(alternate)][0]
+    if alternate_system in ("LN", "LOINC"):
+        return LOINC_TO_FIELD.get(alternate)
+    return None
+
+
+def _label(obx: Segment) -> str:
+    code, ref = obx.component(3, 1), obx.component(3, 2)
+    return (ref or code or "an observation")[:40]
+
+
+def _number(text: str, sequence: int) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise MalformedMessage(
+            f"OBX {sequence}: value '{text[:20]}' is not a number", field=f"OBX[{sequence}]-5"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimedVitals:
+    vitals: VitalSigns
+    notes: tuple[Note, ...]
+
+
+def to_vital_signs(message: Pcd01Message) -> tuple[TimedVitals, ...]:
+    """One ``VitalSigns`` per (OBR group, observation time), in clinical order, each with the
+    duplicate-parameter notes of its set; ``UnmappableMessage`` when nothing maps,
+    ``InvalidVitalSigns`` when a value is implausible."""
+    sets: dict[tuple[int, datetime], dict[str, DeviceObservation]] = {}
+    notes: dict[tuple[int, datetime], list[Note]] = {}
+    for obs in message.observations:
+        key = (obs.group, obs.observed_at)
+        values, found = sets.setdefault(key, {}), notes.setdefault(key, [])
+        earlier = values.get(obs.field)
+        if earlier is None or obs.status == "C":
+            values[obs.field] = obs
+            continue
+        found.append(
+            Note(
+                segment="OBX",
+                sequence=obs.sequence,
+                field=3,
+                code="207",
+                severity="W",
+                text=f"OBX {obs.sequence}: a second {obs.field} in one reading: the first "
+                f"(OBX {earlier.sequence}) is recorded",
+            )
+        )
+    if not sets:
         raise UnmappableMessage("no observation maps to a vital sign", field="OBX-3")
-    # Every mapped field is a Decimal field of VitalSigns (MDC_TO_FIELD); implausible values
-    # raise InvalidVitalSigns naming the field.
-    return VitalSigns(measured_at=max(times), source="device", **values)  # type: ignore[arg-type]
+    readings = [
+        TimedVitals(
+            vitals=VitalSigns(
+                measured_at=key[1],
+                source="device",
+                **{name: obs.value for name, obs in values.items()},  # type: ignore[arg-type]
+            ),
+            notes=tuple(notes[key]),
+        )
+        for key, values in sets.items()
+    ]
+    return tuple(sorted(readings, key=lambda r: r.vitals.measured_at))

@@ -29,7 +29,7 @@ REACTION_RAMP_MIN = 5.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Monitor:
-    """One simulated monitor at a chair (``bed`` = PV1-3.2) for ``patient_id`` (PID-3)."""
+    """One simulated monitor at a chair (``bed`` = PV1-3.3) for ``patient_id`` (PID-3)."""
 
     bed: str
     patient_id: str | None = None
@@ -116,7 +116,7 @@ def pcd01_message(monitor: Monitor, reading: Reading, *, control_id: str, at: da
         f"MSH|^~\\&|{sender}|SIMULATOR|||{stamp}||ORU^R01^ORU_R01|{control_id}|P|2.6|||NE|AL||"
         "UNICODE UTF-8|||IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO",
         f"PID|||{monitor.patient_id or ''}",
-        f"PV1||O|INFUSION^{monitor.bed}",
+        f"PV1||O|INFUSION^^{monitor.bed}",
         f"OBR|1|{control_id}^MON|{control_id}^MON|182777000^monitoring of patient^SCT|||{stamp}",
         "OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X",
         *(

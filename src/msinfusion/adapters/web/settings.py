@@ -49,9 +49,21 @@ class Settings:
     ``swagger-ui-bundle`` package, nothing from outside); ``MSINFUSION_API_DOCS=0`` turns
     them off. ``/api/openapi.json`` is always served."""
 
+    device_zones: tuple[tuple[str, str], ...] = ()
+    """Per device or gateway (MSH-3 namespace, or ``namespace/universal id``): the time zone
+    of its times that carry no UTC offset (when MSH-7 has none either); others use the centre's
+    (``MSINFUSION_DEVICE_ZONES``: ``MON-A=Europe/Zurich,GW-2=Europe/Berlin``)."""
+    device_chair_component: str = "bed"
+    """The PV1-3 component that names the chair: ``bed`` (PV1-3.3), ``room`` (.2) or
+    ``point-of-care`` (.1) (``MSINFUSION_DEVICE_CHAIR_COMPONENT``)."""
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.centre_timezone)
+
+    @property
+    def device_zone_map(self) -> dict[str, ZoneInfo]:
+        return {sender: ZoneInfo(name) for sender, name in self.device_zones}
 
     @property
     def charting(self) -> ChartingPolicy:
@@ -66,7 +78,8 @@ class Settings:
         """Settings from ``MSINFUSION_TIMEZONE``, ``MSINFUSION_DATABASE_URL``,
         ``MSINFUSION_COOKIE_SECURE`` (0/1), ``MSINFUSION_SESSION_IDLE_MIN``,
         ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
-        ``MSINFUSION_API_DOCS`` (0/1); defaults otherwise."""
+        ``MSINFUSION_API_DOCS`` (0/1), ``MSINFUSION_DEVICE_ZONES``,
+        ``MSINFUSION_DEVICE_CHAIR_COMPONENT``; defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
@@ -84,7 +97,14 @@ class Settings:
             charting_reach_back=timedelta(
                 hours=int(values.get("MSINFUSION_CHARTING_REACH_BACK_H", "24"))
             ),
+            device_zones=parse_device_zones(values.get("MSINFUSION_DEVICE_ZONES", "")),
+            device_chair_component=values.get("MSINFUSION_DEVICE_CHAIR_COMPONENT", "bed"),
         )
+        if settings.device_chair_component not in DEVICE_CHAIR_COMPONENTS:
+            raise ValueError(
+                "MSINFUSION_DEVICE_CHAIR_COMPONENT: must be one of "
+                f"{', '.join(DEVICE_CHAIR_COMPONENTS)}"
+            )
         try:
             settings.zone  # noqa: B018  # fail at start-up, not on the first request
         except (ZoneInfoNotFoundError, ValueError) as error:
@@ -92,6 +112,32 @@ class Settings:
                 f"MSINFUSION_TIMEZONE: unknown time zone {settings.centre_timezone!r}"
             ) from error
         return settings
+
+
+DEVICE_CHAIR_COMPONENTS = ("bed", "room", "point-of-care")
+
+
+def parse_device_zones(text: str) -> tuple[tuple[str, str], ...]:
+    """``"MON-A=Europe/Zurich, GW-2=UTC"`` → the pairs; ValueError on an unknown zone.
+
+    >>> parse_device_zones("MON-A=Europe/Zurich, GW-2=UTC,")
+    (('MON-A', 'Europe/Zurich'), ('GW-2', 'UTC'))
+    """
+    found = []
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        sender, _, name = part.partition("=")
+        try:
+            ZoneInfo(name.strip())
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"MSINFUSION_DEVICE_ZONES: {part!r} is not SENDER=<IANA time zone>"
+            ) from error
+        if not sender.strip():
+            raise ValueError(f"MSINFUSION_DEVICE_ZONES: {part!r} names no sender")
+        found.append((sender.strip(), name.strip()))
+    return tuple(found)
 
 
 def parse_trusted_proxies(text: str) -> tuple[str, ...]:
