@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from msinfusion.entrypoints.common import fail
 
@@ -34,6 +33,8 @@ def verify_command(
     ] = None,
 ) -> None:
     """Walk the hash chains of audit_log and session_events; name the first broken row."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415  # slow import
+
     from msinfusion.adapters.storage import create_engine_for, database_url  # noqa: PLC0415
     from msinfusion.adapters.storage.chain import verify_chains  # noqa: PLC0415
 

@@ -13,10 +13,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from msinfusion.catalog import shipped_catalog
-from msinfusion.catalog.loader import load_therapy_file
-from msinfusion.catalog.schema import therapy_file_json_schema
-from msinfusion.entrypoints import render
 from msinfusion.entrypoints.audit_cli import audit_app
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
 from msinfusion.entrypoints.course_cli import course_app, risk_app
@@ -27,7 +23,6 @@ from msinfusion.entrypoints.schedule_cli import schedule_app
 from msinfusion.entrypoints.server_cli import server_app, users_app
 from msinfusion.entrypoints.session_cli import session_app
 from msinfusion.errors import InvalidTherapyFile, MsinfusionError
-from msinfusion.planning import plan_infusion
 
 app = typer.Typer(
     name="msinfusion",
@@ -63,6 +58,9 @@ def catalog_list(
     ] = OutputFormat.table,
 ) -> None:
     """List every therapy and protocol in the catalog."""
+    from msinfusion.catalog import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.entrypoints import render  # noqa: PLC0415  # slow import
+
     catalog = shipped_catalog()
     if output is OutputFormat.json:
         typer.echo(json.dumps(render.catalog_summary(catalog), indent=2))
@@ -78,6 +76,9 @@ def catalog_show(
     ],
 ) -> None:
     """Show one protocol with every number and its source."""
+    from msinfusion.catalog import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.entrypoints import render  # noqa: PLC0415  # slow import
+
     catalog = shipped_catalog()
     try:
         protocol = catalog.get_protocol(protocol_id)
@@ -91,6 +92,8 @@ def catalog_validate(
     paths: Annotated[list[Path], typer.Argument(help="therapy TOML files to check")],
 ) -> None:
     """Run the catalog's checks on files a pharmacist is editing."""
+    from msinfusion.catalog.loader import load_therapy_file  # noqa: PLC0415  # slow import
+
     failed = False
     for path in paths:
         try:
@@ -110,6 +113,8 @@ def catalog_validate(
 @catalog_app.command("schema")
 def catalog_schema() -> None:
     """Print the JSON Schema of a therapy file, for protocol authors."""
+    from msinfusion.catalog.schema import therapy_file_json_schema  # noqa: PLC0415  # slow import
+
     typer.echo(json.dumps(therapy_file_json_schema(), indent=2))
 
 
@@ -133,6 +138,10 @@ def plan(
     ] = None,
 ) -> None:
     """Print the exact plan of one infusion: premedications, rate steps, end, observation."""
+    from msinfusion.catalog import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.entrypoints import render  # noqa: PLC0415  # slow import
+    from msinfusion.planning import plan_infusion  # noqa: PLC0415  # slow import
+
     start_at = parse_time(start, "--start")
     try:
         protocol = shipped_catalog().get_protocol(protocol_id)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,12 +20,9 @@ from rich.table import Table
 
 from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail, parse_date
 from msinfusion.errors import MsinfusionError
-from msinfusion.planning.course_check import check_from_dict, course_check_to_dict
-from msinfusion.planning.course_plan import plan_course
-from msinfusion.planning.course_views import calendar_to_dict, pml_to_dict
-from msinfusion.planning.courses import CourseCalendar, CourseOrder
-from msinfusion.planning.icalendar import course_to_ics
-from msinfusion.planning.risk import pml_risk
+
+if TYPE_CHECKING:
+    from msinfusion.planning.courses import CourseCalendar
 
 course_app = typer.Typer(
     help="Treatment courses: dose calendars (table, JSON, iCalendar) and patient checks.",
@@ -91,6 +88,11 @@ def plan_command(
     ),
 ) -> None:
     """The dated dose calendar of a course, with earliest / due / latest windows."""
+    from msinfusion.planning.course_plan import plan_course  # noqa: PLC0415  # slow import
+    from msinfusion.planning.course_views import calendar_to_dict  # noqa: PLC0415  # slow import
+    from msinfusion.planning.courses import CourseOrder  # noqa: PLC0415  # slow import
+    from msinfusion.planning.icalendar import course_to_ics  # noqa: PLC0415  # slow import
+
     order = CourseOrder.create(
         therapy_id=therapy,
         start=parse_date(start, "--start", example="2026-01-05"),
@@ -118,6 +120,8 @@ def check_command(
     ),
 ) -> None:
     """Calendar, gates for the next dose, monitoring flags and risks for one patient."""
+    from msinfusion.planning.course_check import check_from_dict, course_check_to_dict  # noqa: PLC0415  # slow import
+
     try:
         raw = json.loads(patient_file.read_text(encoding="utf-8"))
     except OSError as error:
@@ -168,6 +172,9 @@ def pml_command(
     ),
 ) -> None:
     """Natalizumab PML risk per 1000 from the dossier's published table, with its source."""
+    from msinfusion.planning.course_views import pml_to_dict  # noqa: PLC0415  # slow import
+    from msinfusion.planning.risk import pml_risk  # noqa: PLC0415  # slow import
+
     prior = _yes_no(prior_immunosuppressant, "--prior-immunosuppressant")
     index = None
     if jcv_index is not None:

@@ -10,16 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from msinfusion.adapters.storage import (
-    create_engine_for,
-    current_revision,
-    database_url,
-    head_revision,
-    upgrade,
-)
 from msinfusion.entrypoints.common import fail
 
 db_app = typer.Typer(
@@ -38,6 +29,9 @@ UrlOption = Annotated[
 
 def _shown(url: str) -> str:
     """The URL with its password masked (an unreadable URL is not echoed: it may hold one)."""
+    from sqlalchemy import make_url  # noqa: PLC0415  # slow import
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415  # slow import
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -47,6 +41,10 @@ def _shown(url: str) -> str:
 @db_app.command("upgrade")
 def upgrade_command(url: UrlOption = None) -> None:
     """Migrate the database to the newest schema (creating it if it does not exist)."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415  # slow import
+
+    from msinfusion.adapters.storage import create_engine_for, database_url, upgrade  # noqa: PLC0415  # slow import
+
     target = database_url(url)
     try:
         reached = upgrade(create_engine_for(target))
@@ -60,6 +58,15 @@ def upgrade_command(url: UrlOption = None) -> None:
 @db_app.command("current")
 def current_command(url: UrlOption = None) -> None:
     """Print the database's schema revision and the newest one this version ships."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415  # slow import
+
+    from msinfusion.adapters.storage import (  # noqa: PLC0415  # slow import
+        create_engine_for,
+        current_revision,
+        database_url,
+        head_revision,
+    )
+
     target = database_url(url)
     try:
         revision = current_revision(create_engine_for(target))

@@ -18,11 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.catalog.model import Interval, IntervalUnit
 from msinfusion.entrypoints.common import OutputFormat, fail, parse_time
 from msinfusion.errors import MsinfusionError
 
 if TYPE_CHECKING:
+    from msinfusion.catalog.model import Interval
     from msinfusion.pharmacology.report import SimulationReport
     from msinfusion.pharmacology.tdm import TdmResult
 
@@ -34,7 +34,6 @@ pharmacology_app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 _DAYS_PER_YEAR = 365.25
-_UNITS = {"d": IntervalUnit.DAY, "w": IntervalUnit.WEEK, "m": IntervalUnit.MONTH}
 
 
 class SimulateFormat(StrEnum):
@@ -50,7 +49,10 @@ def parse_interval(text: str) -> Interval:
     match = re.fullmatch(r"\s*(\d+)\s*([dwm])\s*", text.lower())
     if match is None or int(match.group(1)) <= 0:
         fail(f"--interval: '{text}' is not a positive interval like 28d, 6w or 6m")
-    return Interval(value=int(match.group(1)), unit=_UNITS[match.group(2)])
+    from msinfusion.catalog.model import Interval, IntervalUnit  # noqa: PLC0415  # slow import
+
+    units = {"d": IntervalUnit.DAY, "w": IntervalUnit.WEEK, "m": IntervalUnit.MONTH}
+    return Interval(value=int(match.group(1)), unit=units[match.group(2)])
 
 
 def _read_json(path: Path, option: str) -> Any:

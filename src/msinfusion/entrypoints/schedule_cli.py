@@ -14,26 +14,21 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.catalog.registry import Catalog, shipped_catalog
 from msinfusion.entrypoints.common import OutputFormat, fail, parse_date
 from msinfusion.errors import MsinfusionError
-from msinfusion.scheduling.backends.greedy import solve_greedy
-from msinfusion.scheduling.generator import generate_day
-from msinfusion.scheduling.instance_file import day_problem_from_json, day_problem_to_json
-from msinfusion.scheduling.problem import DayProblem
-from msinfusion.scheduling.report import schedule_to_json
-from msinfusion.scheduling.schedule import Schedule
-from msinfusion.scheduling.weeks import WeeksPlan, WeeksProblem, plan_weeks
-from msinfusion.scheduling.weeks_assign import assign_days_greedy
-from msinfusion.scheduling.weeks_check import weeks_metrics
-from msinfusion.scheduling.weeks_generator import generate_weeks
+
+if TYPE_CHECKING:
+    from msinfusion.catalog.registry import Catalog
+    from msinfusion.scheduling.problem import DayProblem
+    from msinfusion.scheduling.schedule import Schedule
+    from msinfusion.scheduling.weeks import WeeksPlan, WeeksProblem
 
 schedule_app = typer.Typer(
     help="Optimise the infusion centre: chairs, nurses and linked regimens (CP-SAT or greedy).",
@@ -64,6 +59,8 @@ def _workers(value: int | None) -> int:
 
 
 def _read_instance(path: Path, day: date, catalog: Catalog) -> DayProblem:
+    from msinfusion.scheduling.instance_file import day_problem_from_json  # noqa: PLC0415  # slow import
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -80,6 +77,8 @@ def _read_instance(path: Path, day: date, catalog: Catalog) -> DayProblem:
 
 
 def _solve_day(problem: DayProblem, solver: Solver, time_limit: float, workers: int) -> Schedule:
+    from msinfusion.scheduling.backends.greedy import solve_greedy  # noqa: PLC0415  # slow import
+
     if solver is Solver.greedy:
         return solve_greedy(problem)
     from msinfusion.scheduling.backends.cpsat import CpSatOptions, solve_cpsat  # noqa: PLC0415
@@ -115,6 +114,11 @@ def day_command(
     ] = OutputFormat.table,
 ) -> None:
     """Schedule one day: every visit's chair and start, nurse-held intervals, metrics."""
+    from msinfusion.catalog.registry import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.generator import generate_day  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.instance_file import day_problem_to_json  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.report import schedule_to_json  # noqa: PLC0415  # slow import
+
     when = _date(day)
     if (generate is None) == (instance is None):
         fail("give exactly one of --instance FILE or --generate CHAIRS")
@@ -203,6 +207,11 @@ def weeks_command(
     ] = OutputFormat.table,
 ) -> None:
     """Plan several weeks: days for linked regimens (day 1/15, consecutive days), then each day."""
+    from msinfusion.catalog.registry import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.report import schedule_to_json  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.weeks_check import weeks_metrics  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.weeks_generator import generate_weeks  # noqa: PLC0415  # slow import
+
     if weeks < 1 or time_limit <= 0:
         fail("--weeks and --time-limit must be positive")
     try:
@@ -229,6 +238,7 @@ def weeks_command(
         "violations": [
             {"rule": v.rule, "message": v.message, "visit_id": v.visit_id} for v in plan.check()
         ],
+        "message": plan.message,
     }
     if output is OutputFormat.json:
         typer.echo(json.dumps(view, indent=2))
@@ -252,11 +262,19 @@ def _print_weeks(view: dict[str, Any], start: str) -> None:
         )
     console.print(table)
     console.print(json.dumps(view["metrics"]), highlight=False)
+    for violation in view["violations"]:
+        console.print(f"[red]violation[/] {violation['rule']}: {violation['message']}")
+    if view["message"]:
+        console.print(view["message"], highlight=False)
 
 
 def _plan_weeks(
     problem: WeeksProblem, solver: Solver, time_limit: float, workers: int
 ) -> WeeksPlan:
+    from msinfusion.scheduling.backends.greedy import solve_greedy  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.weeks import plan_weeks  # noqa: PLC0415  # slow import
+    from msinfusion.scheduling.weeks_assign import assign_days_greedy  # noqa: PLC0415  # slow import
+
     if solver is Solver.greedy:
         return plan_weeks(problem, assign=assign_days_greedy, solve_day=solve_greedy)
     from msinfusion.scheduling.backends.cpsat import CpSatOptions, solve_cpsat  # noqa: PLC0415

@@ -14,17 +14,17 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from fastapi import FastAPI
 
-from msinfusion.adapters.web import Settings, create_app
-from msinfusion.application.audit import system_actor
-from msinfusion.application.centre import Centre
-from msinfusion.application.demo import load_demo
-from msinfusion.application.records import Role
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from msinfusion.adapters.web import Settings
+    from msinfusion.application.centre import Centre
 from msinfusion.entrypoints.common import fail
 from msinfusion.errors import MsinfusionError
 
@@ -33,6 +33,21 @@ server_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+class RoleChoice(StrEnum):
+    """The values of ``application.records.Role``, for ``--role`` without importing the
+    application at start-up (a unit test pins that the two agree)."""
+
+    NURSE = "nurse"
+    PHYSICIAN = "physician"
+    PHARMACIST = "pharmacist"
+    SCHEDULER = "scheduler"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+    DEVICE = "device"
+
+
 users_app = typer.Typer(help="User accounts: create.", no_args_is_help=True, add_completion=False)
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
@@ -55,6 +70,8 @@ def build_server_centre(settings: Settings) -> Centre:
 
 
 def _settings(database_url: str | None = None) -> Settings:
+    from msinfusion.adapters.web import Settings  # noqa: PLC0415  # slow import
+
     try:
         settings = Settings.from_env()
     except ValueError as error:
@@ -65,6 +82,8 @@ def _settings(database_url: str | None = None) -> Settings:
 def app_from_env() -> FastAPI:
     """The app on ``MSINFUSION_DATABASE_URL`` (for ``uvicorn --factory`` and process managers);
     on PostgreSQL its live updates reach every other server on the same database."""
+    from msinfusion.adapters.web import Settings, create_app  # noqa: PLC0415  # slow import
+
     settings = Settings.from_env()
     return create_app(build_server_centre(settings), settings=settings)
 
@@ -92,6 +111,8 @@ def serve(
     database_url: DatabaseOption = None,
 ) -> None:
     """Serve the JSON API (OpenAPI at /api/openapi.json, docs at /api/docs)."""
+    from msinfusion.adapters.web import create_app  # noqa: PLC0415  # slow import
+
     settings = _settings(database_url)
     _run(create_app(build_server_centre(settings), settings=settings), host, port, settings)
 
@@ -99,6 +120,7 @@ def serve(
 def build_demo_database(path: Path, *, now: datetime) -> tuple[Centre, str]:
     """A fresh SQLite database at ``path`` holding the demo centre; returns it and the report."""
     from msinfusion.adapters.storage.engine import sqlite_url  # noqa: PLC0415
+    from msinfusion.application.demo import load_demo  # noqa: PLC0415  # slow import
 
     if path.exists():
         fail(f"{path} exists; the demo needs a fresh database (choose another --database)")
@@ -125,6 +147,8 @@ def demo(
 ) -> None:
     """Serve a demo centre on a fresh SQLite database: synthetic patients, chairs, a day of
     appointments, sessions under way, and one demo user per role."""
+    from msinfusion.adapters.web import create_app  # noqa: PLC0415  # slow import
+
     path = database or Path(tempfile.mkdtemp(prefix="msinfusion-demo-")) / "demo.db"
     centre, report = build_demo_database(path, now=datetime.now(UTC))
     typer.echo(report)
@@ -137,7 +161,7 @@ def demo(
 def users_create(
     username: Annotated[str, typer.Option(help="3-64 of a-z, 0-9, '.', '_', '-'.")],
     role: Annotated[
-        Role, typer.Option(help="nurse, physician, pharmacist, scheduler, admin, viewer")
+        RoleChoice, typer.Option(help="nurse, physician, pharmacist, scheduler, admin, viewer")
     ],
     password: Annotated[
         str | None, typer.Option(help="At least 12 characters; prompted for when left out.")
@@ -146,13 +170,16 @@ def users_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a user (run on the server; recorded in the audit trail as 'system')."""
+    from msinfusion.application.audit import system_actor  # noqa: PLC0415  # slow import
+    from msinfusion.application.records import Role  # noqa: PLC0415  # slow import
+
     secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     centre = build_server_centre(_settings(database_url))
     try:
         user = centre.accounts.create_user(
             system_actor(datetime.now(UTC)),
             username=username,
-            role=role,
+            role=Role(role.value),
             password=secret,
             display_name=display_name,
         )

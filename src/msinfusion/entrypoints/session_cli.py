@@ -11,21 +11,19 @@ import json
 from datetime import UTC, tzinfo
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from msinfusion.catalog.model import Severity
-from msinfusion.catalog.registry import shipped_catalog
-from msinfusion.clinical_time import read_aware_datetime
 from msinfusion.entrypoints.common import EXIT_REFUSED, OutputFormat, fail, parse_time
 from msinfusion.errors import CommandRefused, InvalidCommand, MsinfusionError
-from msinfusion.session.commands import Command
-from msinfusion.session.interchange import command_to_dict, commands_from_json
-from msinfusion.session.queries import SessionView, view_at
-from msinfusion.session.simulate import ScriptedReaction, simulate
+
+if TYPE_CHECKING:
+    from msinfusion.session.commands import Command
+    from msinfusion.session.queries import SessionView
+    from msinfusion.session.simulate import ScriptedReaction
 
 session_app = typer.Typer(
     help="Infusion sessions: replay a JSON command file, simulate a planned infusion.",
@@ -36,6 +34,8 @@ session_app = typer.Typer(
 
 def _display_tz(data: object) -> tzinfo:
     """The offset the file's first command was written in: the centre's clock for display."""
+    from msinfusion.clinical_time import read_aware_datetime  # noqa: PLC0415  # slow import
+
     if isinstance(data, list) and data and isinstance(data[0], dict):
         try:
             zone = read_aware_datetime(data[0].get("at"), "at").tzinfo
@@ -47,6 +47,8 @@ def _display_tz(data: object) -> tzinfo:
 
 
 def _read_commands(path: Path) -> tuple[list[Command], tzinfo]:
+    from msinfusion.session.interchange import commands_from_json  # noqa: PLC0415  # slow import
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -101,6 +103,9 @@ def replay_command(
 
 
 def _parse_reaction(text: str) -> ScriptedReaction:
+    from msinfusion.catalog.model import Severity  # noqa: PLC0415  # slow import
+    from msinfusion.session.simulate import ScriptedReaction  # noqa: PLC0415  # slow import
+
     minute, _, severity = text.partition(":")
     try:
         return ScriptedReaction(
@@ -131,6 +136,11 @@ def simulate_command(
     ),
 ) -> None:
     """Show how a planned infusion unfolds if the nurse follows every prompt."""
+    from msinfusion.catalog.registry import shipped_catalog  # noqa: PLC0415  # slow import
+    from msinfusion.session.interchange import command_to_dict  # noqa: PLC0415  # slow import
+    from msinfusion.session.queries import view_at  # noqa: PLC0415  # slow import
+    from msinfusion.session.simulate import simulate  # noqa: PLC0415  # slow import
+
     start_at = parse_time(start, "--start")
     reactions = [_parse_reaction(text) for text in reaction or []]
     try:

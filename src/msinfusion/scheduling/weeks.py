@@ -10,7 +10,7 @@ Two stages (Turkcan et al. 2012; dossier A5 "keep the daily timing problem separ
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from msinfusion.catalog.registry import Catalog
@@ -170,12 +170,17 @@ SolveDay = Callable[[DayProblem], Schedule]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WeeksPlan:
-    """Stage 1's days and stage 2's day schedules; ``check()`` covers both."""
+    """Stage 1's days and stage 2's day schedules; ``check()`` covers both.
+
+    ``status`` is ``feasible`` only if ``check()`` finds nothing (``plan_weeks`` decides it from
+    the check, never from the day back ends alone); ``message`` says why it is not.
+    """
 
     problem: WeeksProblem
     day_of: tuple[tuple[str, date], ...]
     days: tuple[Schedule, ...]
     status: SolveStatus
+    message: str = ""
 
     def check(self) -> tuple[Violation, ...]:
         return check_weeks(self)
@@ -188,7 +193,13 @@ class WeeksPlan:
 def plan_weeks(
     problem: WeeksProblem, *, assign: Callable[[WeeksProblem], DayAssignment], solve_day: SolveDay
 ) -> WeeksPlan:
-    """Assign days with ``assign`` (greedy or CP-SAT), then solve each open day."""
+    """Assign days with ``assign`` (greedy or CP-SAT), then solve each open day.
+
+    A linked group (day 1/day 15, consecutive days) is booked whole or not at all: when a day
+    back end leaves one member unbooked, the group's other members are taken out of their days
+    (a half-booked course is worse than a rebooked one). The status then comes from
+    ``WeeksPlan.check()``: ``feasible`` means no violation at all.
+    """
     day_of = assign(problem)
     by_day: dict[date, list[Visit]] = {d: [] for d in problem.open_days()}
     linked = {k.first for k in problem.links} | {k.second for k in problem.links}
@@ -203,14 +214,72 @@ def plan_weeks(
         solve_day(problem.template.day_problem(day, tuple(visits)))
         for day, visits in by_day.items()
     )
-    statuses = {s.status for s in days}
-    status = (
-        SolveStatus.INFEASIBLE
-        if SolveStatus.INFEASIBLE in statuses
-        else SolveStatus.UNKNOWN
-        if SolveStatus.UNKNOWN in statuses
-        else SolveStatus.FEASIBLE
+    days = _unbook_broken_groups(problem, days)
+    draft = WeeksPlan(
+        problem=problem, day_of=tuple(sorted(day_of.items())), days=days, status=SolveStatus.UNKNOWN
     )
-    return WeeksPlan(
-        problem=problem, day_of=tuple(sorted(day_of.items())), days=days, status=status
-    )
+    status, message = _verdict(draft)
+    return replace(draft, status=status, message=message)
+
+
+def _verdict(plan: WeeksPlan) -> tuple[SolveStatus, str]:
+    """The plan's status and message, decided by its own check."""
+    statuses = {s.status for s in plan.days}
+    if SolveStatus.INFEASIBLE in statuses:
+        return SolveStatus.INFEASIBLE, "a day cannot book its mandatory visits"
+    violations = plan.check()
+    if violations:
+        rules = ", ".join(sorted({v.rule for v in violations}))
+        return SolveStatus.UNKNOWN, f"{len(violations)} violations ({rules})"
+    if SolveStatus.UNKNOWN in statuses:
+        return SolveStatus.UNKNOWN, "a day back end proved nothing"
+    return SolveStatus.FEASIBLE, ""
+
+
+def _link_groups(problem: WeeksProblem) -> list[set[str]]:
+    """Request ids joined by day links (connected components), linked requests only."""
+    groups: list[set[str]] = []
+    for link in problem.links:
+        touching = [g for g in groups if link.first in g or link.second in g]
+        merged = {link.first, link.second}.union(*touching)
+        groups = [g for g in groups if g not in touching] + [merged]
+    return groups
+
+
+def _unbook_broken_groups(
+    problem: WeeksProblem, days: tuple[Schedule, ...]
+) -> tuple[Schedule, ...]:
+    """Take out of their days the booked members of every linked group not booked whole.
+
+    Removing a visit never breaks a day's hard constraints (chairs and nurse load only free
+    up), so each day stays feasible; mandatory and started visits are never taken out.
+    """
+    booked = {a.visit_id for s in days for a in s.assignments}
+    drop: set[str] = set()
+    for group in _link_groups(problem):
+        if group & booked and not group <= booked:
+            drop |= group & booked
+    if not drop:
+        return days
+    keep_anyway = {v.id for s in days for v in s.problem.visits if v.mandatory or v.pin is not None}
+    drop -= keep_anyway
+    out: list[Schedule] = []
+    for schedule in days:
+        kept = tuple(a for a in schedule.assignments if a.visit_id not in drop)
+        if len(kept) == len(schedule.assignments):
+            out.append(schedule)
+            continue
+        removed = len(schedule.assignments) - len(kept)
+        out.append(
+            replace(
+                schedule,
+                assignments=kept,
+                status=SolveStatus.FEASIBLE
+                if schedule.status is SolveStatus.OPTIMAL
+                else schedule.status,
+                bound_gap=None,  # the day's proof was for the visits it booked
+                level_gaps=(),
+                message=f"{removed} linked visits unbooked: their course could not be booked whole",
+            )
+        )
+    return tuple(out)

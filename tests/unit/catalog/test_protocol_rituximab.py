@@ -113,8 +113,17 @@ def test_eligibility_first_then_subsequent(therapy: Therapy) -> None:
     first = protocol_of(therapy, "rituximab-1000-first").eligibility
     later = protocol_of(therapy, "rituximab-1000-subsequent").eligibility
     assert first.reasons_ineligible(dose_number=1, worst_prior_reaction=None) == ()
-    assert first.reasons_ineligible(dose_number=2, worst_prior_reaction=None) == (
-        "dose_number 2 is above 1",
+    # The slow ladder is also the one for a later infusion after a reaction (label: the faster
+    # ladder is for patients who tolerated the previous infusion); never after a
+    # life-threatening one, which discontinues the therapy.
+    assert first.reasons_ineligible(dose_number=2, worst_prior_reaction=Severity.MODERATE) == ()
+    assert first.reasons_ineligible(
+        dose_number=2, worst_prior_reaction=Severity.LIFE_THREATENING
+    ) == (
+        "a prior life-threatening reaction excludes this protocol (limit: life-threatening or worse)",
+    )
+    assert later.reasons_ineligible(dose_number=2, worst_prior_reaction=Severity.MILD) == (
+        "a prior mild reaction excludes this protocol (limit: mild or worse)",
     )
     assert later.reasons_ineligible(dose_number=1, worst_prior_reaction=None) == (
         "dose_number 1 is below 2",

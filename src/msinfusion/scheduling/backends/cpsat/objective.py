@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from msinfusion.scheduling.backends.cpsat.bounds import (
+    add_overtime_energy,
+    break_visit_symmetry,
+)
 from msinfusion.scheduling.backends.cpsat.constraints import (
     add_chair_capacity,
     add_nurse_capacity,
@@ -33,10 +37,13 @@ class Level:
 
 
 def build_levels(day: DayVars) -> tuple[Level, ...]:
-    """Add every constraint, then return the objective levels in their lexicographic order."""
+    """Add every constraint (and the redundant ones of ``bounds``), then return the objective
+    levels in their lexicographic order."""
     add_chair_capacity(day)
     peak = add_nurse_capacity(day)
     overtime = add_overtime(day)
+    break_visit_symmetry(day)
+    add_overtime_energy(day, overtime)
     unbooked = cp_model.LinearExpr.sum([1 - v.booked for v in day.visits])
     wait = cp_model.LinearExpr.sum([v.wait for v in day.visits])
     return (
