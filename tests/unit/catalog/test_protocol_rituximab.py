@@ -120,7 +120,8 @@ def test_eligibility_first_then_subsequent(therapy: Therapy) -> None:
     assert first.reasons_ineligible(
         dose_number=2, worst_prior_reaction=Severity.LIFE_THREATENING
     ) == (
-        "a prior life-threatening reaction excludes this protocol (limit: life-threatening or worse)",
+        "a prior life-threatening reaction excludes this protocol "
+        "(limit: life-threatening or worse)",
     )
     assert later.reasons_ineligible(dose_number=2, worst_prior_reaction=Severity.MILD) == (
         "a prior mild reaction excludes this protocol (limit: mild or worse)",
