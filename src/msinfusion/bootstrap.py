@@ -154,7 +154,7 @@ def build_centre(
         browser_sessions=BrowserSessions(
             factory, idle=settings.session_idle, lifetime=settings.session_lifetime
         ),
-        records=RecordKeeping(access, protocols, new_id=new_id, clinical=clinical),
+        records=RecordKeeping(access, protocols, new_id=new_id, clinical=clinical, streams=streams),
         queries=RecordQueries(access, streams, protocols),
         catalog=CatalogQueries(access, protocols),
         sessions=sessions,

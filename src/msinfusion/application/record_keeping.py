@@ -16,6 +16,7 @@ from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
+from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
 from msinfusion.application.records import (
     Appointment,
     AppointmentStatus,
@@ -23,6 +24,7 @@ from msinfusion.application.records import (
     Patient,
     TherapyOrder,
 )
+from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import DuplicateRecord, InvalidCommand, InvalidCourseOrder, RecordNotFound
 from msinfusion.planning import after, plan_infusion
@@ -72,11 +74,13 @@ class RecordKeeping:
         *,
         new_id: Callable[[str], str],
         clinical: ClinicalRecords,
+        streams: SessionStreams,
     ) -> None:
         self._access = access
         self._catalog = catalog
         self._new_id = new_id
         self._clinical = clinical
+        self._streams = streams
 
     # -- patients -------------------------------------------------------------------------------
 
@@ -192,9 +196,10 @@ class RecordKeeping:
     ) -> Appointment:
         """Book a chair; the end is the protocol's planned chair time from ``starts_at``.
 
-        Refused when a mandatory gate of the dose fails (``GateBlocked``) or the dose is before
-        the label's minimum interval (``DoseTooEarly``); a result still missing may come before
-        the dose and blocks only its start.
+        Refused when the patient's history contraindicates the therapy
+        (``therapy-contraindicated``), a mandatory gate of the dose fails (``GateBlocked``) or
+        the dose is before the label's minimum interval (``DoseTooEarly``); a result still
+        missing may come before the dose and blocks only its start.
         """
 
         def work(uow: UnitOfWork) -> Appointment:
@@ -205,6 +210,9 @@ class RecordKeeping:
                 raise InvalidCommand(f"chair {chair_id} is not in service", field="chair_id")
             if order_id is not None:
                 _check_order(uow, order_id, patient_id, protocol.therapy_id)
+            require_not_contraindicated(
+                reaction_history(uow, self._streams, patient), protocol.therapy_id
+            )
             gates = self._clinical.dose_gates(
                 uow,
                 patient_id=patient_id,

@@ -32,6 +32,7 @@ from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpen
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action, require_command
 from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
 from msinfusion.application.record_keeping import referenced
 from msinfusion.application.records import AppointmentStatus, Patient, SessionSummary
 from msinfusion.application.session_streams import (
@@ -46,10 +47,12 @@ from msinfusion.application.session_streams import (
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
     AccessError,
+    CommandRefused,
     ConcurrencyError,
     DuplicateRecord,
     InvalidCommand,
     MsinfusionError,
+    ProtocolNotFound,
     RecordNotFound,
 )
 from msinfusion.planning.gates import GateStage, require_clear
@@ -193,10 +196,9 @@ class SessionUseCases:
         )
 
         def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
-            if isinstance(command, CheckIn):
-                referenced(uow.patients, command.patient_id, "patient_id")
+            charted = self._check_in_from_record(uow, session_id, command)
             decision = self._streams.decide_in(
-                uow, session_id, command, expected_version, recorded_at=actor.at
+                uow, session_id, charted, expected_version, recorded_at=actor.at
             )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
@@ -233,10 +235,56 @@ class SessionUseCases:
             patient=patient,
         )
 
+    def _check_in_from_record(self, uow: UnitOfWork, session_id: str, command: Command) -> Command:
+        """A check-in as the record makes it: for the appointment's patient, protocol and dose
+        (``appointment-mismatch``), never for a contraindicated therapy
+        (``therapy-contraindicated``), with the worst earlier reaction to the therapy derived
+        from the stored sessions (the worse of that and any given). Other commands pass."""
+        if not isinstance(command, CheckIn):
+            return command
+        patient = referenced(uow.patients, command.patient_id, "patient_id")
+        appointment = uow.appointments.find_by_session(session_id)
+        if appointment is not None and (
+            appointment.patient_id,
+            appointment.protocol_id,
+            appointment.dose_number,
+        ) != (command.patient_id, command.protocol_id, command.dose_number):
+            raise CommandRefused(
+                "appointment-mismatch",
+                f"this session is for appointment {appointment.id}: patient "
+                f"{appointment.patient_id}, {appointment.protocol_id}, dose "
+                f"{appointment.dose_number}; the check-in names patient {command.patient_id}, "
+                f"{command.protocol_id}, dose {command.dose_number}",
+            )
+        therapy_id = self._therapy_of(command.protocol_id)
+        if therapy_id is None:
+            return command  # the engine refuses an unknown protocol with its own rule
+        history = reaction_history(uow, self._streams, patient, excluding_session_id=session_id)
+        require_not_contraindicated(history, therapy_id)
+        known = history.get(therapy_id)
+        derived = None if known is None else known.worst_reaction
+        given = command.worst_prior_reaction
+        worst = (
+            derived
+            if given is None
+            else given
+            if derived is None
+            else max(given, derived, key=lambda s: s.rank)
+        )
+        return replace(command, worst_prior_reaction=worst)
+
+    def _therapy_of(self, protocol_id: str) -> str | None:
+        try:
+            return self._streams.catalog.get_protocol(protocol_id).therapy_id
+        except ProtocolNotFound:
+            return None
+
     def _require_start_gates(
         self, uow: UnitOfWork, session_id: str, state: SessionState, at: datetime
     ) -> None:
-        """Starting the dose needs every mandatory gate passed or validly overridden.
+        """Starting the dose needs a signed, active order (``order-missing``), a therapy the
+        patient's history does not contraindicate (``therapy-contraindicated``) and every
+        mandatory gate passed or validly overridden.
 
         Checked after the engine accepted the command, in the transaction that stores it, so a
         protocol refusal (e.g. the premedication window) is reported first and a result
@@ -245,6 +293,25 @@ class SessionUseCases:
         if state.status is not Status.CHECKED_IN or not state.protocol_id:
             return
         appointment = uow.appointments.find_by_session(session_id)
+        order = None
+        if appointment is not None and appointment.order_id is not None:
+            order = uow.orders.get(appointment.order_id)
+        if order is None or not order.active:
+            raise CommandRefused(
+                "order-missing",
+                "an infusion starts only under an active physician's order: this session's "
+                "appointment has none"
+                if appointment is not None
+                else "an infusion starts only under an active physician's order: this session "
+                "belongs to no appointment",
+            )
+        therapy_id = self._therapy_of(state.protocol_id)
+        if therapy_id is not None:
+            patient = uow.patients.get(state.patient_id)
+            require_not_contraindicated(
+                reaction_history(uow, self._streams, patient, excluding_session_id=session_id),
+                therapy_id,
+            )
         gates = self._clinical.dose_gates(
             uow,
             patient_id=state.patient_id,

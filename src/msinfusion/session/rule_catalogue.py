@@ -96,6 +96,13 @@ _RULES = (
     _hard("correction-target", "a correction names an existing entry"),
     _hard("alert-unknown", "the alert does not exist in this session"),
     _hard("alert-already-acknowledged", "an alert is acknowledged once"),
+    # Checked by the service layer against the stored record, in the command's transaction:
+    _hard("appointment-mismatch", "a check-in is for the appointment's patient, protocol, dose"),
+    _hard("order-missing", "an infusion starts only under an active physician's order"),
+    _hard(
+        "therapy-contraindicated",
+        "never book, check in or start a therapy the patient's history contraindicates",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULES}

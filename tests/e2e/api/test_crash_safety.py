@@ -23,12 +23,19 @@ import httpx
 import pytest
 
 from msinfusion.adapters.storage.engine import sqlite_url
-from msinfusion.application.records import Role
+from msinfusion.application.records import Appointment, Role
 from msinfusion.bootstrap import build_unit_of_work_factory
 from msinfusion.catalog import shipped_catalog
 from msinfusion.session.codec import event_from_dict
 from msinfusion.session.queries import view_at
-from tests.e2e.api.world import NOW, World, build_world, patient_on_course, run_simulated
+from tests.e2e.api.world import (
+    NOW,
+    PROTOCOL_ID,
+    World,
+    build_world,
+    patient_on_course,
+    run_simulated,
+)
 
 ROUNDS = 3
 LOAD_SECONDS = 0.8
@@ -181,10 +188,25 @@ def test_acknowledged_commands_survive_sigkill(tmp_path: Path) -> None:
     physician = world.centre.accounts.authenticate_token(world.tokens[Role.PHYSICIAN])
     sessions = [world.ids["session"]]
     for n in range(SESSIONS - 1):  # one synthetic patient per visit: dose 3 is given once
-        patient, _ = patient_on_course(
+        patient, order = patient_on_course(
             world.centre, physician.acting(NOW, "seed"), nurse, f"Synthetic Load {n:02d}"
         )
-        session_id = world.centre.sessions.open_session(nurse)
+        # Every session belongs to an appointment under a signed order; the load's visits share
+        # the one chair, so they are written straight to storage, past the chair check.
+        visit = Appointment(
+            id=f"appointment-load-{n:02d}",
+            patient_id=patient.id,
+            chair_id=world.ids["chair"],
+            protocol_id=PROTOCOL_ID,
+            dose_number=3,
+            starts_at=NOW - timedelta(hours=1),
+            ends_at=NOW + timedelta(hours=4),
+            order_id=order.id,
+        )
+        with world.uow_factory() as uow:
+            uow.appointments.add(visit)
+            uow.commit()
+        session_id = world.centre.sessions.open_session(nurse, appointment_id=visit.id)
         run_simulated(world, session_id, patient.id, until=NOW)
         sessions.append(session_id)
     server = Server(url, _free_port(), tmp_path / "server.log")

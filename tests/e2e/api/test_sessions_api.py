@@ -84,7 +84,7 @@ def test_a_new_session_checks_in_a_known_patient_and_links_its_appointment(world
         "command": "CheckIn",
         "at": NOW.isoformat(),
         "protocol_id": "ocrelizumab-600-standard",
-        "dose_number": 4,
+        "dose_number": 3,
     }
     unknown = world.request(
         Role.NURSE,
@@ -94,13 +94,24 @@ def test_a_new_session_checks_in_a_known_patient_and_links_its_appointment(world
     )
     assert unknown.status_code == 422
     assert unknown.json()["field"] == "patient_id"
-    known = world.request(
+    # The appointment is another patient's: checking in the wrong patient is refused.
+    wrong = world.request(
         Role.NURSE,
         "POST",
         f"/api/sessions/{session_id}/commands",
         json={"expected_version": 0, "command": {**check_in, "patient_id": world.ids["patient"]}},
     )
-    assert known.status_code == 200
+    assert (wrong.status_code, wrong.json()["rule"]) == (422, "appointment-mismatch")
+    known = world.request(
+        Role.NURSE,
+        "POST",
+        f"/api/sessions/{session_id}/commands",
+        json={
+            "expected_version": 0,
+            "command": {**check_in, "patient_id": world.ids["other_patient"]},
+        },
+    )
+    assert known.status_code == 200, known.text
     assert known.json()["events"][0]["user"] == "nurse1"
     appointment = world.request(
         Role.NURSE, "GET", f"/api/appointments/{world.ids['spare_appointment']}"

@@ -117,7 +117,7 @@ def seed(world: World, *, clinical: bool = True) -> None:
         starts_at=NOW - timedelta(hours=2),
         order_id=order.id,
     )
-    other, _ = patient_on_course(centre, physician, nurse, "Synthetic Patient 02")
+    other, other_order = patient_on_course(centre, physician, nurse, "Synthetic Patient 02")
     spare = centre.records.book_appointment(
         nurse,
         patient_id=other.id,
@@ -125,6 +125,7 @@ def seed(world: World, *, clinical: bool = True) -> None:
         protocol_id=PROTOCOL_ID,
         dose_number=3,
         starts_at=NOW + timedelta(days=1),
+        order_id=other_order.id,
     )
     session_id = centre.sessions.open_session(nurse, appointment_id=appointment.id)
     run_simulated(world, session_id, patient.id, until=NOW)
@@ -134,6 +135,7 @@ def seed(world: World, *, clinical: bool = True) -> None:
         order=order.id,
         appointment=appointment.id,
         spare_appointment=spare.id,
+        other_patient=other.id,
         session=session_id,
         token=centre.accounts.issue_token(
             actor_for(world, Role.VIEWER), world.user_ids[Role.VIEWER], label="spare"

@@ -15,7 +15,12 @@ RULE_VARIABLE = re.compile(r'rule = "([a-z-]+)" if .* else "([a-z-]+)"')
 
 def _raised_rules() -> set[str]:
     found: set[str] = set()
-    for path in [*(SRC / "session").glob("*.py"), SRC / "application" / "session_streams.py"]:
+    application = SRC / "application"
+    for path in [
+        *(SRC / "session").glob("*.py"),
+        *(application / name for name in ("session_streams.py", "sessions.py")),
+        application / "reaction_history.py",
+    ]:
         text = path.read_text()
         found |= set(REFUSAL.findall(text))
         for pair in RULE_VARIABLE.findall(text):
