@@ -67,8 +67,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SessionRead:
-    """A session as one read saw it: version, view, and the patient it is for."""
+class ChairsideView:
+    """A session as one read saw it — version, view (timeline entries, rate segments, due
+    actions, alerts) and the patient it is for: what the chairside screen and the session API
+    format, never reading again."""
 
     session_id: str
     version: int
@@ -87,8 +89,8 @@ class CommandOutcome:
     patient: Patient | None
 
     @property
-    def read(self) -> SessionRead:
-        return SessionRead(
+    def read(self) -> ChairsideView:
+        return ChairsideView(
             session_id=self.session_id, version=self.version, view=self.view, patient=self.patient
         )
 
@@ -327,7 +329,7 @@ class SessionUseCases:
 
     def get(
         self, actor: Actor, session_id: str, *, at: datetime | None, display_tz: tzinfo
-    ) -> SessionRead:
+    ) -> ChairsideView:
         """The session's version, its view at ``at`` (default: now) and its patient: one read,
         audited in the same transaction."""
         subject = Subject(verb="session.read", resource_type="session", resource_id=session_id)
@@ -343,7 +345,7 @@ class SessionUseCases:
             if at is None
             else view_of(stream, at, display_tz, late_after=late_after)
         )
-        return SessionRead(
+        return ChairsideView(
             session_id=session_id, version=stream.version, view=view, patient=patient
         )
 

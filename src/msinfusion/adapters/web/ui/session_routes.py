@@ -29,7 +29,7 @@ from msinfusion.adapters.web.ui.chairside import (
 )
 from msinfusion.adapters.web.ui.forms import command_from_form, expected_version, occurred_at
 from msinfusion.application.permissions import COMMAND_ACTIONS, Action, is_allowed
-from msinfusion.application.sessions import SessionRead
+from msinfusion.application.sessions import ChairsideView
 from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
@@ -48,7 +48,7 @@ def _exact(value: Decimal | None) -> Fraction | None:
 router = APIRouter(include_in_schema=False)
 
 
-def _plan(request: Request, viewer: Viewer, read: SessionRead) -> InfusionPlan | None:
+def _plan(request: Request, viewer: Viewer, read: ChairsideView) -> InfusionPlan | None:
     view, patient = read.view, read.patient
     state = view.state
     if not state.protocol_id:
@@ -69,7 +69,7 @@ def _plan(request: Request, viewer: Viewer, read: SessionRead) -> InfusionPlan |
         return None  # the plan is a guide; the session itself is shown regardless
 
 
-def _chairside_context(request: Request, viewer: Viewer, read: SessionRead) -> dict[str, Any]:
+def _chairside_context(request: Request, viewer: Viewer, read: ChairsideView) -> dict[str, Any]:
     """The page's context from one read of the session (or a command's outcome)."""
     context = web_context(request)
     centre, zone = context.centre, context.settings.zone
@@ -116,7 +116,7 @@ def _page(
     session_id: str,
     *,
     status_code: int = 200,
-    read: SessionRead | None = None,
+    read: ChairsideView | None = None,
     **extra: Any,
 ) -> Response:
     """The full page, or the ``#chairside`` fragment for HTMX; from ``read`` when given."""
