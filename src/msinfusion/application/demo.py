@@ -25,7 +25,7 @@ from msinfusion.application.accounts import Principal, generate_password
 from msinfusion.application.audit import Actor, system_actor
 from msinfusion.application.centre import Centre
 from msinfusion.application.demo_history import DEMO_OPTIONS, course_for, record_history
-from msinfusion.application.records import Appointment, Chair, Patient, Role
+from msinfusion.application.records import Appointment, Chair, Patient, PatientIdentifier, Role
 from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog, shipped_catalog
 from msinfusion.errors import DuplicateRecord, MsinfusionError
@@ -148,6 +148,10 @@ def _actor(centre: Centre, user: DemoUser, now: datetime) -> Actor:
     return principal.acting(now, "demo")
 
 
+DEMO_MRN_SYSTEM = "urn:msinfusion:demo:mrn"
+"""The demo centre's synthetic hospital-number namespace (a real centre sets its own)."""
+
+
 def _add_patient(centre: Centre, nurse: Actor, rng: random.Random, number: int) -> Patient:
     born = date(rng.randint(1960, 2002), rng.randint(1, 12), rng.randint(1, 28))
     return centre.records.add_patient(
@@ -157,6 +161,8 @@ def _add_patient(centre: Centre, nurse: Actor, rng: random.Random, number: int) 
         sex=rng.choice(("female", "male")),
         height_cm=Decimal(rng.randint(152, 192)),
         weight_kg=Decimal(rng.randint(50, 98)),
+        identifiers=(PatientIdentifier(system=DEMO_MRN_SYSTEM, value=f"DEMO-{number:04d}"),),
+        synthetic=True,  # demonstration data says so; a real record never does
     )
 
 

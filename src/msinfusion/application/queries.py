@@ -19,6 +19,7 @@ from typing import Any
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.reaction_history import reaction_history
 from msinfusion.application.records import (
     Appointment,
     AuditEntry,
@@ -115,6 +116,18 @@ class RecordQueries:
     def list_patients(self, actor: Actor) -> list[Patient]:
         subject = Subject(verb="patient.list", resource_type="patient")
         return self._access.run(actor, Action.READ_PATIENT, subject, lambda u: u.patients.list())
+
+    def get_patient_record(self, actor: Actor, patient_id: str) -> tuple[Patient, tuple[str, ...]]:
+        """The patient and every therapy contraindicated for them: recorded, or discontinued by
+        a reaction in a stored session (``reaction_history``), in one audited read."""
+        subject = Subject(verb="patient.read", resource_type="patient", resource_id=patient_id)
+
+        def work(uow: UnitOfWork) -> tuple[Patient, tuple[str, ...]]:
+            patient = uow.patients.get(patient_id)
+            history = reaction_history(uow, self._streams, patient)
+            return patient, tuple(sorted(t for t, h in history.items() if h.contraindicated))
+
+        return self._access.run(actor, Action.READ_PATIENT, subject, work)
 
     def get_patient(self, actor: Actor, patient_id: str) -> Patient:
         subject = Subject(verb="patient.read", resource_type="patient", resource_id=patient_id)

@@ -18,6 +18,7 @@ from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
 from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
 from msinfusion.application.records import (
+    ALLERGY_SEVERITIES,
     Appointment,
     AppointmentStatus,
     Chair,
@@ -40,6 +41,9 @@ PATIENT_FIELDS = frozenset(
         "height_cm",
         "weight_kg",
         "contraindicated_therapy_ids",
+        "identifiers",
+        "allergies",
+        "synthetic",
     }
 )
 CHAIR_FIELDS = frozenset({"name", "attributes", "active"})
@@ -89,6 +93,7 @@ class RecordKeeping:
 
         def work(uow: UnitOfWork) -> Patient:
             patient = Patient(id=patient_id, **self._patient_values(actor, values))
+            _require_unique_identifiers(uow, patient)
             uow.patients.add(patient)
             return patient
 
@@ -99,6 +104,7 @@ class RecordKeeping:
         def work(uow: UnitOfWork) -> Patient:
             values = self._patient_values(actor, changes)
             patient = replace(uow.patients.get(patient_id), **values)
+            _require_unique_identifiers(uow, patient)
             uow.patients.update(patient)
             return patient
 
@@ -114,6 +120,17 @@ class RecordKeeping:
             raise InvalidCommand("date_of_birth is in the future", field="date_of_birth")
         if "display_name" in checked and not str(checked["display_name"]).strip():
             raise InvalidCommand("display_name must be non-empty text", field="display_name")
+        systems = [i.system for i in checked.get("identifiers", ())]
+        if len(systems) != len(set(systems)):
+            raise InvalidCommand(
+                "identifiers: one value per identifier system", field="identifiers"
+            )
+        for allergy in checked.get("allergies", ()):
+            if allergy.severity is not None and allergy.severity not in ALLERGY_SEVERITIES:
+                raise InvalidCommand(
+                    f"allergies: severity must be one of {', '.join(ALLERGY_SEVERITIES)}",
+                    field="allergies",
+                )
         return checked
 
     # -- chairs ---------------------------------------------------------------------------------
@@ -267,6 +284,18 @@ class RecordKeeping:
             verb="appointment.cancel", resource_type="appointment", resource_id=appointment_id
         )
         return self._access.run(actor, Action.BOOK_APPOINTMENT, subject, work)
+
+
+def _require_unique_identifiers(uow: UnitOfWork, patient: Patient) -> None:
+    """An identifier (system and value) names one patient only: a second is a duplicate."""
+    mine = {(i.system, i.value) for i in patient.identifiers}
+    if not mine:
+        return
+    for other in uow.patients.list():
+        if other.id != patient.id and mine & {(i.system, i.value) for i in other.identifiers}:
+            raise DuplicateRecord(
+                f"identifier already names patient {other.id}", field="identifiers"
+            )
 
 
 def _check_order(uow: UnitOfWork, order_id: str, patient_id: str, therapy_id: str) -> None:

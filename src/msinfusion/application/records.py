@@ -35,15 +35,42 @@ class AppointmentStatus(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PatientIdentifier:
+    """One of the patient's identifiers: ``system`` names the issuer (e.g. the hospital's MRN
+    namespace, as a URI or a short code the centre uses), ``value`` the identifier in it."""
+
+    system: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Allergy:
+    """A recorded allergy or intolerance: what to, what it did, how bad, who reported it."""
+
+    substance: str
+    reaction: str | None = None
+    severity: str | None = None
+    source: str | None = None
+
+
+ALLERGY_SEVERITIES = ("mild", "moderate", "severe", "life-threatening")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Patient:
+    """``synthetic`` marks demonstration data only (set by the demo loader and test worlds,
+    never by the API): a real record never says synthetic."""
+
     id: str
     display_name: str
     date_of_birth: date | None = None
     sex: str | None = None
     height_cm: Decimal | None = None
     weight_kg: Decimal | None = None
-    synthetic: bool = True
+    synthetic: bool = False
     contraindicated_therapy_ids: tuple[str, ...] = ()
+    identifiers: tuple[PatientIdentifier, ...] = ()
+    allergies: tuple[Allergy, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -159,3 +159,73 @@ def test_an_infusion_without_an_order_cannot_start(world: World) -> None:
     assert started.status_code == 422, started.text
     assert started.json()["rule"] == "order-missing"
     assert world.service.get_version(session_id) == before
+
+
+MRN = "urn:oid:2.16.756.5.30.1.1"  # an example issuer namespace; the value is synthetic
+
+
+def test_a_patient_has_identifiers_a_birth_date_and_allergies_and_is_not_synthetic(
+    world: World,
+) -> None:
+    created = world.request(
+        Role.NURSE,
+        "POST",
+        "/api/patients",
+        json={
+            "display_name": "Ada Example",
+            "date_of_birth": "1980-05-17",
+            "sex": "female",
+            "identifiers": [{"system": MRN, "value": "MRN-0042"}],
+            "allergies": [
+                {"substance": "paracetamol", "reaction": "urticaria", "severity": "moderate",
+                 "source": "patient"},
+            ],
+        },
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    patient = created.json()
+    read = world.request(Role.NURSE, "GET", f"/api/patients/{patient['id']}").json()
+    assert read["identifiers"] == [{"system": MRN, "value": "MRN-0042"}]
+    assert read["birth_date"] == read["date_of_birth"] == "1980-05-17"
+    assert read["allergies"] == [
+        {"substance": "paracetamol", "reaction": "urticaria", "severity": "moderate",
+         "source": "patient"},
+    ]  # fmt: skip
+    assert read["synthetic"] is False  # only demo data says synthetic
+    assert read["contraindicated_therapy_ids"] == []
+    # The same MRN cannot name a second patient; nothing is stored.
+    with world.uow_factory() as uow:
+        before = len(uow.patients.list())
+    again = world.request(
+        Role.NURSE,
+        "POST",
+        "/api/patients",
+        json={
+            "display_name": "Someone Else",
+            "identifiers": [{"system": MRN, "value": "MRN-0042"}],
+        },
+    )
+    assert (again.status_code, again.json()["field"]) == (409, "identifiers")
+    twice = world.request(
+        Role.NURSE,
+        "POST",
+        "/api/patients",
+        json={
+            "display_name": "Two MRNs",
+            "identifiers": [{"system": MRN, "value": "A"}, {"system": MRN, "value": "B"}],
+        },
+    )
+    assert (twice.status_code, twice.json()["field"]) == (422, "identifiers")
+    with world.uow_factory() as uow:
+        assert len(uow.patients.list()) == before
+
+
+def test_the_patient_lists_a_therapy_a_reaction_discontinued(world: World) -> None:
+    reaction = _command(
+        world,
+        world.ids["session"],
+        {"command": "RecordReaction", "severity": "life-threatening", "symptoms": ["dyspnoea"]},
+    )
+    assert reaction.status_code == 200, reaction.text
+    read = world.request(Role.NURSE, "GET", f"/api/patients/{world.ids['patient']}").json()
+    assert read["contraindicated_therapy_ids"] == ["ocrelizumab"]

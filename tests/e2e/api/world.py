@@ -149,7 +149,9 @@ COURSE_START = (NOW - timedelta(weeks=24)).date()
 
 
 def patient_on_course(centre: Any, physician: Any, nurse: Any, name: str) -> tuple[Any, Any]:
-    patient = centre.records.add_patient(nurse, display_name=name, height_cm=170, weight_kg=70)
+    patient = centre.records.add_patient(
+        nurse, display_name=name, height_cm=170, weight_kg=70, synthetic=True
+    )
     order = centre.records.add_order(
         physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=COURSE_START
     )

@@ -107,6 +107,7 @@ def seed(centre: Centre, at: datetime) -> dict[str, str]:
             display_name=f"Synthetic Patient {number:02d}",
             height_cm=Decimal(168 + number),
             weight_kg=Decimal(64 + number),
+            synthetic=True,
         )
         chair = centre.records.add_chair(system, name=f"Chair {number}")
         start = (at - timedelta(weeks=24)).date()  # dose 3 due today

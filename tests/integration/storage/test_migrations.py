@@ -63,7 +63,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
-    assert upgrade(empty_engine) == head_revision() == "0005"
+    assert upgrade(empty_engine) == head_revision() == "0006"
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -74,7 +74,7 @@ def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
-    assert upgrade(empty_engine) == "0005"
+    assert upgrade(empty_engine) == "0006"
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
 
@@ -169,7 +169,7 @@ def test_0003_upgrades_a_0002_database_and_downgrades_back(empty_engine: Engine)
         )
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log"))
-    assert upgrade(empty_engine) == "0005"
+    assert upgrade(empty_engine) == "0006"
 
 
 def _index_columns(engine: Engine, table: str) -> dict[str | None, list[str | None]]:
@@ -196,7 +196,7 @@ def test_0004_indexes_a_0003_database_with_rows_and_downgrades_back(empty_engine
         )
     before = _index_columns(empty_engine, "appointments")
     assert before["ix_appointments_patient_id"] == ["patient_id"]
-    assert upgrade(empty_engine) == "0005"
+    assert upgrade(empty_engine) == "0006"
     appointments = _index_columns(empty_engine, "appointments")
     assert appointments == {
         "ix_appointments_patient_id_starts_at_id": ["patient_id", "starts_at", "id"],
@@ -215,7 +215,7 @@ def test_0004_indexes_a_0003_database_with_rows_and_downgrades_back(empty_engine
     )
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM appointments")).scalar_one() == 1
-    assert upgrade(empty_engine) == "0005"
+    assert upgrade(empty_engine) == "0006"
 
 
 def test_every_sqlite_connection_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:
@@ -254,3 +254,36 @@ def test_the_default_database_is_a_file_in_the_user_data_directory(
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.delenv("MSINFUSION_DATABASE_URL")
     assert database_url().endswith("/.local/share/msinfusion/msinfusion.db")
+
+
+def test_0006_gives_every_stored_patient_empty_identifiers_and_downgrades_back(
+    empty_engine: Engine,
+) -> None:
+    assert upgrade(empty_engine, "0005") == "0005"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO patients (id, display_name, synthetic, contraindicated_therapy_ids) "
+                "VALUES ('p-1', 'Synthetic Patient', true, '[]')"
+            )
+        )
+        connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
+        connection.execute(
+            text(
+                "INSERT INTO appointments (id, patient_id, chair_id, protocol_id, dose_number, "
+                "starts_at, ends_at, status) VALUES ('a-1', 'p-1', 'c-1', "
+                "'natalizumab-300', 1, '2026-03-02 09:00:00', '2026-03-02 11:00:00', 'booked')"
+            )
+        )
+    assert upgrade(empty_engine) == "0006"
+    with empty_engine.connect() as connection:
+        row = connection.execute(text("SELECT identifiers, allergies FROM patients")).one()
+    assert [list(value) if not isinstance(value, str) else value for value in row] in (
+        [[], []],
+        ["[]", "[]"],
+    )
+    _downgrade(empty_engine, "0005")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("patients")}
+    assert {"identifiers", "allergies"}.isdisjoint(columns)
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM appointments")).scalar_one() == 1

@@ -7,6 +7,7 @@ their stable values; tuples of names as JSON lists.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from collections.abc import Mapping
@@ -95,6 +96,26 @@ class NameTuple(TypeDecorator[tuple[str, ...]]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
         return None if value is None else tuple(str(v) for v in value)
+
+
+class RecordTuple(TypeDecorator[tuple[Any, ...]]):
+    """A tuple of flat frozen dataclasses of text fields (a patient's identifiers, allergies)
+    as a JSON list of objects."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, record_type: type[Any]) -> None:
+        super().__init__()
+        self.record_type = record_type
+
+    def process_bind_param(self, value: tuple[Any, ...] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return [{f.name: getattr(item, f.name) for f in dataclasses.fields(item)} for item in value]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Any, ...] | None:
+        return None if value is None else tuple(self.record_type(**item) for item in value)
 
 
 class PairTuple(TypeDecorator[tuple[tuple[str, str], ...]]):

@@ -34,10 +34,17 @@ from msinfusion.adapters.storage.column_types import (
     JsonText,
     NameTuple,
     PairTuple,
+    RecordTuple,
     UtcDateTime,
 )
 from msinfusion.application.device_records import QuarantineStatus
-from msinfusion.application.records import AppointmentStatus, ClinicalEntryKind, Role
+from msinfusion.application.records import (
+    Allergy,
+    AppointmentStatus,
+    ClinicalEntryKind,
+    PatientIdentifier,
+    Role,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,6 +69,8 @@ patients = Table(
     Column("weight_kg", DecimalText),
     Column("synthetic", Boolean, nullable=False),
     Column("contraindicated_therapy_ids", NameTuple, nullable=False),
+    Column("identifiers", RecordTuple(PatientIdentifier), nullable=False),
+    Column("allergies", RecordTuple(Allergy), nullable=False),
 )
 
 chairs = Table(

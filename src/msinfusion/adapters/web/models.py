@@ -118,6 +118,28 @@ class PasswordChangeIn(Forbid):
     new_password: Password
 
 
+class IdentifierIn(Forbid):
+    """One identifier: ``system`` (the issuer's namespace, e.g. the hospital MRN URI) and
+    ``value``."""
+
+    system: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PRINTABLE)]
+
+
+class AllergyIn(Forbid):
+    substance: Name
+    reaction: Name | None = None
+    severity: (
+        Annotated[str, StringConstraints(pattern=r"^(mild|moderate|severe|life-threatening)$")]
+        | None
+    ) = None
+    source: Name | None = None
+
+
+Identifiers = Annotated[list[IdentifierIn], Field(max_length=20)]
+Allergies = Annotated[list[AllergyIn], Field(max_length=50)]
+
+
 class PatientIn(Forbid):
     display_name: Name
     date_of_birth: ClinicalDate | None = None
@@ -125,6 +147,8 @@ class PatientIn(Forbid):
     height_cm: HeightCm | None = None
     weight_kg: WeightKg | None = None
     contraindicated_therapy_ids: Annotated[list[Id], Field(max_length=50)] = []
+    identifiers: Identifiers = []
+    allergies: Allergies = []
 
 
 class PatientPatch(Forbid):
@@ -134,6 +158,8 @@ class PatientPatch(Forbid):
     height_cm: HeightCm | None = None
     weight_kg: WeightKg | None = None
     contraindicated_therapy_ids: Annotated[list[Id], Field(max_length=50)] | None = None
+    identifiers: Identifiers | None = None
+    allergies: Allergies | None = None
 
 
 class ChairIn(Forbid):
@@ -205,27 +231,55 @@ class TokenIn(Forbid):
 # -- responses ----------------------------------------------------------------------------------
 
 
+class IdentifierOut(BaseModel):
+    system: str
+    value: str
+
+
+class AllergyOut(BaseModel):
+    substance: str
+    reaction: str | None
+    severity: str | None
+    source: str | None
+
+
 class PatientOut(BaseModel):
     id: str
     display_name: str
     date_of_birth: date | None
+    birth_date: date | None = Field(description="The same as date_of_birth (FHIR's name).")
     sex: str | None
     height_cm: float | None
     weight_kg: float | None
     synthetic: bool
-    contraindicated_therapy_ids: list[str]
+    identifiers: list[IdentifierOut]
+    allergies: list[AllergyOut]
+    contraindicated_therapy_ids: list[str] = Field(
+        description="Recorded in the patient record, plus those a reaction in a stored session "
+        "discontinued (GET of one patient)."
+    )
 
     @classmethod
-    def of(cls, p: Patient) -> PatientOut:
+    def of(cls, p: Patient, contraindicated: tuple[str, ...] | None = None) -> PatientOut:
         return cls(
             id=p.id,
             display_name=p.display_name,
             date_of_birth=p.date_of_birth,
+            birth_date=p.date_of_birth,
             sex=p.sex,
             height_cm=None if p.height_cm is None else float(p.height_cm),
             weight_kg=None if p.weight_kg is None else float(p.weight_kg),
             synthetic=p.synthetic,
-            contraindicated_therapy_ids=list(p.contraindicated_therapy_ids),
+            identifiers=[IdentifierOut(system=i.system, value=i.value) for i in p.identifiers],
+            allergies=[
+                AllergyOut(
+                    substance=a.substance, reaction=a.reaction, severity=a.severity, source=a.source
+                )
+                for a in p.allergies
+            ],
+            contraindicated_therapy_ids=list(
+                p.contraindicated_therapy_ids if contraindicated is None else contraindicated
+            ),
         )
 
 

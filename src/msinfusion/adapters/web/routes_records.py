@@ -10,11 +10,13 @@ from msinfusion.adapters.web.auth import ActorDep
 from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.errors import ERROR_RESPONSES
 from msinfusion.adapters.web.models import (
+    AllergyIn,
     AppointmentIn,
     AppointmentOut,
     ChairIn,
     ChairOut,
     ChairPatch,
+    IdentifierIn,
     IsoDate,
     OrderIn,
     OrderOut,
@@ -23,6 +25,7 @@ from msinfusion.adapters.web.models import (
     PatientOut,
     PatientPatch,
 )
+from msinfusion.application.records import Allergy, PatientIdentifier
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -37,12 +40,30 @@ def list_patients(request: Request, actor: ActorDep) -> list[PatientOut]:
 def create_patient(request: Request, actor: ActorDep, body: PatientIn) -> PatientOut:
     values = body.model_dump()
     values["contraindicated_therapy_ids"] = tuple(body.contraindicated_therapy_ids)
+    values["identifiers"] = _identifiers(body.identifiers)
+    values["allergies"] = _allergies(body.allergies)
     return PatientOut.of(web_context(request).centre.records.add_patient(actor, **values))
+
+
+def _identifiers(given: list[IdentifierIn]) -> tuple[PatientIdentifier, ...]:
+    return tuple(PatientIdentifier(system=i.system, value=i.value) for i in given)
+
+
+def _allergies(given: list[AllergyIn]) -> tuple[Allergy, ...]:
+    return tuple(
+        Allergy(substance=a.substance, reaction=a.reaction, severity=a.severity, source=a.source)
+        for a in given
+    )
 
 
 @router.get("/patients/{patient_id}", tags=["patients"])
 def get_patient(request: Request, actor: ActorDep, patient_id: PathId) -> PatientOut:
-    return PatientOut.of(web_context(request).centre.queries.get_patient(actor, patient_id))
+    """The patient, with ``contraindicated_therapy_ids`` as the record and its stored sessions
+    make them (a therapy a reaction discontinued is listed)."""
+    patient, contraindicated = web_context(request).centre.queries.get_patient_record(
+        actor, patient_id
+    )
+    return PatientOut.of(patient, contraindicated)
 
 
 @router.patch("/patients/{patient_id}", tags=["patients"])
@@ -54,6 +75,13 @@ def update_patient(
         del changes["display_name"]
     if "contraindicated_therapy_ids" in changes:
         changes["contraindicated_therapy_ids"] = tuple(changes["contraindicated_therapy_ids"] or ())
+    if body.identifiers is not None:
+        changes["identifiers"] = _identifiers(body.identifiers)
+    if body.allergies is not None:
+        changes["allergies"] = _allergies(body.allergies)
+    for key in ("identifiers", "allergies"):
+        if changes.get(key, ()) is None:
+            del changes[key]
     updated = web_context(request).centre.records.update_patient(actor, patient_id, changes)
     return PatientOut.of(updated)
 

@@ -43,7 +43,7 @@ def _second_patient(world: World) -> str:
     """A natalizumab visit booked at 11:00 in a second chair (see the module docstring)."""
     nurse = actor_for(world, Role.NURSE)
     patient = world.centre.records.add_patient(
-        nurse, display_name="Synthetic Patient 02", height_cm=160, weight_kg=60
+        nurse, display_name="Synthetic Patient 02", height_cm=160, weight_kg=60, synthetic=True
     )
     chair = world.centre.records.add_chair(system_actor(NOW), name="Chair 2")
     physician = actor_for(world, Role.PHYSICIAN)

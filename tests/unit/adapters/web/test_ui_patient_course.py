@@ -44,7 +44,7 @@ def new_patient_with_positive_anti_hbc(world: World, *, book: bool = False) -> s
     centre = world.centre
     nurse, physician = actor_for(world, Role.NURSE), actor_for(world, Role.PHYSICIAN)
     patient = centre.records.add_patient(
-        nurse, display_name="Synthetic Patient 03", height_cm=165, weight_kg=60
+        nurse, display_name="Synthetic Patient 03", height_cm=165, weight_kg=60, synthetic=True
     )
     order = centre.records.add_order(
         physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=NOW.date()
@@ -118,7 +118,7 @@ def test_the_patient_page_lists_calendar_gates_monitoring_risks_and_entries(worl
 
 def test_the_page_shows_the_natalizumab_pml_risk_with_its_source(world: World) -> None:
     centre, nurse = world.centre, actor_for(world, Role.NURSE)
-    patient = centre.records.add_patient(nurse, display_name="Synthetic Patient 04")
+    patient = centre.records.add_patient(nurse, display_name="Synthetic Patient 04", synthetic=True)
     centre.records.add_order(
         actor_for(world, Role.PHYSICIAN),
         patient_id=patient.id,
