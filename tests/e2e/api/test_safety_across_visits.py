@@ -43,6 +43,21 @@ def _check_in(world: World, session_id: str, patient_id: str, dose_number: int =
     )
 
 
+def _ready_to_start(world: World, session_id: str) -> None:
+    """The assessment and both required premedications, 30 min before the start at NOW."""
+    given = (NOW - timedelta(minutes=30)).isoformat()
+    for body in (
+        {"command": "RecordAssessment", "passed": True},
+        {"command": "GivePremedication", "drug": "methylprednisolone", "dose": "100 mg",
+         "route": "IV", "at": given},
+        {"command": "GivePremedication", "drug": "antihistamine", "dose": "25 mg",
+         "route": "oral", "for_premedication": "antihistamine (e.g. diphenhydramine)",
+         "at": given},
+    ):  # fmt: skip
+        answer = _command(world, session_id, body)
+        assert answer.status_code == 200, answer.text
+
+
 def _stored_appointment(world: World, name: str, *, order_id: str | None, patient_id: str) -> str:
     """An appointment written straight to storage (the chair is shared with the seed's)."""
     appointment = Appointment(
@@ -107,16 +122,7 @@ def test_after_anaphylaxis_the_therapy_cannot_be_booked_checked_in_or_started(
     assert world.service.get_version(fresh) == 0
 
     # Starting the visit checked in before the reaction: refused at the start.
-    for body in (
-        {"command": "RecordAssessment", "passed": True},
-        {"command": "GivePremedication", "drug": "methylprednisolone", "dose": "100 mg",
-         "route": "IV", "at": (NOW - timedelta(minutes=30)).isoformat()},
-        {"command": "GivePremedication", "drug": "antihistamine", "dose": "25 mg",
-         "route": "oral", "for_premedication": "antihistamine (e.g. diphenhydramine)",
-         "at": (NOW - timedelta(minutes=30)).isoformat()},
-    ):  # fmt: skip
-        answer = _command(world, later, body)
-        assert answer.status_code == 200, answer.text
+    _ready_to_start(world, later)
     before_start = world.service.get_version(later)
     started = _command(world, later, {"command": "StartInfusion", "rate_ml_per_h": 40})
     assert started.status_code == 422, started.text
@@ -144,16 +150,7 @@ def test_an_infusion_without_an_order_cannot_start(world: World) -> None:
         world, _stored_appointment(world, "unordered", order_id=None, patient_id=patient)
     )
     assert _check_in(world, session_id, patient).status_code == 200
-    for body in (
-        {"command": "RecordAssessment", "passed": True},
-        {"command": "GivePremedication", "drug": "methylprednisolone", "dose": "100 mg",
-         "route": "IV", "at": (NOW - timedelta(minutes=30)).isoformat()},
-        {"command": "GivePremedication", "drug": "antihistamine", "dose": "25 mg",
-         "route": "oral", "for_premedication": "antihistamine (e.g. diphenhydramine)",
-         "at": (NOW - timedelta(minutes=30)).isoformat()},
-    ):  # fmt: skip
-        answer = _command(world, session_id, body)
-        assert answer.status_code == 200, answer.text
+    _ready_to_start(world, session_id)
     before = world.service.get_version(session_id)
     started = _command(world, session_id, {"command": "StartInfusion", "rate_ml_per_h": 40})
     assert started.status_code == 422, started.text

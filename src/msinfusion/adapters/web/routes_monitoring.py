@@ -17,6 +17,7 @@ from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.errors import ERROR_RESPONSES, error_body
 from msinfusion.adapters.web.models import CommandOut, Forbid, Id, Moment, Name, Note
 from msinfusion.adapters.web.routes_records import PathId
+from msinfusion.adapters.web.routes_sessions import command_out
 from msinfusion.application.device_records import QuarantinedMessage, QuarantineStatus
 from msinfusion.application.monitoring_ports import Receipt
 
@@ -159,14 +160,7 @@ def acknowledge_alert(
         note=None if body is None else body.note,
         display_tz=context.settings.zone,
     )
-    return CommandOut(
-        session_id=session_id,
-        version=outcome.version,
-        events=[
-            event.to_json_dict(late_after=context.centre.sessions.streams.policy.late_after)
-            for event in outcome.events
-        ],
-    )
+    return command_out(context, outcome)
 
 
 @router.get("/devices/clock-skew")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from msinfusion.adapters.web.auth import ActorDep
-from msinfusion.adapters.web.context import web_context
+from msinfusion.adapters.web.context import WebContext, web_context
 from msinfusion.adapters.web.errors import ERROR_RESPONSES
 from msinfusion.adapters.web.models import (
     CommandIn,
@@ -20,6 +20,7 @@ from msinfusion.adapters.web.models import (
 )
 from msinfusion.adapters.web.routes_records import PathId
 from msinfusion.adapters.web.session_commands import body_of, typed_command
+from msinfusion.application.sessions import CommandOutcome
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -47,13 +48,16 @@ def send_command(
         expected_version=body.expected_version,
         display_tz=context.settings.zone,
     )
+    return command_out(context, outcome)
+
+
+def command_out(context: WebContext, outcome: CommandOutcome) -> CommandOut:
+    """The reply to a stored command: its committed version and events, with both times."""
+    late_after = context.centre.sessions.streams.policy.late_after
     return CommandOut(
-        session_id=session_id,
+        session_id=outcome.session_id,
         version=outcome.version,
-        events=[
-            event.to_json_dict(late_after=context.centre.sessions.streams.policy.late_after)
-            for event in outcome.events
-        ],
+        events=[event.to_json_dict(late_after=late_after) for event in outcome.events],
     )
 
 
