@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +46,6 @@ from msinfusion.application.records import Role
 from msinfusion.bootstrap import build_unit_of_work_factory
 from tests.e2e.api.world import (
     NOW,
-    PASSWORD,
     PROTOCOL_ID,
     World,
     actor_for,
@@ -56,6 +54,7 @@ from tests.e2e.api.world import (
     run_simulated,
 )
 from tests.transactions import CountingFactory, Counts
+from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
 
 ROUNDS = 200
 WARM_UP = 20
@@ -115,35 +114,14 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def sign_in(world: World, role: Role = Role.NURSE) -> str:
-    """Sign the TestClient in through the form; returns the CSRF token."""
-    world.client.cookies.clear()
-    answer = world.client.post(
-        "/login",
-        data={"username": f"{role.value}1", "password": PASSWORD, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    token = world.client.cookies.get("msinfusion_csrf")
-    assert token
-    return token
-
-
-def form_fields(html: str, command: str) -> dict[str, str]:
-    """The hidden fields (CSRF token, ``expected_version``, ...) of ``command``'s form."""
-    form = re.search(rf'<form[^>]*data-command="{command}".*?</form>', html, flags=re.DOTALL)
-    assert form, f"no {command} form on the page"
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
-
-
 class Chairside:
     """A nurse at the chair: posts ``RecordVitals`` forms, one second apart on the app's clock."""
 
     def __init__(self, world: World) -> None:
         self.world = world
         self.path = f"/sessions/{world.ids['session']}"
-        sign_in(world)
-        self.fields = form_fields(world.client.get(self.path).text, "RecordVitals")
+        sign_in(world, Role.NURSE)
+        self.fields = page_fields(world.client.get(self.path).text, "RecordVitals")
 
     def post(self) -> Any:
         self.world.clock.advance(timedelta(seconds=1))
@@ -156,7 +134,7 @@ class Chairside:
         return answer
 
     def send(self) -> None:
-        self.fields = form_fields(self.post().text, "RecordVitals")
+        self.fields = page_fields(self.post().text, "RecordVitals")
 
 
 def test_chairside_form_post_against_raw_inserts(
@@ -178,7 +156,7 @@ def test_chairside_form_post_against_raw_inserts(
         start = time.perf_counter()
         answer = nurse.post()
         post_one = time.perf_counter() - start
-        nurse.fields = form_fields(answer.text, "RecordVitals")  # the next form, not timed
+        nurse.fields = page_fields(answer.text, "RecordVitals")  # the next form, not timed
         if i >= warm_up:
             raw_seconds.append(raw_one)
             post_seconds.append(post_one)
@@ -211,14 +189,14 @@ def test_transactions_per_command(benchmark: BenchmarkFixture, counted: Counting
     world.clock.advance(timedelta(minutes=41))  # the ladder's next rate step is due
     session = world.ids["session"]
     path = f"/sessions/{session}"
-    sign_in(world)
+    sign_in(world, Role.NURSE)
     page = world.client.get(path).text
     found: dict[str, Counts] = {}
 
     def change_rate() -> None:
         answer = world.client.post(
             f"{path}/commands/ChangeRate",
-            data=form_fields(page, "ChangeRate"),
+            data=page_fields(page, "ChangeRate"),
             headers={"HX-Request": "true"},
         )
         assert answer.status_code == 200, answer.text
@@ -308,7 +286,7 @@ def test_board_refresh_as_the_board_fills(
     benchmark: BenchmarkFixture, counted: CountingFactory
 ) -> None:
     world = build_world(counted)  # one running session today (and one booking tomorrow)
-    sign_in(world)
+    sign_in(world, Role.NURSE)
     on_board = 1
     rounds = _rounds(benchmark, BOARD_ROUNDS)
 

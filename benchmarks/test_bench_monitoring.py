@@ -39,7 +39,15 @@ from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_fact
 from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.application.live import Notice
 from msinfusion.application.records import Role
-from tests.e2e.api.world import NOW, PROTOCOL_ID, World, actor_for, build_world, run_simulated
+from tests.e2e.api.world import (
+    NOW,
+    PROTOCOL_ID,
+    World,
+    actor_for,
+    build_world,
+    patient_on_course,
+    run_simulated,
+)
 from tests.pg_cluster import Cluster, running_cluster
 
 SECONDS = float(os.environ.get("MSINFUSION_BENCH_MONITOR_SECONDS", "15"))
@@ -91,10 +99,10 @@ def _seed(world: World, count: int) -> list[Monitor]:
     """``count`` infusions in progress, one per chair ``Bench <n>``; their monitors."""
     nurse, admin = actor_for(world, Role.NURSE), actor_for(world, Role.ADMIN)
     monitors = []
+    physician = actor_for(world, Role.PHYSICIAN)
     for n in range(1, count + 1):
-        patient = world.centre.records.add_patient(
-            nurse, display_name=f"Synthetic Bench {n}", height_cm=170, weight_kg=70
-        )
+        # A synthetic patient on course (doses 1 and 2 given, screening on file) under an order.
+        patient, order = patient_on_course(world.centre, physician, nurse, f"Synthetic Bench {n}")
         chair = world.centre.records.add_chair(admin, name=f"Bench {n}")
         appointment = world.centre.records.book_appointment(
             nurse,
@@ -103,6 +111,7 @@ def _seed(world: World, count: int) -> list[Monitor]:
             protocol_id=PROTOCOL_ID,
             dose_number=3,
             starts_at=NOW - timedelta(hours=2),
+            order_id=order.id,
         )
         session = world.centre.sessions.open_session(nurse, appointment_id=appointment.id)
         run_simulated(world, session, patient.id, until=NOW)
