@@ -423,12 +423,6 @@ class DeviceFeed:
             reason=reason,
         )
 
-    def find_session(self, patient_id: str | None, chair: str | None, now: datetime) -> str | None:
-        """The one session in progress matching both identifiers that are given (else None)."""
-        with self._access.uow_factory() as uow:
-            ids = () if patient_id is None else (patient_id,)
-            return self._find_session_in(uow, ids, chair, now)
-
     def _find_session_in(
         self, uow: UnitOfWork, patient_ids: tuple[str, ...], chair: str | None, now: datetime
     ) -> str | None:

@@ -349,13 +349,6 @@ class SessionUseCases:
             session_id=session_id, version=stream.version, view=view, patient=patient
         )
 
-    def get_view(
-        self, actor: Actor, session_id: str, *, at: datetime | None, display_tz: tzinfo
-    ) -> tuple[int, SessionView]:
-        """The session's version and its view at ``at`` (default: now, the request time)."""
-        read = self.get(actor, session_id, at=at, display_tz=display_tz)
-        return read.version, read.view
-
     def list_events(self, actor: Actor, session_id: str) -> tuple[NumberedEvent, ...]:
         subject = Subject(
             verb="session.events.read", resource_type="session", resource_id=session_id

@@ -3,7 +3,7 @@
 Only shape is handled here (empty fields dropped, numbers and yes/no read, symptoms listed);
 when a field is posted twice the last value counts, so a checkbox follows a hidden ``no`` of the
 same name to send "no" when unticked (``supplemental_oxygen``). Every check of what a command
-may do stays in the engine, behind ``Centre.sessions.send``.
+may do stays in the engine, behind ``Centre.sessions.handle``.
 """
 
 from __future__ import annotations
