@@ -128,7 +128,8 @@ def build_centre(
 ) -> Centre:
     """Every use case, wired once (see the module docstring). The login throttle defaults to 5
     (user + address), 50 (address) and 100 (account) failed logins per 15 minutes;
-    ``settings.zone`` decides the clinic day of a dose; browser sessions are stored with the
+    ``settings.zone`` decides the clinic day of a dose; ``settings.jurisdiction`` (US, EU or
+    unknown) whose rules course checks follow; browser sessions are stored with the
     rest and end after ``settings.session_idle`` / ``session_lifetime``."""
     factory = uow_factory or build_unit_of_work_factory(settings.database_url)
     protocols = catalog or shipped_catalog()
@@ -145,7 +146,13 @@ def build_centre(
         per_account=LOGIN_FAILURES_PER_ACCOUNT,
         window=LOGIN_WINDOW,
     )
-    clinical = ClinicalRecords(access, protocols, new_id=new_id, centre_tz=settings.zone)
+    clinical = ClinicalRecords(
+        access,
+        protocols,
+        new_id=new_id,
+        centre_tz=settings.zone,
+        jurisdiction=settings.jurisdiction,
+    )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     return Centre(
         access=access,
@@ -160,7 +167,7 @@ def build_centre(
         sessions=sessions,
         bus=bus,
         live=updates,
-        courses=CourseUseCases(access, clinical),
+        courses=CourseUseCases(access, clinical, jurisdiction=settings.jurisdiction),
         scheduling=SchedulingUseCases(access, protocols),
         monitoring=DeviceFeed(
             access,

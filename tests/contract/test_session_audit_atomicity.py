@@ -19,7 +19,7 @@ from msinfusion.application.audit import Actor, AuditedAccess
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import Patient, Role
+from msinfusion.application.records import Patient, PatientIdentifier, Role
 from msinfusion.application.sessions import SessionService, SessionUseCases
 from msinfusion.catalog import shipped_catalog
 from msinfusion.errors import CommandRefused
@@ -77,7 +77,14 @@ class Crash(Exception):
 
 def _setup(factory: Factory) -> tuple[SessionUseCases, SessionService, Crashes, str]:
     with factory() as uow:
-        uow.patients.add(Patient(id="p-001", display_name="Synthetic Patient"))
+        uow.patients.add(
+            Patient(
+                id="p-001",
+                display_name="Synthetic Patient",
+                identifiers=(PatientIdentifier(system="urn:test:mrn", value="MRN-1"),),
+                synthetic=True,
+            )
+        )
         uow.commit()
     crashes = Crashes(factory)
     service = SessionService(shipped_catalog(), unit_of_work=crashes)
@@ -102,7 +109,13 @@ def _nurse() -> Actor:
 
 def _check_in() -> cmd.CheckIn:
     return cmd.CheckIn(
-        at=at(-150), user="nurse-a", patient_id="p-001", protocol_id=PROTOCOL, dose_number=3
+        at=at(-150),
+        user="nurse-a",
+        patient_id="p-001",
+        protocol_id=PROTOCOL,
+        dose_number=3,
+        identity_check="wristband",
+        confirmed_identifier="MRN-1",
     )
 
 
@@ -151,7 +164,13 @@ def test_a_hook_that_raises_rolls_the_events_back(uow_factory: Factory) -> None:
         raise Crash
 
     command = cmd.CheckIn(
-        at=at(-150), user="nurse-a", patient_id="p-001", protocol_id=PROTOCOL, dose_number=3
+        at=at(-150),
+        user="nurse-a",
+        patient_id="p-001",
+        protocol_id=PROTOCOL,
+        dose_number=3,
+        identity_check="wristband",
+        confirmed_identifier="MRN-1",
     )
     with pytest.raises(Crash):
         service.handle(session_id, command, before_commit=crash)

@@ -31,7 +31,12 @@ from msinfusion.errors import InvalidCommand, InvalidCourseOrder, RecordNotFound
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import GivenDose
 from msinfusion.planning.gate_rules import OUTCOME_OVERRIDABLE_GATE_IDS, OVERRIDABLE_GATE_IDS
-from msinfusion.planning.patient_record import FINDINGS, LAB_TESTS, patient_record_from_dict
+from msinfusion.planning.patient_record import (
+    FINDINGS,
+    LAB_TESTS,
+    NUMBER_ENTRIES,
+    patient_record_from_dict,
+)
 
 MAX_TEXT = 500
 """Longest free text an entry keeps (a justification, a reason, an assay or vaccine name)."""
@@ -143,6 +148,13 @@ def _lab(item: Mapping[str, Any], data: dict[str, Any], actor: Actor) -> None:
         raise InvalidCommand("a result needs a value, positive or abnormal", field="value")
     if isinstance(item.get("value"), bool):
         raise InvalidCommand("value must be a number", field="value")
+    if item.get("test") in NUMBER_ENTRIES:
+        value = item.get("value")
+        if not isinstance(value, int | float) or value < 0:
+            raise InvalidCommand(
+                f"{item.get('test')} is a stated number: value must be >= 0 (0 if none)",
+                field="value",
+            )
     if item.get("assay") is not None:
         data["assay"] = _text(item, "assay", required=True)
 

@@ -7,7 +7,7 @@ Projections only: they read records passed in and never a unit of work, so the u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from msinfusion.application.records import (
     AppointmentStatus,
     ClinicalEntry,
     ClinicalEntryKind,
+    Role,
     SessionSummary,
     TherapyOrder,
 )
@@ -47,19 +48,95 @@ DayOf = Callable[[datetime], date]
 """The centre's clinic day of a moment (``ClinicalRecords.local_day``)."""
 
 
+COSIGN_ROLES = "cosign_roles"
+"""The key of a retraction's data that makes it wait for a co-signature: the roles that may
+co-sign it (the author's role, or a physician). A retraction without it takes effect at once."""
+COSIGNS = "cosigns"
+"""The key of a co-signature's data: the id of the pending retraction it signs."""
+
+
+def is_retraction(entry: ClinicalEntry) -> bool:
+    return entry.kind is ClinicalEntryKind.RETRACTION
+
+
 def retracted_ids(entries: Iterable[ClinicalEntry]) -> frozenset[str]:
-    """The ids of entries retracted as made in error (no decision reads them)."""
+    """The ids of entries retracted as made in error (no decision reads them).
+
+    A retraction waiting for its co-signature retracts nothing yet: the entry it names counts
+    until a co-signer signs (the co-signature is itself a retraction of the same entry, by a
+    user whose role needs no co-signature)."""
     return frozenset(
-        str(e.data["entry_id"]) for e in entries if e.kind is ClinicalEntryKind.RETRACTION
+        str(e.data["entry_id"]) for e in entries if is_retraction(e) and COSIGN_ROLES not in e.data
     )
 
 
-def stored_record(entries: list[ClinicalEntry], patient_id: str) -> PatientRecord:
+def cosigner_roles(author_role: Role | None) -> frozenset[Role]:
+    """Who may co-sign the retraction of an entry whose author had ``author_role``: a user of
+    that role, or a physician (an unknown author, e.g. a data import: a physician only)."""
+    return frozenset({Role.PHYSICIAN} if author_role is None else {author_role, Role.PHYSICIAN})
+
+
+def needs_cosignature(retracting: Role, author_role: Role | None) -> bool:
+    """Whether a retraction by ``retracting`` of an entry by ``author_role`` waits for a
+    co-signature: it does unless the retracting user is of the author's role or a physician.
+
+    >>> needs_cosignature(Role.NURSE, Role.PHYSICIAN), needs_cosignature(Role.PHYSICIAN, Role.NURSE)
+    (True, False)
+    >>> needs_cosignature(Role.NURSE, Role.NURSE), needs_cosignature(Role.NURSE, None)
+    (False, True)
+    """
+    return retracting not in cosigner_roles(author_role)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cosignature:
+    """Where a retraction stands that needed a co-signature: ``signature`` is the co-signing
+    entry (None while the retraction is pending and takes no effect)."""
+
+    retraction: ClinicalEntry
+    roles: tuple[str, ...]
+    signature: ClinicalEntry | None
+
+    @property
+    def pending(self) -> bool:
+        return self.signature is None
+
+
+def cosignatures(entries: Iterable[ClinicalEntry]) -> dict[str, Cosignature]:
+    """Retraction id -> its co-signature state, for every retraction that needed one."""
+    listed = list(entries)
+    signed = {str(e.data[COSIGNS]): e for e in listed if is_retraction(e) and COSIGNS in e.data}
+    return {
+        e.id: Cosignature(
+            retraction=e,
+            roles=tuple(str(r) for r in e.data[COSIGN_ROLES]),
+            signature=signed.get(e.id),
+        )
+        for e in listed
+        if is_retraction(e) and COSIGN_ROLES in e.data
+    }
+
+
+def pending_retractions(entries: Iterable[ClinicalEntry]) -> dict[str, ClinicalEntry]:
+    """Entry id -> the retraction of it that waits for a co-signature (the entry still counts)."""
+    return {
+        str(c.retraction.data["entry_id"]): c.retraction
+        for c in cosignatures(entries).values()
+        if c.pending
+    }
+
+
+def stored_record(
+    entries: list[ClinicalEntry], patient_id: str, *, sex: str | None = None
+) -> PatientRecord:
     """The patient record the gates read: every entry not retracted; a profile answer is the
-    one of the latest clinical date (then the latest recorded)."""
+    one of the latest clinical date (then the latest recorded). ``sex`` is the registered one
+    (sex-specific monitoring such as cervical screening reads it)."""
     retracted = retracted_ids(entries)
     live = [e for e in entries if e.id not in retracted]
     raw: dict[str, Any] = {"id": patient_id, **{key: [] for key in RECORD_KEYS.values()}}
+    if sex is not None:
+        raw["sex"] = sex
     for entry in live:
         if entry.kind in RECORD_KEYS:
             raw[RECORD_KEYS[entry.kind]].append(dict(entry.data))
@@ -157,6 +234,8 @@ class PatientCourses:
     as_of: date
     entries: tuple[ClinicalEntry, ...]
     retracted_ids: frozenset[str]
+    cosignatures: Mapping[str, Cosignature]
+    """Retraction id -> its co-signature state (only retractions that needed one)."""
     courses: tuple[OrderCourse, ...]
     problems: tuple[str, ...]
     """Orders whose course could not be checked (e.g. an inconsistent dose history), why."""

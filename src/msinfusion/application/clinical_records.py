@@ -6,6 +6,12 @@ validated by ``clinical_entry_input`` (the ``course check`` file's parser, plus 
 centre knows), read back through ``clinical_record_view``, and its dose history counted by
 ``planning.dose_history``; this module holds the use cases that read and write them.
 
+A retraction of an entry whose author had another role than the retracting user waits for a
+co-signature (``retraction_cosign``): it is stored as pending and changes no decision until a
+user of the author's role, or a physician, co-signs it in a separate request
+(``cosign_retraction``); both steps are audited (docs/clinical/safety-across-visits.md,
+"Co-signed retraction").
+
 ``dose_gates`` is the one place that decides whether a dose may be booked or started: booking
 refuses a failed mandatory gate (``GateStage.BOOKING``), starting the infusion refuses a failed
 or missing one (``GateStage.START``); both refuse a dose before the label's minimum interval.
@@ -20,9 +26,11 @@ from typing import Any
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_entry_input import EntryContext, checked_entry, entry_kind
 from msinfusion.application.clinical_record_view import (
+    COSIGNS,
     OrderCourse,
     PatientCourses,
     booked_doses,
+    cosignatures,
     course_order,
     order_for_dose,
     recorded_doses,
@@ -33,8 +41,9 @@ from msinfusion.application.clinical_record_view import (
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import ClinicalEntry, ClinicalEntryKind, TherapyOrder
+from msinfusion.application.retraction_cosign import cosigned, cosigned_id, held_for_cosignature
 from msinfusion.catalog.registry import Catalog
-from msinfusion.errors import InvalidCourseOrder
+from msinfusion.errors import InvalidCourseOrder, RecordNotFound
 from msinfusion.planning.course_check import (
     DoseGates,
     check_course,
@@ -71,11 +80,14 @@ class ClinicalRecords:
         *,
         new_id: Callable[[str], str],
         centre_tz: tzinfo,
+        jurisdiction: str | None = None,
     ) -> None:
         self._access = access
         self._catalog = catalog
         self._new_id = new_id
         self._tz = centre_tz
+        self._jurisdiction = jurisdiction
+        """The centre's US/EU setting (None: unknown, the strictest); an order's option wins."""
 
     def local_day(self, moment: datetime) -> date:
         """The centre's calendar day of ``moment``: gate dates are clinic days, not UTC days."""
@@ -86,8 +98,14 @@ class ClinicalRecords:
     def record(
         self, actor: Actor, patient_id: str, kind: str, item: Mapping[str, Any]
     ) -> ClinicalEntry:
-        """Store one entry; an override needs ``override_gate`` and is in the actor's name."""
+        """Store one entry; an override needs ``override_gate`` and is in the actor's name.
+
+        A retraction item naming ``cosigns`` (a pending retraction's id) is that retraction's
+        co-signature (``cosign_retraction``)."""
         parsed_kind = entry_kind(kind)
+        cosigning = isinstance(item, Mapping) and COSIGNS in item
+        if parsed_kind is ClinicalEntryKind.RETRACTION and cosigning:
+            return self.cosign_retraction(actor, patient_id, item)
         action = (
             Action.OVERRIDE_GATE
             if parsed_kind is ClinicalEntryKind.OVERRIDE
@@ -109,7 +127,9 @@ class ClinicalRecords:
                 entries=lambda: uow.clinical_entries.list_for_patient(patient_id),
             )
             on, data = checked_entry(parsed_kind, item, context)
-            entry = ClinicalEntry(
+            if parsed_kind is ClinicalEntryKind.RETRACTION:
+                data = held_for_cosignature(uow, actor, patient_id, data, entry_id)
+            stored = ClinicalEntry(
                 id=entry_id,
                 patient_id=patient_id,
                 kind=parsed_kind,
@@ -118,10 +138,35 @@ class ClinicalRecords:
                 recorded_at=actor.at,
                 recorded_by=actor.user_id,
             )
-            uow.clinical_entries.add(entry)
-            return entry
+            uow.clinical_entries.add(stored)
+            return stored
 
         return self._access.run(actor, action, subject, work)
+
+    def cosign_retraction(
+        self, actor: Actor, patient_id: str, item: Mapping[str, Any]
+    ) -> ClinicalEntry:
+        """Co-sign a pending retraction (``item``: ``{"cosigns": id}``, optionally the
+        ``entry_id`` it retracts); ``retraction_cosign.cosigned`` says what is refused."""
+        retraction_id = cosigned_id(item)
+        subject = Subject(
+            verb="clinical.retraction.cosign", resource_type="patient", resource_id=patient_id
+        )
+        entry_id = self._new_id("entry")
+
+        def work(uow: UnitOfWork) -> ClinicalEntry:
+            uow.patients.get(patient_id)
+            return cosigned(
+                uow,
+                actor,
+                patient_id,
+                retraction_id,
+                entry_id=entry_id,
+                on=self.local_day(actor.at),
+                retracts=item.get("entry_id"),
+            )
+
+        return self._access.run(actor, Action.COSIGN_RETRACTION, subject, work)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -166,7 +211,7 @@ class ClinicalRecords:
         """``courses`` inside a caller's unit of work (the board reads many patients at once)."""
         uow.patients.get(patient_id)
         entries = uow.clinical_entries.list_for_patient(patient_id)
-        record = stored_record(entries, patient_id)
+        record = stored_record(entries, patient_id, sex=_sex_of(uow, patient_id))
         courses: list[OrderCourse] = []
         problems: list[str] = []
         for order in uow.orders.list_for_patient(patient_id):
@@ -174,7 +219,9 @@ class ClinicalRecords:
                 continue
             try:
                 given = self._given(uow, order, dose_before=None)
-                check = check_course(course_order(order, given), record, as_of=day)
+                check = check_course(
+                    course_order(order, given), record, as_of=day, jurisdiction=self._jurisdiction
+                )
             except (InvalidCourseOrder, ArithmeticError) as error:
                 problems.append(f"{order.therapy_id} order {order.id}: {error}")
                 continue
@@ -184,12 +231,17 @@ class ClinicalRecords:
             as_of=day,
             entries=tuple(entries),
             retracted_ids=retracted_ids(entries),
+            cosignatures=cosignatures(entries),
             courses=tuple(courses),
             problems=tuple(problems),
         )
 
     def stored_record_in(self, uow: UnitOfWork, patient_id: str) -> PatientRecord:
-        return stored_record(uow.clinical_entries.list_for_patient(patient_id), patient_id)
+        return stored_record(
+            uow.clinical_entries.list_for_patient(patient_id),
+            patient_id,
+            sex=_sex_of(uow, patient_id),
+        )
 
     def course_order(self, uow: UnitOfWork, order: TherapyOrder) -> CourseOrder:
         """The planning core's order of a stored order, with the doses given so far."""
@@ -219,7 +271,11 @@ class ClinicalRecords:
         the session starting (``excluding_session_id``).
         """
         therapy_id = self._catalog.get_protocol(protocol_id).therapy_id
-        record = stored_record(uow.clinical_entries.list_for_patient(patient_id), patient_id)
+        record = stored_record(
+            uow.clinical_entries.list_for_patient(patient_id),
+            patient_id,
+            sex=_sex_of(uow, patient_id),
+        )
         order = (
             uow.orders.get(order_id)
             if order_id is not None
@@ -236,6 +292,7 @@ class ClinicalRecords:
                 on=on,
                 previous_dose_on=previous_dose_on(history, on),
                 course_start=starts_course(dose_number, course_day),
+                jurisdiction=self._jurisdiction,
             )
         given = self._given(
             uow,
@@ -243,7 +300,13 @@ class ClinicalRecords:
             dose_before=dose_number if booked_count else None,
             excluding=excluding_session_id,
         )
-        return gates_for_dose(course_order(order, given), record, dose_number=dose_number, on=on)
+        return gates_for_dose(
+            course_order(order, given),
+            record,
+            dose_number=dose_number,
+            on=on,
+            jurisdiction=self._jurisdiction,
+        )
 
     def _therapy_of(self, protocol_id: str) -> str:
         return self._catalog.get_protocol(protocol_id).therapy_id
@@ -295,3 +358,10 @@ class ClinicalRecords:
             since=since,
             excluding_session_id=excluding,
         )
+
+
+def _sex_of(uow: UnitOfWork, patient_id: str) -> str | None:
+    try:
+        return uow.patients.get(patient_id).sex
+    except RecordNotFound:
+        return None

@@ -9,6 +9,8 @@ A stored order's calendar (``get_calendar``) is the planned one (``as_of`` marks
 overdue). A course check reads the patient's stored clinical record and the doses given
 (``clinical_records``) unless the body brings its own ``patient`` or ``order`` (the
 ``msinfusion course check`` file), which then replace the stored ones for that check only.
+The centre's jurisdiction (``Settings.jurisdiction``, ``MSINFUSION_JURISDICTION``) applies to
+every order that names none; None: unknown, the strictest rules.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from msinfusion.planning.course_check import (
     check_course,
     order_from_dict,
 )
+from msinfusion.planning.course_options import with_jurisdiction
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import CourseCalendar, CourseOrder
 from msinfusion.planning.icalendar import course_to_ics
@@ -49,16 +52,28 @@ def course_order_of(order: TherapyOrder) -> CourseOrder:
 class CourseUseCases:
     """Calendars, course checks and risk calculators over stored orders and patients."""
 
-    def __init__(self, access: AuditedAccess, clinical: ClinicalRecords) -> None:
+    def __init__(
+        self,
+        access: AuditedAccess,
+        clinical: ClinicalRecords,
+        *,
+        jurisdiction: str | None = None,
+    ) -> None:
         self._access = access
         self._clinical = clinical
+        self._jurisdiction = jurisdiction
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """The centre's jurisdiction (``US``, ``EU``) or None (unknown: the strictest)."""
+        return self._jurisdiction
 
     def get_calendar(self, actor: Actor, order_id: str, *, as_of: date | None) -> CourseCalendar:
         """The dated dose calendar of a stored order (``as_of``: statuses on that day)."""
         subject = Subject(verb="course.calendar.read", resource_type="order", resource_id=order_id)
 
         def work(uow: UnitOfWork) -> CourseCalendar:
-            order = course_order_of(uow.orders.get(order_id))
+            order = with_jurisdiction(course_order_of(uow.orders.get(order_id)), self._jurisdiction)
             return _within_range(lambda: plan_course(order, as_of=as_of))
 
         return self._access.run(actor, Action.READ_COURSE, subject, work)
@@ -87,7 +102,9 @@ class CourseUseCases:
                 else _patient_record(patient_id, body["patient"])
             )
             as_of = _as_of(body.get("as_of"), actor.at)
-            return _within_range(lambda: check_course(order, record, as_of=as_of))
+            return _within_range(
+                lambda: check_course(order, record, as_of=as_of, jurisdiction=self._jurisdiction)
+            )
 
         return self._access.run(actor, Action.READ_COURSE, subject, work)
 
@@ -95,13 +112,14 @@ class CourseUseCases:
         self,
         actor: Actor,
         *,
-        jcv_positive: bool,
+        jcv_positive: bool | None,
         index: Decimal | None,
         prior_immunosuppressant: bool,
         months: int,
         assay: str | None = None,
     ) -> PmlRisk:
-        """Natalizumab PML risk per 1000 from the dossier's table (no patient data)."""
+        """Natalizumab PML risk per 1000 from the dossier's table (no patient data);
+        ``jcv_positive=None``: serostatus not given, read from the index (NTZEU-15)."""
         subject = Subject(verb="risk.pml", resource_type="risk")
         self._access.authorize(actor, Action.READ_CATALOG, subject)
         return pml_risk(

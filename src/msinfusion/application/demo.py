@@ -251,7 +251,13 @@ def _run_session(
             break
         typed = replace(command, user=nurse.username)
         if isinstance(typed, CheckIn):
-            typed = replace(typed, patient_id=patient.id)
+            mrn = patient.identifiers[0] if patient.identifiers else None
+            typed = replace(
+                typed,
+                patient_id=patient.id,
+                identity_check="identifier",  # the synthetic wristband's MRN, typed
+                confirmed_identifier=None if mrn is None else f"{mrn.system}|{mrn.value}",
+            )
         charting = replace(nurse, at=command.at)  # the synthetic day, charted as it happened
         version = centre.sessions.handle(
             charting, session_id, typed, expected_version=version, display_tz=UTC

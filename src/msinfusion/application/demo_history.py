@@ -16,8 +16,11 @@ from typing import Any
 from msinfusion.application.audit import Actor
 from msinfusion.application.centre import Centre
 from msinfusion.application.records import Patient, TherapyOrder
+from msinfusion.planning import course_data
+from msinfusion.planning.calendar_units import shift
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.courses import CourseOrder
+from msinfusion.planning.patient_record import ALEMTUZUMAB_EU_CONTRAINDICATIONS, LAB_TESTS
 
 DEMO_OPTIONS: dict[str, dict[str, str]] = {
     "rituximab": {"regimen": "hermes"},
@@ -57,7 +60,13 @@ TODAY_FINDINGS: tuple[tuple[str, bool], ...] = (
     ("pml", False),
     ("touch_authorized", True),
     ("touch_checklist_stop", False),
+    ("immunocompromised", False),
+    ("immunosuppressant_current", False),
+    ("lemtrada_rems_authorized", True),
+    ("anticoagulant_or_antiplatelet", False),
+    *((name, False) for name in ALEMTUZUMAB_EU_CONTRAINDICATIONS),
 )
+"""Same-day assessments (synthetic): REMS authorisations, checklists, contraindications."""
 MISSING_PREGNANCY_TEST = 9
 """The (0-based) demo patient, booked after ``now``, whose pregnancy test is not yet on file."""
 
@@ -120,4 +129,11 @@ def record_history(
     )
     for name, present in TODAY_FINDINGS:
         item = {"name": name, "on": day.isoformat(), "present": present}
+        clinical.record(nurse, patient.id, "finding", item)
+    prior = f"prior_{order.therapy_id}_mg_per_m2"
+    if prior in LAB_TESTS:  # lifetime exposure stated: none (synthetic)
+        clinical.record(nurse, patient.id, "lab", {"test": prior, "on": screened, "value": 0})
+    reinform = course_data.interval("natalizumab.reinformation_after")
+    if course.given and shift(course.given[0][1], reinform) <= day:
+        item = {"name": "natalizumab_reinformed", "on": day.isoformat(), "present": True}
         clinical.record(nurse, patient.id, "finding", item)

@@ -35,6 +35,10 @@ Decisions (documented in docs/user-guide/admin.md):
   error) is for ``nurse`` and ``physician``. ``override_gate`` — a justified override of a failed
   pre-treatment gate where the label leaves the decision to the prescriber — is ``physician``'s
   only, and is recorded in the physician's own name.
+* ``cosign_retraction`` is for ``nurse`` and ``physician``: a retraction of an entry whose author
+  had another role than the retracting user waits for a co-signature by a user of the author's
+  role or a physician; which of the two roles may sign a given retraction is checked by the
+  use case (``ClinicalRecords.cosign_retraction``), never by the one who retracted.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Action(enum.Enum):
     REVIEW_QUARANTINE = "review_quarantine"
     RECORD_CLINICAL = "record_clinical"
     OVERRIDE_GATE = "override_gate"
+    COSIGN_RETRACTION = "cosign_retraction"
     CHANGE_OWN_PASSWORD = "change_own_password"
     ISSUE_OWN_TOKEN = "issue_own_token"
 
@@ -128,6 +133,7 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.REVIEW_QUARANTINE: frozenset({_A}),
     Action.RECORD_CLINICAL: _BEDSIDE,
     Action.OVERRIDE_GATE: frozenset({_P}),
+    Action.COSIGN_RETRACTION: _BEDSIDE,
     Action.CHANGE_OWN_PASSWORD: _PEOPLE,
     Action.ISSUE_OWN_TOKEN: _PEOPLE,
 }
@@ -150,6 +156,7 @@ COMMAND_ACTIONS: Mapping[str, Action] = {
     "Discharge": Action.DISCHARGE,
     "CorrectEntry": Action.CORRECT_ENTRY,
     "AcknowledgeAlert": Action.ACKNOWLEDGE_ALERT,
+    "CosignVerbalOrder": Action.OVERRIDE_SOFT_LIMIT,
 }
 """The action each session command needs; a command not listed here is refused to everyone."""
 

@@ -29,6 +29,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry, outcome_of
 from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpened
+from msinfusion.application.chair_safety import (
+    require_allergy_acknowledged,
+    require_cosignable,
+    require_identification,
+    verbal_order_physician,
+)
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action, require_command
 from msinfusion.application.ports import UnitOfWork
@@ -58,7 +64,7 @@ from msinfusion.errors import (
 from msinfusion.planning.gates import GateStage, require_clear
 from msinfusion.session.chart import Chart
 from msinfusion.session.charting import LATE_AFTER
-from msinfusion.session.commands import CheckIn, Command, StartInfusion
+from msinfusion.session.commands import CheckIn, Command, CosignVerbalOrder, StartInfusion
 from msinfusion.session.events import Event
 from msinfusion.session.queries import SessionView, state_at, view_at
 from msinfusion.session.state import SessionState, Status
@@ -198,19 +204,27 @@ class SessionUseCases:
         )
 
         def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
+            verbal_order_physician(uow, actor, command)
             charted = self._check_in_from_record(uow, session_id, command)
             decision = self._streams.decide_in(
                 uow, session_id, charted, expected_version, recorded_at=actor.at
             )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
+            if isinstance(command, CosignVerbalOrder):
+                require_cosignable(decision.before.chart, command, actor)
+            patient_id = decision.after.state.patient_id or _appointment_patient(uow, session_id)
+            if patient_id:
+                require_allergy_acknowledged(uow.patients.get(patient_id), command)
             charted = decision.command
             late = self._streams.policy.is_late(charted.at, charted.recorded_at)
             uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
             return decision, _patient_of(uow, decision.after)
 
         try:
-            require_command(actor.role, name, has_override=command.override_reason is not None)
+            verbal = getattr(command, "verbal_order_by", None) is not None
+            has_override = command.override_reason is not None and not verbal
+            require_command(actor.role, name, has_override=has_override)
             if command.user != actor.username:
                 raise InvalidCommand("user must be your own user name (or left out)", field="user")
             decision, patient = in_transaction(
@@ -246,6 +260,8 @@ class SessionUseCases:
             return command
         patient = referenced(uow.patients, command.patient_id, "patient_id")
         appointment = uow.appointments.find_by_session(session_id)
+        if appointment is None or appointment.patient_id == command.patient_id:
+            require_identification(patient, command)
         if appointment is not None and (
             appointment.patient_id,
             appointment.protocol_id,
@@ -360,6 +376,11 @@ class SessionUseCases:
             lambda uow: self._streams.read_in(uow, session_id),
         )
         return numbered(stream.stored_events)
+
+
+def _appointment_patient(uow: UnitOfWork, session_id: str) -> str | None:
+    appointment = uow.appointments.find_by_session(session_id)
+    return None if appointment is None else appointment.patient_id
 
 
 def _register_stream(uow: UnitOfWork, session_id: str) -> None:

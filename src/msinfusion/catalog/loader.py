@@ -32,6 +32,7 @@ from msinfusion.catalog.model import (
     ObservationRule,
     PlanningTraits,
     Premedication,
+    PremedicationAlternative,
     PremedicationWindow,
     Protocol,
     ProtocolId,
@@ -330,6 +331,18 @@ class _Builder:
             ),
             note=m.note,
             verified=m.verified,
+            dose_mg=m.dose_mg,
+            alternatives=tuple(
+                PremedicationAlternative(
+                    drug=a.drug,
+                    dose_mg_min=a.dose_mg_min,
+                    dose_mg_max=a.dose_mg_max,
+                    routes=tuple(a.routes),
+                    sources=self._resolve(a.sources, f"{field}.alternatives[{j}]"),
+                    note=a.note,
+                )
+                for j, a in enumerate(m.alternatives)
+            ),
         )
 
     def _reaction_rule(self, r: s.ReactionRuleFile, field: str) -> ReactionRule:
@@ -342,6 +355,7 @@ class _Builder:
             hold_min=self._maybe(r.hold_min, f"{field}.hold_min"),
             may_resume=r.may_resume,
             resume_requires_resolution=r.resume_requires_resolution,
+            resume_requires_decision=r.resume_requires_decision,
             re_escalation=ReEscalation(r.re_escalation),
             re_escalation_increment_ml_per_h=self._maybe(
                 r.re_escalation_increment_ml_per_h, f"{field}.re_escalation_increment_ml_per_h"

@@ -116,6 +116,10 @@ _PLAN_INTERVALS: dict[MonitoringPlan, tuple[str, ...]] = {
         "blood_urine_every",
         "thyroid_every",
         "skin_every",
+        "cervical_screening_every",
+        "liver_every",
+        "herpes_prophylaxis_after_course_us",
+        "herpes_prophylaxis_after_course_eu",
     ),
     MonitoringPlan.PML_SURVEILLANCE: (
         "jcv_every",
@@ -205,7 +209,23 @@ class PremedicationWindow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PremedicationAlternative:
+    """Another drug the label accepts for a premedication, with its dose range and routes."""
+
+    drug: str
+    dose_mg_min: Decimal
+    dose_mg_max: Decimal
+    routes: tuple[str, ...]
+    sources: tuple[Source, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Premedication:
+    """A protocol premedication. ``dose_mg`` and ``route`` are set where the label gives them
+    ("methylprednisolone 100 mg IV"); None means any plausible dose or route counts ("an
+    antihistamine per local practice")."""
+
     drug: str
     dose: str
     route: str | None
@@ -215,6 +235,8 @@ class Premedication:
     applies_to_course_days: tuple[int, ...] | None = None
     note: str | None = None
     verified: bool = True
+    dose_mg: Decimal | None = None
+    alternatives: tuple[PremedicationAlternative, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,6 +269,9 @@ class ReactionRule:
     sources: tuple[Source, ...]
     note: str | None = None
     verified: bool = True
+    resume_requires_decision: bool = False
+    """Resuming needs a documented clinician decision (``override_reason``): the label gives no
+    resume rate, so the engine never resumes on its own authority (alemtuzumab)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

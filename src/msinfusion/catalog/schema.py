@@ -84,10 +84,21 @@ class WindowFile(_Strict):
     tolerance_min: CitedPositive | None = None
 
 
+class PremedicationAlternativeFile(_Strict):
+    drug: Annotated[str, Field(min_length=1)]
+    dose_mg_min: Annotated[Decimal, Field(gt=0)]
+    dose_mg_max: Annotated[Decimal, Field(gt=0)]
+    routes: Annotated[list[str], Field(min_length=1)]
+    sources: SourceIds
+    note: str | None = None
+
+
 class PremedicationFile(_Strict):
     drug: Annotated[str, Field(min_length=1)]
     dose: Annotated[str, Field(min_length=1)]
+    dose_mg: Annotated[Decimal, Field(gt=0)] | None = None
     route: str | None = None
+    alternatives: list[PremedicationAlternativeFile] = Field(default_factory=list)
     required: bool
     sources: SourceIds
     window: WindowFile | None = None
@@ -110,6 +121,7 @@ class ReactionRuleFile(_Strict):
     hold_min: CitedPositive | None = None
     may_resume: bool
     resume_requires_resolution: bool = False
+    resume_requires_decision: bool = False
     re_escalation: Literal["per_ladder", "manual", "none"]
     re_escalation_increment_ml_per_h: CitedPositive | None = None
     discontinue_therapy: bool = False

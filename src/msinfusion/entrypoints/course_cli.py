@@ -184,12 +184,12 @@ def pml_command(
             fail(f"--jcv-index: '{jcv_index}' is not a number")
         if not index.is_finite():
             fail(f"--jcv-index: '{jcv_index}' is not a finite number")
-    status = jcv_status or ("positive" if index is not None else None)
-    if status not in ("positive", "negative"):
-        fail("--jcv-status: give positive or negative (or an --jcv-index for a positive test)")
+    status = jcv_status
+    if status not in ("positive", "negative", None) or (status is None and index is None):
+        fail("--jcv-status: give positive or negative, or an --jcv-index (read by its cut-offs)")
     try:
         risk = pml_risk(
-            jcv_positive=status == "positive",
+            jcv_positive=None if status is None else status == "positive",
             index=index,
             assay=assay,
             prior_immunosuppressant=prior,

@@ -191,7 +191,12 @@ def build_mitoxantrone(order: CourseOrder, placer: Placer) -> Built:
     notes = (
         f"Stops at the lifetime limit {limit} mg/m2 (dossier M1"
         + ("" if jurisdiction else "; jurisdiction unknown: EU 72, the stricter")
-        + f"), prior exposure {prior} mg/m2 included.",
+        + (
+            f"), prior exposure {prior} mg/m2 included."
+            if "prior_mg_per_m2" in opts.values
+            else "); prior exposure not stated on the order: the calendar counts none, the "
+            "gates need it stated (order or record, dossier M1)."
+        ),
         "Dossier M2: US every 3 months; EU every 1-3 months (interval_months=1..3, EU only).",
     )
     return Built(

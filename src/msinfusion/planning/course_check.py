@@ -3,6 +3,12 @@
 Framework-free: the CLI (``msinfusion course check``), the API routes and the patient page call
 ``check_course`` / ``course_check_to_dict``. Which risks and monitoring apply is catalog data
 (the therapy file's ``[planning]``), never a test of the drug name.
+
+``jurisdiction`` is the centre's (``MSINFUSION_JURISDICTION``): it applies to an order that
+names none (``with_jurisdiction``); unknown -> the strictest rules. Prior cumulative exposure
+(mitoxantrone) is what the order (``prior_mg_per_m2``) or the record
+(``prior_<therapy>_mg_per_m2``) states, the larger if both; stated by neither, the cumulative
+gates are missing - never 0 (dossier M1).
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from typing import Any
 
 from msinfusion.catalog.model import Mechanism
 from msinfusion.errors import InvalidCourseOrder
-from msinfusion.planning.course_options import cumulative_plan, planned_therapy
+from msinfusion.planning.course_options import (
+    cumulative_plan,
+    planned_therapy,
+    with_jurisdiction,
+)
 from msinfusion.planning.course_plan import plan_course
 from msinfusion.planning.course_views import (
     calendar_to_dict,
@@ -70,9 +80,20 @@ class CourseCheck:
         return self.gates_on is not None and self.gates_on == self.calendar.as_of
 
 
+def stated_prior_mg_per_m2(order: CourseOrder, record: PatientRecord, on: date) -> Decimal | None:
+    """Lifetime exposure before this course as stated: the order's ``prior_mg_per_m2``, the
+    record's newest ``prior_<therapy>_mg_per_m2`` on or before ``on``; both: the larger."""
+    raw = order.option_map.get("prior_mg_per_m2")
+    stated = [] if raw is None else [Decimal(raw)]
+    entry = record.latest(f"prior_{order.therapy_id}_mg_per_m2", on_or_before=on)
+    if entry is not None and entry.value is not None:
+        stated.append(entry.value)
+    return max(stated) if stated else None
+
+
 def dose_context(
     calendar: CourseCalendar,
-    prior_mg_per_m2: Decimal,
+    prior_mg_per_m2: Decimal | None,
     given: tuple[GivenDose, ...] = (),
     *,
     on: date | None = None,
@@ -82,7 +103,7 @@ def dose_context(
     ``on`` is the date the dose is booked or started; by default the earliest date it may be
     given from ``calendar.as_of``. Where the therapy file declares a cumulative-dose projection
     (mitoxantrone), exposure so far = prior + each given dose at its recorded mg/m2 (the
-    protocol's mg/m2, 12, if none).
+    protocol's mg/m2, 12, if none); a prior exposure not stated (None) leaves it unknown.
     """
     dose = calendar.next_dose()
     if dose is None:
@@ -97,7 +118,7 @@ def dose_context(
     )
     plan = cumulative_plan(calendar.therapy_id)
     before = dose_mg_per_m2 = limit = None
-    if plan is not None:
+    if plan is not None and prior_mg_per_m2 is not None:
         recorded = {g.dose_number: g.mg_per_m2 for g in given}
         given_so_far = sum(
             (
@@ -119,6 +140,8 @@ def dose_context(
         course_start=course_start,
         previous_dose_on=None if previous is None else previous.given_on,
         jurisdiction=calendar.jurisdiction,
+        first_dose_on=calendar.doses[0].given_on,
+        prior_mg_per_m2=prior_mg_per_m2,
         cumulative_before_mg_per_m2=before,
         dose_mg_per_m2=dose_mg_per_m2,
         cumulative_limit_mg_per_m2=limit,
@@ -127,7 +150,7 @@ def dose_context(
 
 def _pml(calendar: CourseCalendar, record: PatientRecord, as_of: date) -> PmlRisk | None:
     jcv = record.latest("anti_jcv", on_or_before=as_of)
-    if jcv is None or jcv.positive is None or record.prior_immunosuppressant is None:
+    if jcv is None or record.prior_immunosuppressant is None:
         return None
     first = calendar.doses[0].given_on
     months = (
@@ -142,10 +165,18 @@ def _pml(calendar: CourseCalendar, record: PatientRecord, as_of: date) -> PmlRis
     )
 
 
-def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> CourseCheck:
-    """Calendar as of ``as_of``, the gates of the next dose, monitoring slots and the risks."""
+def check_course(
+    order: CourseOrder,
+    record: PatientRecord,
+    *,
+    as_of: date,
+    jurisdiction: str | None = None,
+) -> CourseCheck:
+    """Calendar as of ``as_of``, the gates of the next dose, monitoring slots and the risks
+    (``jurisdiction``: the centre's, for an order that names none)."""
+    order = with_jurisdiction(order, jurisdiction)
     calendar = plan_course(order, as_of=as_of)
-    prior = Decimal(order.option_map.get("prior_mg_per_m2", "0"))
+    prior = stated_prior_mg_per_m2(order, record, as_of)
     context = dose_context(calendar, prior, order.given)
     gates = () if context is None else evaluate_gates(GATES, record, context)
     slots = tuple(
@@ -169,7 +200,7 @@ def check_course(order: CourseOrder, record: PatientRecord, *, as_of: date) -> C
         if plan is None
         else project_mitoxantrone(
             calendar,
-            prior_mg_per_m2=prior,
+            prior_mg_per_m2=Decimal(0) if prior is None else prior,
             given=order.given,
             limit_mg_per_m2=plan.limit_mg_per_m2(calendar.jurisdiction),
         ),
@@ -194,14 +225,21 @@ class DoseGates:
 
 
 def gates_for_dose(
-    order: CourseOrder, record: PatientRecord, *, dose_number: int, on: date
+    order: CourseOrder,
+    record: PatientRecord,
+    *,
+    dose_number: int,
+    on: date,
+    jurisdiction: str | None = None,
 ) -> DoseGates:
     """The gates of dose ``dose_number`` given on ``on``, after the doses in ``order.given``.
 
     Refuses the dose as the calendar would refuse recording it: ``DoseTooEarly`` before its
     earliest date (the label's minimum interval), ``InvalidCourseOrder`` when an earlier dose
-    of the course is not recorded as given or the dose is already given.
+    of the course is not recorded as given or the dose is already given. ``jurisdiction``:
+    the centre's, for an order that names none.
     """
+    order = with_jurisdiction(order, jurisdiction)
     if any(g.dose_number == dose_number for g in order.given):
         raise InvalidCourseOrder(
             f"dose {dose_number} of this course is already recorded as given",
@@ -217,7 +255,7 @@ def gates_for_dose(
     proposed = GivenDose(dose_number=dose_number, on=on)
     plan_course(replace(order, given=(*before, proposed)), as_of=on)  # DoseTooEarly
     calendar = plan_course(order, as_of=on)
-    prior = Decimal(order.option_map.get("prior_mg_per_m2", "0"))
+    prior = stated_prior_mg_per_m2(order, record, on)
     context = dose_context(calendar, prior, order.given, on=on)
     gates = () if context is None else evaluate_gates(GATES, record, context)
     return DoseGates(dose_number=dose_number, on=on, gates=gates, calendar=calendar)
@@ -231,18 +269,25 @@ def gates_without_order(
     on: date,
     previous_dose_on: date | None,
     course_start: bool,
+    jurisdiction: str | None = None,
 ) -> DoseGates:
     """The gates of a dose booked or started with no therapy order on file.
 
     Without an order there is no calendar: the minimum interval is not checked and the caller
-    says so. The gates themselves are still evaluated from the dose number and the last dose.
+    says so. The gates themselves are still evaluated from the dose number and the last dose,
+    under the centre's ``jurisdiction``; the first dose's date is known only for dose 1, and
+    prior exposure only as the record states it (no cumulative projection without an order).
     """
+    empty = CourseOrder.create(therapy_id=therapy_id, start=on)
     context = DoseContext(
         therapy_id=therapy_id,
         dose_number=dose_number,
         on=on,
         course_start=course_start,
         previous_dose_on=previous_dose_on,
+        jurisdiction=jurisdiction,
+        first_dose_on=on if dose_number == 1 else None,
+        prior_mg_per_m2=stated_prior_mg_per_m2(empty, record, on),
     )
     return DoseGates(
         dose_number=dose_number,

@@ -31,7 +31,9 @@ def traits_of(therapy_id: str) -> PlanningTraits | None:
 
 
 def listed_doses(order: CourseOrder) -> int:
-    """How many doses an open-ended calendar lists by default (``planning.listed_doses``)."""
+    """How many doses an open-ended calendar lists by default (``planning.listed_doses``),
+    and always the next dose after those given (a patient past the horizon, e.g. natalizumab
+    infusion 27 at 24 months, still has a calendar)."""
     traits = traits_of(order.therapy_id)
     if traits is None or traits.listed_doses is None:
         raise CatalogError(
@@ -39,7 +41,7 @@ def listed_doses(order: CourseOrder) -> int:
             file=f"{order.therapy_id}.toml",
             field="planning.listed_doses",
         )
-    return traits.listed_doses
+    return max(traits.listed_doses, len(order.given) + 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +126,24 @@ class Options:
     def jurisdiction(self) -> str | None:
         raw = self.values.get("jurisdiction")
         return None if raw is None else self.choice("jurisdiction", JURISDICTIONS, None)
+
+
+def with_jurisdiction(order: CourseOrder, centre_jurisdiction: str | None) -> CourseOrder:
+    """The order under the centre's jurisdiction (``MSINFUSION_JURISDICTION``) unless it
+    names its own: the order's ``jurisdiction`` option wins; neither -> unknown (strictest)."""
+    if centre_jurisdiction is None or "jurisdiction" in order.option_map:
+        return order
+    if centre_jurisdiction not in JURISDICTIONS:
+        raise InvalidCourseOrder(
+            f"centre jurisdiction '{centre_jurisdiction}' is not one of {', '.join(JURISDICTIONS)}",
+            field="jurisdiction",
+        )
+    return CourseOrder.create(
+        therapy_id=order.therapy_id,
+        start=order.start,
+        options={**order.option_map, "jurisdiction": centre_jurisdiction},
+        given=order.given,
+    )
 
 
 def cited(*keys: str) -> tuple[str, ...]:

@@ -80,6 +80,7 @@ def slot_to_dict(slot: MonitoringSlot) -> dict[str, Any]:
         "abnormal": slot.abnormal,
         "result_on": None if result is None else result.on.isoformat(),
         "sources": list(slot.sources),
+        "verified": slot.verified,
     }
 
 

@@ -17,6 +17,7 @@ from msinfusion.planning.gate_evaluators import (
     vaccines_before,
 )
 from msinfusion.planning.gates import DoseContext, Outcome
+from msinfusion.planning.jcv_status import read_serostatus
 from msinfusion.planning.patient_record import PatientRecord
 
 LIVER = ("alt", "ast", "alp", "bilirubin")
@@ -92,13 +93,20 @@ def mri_baseline(record: PatientRecord, context: DoseContext) -> Outcome:
 
 
 def jcv(record: PatientRecord, context: DoseContext) -> Outcome:
+    """A known serostatus: stated, or read from the STRATIFY index (NTZEU-15); an
+    indeterminate or unreadable result is a missing status (retest), never a positive."""
     result = up_to(record, "anti_jcv", context)
-    if result is None or result.positive is None:
+    if result is None:
         return Outcome.missing("no anti-JCV antibody result")
+    reading = read_serostatus(result.positive, result.value, result.assay)
+    if not reading.status.known:
+        return Outcome.missing(f"anti-JCV status unknown on {result.on}: {reading.reason}")
     index = f", index {result.value}" if result.value is not None else ", no index"
     assay = f" ({result.assay})" if result.assay else " (assay not recorded, dossier N5)"
-    status = "positive" if result.positive else "negative"
-    return Outcome.ok(f"anti-JCV {status} on {result.on}{index}{assay}: see the PML risk")
+    how = f" [{reading.reason}]" if reading.from_index else ""
+    return Outcome.ok(
+        f"anti-JCV {reading.status.value} on {result.on}{index}{assay}{how}: see the PML risk"
+    )
 
 
 def pml_never(record: PatientRecord, context: DoseContext) -> Outcome:
@@ -133,7 +141,10 @@ def cumulative(record: PatientRecord, context: DoseContext) -> Outcome:
     before, dose = context.cumulative_before_mg_per_m2, context.dose_mg_per_m2
     limit = context.cumulative_limit_mg_per_m2
     if before is None or dose is None or limit is None:
-        return Outcome.missing("cumulative mitoxantrone exposure (incl. oncology) not given")
+        return Outcome.missing(
+            "prior mitoxantrone exposure (incl. oncology) not stated: record "
+            "prior_mitoxantrone_mg_per_m2 or the order option prior_mg_per_m2 (0 if none)"
+        )
     after = before + dose
     if after > limit:
         return Outcome.fail(f"{before} + {dose} = {after} mg/m2 exceeds the {limit} mg/m2 limit")

@@ -6,6 +6,9 @@ Which therapies a gate applies to is data: each therapy file lists its gate ids 
 Dossier ids in comments: A = anti-CD20 dossier (Q items), N = natalizumab/alemtuzumab/
 mitoxantrone/methylprednisolone dossier (N, A, M, P items). ``overridable=True`` only where the
 label leaves room for a prescriber decision (e.g. "whenever possible", "consult a specialist").
+``jurisdictions`` names where a REMS or label rule is law (rems-and-label-rules.md): TOUCH and
+the Lemtrada REMS in the US, SmPC rules in the EU; such a gate also applies where the
+jurisdiction is unknown (the strictest reading). See docs/clinical/therapy-rules.md.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import CatalogError
 from msinfusion.planning import course_data as data
 from msinfusion.planning import gate_checks as checks
+from msinfusion.planning import label_rule_checks as label
 from msinfusion.planning.gate_evaluators import (
     at_least,
     finding_today,
@@ -51,6 +55,7 @@ def _g(
     evaluate: Evaluate,
     verified: bool = True,
     note: str | None = None,
+    jurisdictions: frozenset[str] = frozenset(),
 ) -> Gate:
     return Gate(
         id=gid,
@@ -63,9 +68,11 @@ def _g(
         evaluate=evaluate,
         verified=verified,
         note=note,
+        jurisdictions=jurisdictions,
     )
 
 
+US, EU = frozenset({"US"}), frozenset({"EU"})
 FIRST, COURSE, EVERY = GateWhen.FIRST_DOSE, GateWhen.EACH_COURSE, GateWhen.EVERY_DOSE
 NEG = negative
 GATES: tuple[Gate, ...] = (
@@ -156,9 +163,28 @@ GATES: tuple[Gate, ...] = (
         evaluate=checks.pml_never,
     ),
     _g(
+        "natalizumab_immune_status",
+        "Not immunocompromised, no immunosuppressant (today)",
+        EVERY,
+        sources=("touch-checklist-questions", "tysabri-us-pi", "tysabri-eu-leaflet"),
+        evaluate=label.natalizumab_immune_status,
+        note="TOUCH-18/19/23 (US: prescriber decision, overridable); NTZEU-10 (EU and unknown: "
+        "contraindication, no override).",
+    ),
+    _g(
+        "natalizumab_reinformation_24_months",
+        "EU: patient re-informed and continuation form signed at 24 months",
+        EVERY,
+        sources=("tysabri-eu-smpc-copy", "tysabri-eu-leaflet", "tysabri-eu-materials"),
+        evaluate=label.natalizumab_reinformation,
+        jurisdictions=EU,
+        note="NTZEU-01/02 (grade B).",
+    ),
+    _g(
         "touch_authorized",
         "REMS (TOUCH / TYRUKO REMS) authorisation current",
         EVERY,
+        jurisdictions=US,
         sources=("touch-rems",),
         evaluate=finding_today(
             "touch_authorized", fail_reason="do not infuse; refer to the prescriber"
@@ -169,6 +195,7 @@ GATES: tuple[Gate, ...] = (
         "Pre-infusion patient checklist: no stop answer",
         EVERY,
         overridable=True,
+        jurisdictions=US,
         sources=("touch-rems", "touch-checklist"),
         verified=False,
         evaluate=no_finding_today(
@@ -178,7 +205,41 @@ GATES: tuple[Gate, ...] = (
         ),
         note="Dossier N9: checklist wording not hard-coded; override = prescriber clearance.",
     ),
-    # Alemtuzumab (N 2.1, 2.2)
+    # Alemtuzumab (N 2.1, 2.2; rems-and-label-rules.md C, D)
+    _g(
+        "alemtuzumab_rems_authorized",
+        "US: Lemtrada REMS - patient enrolled and authorised (today)",
+        EVERY,
+        jurisdictions=US,
+        sources=("lemtrada-rems", "lemtrada-rems-policy"),
+        evaluate=finding_today(
+            "lemtrada_rems_authorized",
+            fail_reason="do not infuse: not enrolled and authorised in the REMS (LEMUS-05)",
+        ),
+        note="LEMUS-05: A (REMS goal), B (the per-infusion check).",
+    ),
+    _g(
+        "alemtuzumab_eu_contraindications",
+        "EU contraindication checklist before the course",
+        COURSE,
+        jurisdictions=EU,
+        sources=("lemtrada-eu-leaflet", "lemtrada-ema-referral"),
+        evaluate=label.alemtuzumab_eu_contraindications,
+        note="LEMEU-02 (grade B); the 2020 referral (LEMEU-01, A) restricts use in heart, "
+        "circulation and bleeding disorders and other autoimmune disease.",
+    ),
+    _g(
+        "alemtuzumab_eu_anticoagulation",
+        "EU: anticoagulant or antiplatelet therapy (prescriber decision)",
+        COURSE,
+        overridable=True,
+        jurisdictions=EU,
+        verified=False,
+        sources=("lemtrada-ema-referral", "lemtrada-eu-leaflet"),
+        evaluate=label.alemtuzumab_anticoagulation,
+        note="LEMEU-03 grade C: not in the leaflet text read, which names bleeding disorders "
+        "only; override = prescriber decision.",
+    ),
     _g(
         "alemtuzumab_vzv",
         "VZV immunity (vaccinate if negative)",
@@ -298,6 +359,15 @@ GATES: tuple[Gate, ...] = (
         evaluate=pregnancy(every_dose=True, overridable=False),
     ),
     _g(
+        "mitoxantrone_no_retreatment",
+        "EU: not previously treated with mitoxantrone",
+        EVERY,
+        jurisdictions=EU,
+        sources=("mtx-rxreasoner-eu",),
+        evaluate=label.mitoxantrone_no_retreatment,
+        note="MITO-05 (grade B, EU-type SmPC); prior exposure must be stated (dossier M1).",
+    ),
+    _g(
         "mitoxantrone_cumulative",
         "Cumulative dose within the lifetime limit",
         EVERY,
@@ -324,10 +394,15 @@ GATES: tuple[Gate, ...] = (
 )
 
 # Gates a physician may override when they fail (with a justification, for that dose date).
-# Two more allow it for one outcome only: anti_cd20_vaccination_timing (US non-live vaccines,
-# "whenever possible") and mitoxantrone_lvef (a >= 10-point fall above 50 %, dossier M3).
+# Three more allow it for one outcome only: anti_cd20_vaccination_timing (US non-live vaccines,
+# "whenever possible"), mitoxantrone_lvef (a >= 10-point fall above 50 %, dossier M3) and
+# natalizumab_immune_status (US: prescriber decision, TOUCH-19).
 OVERRIDABLE_GATE_IDS = tuple(g.id for g in GATES if g.overridable)
-OUTCOME_OVERRIDABLE_GATE_IDS = ("anti_cd20_vaccination_timing", "mitoxantrone_lvef")
+OUTCOME_OVERRIDABLE_GATE_IDS = (
+    "anti_cd20_vaccination_timing",
+    "mitoxantrone_lvef",
+    "natalizumab_immune_status",
+)
 
 
 def gate_ids() -> tuple[str, ...]:

@@ -1,13 +1,15 @@
 """Pre-treatment and pre-infusion gates: pass / fail / missing, with reason and source.
 
-A gate belongs to therapies and applies before the first dose, before each course, or before every
-infusion. A **mandatory** gate that fails blocks booking the dose; one that fails *or* is missing
-blocks starting it (``require_clear`` raises ``GateBlocked``). A result that is missing when a
-dose is booked weeks ahead may still be drawn before the dose (a blood count since the previous
-dose, a same-day infection check), so at booking it is shown, not blocking. A physician may
-override a *failed* gate only where the label allows it (``Gate.overridable``, or the
-outcome's own ``overridable``) and only with a written justification recorded for that dose
-date; a missing result is never overridden.
+A gate belongs to therapies and applies before the first dose, before each course, or before
+every infusion; a gate of one jurisdiction's label or REMS (``Gate.jurisdictions``: TOUCH and
+the Lemtrada REMS in the US, SmPC rules in the EU) applies there and wherever the jurisdiction
+is unknown (the strictest reading: every rule applies). A **mandatory** gate that fails blocks
+booking the dose; one that fails *or* is missing blocks starting it (``require_clear`` raises
+``GateBlocked``). A result that is missing when a dose is booked weeks ahead may still be drawn
+before the dose (a blood count since the previous dose, a same-day infection check), so at
+booking it is shown, not blocking. A physician may override a *failed* gate only where the
+label allows it (``Gate.overridable``, or the outcome's own ``overridable``) and only with a
+written justification recorded for that dose date; a missing result is never overridden.
 The gate list is ``gate_rules.GATES``; thresholds are cited in course_rules.toml.
 """
 
@@ -54,6 +56,10 @@ class DoseContext:
     course_start: bool
     previous_dose_on: date | None
     jurisdiction: str | None = None
+    first_dose_on: date | None = None
+    """The date dose 1 of the course was given (None: not given, or not known)."""
+    prior_mg_per_m2: Decimal | None = None
+    """Stated lifetime exposure before this course (mitoxantrone); None: not stated."""
     cumulative_before_mg_per_m2: Decimal | None = None
     dose_mg_per_m2: Decimal | None = None
     cumulative_limit_mg_per_m2: Decimal | None = None
@@ -101,9 +107,15 @@ class Gate:
     evaluate: Evaluate
     verified: bool = True
     note: str | None = None
+    jurisdictions: frozenset[str] = frozenset()
+    """Where the rule is law (e.g. ``{"US"}`` for a REMS); empty: everywhere."""
+
+    def applies_in(self, jurisdiction: str | None) -> bool:
+        """A gate applies in its jurisdictions and where the jurisdiction is unknown."""
+        return not self.jurisdictions or jurisdiction is None or jurisdiction in self.jurisdictions
 
     def applies_to(self, context: DoseContext) -> bool:
-        if context.therapy_id not in self.therapies:
+        if context.therapy_id not in self.therapies or not self.applies_in(context.jurisdiction):
             return False
         if self.when is GateWhen.FIRST_DOSE:
             return context.is_first_dose

@@ -5,7 +5,8 @@ it: a baseline slot takes results on or before the first dose; slot ``k`` takes 
 slot ``k-1``'s due date and before slot ``k+1``'s. A slot with no result after its due date
 (``as_of`` > due) is **overdue**; a result the lab flags abnormal, or beyond a cited threshold,
 is **abnormal**. Which calendar applies, and its cited cadences, is the therapy file's
-``[planning.monitoring]``; lab thresholds are the gate thresholds of course_rules.toml.
+``[planning.monitoring]``; lab thresholds are the gate thresholds of course_rules.toml. An item
+built on an unverified cadence or a grade C rule carries ``verified=False``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,26 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from msinfusion.catalog.model import Cited, Interval, Monitoring, MonitoringPlan
+from msinfusion.catalog.model import Interval, Monitoring, MonitoringPlan
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import add_months, shift
-from msinfusion.planning.course_data import CitedRule
 from msinfusion.planning.course_options import traits_of
 from msinfusion.planning.courses import CourseCalendar
+from msinfusion.planning.jcv_status import JcvStatus, read_serostatus
+from msinfusion.planning.lymphocyte_monitoring import lymphocyte_depletion
+from msinfusion.planning.monitoring_item import MonitoringItem
+from msinfusion.planning.monitoring_item import cited_item as _item
+from msinfusion.planning.monitoring_item import every_date as _every
 from msinfusion.planning.patient_record import LabResult, PatientRecord
+
+__all__ = [
+    "MonitoringItem",
+    "MonitoringSlot",
+    "SlotStatus",
+    "monitoring_flags",
+    "monitoring_items",
+    "record_results",
+]
 
 # Display horizon for "lifelong" follow-up (mitoxantrone yearly LVEF), not a clinical number.
 LIFELONG_DISPLAY_YEARS = 5
@@ -36,19 +50,6 @@ class SlotStatus(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MonitoringItem:
-    id: str
-    title: str
-    test: str
-    dates: tuple[date, ...]
-    sources: tuple[str, ...]
-    baseline: bool = False
-    abnormal_below: Decimal | None = None
-    positive_is_abnormal: bool = False
-    note: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class MonitoringSlot:
     item_id: str
     title: str
@@ -58,89 +59,7 @@ class MonitoringSlot:
     result: LabResult | None
     abnormal: bool
     sources: tuple[str, ...]
-
-
-def _every(
-    first: date, interval: Interval, until: date, *, include_first: bool
-) -> tuple[date, ...]:
-    out, k = [], 0 if include_first else 1
-    while (day := shift(first, interval, times=k)) <= until:
-        out.append(day)
-        k += 1
-    return tuple(out)
-
-
-def _item(
-    origin: Cited[Interval] | CitedRule,
-    item_id: str,
-    title: str,
-    test: str,
-    dates: tuple[date, ...],
-    *,
-    baseline: bool = False,
-    abnormal_below: Decimal | None = None,
-    positive_is_abnormal: bool = False,
-) -> MonitoringItem:
-    """An item cited by a therapy-file cadence or a course_rules.toml threshold."""
-    sources = (
-        origin.source_urls
-        if isinstance(origin, CitedRule)
-        else tuple(source.url for source in origin.sources)
-    )
-    return MonitoringItem(
-        id=item_id,
-        title=title,
-        test=test,
-        dates=dates,
-        sources=sources,
-        note=origin.note,
-        baseline=baseline,
-        abnormal_below=abnormal_below,
-        positive_is_abnormal=positive_is_abnormal,
-    )
-
-
-def _lymphocyte_depletion(
-    calendar: CourseCalendar, plan: Monitoring, record: PatientRecord | None
-) -> list[MonitoringItem]:
-    """Alemtuzumab: monthly blood and urine, 3-monthly thyroid, yearly skin, to the horizon."""
-    first, last = calendar.doses[0].effective, calendar.doses[-1].effective
-    until = shift(last, plan.interval("horizon_after_last_dose").value)
-    monthly = plan.interval("blood_urine_every")
-    thyroid = plan.interval("thyroid_every")
-    skin = plan.interval("skin_every")
-    dates = _every(first, monthly.value, until, include_first=True)
-    prefix = calendar.therapy_id
-    return [
-        _item(monthly, f"{prefix}_cbc", "CBC with differential", "cbc_diff", dates, baseline=True),
-        _item(
-            monthly, f"{prefix}_creatinine", "Serum creatinine", "creatinine", dates, baseline=True
-        ),
-        _item(
-            monthly,
-            f"{prefix}_urinalysis",
-            "Urinalysis with cell counts",
-            "urinalysis",
-            dates,
-            baseline=True,
-        ),
-        _item(
-            thyroid,
-            f"{prefix}_thyroid",
-            "Thyroid function",
-            "tsh",
-            _every(first, thyroid.value, until, include_first=True),
-            baseline=True,
-        ),
-        _item(
-            skin,
-            f"{prefix}_skin",
-            "Skin examination",
-            "skin_exam",
-            _every(first, skin.value, until, include_first=True),
-            baseline=True,
-        ),
-    ]
+    verified: bool = True
 
 
 def _pml_surveillance(
@@ -150,12 +69,18 @@ def _pml_surveillance(
     first, last = calendar.doses[0].effective, calendar.doses[-1].effective
     prefix = calendar.therapy_id
     jcv = record.latest("anti_jcv", on_or_before=last) if record else None
+    status = (
+        JcvStatus.UNKNOWN
+        if jcv is None
+        else read_serostatus(jcv.positive, jcv.value, jcv.assay).status
+    )
+    positive = status is JcvStatus.POSITIVE
     prior_is = bool(record and record.prior_immunosuppressant)
     cutoff = Decimal(str(data.raw_rules()["pml_table_a"]["index_cutoff"]))
-    high_index = bool(jcv and jcv.positive and jcv.value is not None and jcv.value > cutoff)
+    high_index = bool(jcv and positive and jcv.value is not None and jcv.value > cutoff)
     items: list[MonitoringItem] = []
     every6 = plan.interval("jcv_every")
-    if jcv is None or not jcv.positive:  # negative or unknown: every 6 months
+    if not positive:  # negative, indeterminate or unknown: every 6 months
         items.append(
             _item(
                 every6,
@@ -179,7 +104,7 @@ def _pml_surveillance(
                 _every(start, every6.value, last, include_first=True),
             )
         )
-    high_risk = bool(jcv and jcv.positive and (prior_is or high_index))
+    high_risk = positive and (prior_is or high_index)
     mri_every = plan.interval("mri_every")
     items.append(
         _item(
@@ -286,7 +211,7 @@ Generate = Callable[[CourseCalendar, Monitoring, PatientRecord | None], list[Mon
 
 # From the plan a therapy file declares (``planning.monitoring.plan``) to its calendar.
 PLAN_CALENDARS: dict[MonitoringPlan, Generate] = {
-    MonitoringPlan.LYMPHOCYTE_DEPLETION: _lymphocyte_depletion,
+    MonitoringPlan.LYMPHOCYTE_DEPLETION: lymphocyte_depletion,
     MonitoringPlan.PML_SURVEILLANCE: _pml_surveillance,
     MonitoringPlan.CARDIOTOXICITY: _cardiotoxicity,
 }
@@ -312,6 +237,8 @@ def _is_abnormal(item: MonitoringItem, result: LabResult) -> bool:
     if result.abnormal:
         return True
     if item.positive_is_abnormal and result.positive:
+        return True
+    if item.negative_is_abnormal and result.positive is False:
         return True
     return (
         item.abnormal_below is not None
@@ -366,6 +293,7 @@ def record_results(
                 result=found,
                 abnormal=found is not None and _is_abnormal(item, found),
                 sources=item.sources,
+                verified=item.verified,
             )
         )
     return tuple(slots)

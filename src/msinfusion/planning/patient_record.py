@@ -2,8 +2,11 @@
 
 Test names are plain snake_case words (``hbsag``, ``anti_hbc``, ``serum_immunoglobulins``,
 ``alt``, ``lvef_pct``, ``neutrophils_per_mm3``, ``anti_jcv``, ``mri_brain``...); the full list
-is in docs/clinical/courses.md. Findings are yes/no assessments made on a date
-(``active_infection``, ``touch_authorized``, ``touch_checklist_stop``, ``pml``).
+is in docs/clinical/courses.md and docs/clinical/therapy-rules.md. Findings are yes/no
+assessments made on a date (``active_infection``, ``touch_authorized``, ``touch_checklist_stop``,
+``pml``, ``lemtrada_rems_authorized``, the alemtuzumab EU contraindication checklist...).
+``prior_mitoxantrone_mg_per_m2`` is a stated number, not a lab: the lifetime mitoxantrone
+before this course, oncology use included (0 when none).
 """
 
 from __future__ import annotations
@@ -43,12 +46,41 @@ LAB_TESTS: frozenset[str] = frozenset(
         "platelets",
         "skin_exam",
         "rems_assessment",
+        "cervical_screening",
+        "cd4_per_ul",
+        "herpes_prophylaxis",
+        "prior_mitoxantrone_mg_per_m2",
     }
 )
 """Every test a gate or a monitoring calendar reads; a stored result must name one of them."""
 
+NUMBER_ENTRIES: frozenset[str] = frozenset({"prior_mitoxantrone_mg_per_m2"})
+"""Entries of ``LAB_TESTS`` that are a stated number >= 0 (a value is required)."""
+
+ALEMTUZUMAB_EU_CONTRAINDICATIONS: tuple[str, ...] = (
+    "autoimmune_disease_other_than_ms",
+    "uncontrolled_hypertension",
+    "history_cervicocephalic_dissection",
+    "history_stroke",
+    "history_mi_or_angina",
+    "bleeding_disorder",
+)
+"""The EU leaflet's contraindication checklist (LEMEU-02) beyond HIV, infection and allergy,
+which have their own gates or belong to the prescriber."""
+
 FINDINGS: frozenset[str] = frozenset(
-    {"active_infection", "pml", "touch_authorized", "touch_checklist_stop"}
+    {
+        "active_infection",
+        "pml",
+        "touch_authorized",
+        "touch_checklist_stop",
+        "immunocompromised",
+        "immunosuppressant_current",
+        "natalizumab_reinformed",
+        "lemtrada_rems_authorized",
+        "anticoagulant_or_antiplatelet",
+        *ALEMTUZUMAB_EU_CONTRAINDICATIONS,
+    }
 )
 """Every yes/no assessment a gate reads."""
 
@@ -94,6 +126,8 @@ class Override:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PatientRecord:
     patient_id: str
+    sex: str | None = None
+    """``female``, ``male``, other text, or None (not given: female-only items are shown)."""
     can_become_pregnant: bool | None = None
     prior_immunosuppressant: bool | None = None
     vaccination_history_reviewed: bool = False
@@ -122,6 +156,18 @@ class PatientRecord:
         """The assessment ``name`` made on ``day`` (the last one recorded that day)."""
         found = [f for f in self.findings if f.name == name and f.on == day]
         return found[-1] if found else None
+
+    def latest_finding(
+        self, name: str, *, on_or_before: date, after: date | None = None
+    ) -> Finding | None:
+        """The newest assessment ``name`` dated ``<= on_or_before`` (and ``> after``); of two
+        on that date, the one recorded last."""
+        found = [
+            f
+            for f in self.findings
+            if f.name == name and f.on <= on_or_before and (after is None or f.on > after)
+        ]
+        return sorted(found, key=lambda f: f.on)[-1] if found else None
 
     def ever(self, name: str, *, on_or_before: date) -> bool:
         return any(f.name == name and f.present and f.on <= on_or_before for f in self.findings)
@@ -164,8 +210,12 @@ def patient_record_from_dict(data: dict[str, Any]) -> PatientRecord:
     if not isinstance(data, dict) or not data.get("id"):
         raise InvalidCourseOrder("patient must be an object with an 'id'", field="patient.id")
     onset = data.get("relapse_onset")
+    sex = data.get("sex")
+    if sex is not None and not isinstance(sex, str):
+        raise InvalidCourseOrder("sex must be text or null", field="sex")
     return PatientRecord(
         patient_id=str(data["id"]),
+        sex=None if sex is None else sex.strip().lower() or None,
         can_become_pregnant=_bool(data.get("can_become_pregnant"), "can_become_pregnant"),
         prior_immunosuppressant=_bool(
             data.get("prior_immunosuppressant"), "prior_immunosuppressant"

@@ -5,7 +5,9 @@ Which calculator applies is catalog data, never a test of the drug name: ``pml_r
 repletion, whose figures are the ``[repletion]`` entries of course_rules.toml for that therapy.
 
 - PML: table A of the natalizumab dossier (N 1.4), cell by cell, never interpolated or
-  extrapolated (N4); the Ho 2017 bands are not used (cells not retrieved).
+  extrapolated (N4); the Ho 2017 bands are not used (cells not retrieved). An index given
+  without serostatus is read by the assay's cut-offs (``jcv_status``, NTZEU-15), never as
+  positive by default; an indeterminate or unknown status gives no risk number.
 - Cumulative dose (mitoxantrone): mg/m2 (prior exposure + doses given + doses planned) against
   the lifetime limit (M1), projected over the course calendar; mg from Mosteller BSA when
   measured.
@@ -20,12 +22,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from msinfusion.errors import PlanningError
 from msinfusion.planning import course_data as data
 from msinfusion.planning.calendar_units import add_weeks
 from msinfusion.planning.course_options import cumulative_plan
 from msinfusion.planning.courses import CourseCalendar, DoseStatus, GivenDose
+from msinfusion.planning.jcv_status import JcvStatus, is_stratify, read_serostatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,17 +68,21 @@ def _row(positive: bool, index: Decimal | None, prior_is: bool) -> list[object]:
 
 def pml_risk(
     *,
-    jcv_positive: bool,
+    jcv_positive: bool | None,
     index: Decimal | None,
     prior_immunosuppressant: bool,
     months: int,
     assay: str | None = None,
 ) -> PmlRisk:
-    """Cases per 1000 from table A (dossier N 1.4).
+    """Cases per 1000 from table A (dossier N 1.4); ``jcv_positive=None``: serostatus not
+    given, read from the index (NTZEU-15).
 
     >>> pml_risk(jcv_positive=True, index=Decimal("1.2"), prior_immunosuppressant=False,
     ...          months=30).risk_per_1000
     Decimal('1.1')
+    >>> print(pml_risk(jcv_positive=None, index=Decimal("0.3"), prior_immunosuppressant=False,
+    ...                months=30).risk_per_1000)
+    None
     """
     if months < 0:
         raise PlanningError(f"months on natalizumab must be >= 0, not {months}", field="months")
@@ -82,7 +90,13 @@ def pml_risk(
         raise PlanningError(f"anti-JCV index must be >= 0, not {index}", field="jcv_index")
     table = data.raw_rules()["pml_table_a"]
     notes = [str(table["note"])]
-    if assay is not None and "stratify" not in assay.lower() and index is not None:
+    if jcv_positive is None:
+        reading = read_serostatus(None, index, assay)
+        if not reading.status.known:
+            return _no_status_risk(reading.status, reading.reason, months, table)
+        jcv_positive = reading.status is JcvStatus.POSITIVE
+        notes.append(f"Serostatus read from the index: {reading.reason}.")
+    if not is_stratify(assay) and index is not None:
         notes.append(
             f"Index cut-offs were derived with STRATIFY; '{assay}' index not applied (dossier N5)."
         )
@@ -99,6 +113,22 @@ def pml_risk(
         sources=tuple(data.source_url(s) for s in table["sources"]),
         verified=bool(table["verified"]),
         note=" ".join(notes),
+    )
+
+
+def _no_status_risk(status: JcvStatus, reason: str, months: int, table: dict[str, Any]) -> PmlRisk:
+    """No table row fits an indeterminate or unknown serostatus: no number, retest."""
+    sources: list[str] = table["sources"]
+    return PmlRisk(
+        risk_per_1000=None,
+        row=f"serostatus-{status.value}",
+        index_band="not used",
+        months_band=_months_band(months)[1],
+        table=str(table["title"]),
+        sources=tuple(data.source_url(str(s)) for s in sources)
+        + data.rule("natalizumab.jcv_index_negative_below").source_urls,
+        verified=bool(table["verified"]),
+        note=f"No risk number: {reason}. Retest (NTZEU-05, NTZEU-15).",
     )
 
 

@@ -184,7 +184,10 @@ def apply_vitals(state: SessionState, e: ev.VitalsRecorded) -> SessionState:
     baseline = merge_baseline(
         state.baseline_vitals, vitals, before_start=state.infusion_started_at is None
     )
-    return replace(state, last_vitals_at=e.at, baseline_vitals=baseline)
+    complete = vitals if score_news2(vitals).band is not None else state.last_complete_vitals
+    return replace(
+        state, last_vitals_at=e.at, last_complete_vitals=complete, baseline_vitals=baseline
+    )
 
 
 def apply_raised(state: SessionState, e: ev.AlertRaised) -> SessionState:

@@ -34,6 +34,9 @@ SYMPTOMS = (
 )
 """Coded reaction symptoms; any other text is accepted as a free-text symptom."""
 
+IDENTITY_CHECKS = ("name-and-birth-date", "identifier", "wristband")
+"""How a patient's identity is confirmed at check-in (two identifiers, or a wristband scan)."""
+
 LINE_EVENT_KINDS = ("bag-replaced", "line-occluded", "line-cleared", "cannula-resited", "other")
 
 
@@ -92,6 +95,13 @@ class CheckIn(Command):
     that apply only on some days of a course; ``worst_prior_reaction`` is the most severe
     reaction the patient had to this therapy before (protocols such as the 2-hour ocrelizumab
     option are refused after a serious one).
+
+    At the chair the nurse confirms who the patient is with two identifiers
+    (``identity_check``): ``name-and-birth-date`` (``confirmed_name`` and
+    ``confirmed_birth_date``, ISO date, as the patient states them), ``identifier`` (an MRN or
+    other identifier typed in, ``confirmed_identifier`` as ``value`` or ``system|value``) or
+    ``wristband`` (the scanned identifier, in ``confirmed_identifier``). The service layer
+    checks them against the record (``patient-identification``).
     """
 
     patient_id: str
@@ -102,10 +112,19 @@ class CheckIn(Command):
     height_cm: Fraction | None = None
     weight_kg: Fraction | None = None
     worst_prior_reaction: Severity | None = None
+    identity_check: str | None = None
+    confirmed_name: str | None = None
+    confirmed_birth_date: str | None = None
+    confirmed_identifier: str | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
         _require_text(self.patient_id, "patient_id")
+        if self.identity_check is not None and self.identity_check not in IDENTITY_CHECKS:
+            raise InvalidCommand(
+                f"identity_check must be one of {', '.join(IDENTITY_CHECKS)}",
+                field="identity_check",
+            )
         _require_text(self.protocol_id, "protocol_id")
         if isinstance(self.dose_number, bool) or not isinstance(self.dose_number, int):
             raise InvalidCommand("dose_number must be an integer", field="dose_number")
@@ -151,13 +170,21 @@ class RecordAssessment(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GivePremedication(Command):
-    """A premedication given; ``for_premedication`` names the protocol premedication it satisfies
-    when ``drug`` alone does not (e.g. dexamethasone given for "methylprednisolone")."""
+    """A premedication given: ``dose`` with its unit ("100 mg"), ``route`` (IV, PO, IM, SC).
+
+    It counts for the protocol premedication only when drug, dose and route match it
+    (``session.medication``); ``for_premedication`` names that premedication when the drug alone
+    does not (dexamethasone given for "methylprednisolone" where the label lists it), and
+    ``counts_as_premedication=False`` charts a dose that does not match without counting it.
+    ``allergy_acknowledged`` confirms a warning that the drug matches a recorded allergy.
+    """
 
     drug: str
     dose: str
     route: str
     for_premedication: str | None = None
+    counts_as_premedication: bool = True
+    allergy_acknowledged: bool = False
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -167,7 +194,13 @@ class GivePremedication(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartInfusion(Command):
+    """Start the drug. Starting without a required premedication, or outside its window,
+    needs a physician's authorisation: the physician's own ``override_reason`` (signed at the
+    chair), or a nurse's ``override_reason`` with ``verbal_order_by`` naming the physician who
+    gave the verbal order, to be co-signed by them (``CosignVerbalOrder``)."""
+
     rate_ml_per_h: Fraction
+    verbal_order_by: str | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -190,7 +223,14 @@ class PauseInfusion(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResumeInfusion(Command):
+    """Resume a paused infusion (``verbal_order_by`` as for ``StartInfusion``).
+
+    ``decision_note`` documents the nurse's or prescriber's decision where the protocol's
+    reaction rule leaves the resume to it (alemtuzumab: no label resume rule)."""
+
     rate_ml_per_h: Fraction
+    verbal_order_by: str | None = None
+    decision_note: str | None = None
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -313,9 +353,13 @@ class RecordReaction(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GiveRescueMedication(Command):
+    """A rescue medication: dose with its unit, route; ``allergy_acknowledged`` as for
+    ``GivePremedication``."""
+
     drug: str
     dose: str
     route: str
+    allergy_acknowledged: bool = False
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -325,7 +369,26 @@ class GiveRescueMedication(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolveReaction(Command):
+    """The reaction's symptoms resolved. After a severe or worse reaction this needs vital
+    signs recorded since the reaction whose NEWS2 is not in the high band, or a physician's
+    authorisation (``override_reason``; a nurse adds ``verbal_order_by``)."""
+
     note: str | None = None
+    verbal_order_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CosignVerbalOrder(Command):
+    """The physician named by a verbal order co-signs it: ``entry_sequence`` is the entry."""
+
+    entry_sequence: int
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if isinstance(self.entry_sequence, bool) or not isinstance(self.entry_sequence, int):
+            raise InvalidCommand("entry_sequence must be an integer", field="entry_sequence")
+        if self.entry_sequence < 1:
+            raise InvalidCommand("entry_sequence must be 1 or more", field="entry_sequence")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -418,4 +481,5 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     Discharge,
     CorrectEntry,
     AcknowledgeAlert,
+    CosignVerbalOrder,
 )

@@ -15,19 +15,20 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from msinfusion.catalog.formulary import shipped_formulary
 from msinfusion.catalog.ladder import as_fraction
-from msinfusion.catalog.model import Protocol
+from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.errors import CommandRefused, InvalidCommand, PlanningError
 from msinfusion.planning import plan_infusion
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session.alerting import as_vital_signs, decide_acknowledge, decide_alerts
-from msinfusion.session.reactions import decide_reaction
+from msinfusion.session.medication import check_medication, premedication_counted
+from msinfusion.session.reactions import decide_reaction, require_news2_clear
 from msinfusion.session.rules import (
     COMPLETION_TOLERANCE,
     check_rate,
     format_number,
-    match_premedication,
     premedication_deviations,
 )
 from msinfusion.session.state import SessionState, Status, advance, minutes_between
@@ -44,6 +45,7 @@ ALLOWED_AFTER_DISCONTINUATION: tuple[type[cmd.Command], ...] = (
     cmd.CorrectEntry,
     cmd.Discharge,
     cmd.AcknowledgeAlert,
+    cmd.CosignVerbalOrder,
 )
 """After a reaction that contraindicates the therapy, only care and record-keeping go on."""
 
@@ -121,10 +123,19 @@ def _assessment(state: SessionState, c: cmd.RecordAssessment, protocol: Protocol
 
 
 def _premedication(state: SessionState, c: cmd.GivePremedication, protocol: Protocol) -> Events:
-    satisfies = match_premedication(protocol, c.drug, c.for_premedication)
+    checked = check_medication(c.drug, c.dose, c.route, shipped_formulary())
+    satisfies = premedication_counted(
+        protocol, c.drug, checked, c.for_premedication, counts=c.counts_as_premedication
+    )
     return (
         ev.PremedicationGiven(
-            **_base(c), drug=c.drug, dose=c.dose, route=c.route, satisfies=satisfies
+            **_base(c),
+            drug=c.drug,
+            dose=c.dose,
+            route=checked.route,
+            satisfies=satisfies,
+            dose_mg=checked.dose_mg,
+            allergy_acknowledged=c.allergy_acknowledged,
         ),
     )
 
@@ -146,7 +157,8 @@ def _start(state: SessionState, c: cmd.StartInfusion, protocol: Protocol) -> Eve
     if deviations and c.override_reason is None:
         raise CommandRefused(
             "premedication-window",
-            "; ".join(deviations) + " (an override_reason is needed to start)",
+            "; ".join(deviations) + " (starting needs a physician's authorisation: their "
+            "override_reason at the chair, or a verbal order with verbal_order_by)",
         )
     check_rate(state, protocol, c.rate_ml_per_h, Fraction(0), None)
     return (
@@ -155,6 +167,7 @@ def _start(state: SessionState, c: cmd.StartInfusion, protocol: Protocol) -> Eve
             rate_ml_per_h=c.rate_ml_per_h,
             override_reason=c.override_reason,
             deviations=deviations,
+            verbal_order_by=c.verbal_order_by if c.override_reason is not None else None,
         ),
     )
 
@@ -202,8 +215,23 @@ def _resume(state: SessionState, c: cmd.ResumeInfusion, protocol: Protocol) -> E
             "reaction-no-resume", "after this reaction the protocol forbids resuming"
         )
     _require_resolution(state)
+    if state.resume_decision_required and not (c.decision_note or "").strip():
+        raise CommandRefused(
+            "reaction-resume-decision",
+            "the protocol gives no resume rule after this reaction: record the nurse's or "
+            "prescriber's decision in decision_note",
+        )
+    require_news2_clear(state, c, "resuming")
     check_rate(state, protocol, c.rate_ml_per_h, state.running_min, c.override_reason)
-    return (ev.InfusionResumed(**_base(c), rate_ml_per_h=c.rate_ml_per_h),)
+    return (
+        ev.InfusionResumed(
+            **_base(c),
+            rate_ml_per_h=c.rate_ml_per_h,
+            override_reason=c.override_reason,
+            verbal_order_by=c.verbal_order_by,
+            decision_note=c.decision_note,
+        ),
+    )
 
 
 def _vitals(state: SessionState, c: cmd.RecordVitals, protocol: Protocol) -> Events:
@@ -231,13 +259,38 @@ def _acknowledge(state: SessionState, c: cmd.AcknowledgeAlert, protocol: Protoco
 
 
 def _rescue(state: SessionState, c: cmd.GiveRescueMedication, protocol: Protocol) -> Events:
-    return (ev.RescueMedicationGiven(**_base(c), drug=c.drug, dose=c.dose, route=c.route),)
+    checked = check_medication(c.drug, c.dose, c.route, shipped_formulary())
+    return (
+        ev.RescueMedicationGiven(
+            **_base(c),
+            drug=c.drug,
+            dose=c.dose,
+            route=checked.route,
+            dose_mg=checked.dose_mg,
+            allergy_acknowledged=c.allergy_acknowledged,
+        ),
+    )
+
+
+def _cosign(state: SessionState, c: cmd.CosignVerbalOrder, protocol: Protocol) -> Events:
+    """The entry and its physician are checked against the chart by the service layer."""
+    return (ev.VerbalOrderCosigned(**_base(c), entry_sequence=c.entry_sequence),)
 
 
 def _resolve(state: SessionState, c: cmd.ResolveReaction, protocol: Protocol) -> Events:
     if not state.reaction_open:
         raise CommandRefused("no-open-reaction", "there is no unresolved reaction")
-    return (ev.ReactionResolved(**_base(c), note=c.note),)
+    severity = state.open_reaction_severity
+    if severity is not None and Severity(severity).is_at_least(Severity.SEVERE):
+        require_news2_clear(state, c, "resolving")
+    return (
+        ev.ReactionResolved(
+            **_base(c),
+            note=c.note,
+            override_reason=c.override_reason,
+            verbal_order_by=c.verbal_order_by,
+        ),
+    )
 
 
 def _require_infusing_or_paused(state: SessionState) -> None:
@@ -328,4 +381,5 @@ _HANDLERS: dict[type[cmd.Command], Callable[[SessionState, Any, Protocol], Event
     cmd.Discharge: _discharge,
     cmd.CorrectEntry: _correct,
     cmd.AcknowledgeAlert: _acknowledge,
+    cmd.CosignVerbalOrder: _cosign,
 }

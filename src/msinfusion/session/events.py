@@ -83,6 +83,8 @@ class PremedicationGiven(Event):
     dose: str
     route: str
     satisfies: str | None
+    dose_mg: Fraction | None = None
+    allergy_acknowledged: bool = False
 
 
 @registered
@@ -94,6 +96,7 @@ class InfusionStarted(Event):
     rate_ml_per_h: Fraction
     override_reason: str | None
     deviations: tuple[str, ...]
+    verbal_order_by: str | None = None
 
 
 @registered
@@ -120,6 +123,9 @@ class InfusionPaused(Event):
 class InfusionResumed(Event):
     TYPE: ClassVar[str] = "InfusionResumed"
     rate_ml_per_h: Fraction
+    override_reason: str | None = None
+    verbal_order_by: str | None = None
+    decision_note: str | None = None
 
 
 @registered
@@ -165,6 +171,7 @@ class ReactionRecorded(Event):
     may_resume: bool
     requires_resolution: bool
     discontinue_therapy: bool
+    resume_requires_decision: bool = False
 
 
 @registered
@@ -174,6 +181,8 @@ class RescueMedicationGiven(Event):
     drug: str
     dose: str
     route: str
+    dose_mg: Fraction | None = None
+    allergy_acknowledged: bool = False
 
 
 @registered
@@ -181,6 +190,17 @@ class RescueMedicationGiven(Event):
 class ReactionResolved(Event):
     TYPE: ClassVar[str] = "ReactionResolved"
     note: str | None
+    override_reason: str | None = None
+    verbal_order_by: str | None = None
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerbalOrderCosigned(Event):
+    """The physician (``user``) co-signed the verbal order recorded at entry ``entry_sequence``."""
+
+    TYPE: ClassVar[str] = "VerbalOrderCosigned"
+    entry_sequence: int
 
 
 @registered

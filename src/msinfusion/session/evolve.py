@@ -88,7 +88,7 @@ def _rate_changed(state: SessionState, e: ev.RateChanged) -> SessionState:
 
 
 def _resumed(state: SessionState, e: ev.InfusionResumed) -> SessionState:
-    return _set_rate(state, e.rate_ml_per_h)
+    return _set_rate(replace(state, resume_decision_required=False), e.rate_ml_per_h)
 
 
 def _paused(state: SessionState, e: ev.InfusionPaused) -> SessionState:
@@ -110,9 +110,16 @@ def _reaction(state: SessionState, e: ev.ReactionRecorded) -> SessionState:
             re_escalation=ReEscalation(e.re_escalation),
             increment_ml_per_h=e.re_escalation_increment_ml_per_h,
         )
+    open_severity = state.open_reaction_severity
+    if open_severity is None or severity.is_at_least(Severity(open_severity)):
+        open_severity = severity.value
+    severe_at = e.at if severity.is_at_least(Severity.SEVERE) else state.severe_reaction_at
     return replace(
         state,
         worst_reaction=worst,
+        open_reaction_severity=open_severity,
+        severe_reaction_at=severe_at,
+        resume_decision_required=state.resume_decision_required or e.resume_requires_decision,
         reaction_limit=limit,
         reaction_open=True,
         resolution_required=state.resolution_required or e.requires_resolution,
@@ -122,7 +129,9 @@ def _reaction(state: SessionState, e: ev.ReactionRecorded) -> SessionState:
 
 
 def _resolved(state: SessionState, e: ev.ReactionResolved) -> SessionState:
-    return replace(state, reaction_open=False, resolution_required=False)
+    return replace(
+        state, reaction_open=False, resolution_required=False, open_reaction_severity=None
+    )
 
 
 def _ended(state: SessionState, outcome: str, volume: Fraction, at: Any) -> SessionState:
@@ -172,6 +181,7 @@ _APPLY: dict[type[ev.Event], Callable[[SessionState, Any], SessionState]] = {
     ev.AlertRaised: apply_raised,
     ev.AlertAcknowledged: apply_acknowledged,
     ev.AlertConditionCleared: apply_cleared,
+    ev.VerbalOrderCosigned: _recorded_only,
 }
 
 

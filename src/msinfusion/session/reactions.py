@@ -24,6 +24,7 @@ from fractions import Fraction
 from msinfusion.catalog.ladder import as_fraction
 from msinfusion.catalog.model import Protocol, ReactionAction, ReactionRule
 from msinfusion.errors import CommandRefused
+from msinfusion.monitoring.news2 import News2Band, score_news2
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session.rules import RE_ESCALATION_INTERVAL_MIN, format_number
@@ -83,8 +84,40 @@ def decide_reaction(
         may_resume=rule.may_resume,
         requires_resolution=rule.resume_requires_resolution or rule.action is ReactionAction.STOP,
         discontinue_therapy=rule.discontinue_therapy,
+        resume_requires_decision=rule.resume_requires_decision,
     )
     return (recorded, *_consequences(state, c, rule, onset))
+
+
+def news2_problem(state: SessionState) -> str | None:
+    """Why the vital signs do not yet clear a severe reaction (None: they do).
+
+    The latest complete set (NEWS2 is never scored from a partial one) must be recorded after
+    the latest severe or worse reaction and not score in the high band (>= 7).
+    """
+    reaction_at = state.severe_reaction_at
+    if reaction_at is None:
+        return None
+    vitals = state.last_complete_vitals
+    if vitals is None or vitals.measured_at < reaction_at:
+        return (
+            "record a complete set of vital signs (all NEWS2 parameters) since the severe "
+            f"reaction at {reaction_at.isoformat()}"
+        )
+    score = score_news2(vitals)
+    if score.band is News2Band.HIGH:
+        return f"the latest vital signs score NEWS2 {score.total}, in the high band"
+    return None
+
+
+def require_news2_clear(state: SessionState, c: cmd.Command, doing: str) -> None:
+    """``reaction-news2`` (soft): a physician's ``override_reason`` passes it."""
+    problem = news2_problem(state)
+    if problem is not None and c.override_reason is None:
+        raise CommandRefused(
+            "reaction-news2",
+            f"{doing} after a severe reaction: {problem} (or a physician's authorisation)",
+        )
 
 
 def _consequences(

@@ -12,7 +12,7 @@ True
 >>> RULES["max-rate"].overridable
 False
 >>> sorted(r.name for r in soft_rules())
-['premedication-window', 're-escalation-manual']
+['premedication-window', 're-escalation-manual', 'reaction-news2']
 """
 
 from __future__ import annotations
@@ -74,7 +74,20 @@ _RULES = (
     _hard("therapy-discontinued", "after a life-threatening reaction the therapy is stopped"),
     _hard("assessment-missing", "the pre-infusion assessment must be recorded before the start"),
     _hard("assessment-failed", "a failed pre-infusion check blocks the start"),
-    _soft("premedication-window", "each required premedication is given within its window"),
+    _soft(
+        "premedication-window",
+        "each required premedication is given within its window (else a physician authorises)",
+    ),
+    _hard("medication-dose", "a medication dose is a number with a unit (mg, g, microgram)"),
+    _hard("medication-route", "a medication route is IV, PO, IM or SC, and one the drug takes"),
+    _hard(
+        "medication-dose-implausible",
+        "never above the formulary's cited largest single dose (a unit slip)",
+    ),
+    _hard(
+        "premedication-mismatch",
+        "only the protocol's drug, dose and route count as its premedication",
+    ),
     _hard("infusion-already-started", "an infusion starts once"),
     _hard("infusion-not-running", "the rate changes only while the infusion runs"),
     _hard("infusion-not-paused", "only a paused infusion resumes"),
@@ -88,6 +101,17 @@ _RULES = (
     _soft("re-escalation-manual", "after this reaction any increase needs a physician"),
     _hard("re-escalation-none", "after this reaction the rate may not be raised"),
     _hard("reaction-unresolved", "resume only after the reaction is resolved"),
+    _soft(
+        "reaction-news2",
+        "after a severe reaction, resolve and resume only on vital signs since it that are "
+        "complete and below NEWS2's high band",
+    ),
+    Rule(
+        name="reaction-resume-decision",
+        kind=RuleKind.REASON,
+        summary="where the label gives no resume rule, resuming records the clinician's "
+        "decision (decision_note)",
+    ),
     _hard("reaction-no-resume", "after this reaction the protocol forbids resuming"),
     _hard("no-open-reaction", "there is no reaction to resolve"),
     _hard("bag-empty", "the bag is empty"),
@@ -99,6 +123,16 @@ _RULES = (
     # Checked by the service layer against the stored record, in the command's transaction:
     _hard("appointment-mismatch", "a check-in is for the appointment's patient, protocol, dose"),
     _hard("order-missing", "an infusion starts only under an active physician's order"),
+    _hard(
+        "patient-identification",
+        "a check-in confirms the patient by name and date of birth, an MRN or the wristband",
+    ),
+    Rule(
+        name="allergy-warning",
+        kind=RuleKind.REASON,
+        summary="a medication matching a recorded allergy needs allergy_acknowledged",
+    ),
+    _hard("verbal-order-cosign", "only the named physician co-signs a verbal order, once"),
     _hard(
         "therapy-contraindicated",
         "never book, check in or start a therapy the patient's history contraindicates",

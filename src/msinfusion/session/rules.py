@@ -5,7 +5,6 @@ Rule names used in ``CommandRefused`` are stable and documented in ``docs/sessio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -117,29 +116,6 @@ def _check_reaction_limit(
             "override_reason",
         )
     return RateCheck(override_used=True)
-
-
-_WORD = re.compile(r"[a-z]{4,}")
-_NOT_KEYS = frozenset({"equivalent", "local", "practice", "other"})
-
-
-def _keys(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(text.casefold())) - _NOT_KEYS
-
-
-def match_premedication(protocol: Protocol, drug: str, for_premedication: str | None) -> str | None:
-    """The protocol premedication (its ``drug`` text) that this administration counts for.
-
-    Matches when a word of four letters or more is shared with the protocol's drug text, e.g.
-    "diphenhydramine" or "antihistamine" for "antihistamine (e.g. diphenhydramine)". Required
-    premedications are matched first.
-    """
-    wanted = _keys(for_premedication or drug)
-    ordered = sorted(protocol.premedications, key=lambda p: not p.required)
-    for premedication in ordered:
-        if wanted & _keys(premedication.drug):
-            return premedication.drug
-    return None
 
 
 def required_premedications(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
+from msinfusion.catalog.formulary import shipped_formulary
 from msinfusion.catalog.ladder import as_fraction
 from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.session import commands as cmd
@@ -21,6 +22,7 @@ from msinfusion.session.decide import decide
 from msinfusion.session.due import next_rate_step
 from msinfusion.session.events import Event
 from msinfusion.session.evolve import evolve
+from msinfusion.session.medication import premedication_choices
 from msinfusion.session.queries import projected_end
 from msinfusion.session.rules import required_premedications
 from msinfusion.session.state import SessionState, Status, advance, as_timedelta
@@ -68,13 +70,14 @@ def _premedication_commands(
             least = as_fraction(window.min_before_start_min.value)
             most = window.max_before_start_min
             lead = least if most is None else (least + as_fraction(most.value)) / 2
+        choice = premedication_choices(premedication, shipped_formulary())[0]
         given.append(
             cmd.GivePremedication(
                 at=start - as_timedelta(lead),
                 user=SIMULATION_USER,
-                drug=premedication.drug,
-                dose=premedication.dose,
-                route=premedication.route or "as prescribed",
+                drug=choice.drug,
+                dose=choice.dose,
+                route=choice.route,
                 for_premedication=premedication.drug,
             )
         )

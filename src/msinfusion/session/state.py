@@ -110,7 +110,14 @@ class SessionState:
     therapy_contraindicated: bool = False
     worst_reaction: str | None = None
     last_vitals_at: datetime | None = None
+    last_complete_vitals: VitalSigns | None = None
+    """The latest set with every NEWS2 parameter (a partial set never replaces it)."""
     baseline_vitals: VitalSigns | None = None
+    open_reaction_severity: str | None = None
+    severe_reaction_at: datetime | None = None
+    """The latest severe or worse reaction: resolving it and resuming after it need vital signs
+    recorded since then that do not score NEWS2 in the high band (``session.reactions``)."""
+    resume_decision_required: bool = False
     alerts: tuple[RecordedAlert, ...] = ()
     firing_keys: frozenset[str] = frozenset()
     discharged_at: datetime | None = None

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from msinfusion.application.clinical_records import stored_record
 from msinfusion.application.records import ClinicalEntry, ClinicalEntryKind, Role
 from msinfusion.planning.patient_record import LAB_TESTS, patient_record_from_dict
-from tests.e2e.api.world import NOW, World, actor_for
+from tests.e2e.api.world import NOW, World, actor_for, identity_fields
 
 TODAY = NOW.date().isoformat()
 
@@ -279,6 +279,7 @@ def _checked_in(world: World) -> tuple[str, int]:
             "dose_number": 3,
             "height_cm": "170",
             "weight_kg": "70",
+            **identity_fields(world, appointment["patient_id"]),
         },
         {"command": "RecordAssessment", "passed": True},
         {
@@ -289,8 +290,8 @@ def _checked_in(world: World) -> tuple[str, int]:
         },
         {
             "command": "GivePremedication",
-            "drug": "antihistamine",
-            "dose": "as prescribed",
+            "drug": "cetirizine",
+            "dose": "10 mg",
             "route": "oral",
             "for_premedication": "antihistamine (e.g. diphenhydramine)",
         },

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from msinfusion.application.records import Appointment, Role
-from tests.e2e.api.world import NOW, PROTOCOL_ID, World
+from tests.e2e.api.world import NOW, PROTOCOL_ID, World, identity_fields
 
 
 def _command(world: World, session_id: str, body: dict[str, Any]) -> Any:
@@ -39,6 +39,7 @@ def _check_in(world: World, session_id: str, patient_id: str, dose_number: int =
             "patient_id": patient_id,
             "protocol_id": PROTOCOL_ID,
             "dose_number": dose_number,
+            **identity_fields(world, patient_id),
         },
     )
 

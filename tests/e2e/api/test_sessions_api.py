@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from msinfusion.application.records import Role
-from tests.e2e.api.world import NOW, World
+from tests.e2e.api.world import NOW, World, identity_fields
 
 
 def _vitals(version: int, heart_rate: int) -> dict[str, Any]:
@@ -108,7 +108,11 @@ def test_a_new_session_checks_in_a_known_patient_and_links_its_appointment(world
         f"/api/sessions/{session_id}/commands",
         json={
             "expected_version": 0,
-            "command": {**check_in, "patient_id": world.ids["other_patient"]},
+            "command": {
+                **check_in,
+                "patient_id": world.ids["other_patient"],
+                **identity_fields(world, world.ids["other_patient"]),
+            },
         },
     )
     assert known.status_code == 200, known.text

@@ -4,6 +4,7 @@ a patient, a chair, an order, today's appointment and an infusing session."""
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from msinfusion.application.accounts import PasswordHasher, principal_of
 from msinfusion.application.audit import UnitOfWorkFactory, system_actor
 from msinfusion.application.centre import Centre
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
-from msinfusion.application.records import Role
+from msinfusion.application.records import PatientIdentifier, Role
 from msinfusion.application.sessions import SessionService
 from msinfusion.bootstrap import build_centre
 from msinfusion.catalog import shipped_catalog
@@ -144,13 +145,31 @@ def seed(world: World, *, clinical: bool = True) -> None:
 
 
 TODAY = NOW.date()
+BIRTH_DATE = date(1984, 5, 17)
+MRN_SYSTEM = "urn:test:mrn"
+_MRNS = itertools.count(1)
+"""Every world patient's synthetic date of birth and MRN namespace (check-in identifies them)."""
+
+
+def identified(patient: Any) -> dict[str, str]:
+    """The check-in fields of a nurse who typed the patient's MRN (``patient-identification``)."""
+    mrn = patient.identifiers[0]
+    return {"identity_check": "identifier", "confirmed_identifier": f"{mrn.system}|{mrn.value}"}
+
+
 COURSE_START = (NOW - timedelta(weeks=24)).date()
 """The synthetic patient's ocrelizumab course began 24 weeks ago: dose 3 is due today."""
 
 
 def patient_on_course(centre: Any, physician: Any, nurse: Any, name: str) -> tuple[Any, Any]:
     patient = centre.records.add_patient(
-        nurse, display_name=name, height_cm=170, weight_kg=70, synthetic=True
+        nurse,
+        display_name=name,
+        date_of_birth=BIRTH_DATE,
+        height_cm=170,
+        weight_kg=70,
+        identifiers=(PatientIdentifier(system=MRN_SYSTEM, value=f"MRN-{next(_MRNS):05d}"),),
+        synthetic=True,
     )
     order = centre.records.add_order(
         physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=COURSE_START
@@ -204,6 +223,12 @@ def actor_for(world: World, role: Role) -> Any:
     return principal.acting(world.clock(), "seed")
 
 
+def identity_fields(world: World, patient_id: str) -> dict[str, str]:
+    """``identified`` for a patient id (as the nurse reads the record)."""
+    nurse = actor_for(world, Role.NURSE)
+    return identified(world.centre.queries.get_patient(nurse, patient_id))
+
+
 def run_simulated(world: World, session_id: str, patient_id: str, *, until: datetime) -> int:
     """Send the simulated visit's commands up to ``until`` as the nurse; returns the version."""
     protocol = shipped_catalog().get_protocol(PROTOCOL_ID)
@@ -215,7 +240,8 @@ def run_simulated(world: World, session_id: str, patient_id: str, *, until: date
             break
         typed = replace(command, user=nurse.username)
         if isinstance(typed, CheckIn):
-            typed = replace(typed, patient_id=patient_id)
+            patient = world.centre.queries.get_patient(nurse, patient_id)
+            typed = replace(typed, patient_id=patient_id, **identified(patient))
         charting = replace(nurse, at=command.at)  # charted as it happened
         version = world.centre.sessions.handle(
             charting, session_id, typed, expected_version=version, display_tz=UTC

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from msinfusion.adapters.web import Settings, create_app
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.application.audit import system_actor
 from msinfusion.application.centre import Centre
-from msinfusion.application.records import Role
+from msinfusion.application.records import PatientIdentifier, Role
 from msinfusion.bootstrap import build_centre, build_unit_of_work_factory
 from tests.e2e.api.world import record_course_history
 
@@ -105,8 +105,10 @@ def seed(centre: Centre, at: datetime) -> dict[str, str]:
         patient = centre.records.add_patient(
             actors["nurse1"],
             display_name=f"Synthetic Patient {number:02d}",
+            date_of_birth=date(1980 + number, number, 10 + number),
             height_cm=Decimal(168 + number),
             weight_kg=Decimal(64 + number),
+            identifiers=(PatientIdentifier(system="urn:test:mrn", value=f"MRN-{number:04d}"),),
             synthetic=True,
         )
         chair = centre.records.add_chair(system, name=f"Chair {number}")

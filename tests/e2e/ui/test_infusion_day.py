@@ -68,6 +68,9 @@ def test_a_nurse_runs_an_ocrelizumab_infusion_with_a_moderate_reaction(
     screenshot(page, "board-morning")
 
     # Check-in, assessment, premedication.
+    # Two identifiers: the stated name and date of birth (Synthetic Patient 01: 1981-01-11).
+    chair1.get_by_label("Stated name is Synthetic Patient 01").check()
+    chair1.get_by_label("Stated date of birth").fill("1981-01-11")
     page.get_by_role("button", name="Check in Synthetic Patient 01 at Chair 1").click()
     expect(status(page)).to_contain_text("Checked in")
     session_id = page.url.rsplit("/", 1)[-1]
@@ -82,13 +85,14 @@ def test_a_nurse_runs_an_ocrelizumab_infusion_with_a_moderate_reaction(
     antihistamine = page.locator('form[data-command="GivePremedication"]').filter(
         has_text="Give premedication: antihistamine"
     )
-    antihistamine.get_by_label("Drug given").fill("diphenhydramine")
-    antihistamine.get_by_label("Dose given").fill("as prescribed")
-    antihistamine.get_by_label("Route").fill("IV")
+    # The pick-list offers the formulary's diphenhydramine 50 mg IV; the nurse charts 25 mg.
+    expect(antihistamine.get_by_label("Drug given")).to_have_value("diphenhydramine")
+    antihistamine.get_by_label("Dose given (number and unit)").fill("25 mg")
+    antihistamine.get_by_label("Route").select_option("IV")
     act(page, "Give premedication: antihistamine (e.g. diphenhydramine)")
     # Starting at once breaks the premedication window: refused with the rule, nothing stored.
     refused(page, "Start infusion", "premedication-window")
-    expect(page.get_by_text("only a physician may override it")).to_be_visible()
+    expect(page.get_by_text("by a verbal order you record here")).to_be_visible()
     screenshot(page, "chairside-refusal")
     clock.advance(timedelta(minutes=30))
     act(page, "Start infusion")
@@ -196,6 +200,8 @@ def test_one_nurses_check_in_appears_on_another_nurses_board_without_reload(
     second.evaluate("window.__sameDocument = true")
     chair2 = second.locator(f'[data-appointment="{server.ids["appointment2"]}"]')
     expect(chair2.get_by_test_id("status")).to_contain_text("Booked")
+
+    first.get_by_label("MRN or wristband scan for Synthetic Patient 02").fill("MRN-0002")
 
     first.get_by_role("button", name="Check in Synthetic Patient 02 at Chair 2").click()
     expect(first.get_by_test_id("session-status")).to_contain_text("Checked in")

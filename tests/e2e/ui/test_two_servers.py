@@ -112,6 +112,8 @@ def test_a_check_in_on_one_server_appears_on_a_board_served_by_the_other(
     chair = watching.locator(f'[data-appointment="{ids["appointment2"]}"]')
     expect(chair.get_by_test_id("status")).to_contain_text("Booked")
 
+    acting.get_by_label("MRN or wristband scan for Synthetic Patient 02").fill("MRN-0002")
+
     acting.get_by_role("button", name="Check in Synthetic Patient 02 at Chair 2").click()
     expect(acting.get_by_test_id("session-status")).to_contain_text("Checked in")
 

@@ -236,6 +236,11 @@ def test_alemtuzumab_cadences(catalog: Catalog) -> None:
         "blood_urine_every": Interval(value=1, unit=MONTH),
         "thyroid_every": Interval(value=3, unit=MONTH),
         "skin_every": Interval(value=12, unit=MONTH),
+        # LEMEU-10 / LEMUS-11 / LEMUS-14 / LEMEU-10 (rems-and-label-rules.md).
+        "cervical_screening_every": Interval(value=12, unit=MONTH),
+        "liver_every": Interval(value=3, unit=MONTH),
+        "herpes_prophylaxis_after_course_us": Interval(value=2, unit=MONTH),
+        "herpes_prophylaxis_after_course_eu": Interval(value=1, unit=MONTH),
     }
 
 

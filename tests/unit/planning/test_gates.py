@@ -17,6 +17,7 @@ from msinfusion.planning.gates import (
     require_clear,
 )
 from msinfusion.planning.patient_record import (
+    ALEMTUZUMAB_EU_CONTRAINDICATIONS,
     Finding,
     LabResult,
     Override,
@@ -82,6 +83,14 @@ ALZ_BASE = tuple(
         "ast",
         "bilirubin",
     )
+)
+
+NO_IMMUNOCOMPROMISE = Finding(name="immunocompromised", on=DAY, present=False)
+IMMUNOCOMPROMISED = Finding(name="immunocompromised", on=DAY, present=True)
+NO_IMMUNOSUPPRESSANT = Finding(name="immunosuppressant_current", on=DAY, present=False)
+ALZ_EU_CLEAR = tuple(
+    Finding(name=name, on=D("2026-02-20"), present=False)
+    for name in ALEMTUZUMAB_EU_CONTRAINDICATIONS
 )
 
 # gate id -> (context, passing record, failing record, record with the item missing)
@@ -246,6 +255,42 @@ CASES: dict[str, tuple[DoseContext, PatientRecord, PatientRecord | None, Patient
         rec(can_become_pregnant=True, labs=(lab("pregnancy_test", "2025-11-01", positive=False),)),
     ),
     "mitoxantrone_cumulative": (ctx("mitoxantrone", **MTX, **MTX_CUM), rec(), None, rec()),
+    "mitoxantrone_no_retreatment": (
+        ctx("mitoxantrone", prior_mg_per_m2=Decimal(0)),
+        rec(),
+        None,
+        rec(),
+    ),
+    "natalizumab_immune_status": (
+        ctx("natalizumab"),
+        rec(findings=(NO_IMMUNOCOMPROMISE, NO_IMMUNOSUPPRESSANT)),
+        rec(findings=(NO_IMMUNOSUPPRESSANT, IMMUNOCOMPROMISED)),
+        rec(findings=(NO_IMMUNOSUPPRESSANT,)),
+    ),
+    "natalizumab_reinformation_24_months": (
+        ctx("natalizumab", dose_number=27, first_dose_on=D("2024-03-02")),
+        rec(findings=(Finding(name="natalizumab_reinformed", on=DAY, present=True),)),
+        rec(findings=(Finding(name="natalizumab_reinformed", on=DAY, present=False),)),
+        rec(findings=(Finding(name="natalizumab_reinformed", on=D("2026-03-01"), present=True),)),
+    ),
+    "alemtuzumab_rems_authorized": (
+        ctx("alemtuzumab"),
+        rec(findings=(Finding(name="lemtrada_rems_authorized", on=DAY, present=True),)),
+        rec(findings=(Finding(name="lemtrada_rems_authorized", on=DAY, present=False),)),
+        rec(findings=(Finding(name="lemtrada_rems_authorized", on=PREVIOUS, present=True),)),
+    ),
+    "alemtuzumab_eu_contraindications": (
+        ctx("alemtuzumab"),
+        rec(findings=ALZ_EU_CLEAR),
+        rec(findings=(*ALZ_EU_CLEAR, Finding(name="history_stroke", on=DAY, present=True))),
+        rec(findings=ALZ_EU_CLEAR[1:]),
+    ),
+    "alemtuzumab_eu_anticoagulation": (
+        ctx("alemtuzumab"),
+        rec(findings=(Finding(name="anticoagulant_or_antiplatelet", on=DAY, present=False),)),
+        rec(findings=(Finding(name="anticoagulant_or_antiplatelet", on=DAY, present=True),)),
+        rec(),
+    ),
     "ivmp_exclude_infection": (
         ctx("methylprednisolone"),
         rec(labs=(lab("urinalysis"),)),
@@ -274,7 +319,8 @@ def test_gate_pass_fail_missing(gate_id: str) -> None:
     assert all(s.startswith("http") for s in found.sources)
     if failing is not None:
         assert result(gate_id, failing, context).status is GateStatus.FAIL
-    if missing is not None and gate_id != "mitoxantrone_cumulative":
+    context_only = ("mitoxantrone_cumulative", "mitoxantrone_no_retreatment")
+    if missing is not None and gate_id not in context_only:
         assert result(gate_id, missing, context).status is GateStatus.MISSING
 
 
@@ -445,6 +491,7 @@ def test_overridable_gates_are_the_documented_ones() -> None:
         "touch_checklist",
         "alemtuzumab_hbv_hcv",
         "alemtuzumab_tb",
+        "alemtuzumab_eu_anticoagulation",
         "ivmp_exclude_infection",
     }
 

@@ -8,8 +8,10 @@ from fractions import Fraction
 from msinfusion.application import SessionService
 from msinfusion.bootstrap import MEMORY, build_unit_of_work_factory
 from msinfusion.catalog import shipped_catalog
+from msinfusion.catalog.formulary import shipped_formulary
 from msinfusion.catalog.model import Protocol
 from msinfusion.session import commands as cmd
+from msinfusion.session.medication import premedication_choices
 from msinfusion.session.rules import required_premedications, window_bounds
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -61,12 +63,12 @@ def premedicate(
     for premedication in required_premedications(p, course_day):
         least, most = window_bounds(premedication)
         lead = least if most is None else (least + most) / 2
-        doses.append((lead, premedication.drug))
-    for lead, drug in sorted(doses, reverse=True):
+        doses.append((lead, premedication_choices(premedication, shipped_formulary())[0]))
+    for lead, choice in sorted(doses, key=lambda d: d[0], reverse=True):
         service.handle(
             session,
             cmd.GivePremedication(
-                at=at(-lead), user="nurse-a", drug=drug, dose="as prescribed", route="IV"
+                at=at(-lead), user="nurse-a", drug=choice.drug, dose=choice.dose, route=choice.route
             ),
         )
 

@@ -84,15 +84,20 @@ def test_premedication_window_override_is_recorded() -> None:
     assert "100 min before" in event.deviations[0]  # type: ignore[attr-defined]
 
 
+DOSES = {"methylprednisolone": "100 mg", "diphenhydramine": "50 mg", "acetaminophen": "1000 mg"}
+
+
 def test_premedication_windows_accept_the_tolerance_edges() -> None:
     service, s = checked_in(OCR)
-    service.handle(s, cmd.GivePremedication(at=at(-75), drug="antihistamine", dose="x", route="PO"))
+    service.handle(
+        s, cmd.GivePremedication(at=at(-75), drug="diphenhydramine", dose="50 mg", route="PO")
+    )
     service.handle(
         s,
         cmd.GivePremedication(
             at=at(-15),
-            drug="dexamethasone",
-            dose="x",
+            drug="methylprednisolone",
+            dose="100 mg",
             route="IV",
             for_premedication="methylprednisolone",
         ),
@@ -258,7 +263,7 @@ def test_rituximab_premedications_without_an_earliest_time() -> None:
         service.handle(s, cmd.RecordAssessment(at=at(-290), passed=True))
         for drug, minute in sorted(premeds, key=lambda p: p[1]):
             service.handle(
-                s, cmd.GivePremedication(at=at(minute), drug=drug, dose="per order", route="IV")
+                s, cmd.GivePremedication(at=at(minute), drug=drug, dose=DOSES[drug], route="IV")
             )
         return service, s
 

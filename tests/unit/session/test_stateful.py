@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session import replay, state_at
@@ -64,6 +65,8 @@ KNOWN_RULES = {
     "observation",
     "no-open-reaction",
     "correction-target",
+    "reaction-news2",
+    "reaction-resume-decision",
 }
 
 minutes = st.fractions(min_value=0, max_value=45, max_denominator=4)
@@ -135,6 +138,24 @@ class SessionMachine(RuleBasedStateMachine):
     @rule(wait=minutes)
     def vitals(self, wait: Fraction) -> None:
         self._send(lambda t: cmd.RecordVitals(at=t, heart_rate_bpm=Fraction(80)), wait)
+
+    @rule(wait=minutes)
+    def complete_vitals(self, wait: Fraction) -> None:
+        """A complete set scoring NEWS2 0: it clears a severe reaction for resolution."""
+        self._send(
+            lambda t: cmd.RecordVitals(
+                at=t,
+                systolic_mmhg=Fraction(120),
+                diastolic_mmhg=Fraction(75),
+                heart_rate_bpm=Fraction(72),
+                spo2_pct=Fraction(98),
+                temperature_c=Fraction(368, 10),
+                respiratory_rate_per_min=Fraction(14),
+                consciousness=Consciousness.ALERT,
+                supplemental_oxygen=False,
+            ),
+            wait,
+        )
 
     @rule(back=st.integers(min_value=1, max_value=30))
     def clock_goes_back(self, back: int) -> None:

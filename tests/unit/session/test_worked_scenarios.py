@@ -14,8 +14,27 @@ import pytest
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused
+from msinfusion.monitoring.vital_signs import Consciousness
 from msinfusion.session import commands as cmd
 from tests.unit.session.helpers import at, change_rate, memory_sessions, protocol, started
+
+
+def news2_set(
+    when: object, *, rr: int, spo2: int, sbp: int, hr: int, temp: str
+) -> cmd.RecordVitals:
+    """A complete NEWS2 set (alert, on air)."""
+    return cmd.RecordVitals(
+        at=when,  # type: ignore[arg-type]
+        user="n",
+        respiratory_rate_per_min=Fraction(rr),
+        spo2_pct=Fraction(spo2),
+        systolic_mmhg=Fraction(sbp),
+        diastolic_mmhg=Fraction(70),
+        heart_rate_bpm=Fraction(hr),
+        temperature_c=Fraction(temp),
+        consciousness=Consciousness.ALERT,
+        supplemental_oxygen=False,
+    )
 
 
 def _volume(service, session, minute):  # type: ignore[no-untyped-def]
@@ -105,6 +124,17 @@ def test_ocrelizumab_300_initial_severe_reaction_interrupts_and_resumes_at_half(
     with pytest.raises(CommandRefused) as refused:
         service.handle(s, cmd.ResumeInfusion(at=at(60), user="n", rate_ml_per_h=Fraction(30)))
     assert refused.value.rule == "reaction-unresolved"
+    # Resolving a severe reaction needs a complete set since it whose NEWS2 is below 7.
+    with pytest.raises(CommandRefused) as refused:
+        service.handle(s, cmd.ResolveReaction(at=at(55), user="n"))
+    assert refused.value.rule == "reaction-news2"
+    # RR 22 (2) + SpO2 93 (2) + SBP 100 (2) + HR 112 (2) + alert (0) + air (0) + 38.1 C (1) = 9.
+    service.handle(s, news2_set(at(56), rr=22, spo2=93, sbp=100, hr=112, temp="38.1"))
+    with pytest.raises(CommandRefused) as refused:
+        service.handle(s, cmd.ResolveReaction(at=at(57), user="n"))
+    assert "NEWS2 9, in the high band" in refused.value.reason
+    # RR 20 (0) + SpO2 95 (1) + SBP 112 (0) + HR 92 (1) + alert + air + 37.4 C (0) = 2.
+    service.handle(s, news2_set(at(59), rr=20, spo2=95, sbp=112, hr=92, temp="37.4"))
     service.handle(s, cmd.ResolveReaction(at=at(60), user="n"))
     with pytest.raises(CommandRefused) as refused:
         service.handle(s, cmd.ResumeInfusion(at=at(60), user="n", rate_ml_per_h=Fraction(60)))
@@ -201,7 +231,23 @@ def test_alemtuzumab_day_1_interrupt_and_resume_at_the_same_rate() -> None:
     service.handle(s, moderate)
     # 25.3 x 2 h = 50.6 mL at minute 120; paused (rule: interrupt, no rate factor).
     assert service.get_state(s, at(150)).volume_ml == Fraction("50.6")
-    service.handle(s, cmd.ResumeInfusion(at=at(150), user="n", rate_ml_per_h=Fraction("25.3")))
+    # No label resume rule (LEMIRR-01): resolved first, then a documented decision.
+    with pytest.raises(CommandRefused) as refused:
+        service.handle(s, cmd.ResumeInfusion(at=at(150), user="n", rate_ml_per_h=Fraction("25.3")))
+    assert refused.value.rule == "reaction-unresolved"
+    service.handle(s, cmd.ResolveReaction(at=at(145), user="n"))
+    with pytest.raises(CommandRefused) as refused:
+        service.handle(s, cmd.ResumeInfusion(at=at(150), user="n", rate_ml_per_h=Fraction("25.3")))
+    assert refused.value.rule == "reaction-resume-decision"
+    service.handle(
+        s,
+        cmd.ResumeInfusion(
+            at=at(150),
+            user="n",
+            rate_ml_per_h=Fraction("25.3"),
+            decision_note="rash settled after antihistamine; resume at the same rate (Dr B)",
+        ),
+    )
     # 50.6 mL left at 25.3 mL/h = 120 min -> minute 270; observation 120 min -> chair 390.
     view = service.get_view(s)
     assert view.projected_infusion_end == at(270)
@@ -252,7 +298,7 @@ def test_a_session_across_a_daylight_saving_change_runs_in_elapsed_time() -> Non
                 cmd.GivePremedication(
                     at=datetime(2026, 10, 25, 1, 0, tzinfo=berlin),
                     drug=premed.drug,
-                    dose=premed.dose,
+                    dose=f"{premed.dose_mg} mg" if premed.dose_mg else "50 mg",
                     route=premed.route or "oral",
                 ),
             )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from msinfusion.adapters.fhir import router as fhir_router
 from msinfusion.adapters.web import (
     routes_admin,
     routes_clinical,
@@ -73,6 +74,7 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
         routes_monitoring,
     ):
         app.include_router(module.router)
+    app.include_router(fhir_router)  # FHIR R4 under /fhir (docs/fhir.md)
     app.include_router(routes_ui.router)  # the HTML pages under /
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -81,14 +81,14 @@ def pml(
     assay: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9 ._()-]+$")] = None,
 ) -> dict[str, Any]:
     """Natalizumab PML risk per 1000 from the dossier's published table, with its source."""
-    status = jcv_status or ("positive" if jcv_index is not None else None)
-    if status is None:
+    status = jcv_status
+    if status is None and jcv_index is None:
         raise InvalidCourseOrder(
             "give jcv_status (positive or negative) or a jcv_index", field="jcv_status"
         )
     risk = web_context(request).centre.courses.pml(
         actor,
-        jcv_positive=status == "positive",
+        jcv_positive=None if status is None else status == "positive",
         index=jcv_index,
         prior_immunosuppressant=prior_immunosuppressant,
         months=months,

@@ -23,7 +23,7 @@ from msinfusion.adapters.web.ui.clinical_forms import (
     PROFILE_QUESTIONS,
     item_from_form,
 )
-from msinfusion.adapters.web.ui.course_page import CoursePanel, patient_course_page
+from msinfusion.adapters.web.ui.course_page import CoursePanel, EntryViewer, patient_course_page
 from msinfusion.adapters.web.ui.pages import course_views, past_infusions
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
@@ -40,7 +40,10 @@ FORM_TITLES = {
     "given-dose": "dose given elsewhere",
     "override": "gate override",
     "retraction": "retraction",
+    "co-signature": "co-signature of the retraction (it takes effect now)",
 }
+"""Form kind -> what a stored entry is called in the page's confirmation (a retraction of
+another role's entry is stored pending its co-signature: the page says so on the entry)."""
 
 
 def _error_page(request: Request, viewer: Viewer, error: MsinfusionError) -> HTMLResponse:
@@ -72,7 +75,14 @@ def patient_context(request: Request, viewer: Viewer, patient_id: str) -> dict[s
         "infusions": infusions,
         "contraindicated": contraindicated,
         "today": today,
-        **patient_course_page(clinical, may_retract_override=viewer.may(Action.OVERRIDE_GATE)),
+        **patient_course_page(
+            clinical,
+            viewer=EntryViewer(
+                may_retract_override=viewer.may(Action.OVERRIDE_GATE),
+                role=viewer.actor.role.value,
+                user_id=viewer.actor.user_id,
+            ),
+        ),
         "active_orders": [c.order for c in clinical.courses],
         "lab_tests": sorted(LAB_TESTS),
         "findings": sorted(FINDINGS),
@@ -124,7 +134,8 @@ async def record_entry(request: Request, patient_id: str, kind: str) -> Response
         return _refused(
             request, viewer, patient_id=patient_id, kind=kind, fields=fields, error=error
         )
-    target = f"/patients/{patient_id}?recorded={kind}#entries"
+    done = "co-signature" if kind == "retraction" and "cosigns" in item else kind
+    target = f"/patients/{patient_id}?recorded={done}#entries"
     return RedirectResponse(target, status_code=303)
 
 

@@ -56,6 +56,11 @@ class Settings:
     device_chair_component: str = "bed"
     """The PV1-3 component that names the chair: ``bed`` (PV1-3.3), ``room`` (.2) or
     ``point-of-care`` (.1) (``MSINFUSION_DEVICE_CHAIR_COMPONENT``)."""
+    jurisdiction: str | None = None
+    """The centre's jurisdiction, ``US`` or ``EU`` (``MSINFUSION_JURISDICTION``): whose label
+    and REMS rules the gates, calendars and limits follow for an order that names none (an
+    order's own ``jurisdiction`` option wins). None: unknown - every rule applies, the
+    strictest (TOUCH and SmPC gates alike). docs/clinical/therapy-rules.md."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -79,7 +84,8 @@ class Settings:
         ``MSINFUSION_COOKIE_SECURE`` (0/1), ``MSINFUSION_SESSION_IDLE_MIN``,
         ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
         ``MSINFUSION_API_DOCS`` (0/1), ``MSINFUSION_DEVICE_ZONES``,
-        ``MSINFUSION_DEVICE_CHAIR_COMPONENT``; defaults otherwise."""
+        ``MSINFUSION_DEVICE_CHAIR_COMPONENT``, ``MSINFUSION_JURISDICTION`` (US/EU, unset:
+        unknown); defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
@@ -99,6 +105,7 @@ class Settings:
             ),
             device_zones=parse_device_zones(values.get("MSINFUSION_DEVICE_ZONES", "")),
             device_chair_component=values.get("MSINFUSION_DEVICE_CHAIR_COMPONENT", "bed"),
+            jurisdiction=parse_jurisdiction(values.get("MSINFUSION_JURISDICTION", "")),
         )
         if settings.device_chair_component not in DEVICE_CHAIR_COMPONENTS:
             raise ValueError(
@@ -115,6 +122,23 @@ class Settings:
 
 
 DEVICE_CHAIR_COMPONENTS = ("bed", "room", "point-of-care")
+JURISDICTIONS = ("US", "EU")
+
+
+def parse_jurisdiction(text: str) -> str | None:
+    """``"eu"`` → ``"EU"``; empty → None (unknown: the strictest rules); ValueError otherwise.
+
+    >>> parse_jurisdiction(" us "), parse_jurisdiction("")
+    ('US', None)
+    """
+    value = text.strip().upper()
+    if not value:
+        return None
+    if value not in JURISDICTIONS:
+        raise ValueError(
+            f"MSINFUSION_JURISDICTION: {text!r} is not US or EU (unset: unknown, the strictest)"
+        )
+    return value
 
 
 def parse_device_zones(text: str) -> tuple[tuple[str, str], ...]:

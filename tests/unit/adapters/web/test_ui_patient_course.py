@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from msinfusion.application.records import ClinicalEntryKind, Role
-from tests.e2e.api.world import NOW, World, actor_for, build_world
+from tests.e2e.api.world import NOW, World, actor_for, build_world, identity_fields
 from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
 
 TODAY = NOW.date().isoformat()
@@ -406,11 +406,18 @@ def test_the_board_flags_a_patient_whose_next_dose_is_blocked(world: World) -> N
     assert "ocrelizumab: next dose blocked by hbv_anti_hbc" in top.group(0)
 
 
+def _spare_mrn(world: World) -> str:
+    """The MRN the nurse types at check-in for the spare appointment's patient."""
+    return identity_fields(world, world.ids["other_patient"])["confirmed_identifier"]
+
+
 def test_a_start_refused_by_a_gate_shows_each_gate_and_links_to_the_patient(world: World) -> None:
     token = sign_in(world, Role.NURSE)
     spare = world.ids["spare_appointment"]
     answer = world.client.post(
-        f"/appointments/{spare}/check-in", data={"csrf_token": token}, follow_redirects=False
+        f"/appointments/{spare}/check-in",
+        data={"csrf_token": token, "identifier": _spare_mrn(world)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
     path = answer.headers["location"]
@@ -420,8 +427,8 @@ def test_a_start_refused_by_a_gate_shows_each_gate_and_links_to_the_patient(worl
         (
             "GivePremedication",
             {
-                "drug": "antihistamine",
-                "dose": "as prescribed",
+                "drug": "cetirizine",
+                "dose": "10 mg",
                 "route": "oral",
                 "for_premedication": "antihistamine (e.g. diphenhydramine)",
             },

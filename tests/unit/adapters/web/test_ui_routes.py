@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from msinfusion.application.records import Role
-from tests.e2e.api.world import NOW, PASSWORD, World, build_world
+from tests.e2e.api.world import NOW, PASSWORD, World, build_world, identity_fields
 
 
 @pytest.fixture
@@ -220,12 +220,19 @@ def test_an_admin_has_no_board_in_the_navigation(world: World) -> None:
     assert "ocrelizumab-600-standard" in protocols.text
 
 
+def _spare_mrn(world: World) -> str:
+    """The MRN the nurse types at check-in for the spare appointment's patient."""
+    return identity_fields(world, world.ids["other_patient"])["confirmed_identifier"]
+
+
 def _checked_in_with_premedication(world: World) -> str:
     """Check in the spare appointment from the page and give both premedications now."""
     token = sign_in(world, Role.NURSE)
     spare = world.ids["spare_appointment"]
     answer = world.client.post(
-        f"/appointments/{spare}/check-in", data={"csrf_token": token}, follow_redirects=False
+        f"/appointments/{spare}/check-in",
+        data={"csrf_token": token, "identifier": _spare_mrn(world)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
     path = answer.headers["location"]
@@ -235,8 +242,8 @@ def _checked_in_with_premedication(world: World) -> str:
         (
             "GivePremedication",
             {
-                "drug": "antihistamine",
-                "dose": "as prescribed",
+                "drug": "cetirizine",
+                "dose": "10 mg",
                 "route": "oral",
                 "for_premedication": "antihistamine (e.g. diphenhydramine)",
             },
@@ -256,8 +263,10 @@ def test_an_override_asks_a_physician_for_a_reason(world: World) -> None:
     )
     assert nurse.status_code == 422
     assert '<code data-testid="rule">premedication-window</code>' in nurse.text
-    assert "only a physician may override it" in nurse.text
-    assert 'name="override_reason"' not in nurse.text
+    # A nurse cannot override; she may record the physician's verbal order, to be co-signed.
+    assert 'class="command override"' not in nurse.text
+    assert "by a verbal order you record here" in nurse.text
+    assert 'name="verbal_order_by"' in nurse.text
     sign_in(world, Role.PHYSICIAN)
     hidden = page_fields(world.client.get(path).text, "StartInfusion")
     doctor = world.client.post(

@@ -18,10 +18,12 @@ from typing import Any
 
 from msinfusion.adapters.web.ui.board import DueItem, due_items, status_label
 from msinfusion.adapters.web.ui.charts import Event, Segment, StepChart, rate_chart
+from msinfusion.catalog.formulary import shipped_formulary
 from msinfusion.catalog.model import Protocol, ReactionAction, ReactionRule
 from msinfusion.planning import InfusionPlan, after
 from msinfusion.session.commands import SYMPTOMS
 from msinfusion.session.due import next_rate_step
+from msinfusion.session.medication import expected, premedication_choices
 from msinfusion.session.queries import SessionView
 from msinfusion.session.rule_catalogue import soft_rules
 from msinfusion.session.rules import allowed_rate_at
@@ -214,6 +216,8 @@ def _premedications(view: SessionView, protocol: Protocol) -> tuple[dict[str, An
             "required": p.required,
             "given_at": given.get(p.drug),
             "verified": p.verified,
+            "expected": expected(p),
+            "choices": premedication_choices(p, shipped_formulary()),
         }
         for p in protocol.premedications
         if p.applies_to_course_days is None

@@ -134,7 +134,7 @@ FORM_READERS: dict[str, Callable[[Fields], dict[str, Any]]] = {
     "profile": _profile,
     "given-dose": _given_dose,
     "override": _plain("gate_id", "on", "justification"),
-    "retraction": _plain("entry_id", "reason"),
+    "retraction": _plain("entry_id", "reason", "cosigns"),
 }
 """Entry kind (as in the form's URL) → reader of its fields."""
 

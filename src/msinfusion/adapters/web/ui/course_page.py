@@ -54,6 +54,12 @@ class EntryRow:
     retracted: bool
     retraction_reason: str | None
     may_retract: bool
+    pending: ClinicalEntry | None = None
+    """A retraction of this entry waiting for its co-signature (the entry still counts)."""
+    cosign_roles: tuple[str, ...] = ()
+    """Who may co-sign that retraction."""
+    may_cosign: bool = False
+    """The viewer may co-sign it (their role is named, and they are not the one who retracted)."""
 
 
 def source_links(urls: list[str] | tuple[str, ...]) -> tuple[SourceLink, ...]:
@@ -143,7 +149,13 @@ def _given_dose_summary(entry: ClinicalEntry) -> str:
 
 
 def _retraction_summary(entry: ClinicalEntry) -> str:
-    return f"retracts entry {entry.data.get('entry_id')}: {entry.data.get('reason')}"
+    said = f"retracts entry {entry.data.get('entry_id')}: {entry.data.get('reason')}"
+    if entry.data.get("cosigns"):
+        return f"{said} (co-signature of retraction {entry.data['cosigns']})"
+    if entry.data.get("cosign_roles"):
+        roles = " or a ".join(str(r) for r in entry.data["cosign_roles"])
+        return f"{said} (needs the co-signature of a {roles})"
+    return said
 
 
 _SUMMARIES: dict[ClinicalEntryKind, Callable[[ClinicalEntry], str]] = {
@@ -167,19 +179,38 @@ def _newest_first(entry: ClinicalEntry) -> tuple[datetime, date, str]:
     return entry.recorded_at, entry.on, entry.id
 
 
-def entry_rows(courses: PatientCourses, *, may_retract_override: bool) -> list[EntryRow]:
-    """Every entry, newest recorded first; retracted ones carry the retraction's reason."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryViewer:
+    """Who reads the entries: what the page offers them (the service layer still decides)."""
+
+    may_retract_override: bool
+    role: str | None = None
+    user_id: str | None = None
+
+
+def entry_rows(courses: PatientCourses, *, viewer: EntryViewer) -> list[EntryRow]:
+    """Every entry, newest recorded first; retracted ones carry the retraction's reason, and
+    an entry whose retraction waits for a co-signature says so (and offers the co-signature to
+    a viewer who may sign: of a role the retraction names, not the one who retracted)."""
+    pending = {
+        str(c.retraction.data.get("entry_id")): c
+        for c in courses.cosignatures.values()
+        if c.pending
+    }
     reasons = {
         str(e.data.get("entry_id")): str(e.data.get("reason"))
         for e in courses.entries
-        if e.kind is ClinicalEntryKind.RETRACTION
+        if e.kind is ClinicalEntryKind.RETRACTION and e.id not in courses.cosignatures
     }
     rows = []
     for entry in sorted(courses.entries, key=_newest_first, reverse=True):
         retracted = entry.id in courses.retracted_ids
-        retractable = entry.kind is not ClinicalEntryKind.RETRACTION and not retracted
+        waiting = pending.get(entry.id)
+        retractable = (
+            entry.kind is not ClinicalEntryKind.RETRACTION and not retracted and waiting is None
+        )
         if entry.kind is ClinicalEntryKind.OVERRIDE:
-            retractable = retractable and may_retract_override
+            retractable = retractable and viewer.may_retract_override
         rows.append(
             EntryRow(
                 entry=entry,
@@ -188,17 +219,22 @@ def entry_rows(courses: PatientCourses, *, may_retract_override: bool) -> list[E
                 retracted=retracted,
                 retraction_reason=reasons.get(entry.id),
                 may_retract=retractable,
+                pending=None if waiting is None else waiting.retraction,
+                cosign_roles=() if waiting is None else waiting.roles,
+                may_cosign=waiting is not None
+                and viewer.role in waiting.roles
+                and viewer.user_id != waiting.retraction.recorded_by,
             )
         )
     return rows
 
 
-def patient_course_page(courses: PatientCourses, *, may_retract_override: bool) -> dict[str, Any]:
+def patient_course_page(courses: PatientCourses, *, viewer: EntryViewer) -> dict[str, Any]:
     """Template context for the course part of the patient page."""
     return {
         "panels": [course_panel(c) for c in courses.courses],
         "flags": courses.flags,
         "course_problems": courses.problems,
-        "entries": entry_rows(courses, may_retract_override=may_retract_override),
+        "entries": entry_rows(courses, viewer=viewer),
         "checked_on": courses.as_of,
     }

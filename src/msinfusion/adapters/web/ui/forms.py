@@ -14,8 +14,12 @@ from typing import Any
 
 from msinfusion.errors import InvalidCommand
 
-INTEGER_FIELDS = frozenset({"ctcae_grade", "dose_number", "corrects_sequence", "course_day"})
-BOOLEAN_FIELDS = frozenset({"passed", "supplemental_oxygen"})
+INTEGER_FIELDS = frozenset(
+    {"ctcae_grade", "dose_number", "corrects_sequence", "course_day", "entry_sequence"}
+)
+BOOLEAN_FIELDS = frozenset(
+    {"passed", "supplemental_oxygen", "counts_as_premedication", "allergy_acknowledged"}
+)
 LIST_FIELDS = frozenset({"symptoms"})
 NOT_COMMAND_FIELDS = frozenset({"csrf_token", "expected_version", "other_symptom", "occurred_at"})
 
