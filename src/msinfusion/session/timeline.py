@@ -34,14 +34,19 @@ def _assessed(e: ev.AssessmentRecorded) -> str:
 
 def _premed(e: ev.PremedicationGiven) -> str:
     counts = f" (counts as {e.satisfies})" if e.satisfies else " (not a protocol premedication)"
-    return f"Premedication {e.drug} {e.dose} {e.route}{counts}"
+    allergy = "; ALLERGY WARNING acknowledged" if e.allergy_acknowledged else ""
+    return f"Premedication {e.drug} {e.dose} {e.route}{counts}{allergy}"
 
 
 def _started(e: ev.InfusionStarted) -> str:
     text = f"Infusion started at {_rate(e.rate_ml_per_h)}"
     if e.deviations:
         text += f"; OVERRIDE ({e.override_reason}): " + "; ".join(e.deviations)
-    return text
+    return text + _verbal(e.verbal_order_by)
+
+
+def _verbal(physician: str | None) -> str:
+    return "" if physician is None else f" [verbal order of {physician}, to be co-signed]"
 
 
 def _rate_changed(e: ev.RateChanged) -> str:
@@ -89,11 +94,22 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.InfusionStarted: _started,
     ev.RateChanged: _rate_changed,
     ev.InfusionPaused: lambda e: "Infusion paused" + (f" ({e.reason})" if e.reason else ""),
-    ev.InfusionResumed: lambda e: f"Infusion resumed at {_rate(e.rate_ml_per_h)}",
+    ev.InfusionResumed: lambda e: (
+        f"Infusion resumed at {_rate(e.rate_ml_per_h)}"
+        + (f" (decision: {e.decision_note})" if e.decision_note else "")
+        + (f" (override: {e.override_reason})" if e.override_reason else "")
+        + _verbal(e.verbal_order_by)
+    ),
     ev.VitalsRecorded: _vitals,
     ev.ReactionRecorded: _reaction,
     ev.RescueMedicationGiven: lambda e: f"Rescue medication {e.drug} {e.dose} {e.route}",
-    ev.ReactionResolved: lambda e: "Reaction resolved" + (f": {e.note}" if e.note else ""),
+    ev.ReactionResolved: lambda e: (
+        "Reaction resolved"
+        + (f": {e.note}" if e.note else "")
+        + (f" (override: {e.override_reason})" if e.override_reason else "")
+        + _verbal(e.verbal_order_by)
+    ),
+    ev.VerbalOrderCosigned: lambda e: f"Verbal order #{e.entry_sequence} co-signed by {e.user}",
     ev.InfusionCompleted: lambda e: (
         f"Infusion completed: {n(e.volume_infused_ml)} mL, {n(e.dose_delivered_mg)} mg delivered"
     ),

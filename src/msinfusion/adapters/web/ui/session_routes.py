@@ -10,6 +10,7 @@ reason, with a link to the patient page where the missing result or finding is r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -234,26 +235,28 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
     )
 
 
-def _identification(form: Any, display_name: str) -> dict[str, str | None]:
-    """The identity check the nurse did at the chair, as the check-in command's fields: an
-    identifier typed or scanned, or the name the patient stated (confirmed against the one
-    shown) with the date of birth they stated. Nothing given: the engine refuses the check-in."""
+def _identified(check_in: CheckIn, form: Any, display_name: str) -> CheckIn:
+    """The check-in with the identity check the nurse did at the chair: an identifier typed or
+    scanned, or the name the patient stated (confirmed against the one shown) with the date of
+    birth they stated. Nothing given: the engine refuses the check-in."""
     identifier = str(form.get("identifier") or "").strip()
     if identifier:
         scanned = str(form.get("scanned") or "") == "true"
-        return {
-            "identity_check": "wristband" if scanned else "identifier",
-            "confirmed_identifier": identifier,
-        }
+        return replace(
+            check_in,
+            identity_check="wristband" if scanned else "identifier",
+            confirmed_identifier=identifier,
+        )
     birth = str(form.get("birth_date") or "").strip()
     if birth:
         stated = str(form.get("name_confirmed") or "") == "true"
-        return {
-            "identity_check": "name-and-birth-date",
-            "confirmed_name": display_name if stated else "",
-            "confirmed_birth_date": birth,
-        }
-    return {}
+        return replace(
+            check_in,
+            identity_check="name-and-birth-date",
+            confirmed_name=display_name if stated else "",
+            confirmed_birth_date=birth,
+        )
+    return check_in
 
 
 @router.post("/appointments/{appointment_id}/check-in", response_class=HTMLResponse)
@@ -283,8 +286,8 @@ async def check_in(request: Request, appointment_id: str) -> Response:
                 dose_number=appointment.dose_number,
                 height_cm=_exact(patient.height_cm),
                 weight_kg=_exact(patient.weight_kg),
-                **_identification(form, patient.display_name),
             )
+            check_in = _identified(check_in, form, patient.display_name)
             centre.sessions.handle(
                 viewer.actor,
                 session_id,
