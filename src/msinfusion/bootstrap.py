@@ -137,7 +137,7 @@ def build_centre(
         LiveUpdates() if uow_factory is not None else build_live_updates(settings.database_url)
     )
     bus = MessageBus()
-    register_notice_handlers(bus, updates)
+    escalations = register_notice_handlers(bus, updates)
     access = AuditedAccess(factory)
     streams = SessionStreams(protocols, policy=settings.charting)
     throttle = login_throttle or LoginThrottle(
@@ -155,6 +155,7 @@ def build_centre(
     )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     return Centre(
+        escalations=escalations,
         access=access,
         clock=clock,
         accounts=Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -190,6 +190,42 @@ class Accounts:
         if not user.active:
             raise AuthenticationFailed()
         return principal_of(user)
+
+    def confirm_password(self, actor: Actor, password: str, *, subject: Subject) -> None:
+        """The signed-in user types their password again to sign (an order, for one).
+
+        Counted by the same throttle as sign-ins; a wrong password is audited as ``denied``
+        against ``subject`` (what was to be signed) and raises ``AuthenticationFailed`` naming
+        the field ``password``.
+        """
+        attempt = self._throttle.admit(actor.username, actor.remote_addr, actor.at)
+        with self._access.uow_factory() as uow:
+            try:
+                user = uow.users.get(actor.user_id)
+            except RecordNotFound:
+                user = None
+        stored = self._dummy_hash if user is None else user.password_hash
+        valid = self._hasher.verify(stored, password[:MAX_PASSWORD_LENGTH])
+        if user is None or not valid or not user.active:
+            self._throttle.failed(attempt)
+            self._access.note(actor, subject, "denied")
+            error = AuthenticationFailed("the password is not right: type your own password")
+            error.field = "password"
+            raise error
+        self._throttle.succeeded(attempt)
+
+    def names_of(self, actor: Actor, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """Display names (else user names) of staff, for signatures on pages; unknown ids are
+        left out. Staff names are no patient data: any signed-in person may read them, without
+        an audit entry; a device may not."""
+        if actor.role is Role.DEVICE:
+            raise PermissionDenied(role=actor.role.value, action="read staff names")
+        wanted = {u for u in user_ids if u}
+        if not wanted:
+            return {}
+        with self._access.uow_factory() as uow:
+            users = uow.users.list()
+        return {u.id: u.display_name or u.username for u in users if u.id in wanted}
 
     # -- administration -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
+from msinfusion.application.notices import EscalationWatch
 from msinfusion.application.ports import Clock
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.record_keeping import RecordKeeping
@@ -42,3 +43,6 @@ class Centre:
     monitoring: DeviceFeed
     alerts: AlertUseCases
     clinical: ClinicalRecords
+    escalations: EscalationWatch
+    """Pushes an escalation for every alert left unacknowledged; a server runs it
+    (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

@@ -31,8 +31,8 @@ from msinfusion.application.records import Allergy, Patient, Role
 from msinfusion.catalog.formulary import Formulary, shipped_formulary
 from msinfusion.errors import CommandRefused, InvalidCommand, RecordNotFound
 from msinfusion.session import commands as cmd
-from msinfusion.session import events as ev
 from msinfusion.session.chart import Chart
+from msinfusion.session.verbal_orders import pending_verbal_orders, verbal_order_of
 
 
 def _plain(text: str) -> str:
@@ -141,7 +141,7 @@ def verbal_order_physician(uow: UnitOfWork, actor: Actor, command: cmd.Command) 
 def require_cosignable(chart: Chart, command: cmd.CosignVerbalOrder, actor: Actor) -> None:
     """The entry is a verbal order naming this physician, and not yet co-signed."""
     entry = next((e for e in chart.entries if e.sequence == command.entry_sequence), None)
-    named = None if entry is None else getattr(entry.stored[0], "verbal_order_by", None)
+    named = None if entry is None else verbal_order_of(entry.stored[0])
     if entry is None or named is None:
         raise CommandRefused(
             "verbal-order-cosign", f"entry {command.entry_sequence} is not a verbal order"
@@ -151,27 +151,8 @@ def require_cosignable(chart: Chart, command: cmd.CosignVerbalOrder, actor: Acto
             "verbal-order-cosign",
             f"entry {command.entry_sequence} is {named}'s verbal order: only they co-sign it",
         )
-    for other in chart.entries:
-        first = other.stored[0]
-        if (
-            isinstance(first, ev.VerbalOrderCosigned)
-            and first.entry_sequence == command.entry_sequence
-        ):
-            raise CommandRefused(
-                "verbal-order-cosign", f"entry {command.entry_sequence} is already co-signed"
-            )
-
-
-def pending_verbal_orders(chart: Chart) -> tuple[tuple[int, str, str], ...]:
-    """(entry sequence, physician, what) of every verbal order not yet co-signed."""
-    signed = {
-        e.stored[0].entry_sequence
-        for e in chart.entries
-        if isinstance(e.stored[0], ev.VerbalOrderCosigned)
-    }
-    pending = []
-    for entry in chart.entries:
-        physician = getattr(entry.stored[0], "verbal_order_by", None)
-        if physician is not None and entry.sequence not in signed:
-            pending.append((entry.sequence, physician, entry.stored[0].TYPE))
-    return tuple(pending)
+    pending = pending_verbal_orders((e.sequence, e.stored[0]) for e in chart.entries)
+    if all(p.sequence != command.entry_sequence for p in pending):
+        raise CommandRefused(
+            "verbal-order-cosign", f"entry {command.entry_sequence} is already co-signed"
+        )

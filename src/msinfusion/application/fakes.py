@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.pharmacy_records import DosePreparation, decision_order
 from msinfusion.application.ports import StoredEvent
 from msinfusion.application.records import (
     ApiToken,
@@ -46,6 +47,7 @@ R = TypeVar(
     QuarantinedMessage,
     ClinicalEntry,
     BrowserSession,
+    DosePreparation,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -207,6 +209,14 @@ class InMemoryOrderRepository(InMemoryRepository[TherapyOrder]):
         )
 
 
+class InMemoryDosePreparationRepository(InMemoryRepository[DosePreparation]):
+    def list_for_appointment(self, appointment_id: str) -> builtins.list[DosePreparation]:
+        return sorted(
+            (r for r in self._rows.values() if r.appointment_id == appointment_id),
+            key=decision_order,
+        )
+
+
 class InMemorySessionSummaryRepository:
     def __init__(self, rows: dict[str, SessionSummary]) -> None:
         self._rows = rows
@@ -313,6 +323,7 @@ _TABLES = (
     "quarantine",
     "clinical_entries",
     "browser_sessions",
+    "preparations",
 )
 
 
@@ -361,6 +372,11 @@ class InMemoryUnitOfWork:
         self.quarantine = InMemoryRepository[QuarantinedMessage](
             "quarantined message", tables["quarantine"]
         )
+        self.preparations = InMemoryDosePreparationRepository(
+            "preparation",
+            tables["preparations"],
+            {"appointment_id": ("appointment", tables["appointments"]), "patient_id": patients},
+        )
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
@@ -377,6 +393,7 @@ class InMemoryUnitOfWork:
             "quarantine": self.quarantine,
             "clinical_entries": self.clinical_entries,
             "browser_sessions": self.browser_sessions,
+            "preparations": self.preparations,
         }
 
     def __enter__(self) -> Self:

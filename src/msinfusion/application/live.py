@@ -32,6 +32,7 @@ KINDS = (
     "session-changed",
     "appointment-changed",
     "alert-raised",
+    "alert-escalated",
     "alert-acknowledged",
     "observation-recorded",
     "schedule-changed",

@@ -41,7 +41,12 @@ from msinfusion.application.device_records import (
     QuarantinedMessage,
     QuarantineStatus,
 )
-from msinfusion.application.monitoring_ports import DeviceCodec, DeviceReading, Receipt
+from msinfusion.application.monitoring_ports import (
+    DeviceCodec,
+    DeviceReading,
+    PatientKey,
+    Receipt,
+)
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
@@ -73,9 +78,15 @@ class ConflictingMessage(DeviceMessageError):
     other content: it is quarantined as ``conflict``, the first one stands."""
 
 
+class AmbiguousPatient(UnknownPatient):
+    """The identifiers and chair of a message fit more than one session in progress, or its
+    identifiers name different patients: quarantined as ``ambiguous-patient``, nothing guessed."""
+
+
 _REASON_CODES: tuple[tuple[type[Exception], str], ...] = (
     (MalformedMessage, "malformed"),
     (UnsupportedMessage, "unsupported"),
+    (AmbiguousPatient, "ambiguous-patient"),
     (UnknownPatient, "unknown-patient"),
     (UnmappableMessage, "unmappable"),
     (InvalidVitalSigns, "invalid-vital-signs"),
@@ -109,8 +120,8 @@ def vitals_command(reading: DeviceReading) -> RecordVitals:
 
     if all(value(name) is None for name in VITAL_SIGN_FIELDS):
         raise UnmappableMessage(
-            "no observation maps to a vital sign the session records (mean arterial pressure "
-            "and oxygen flow alone are not recorded)",
+            "no observation maps to a vital sign the session records (oxygen flow alone is "
+            "not recorded)",
             field="OBX-3",
         )
     return RecordVitals(
@@ -122,6 +133,7 @@ def vitals_command(reading: DeviceReading) -> RecordVitals:
         spo2_pct=value("spo2_pct"),
         temperature_c=value("temperature_c"),
         respiratory_rate_per_min=value("respiratory_rate_per_min"),
+        mean_arterial_mmhg=value("mean_arterial_mmhg"),
     )
 
 
@@ -185,6 +197,42 @@ def chairs_of_sessions(uow: UnitOfWork, now: datetime) -> dict[str, str]:
     }
 
 
+def _same_system(recorded: str, given: tuple[str, ...]) -> bool:
+    wanted = recorded.casefold()
+    return any(wanted == system.casefold() for system in given)
+
+
+def _is_patient(uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...]) -> bool:
+    """Whether ``keys`` identify the session's patient: a key is msinfusion's patient id, or
+    the value of one of the patient's identifiers in the system it names. A key whose system
+    the patient has with another value contradicts the others (``AmbiguousPatient``)."""
+    patient_id = uow.sessions.get(session_id).patient_id
+    if patient_id is None:
+        return False
+    try:
+        identifiers = uow.patients.get(patient_id).identifiers
+    except RecordNotFound:
+        identifiers = ()
+    found = contradicted = False
+    for key in keys:
+        if key.value == patient_id:
+            found = True
+            continue
+        same_system = [
+            i for i in identifiers if key.systems and _same_system(i.system, key.systems)
+        ]
+        if any(i.value == key.value for i in same_system):
+            found = True
+        elif same_system:
+            contradicted = True
+    if found and contradicted:
+        raise AmbiguousPatient(
+            "the message's patient identifiers (PID-3) name different patients: nothing recorded",
+            field="PID-3",
+        )
+    return found
+
+
 def sessions_in_progress(uow: UnitOfWork) -> list[str]:
     return sorted(s.session_id for status in IN_PROGRESS for s in uow.sessions.list(status=status))
 
@@ -206,7 +254,7 @@ class DeviceFeed:
         self._bus = bus
         self._new_id = new_id
         self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
-        self._matches: dict[tuple[tuple[str, ...], str | None], str] = {}
+        self._matches: dict[tuple[tuple[PatientKey, ...], str | None], str] = {}
         self._skew: dict[str, ClockSkew] = {}
         self._lock = threading.Lock()
 
@@ -333,12 +381,10 @@ class DeviceFeed:
             ), first
         sessions: list[str] = []
         for reading, _ in commands:
-            session_id = self._find_session_in(uow, reading.patient_ids, reading.chair_name, now)
-            if session_id is None:
-                return UnknownPatient(
-                    "no infusion in progress matches the patient (PID-3) and chair (PV1-3)",
-                    field="PID-3",
-                ), reading
+            try:
+                session_id = self._find_session_in(uow, reading, now)
+            except UnknownPatient as error:
+                return error, reading
             sessions.append(session_id)
         answer = codec.answer(text, now=now, error=None, session_id=sessions[0])
         decisions = []
@@ -421,37 +467,57 @@ class DeviceFeed:
             quarantine_id=held.id,
             reason_code=code,
             reason=reason,
+            field=getattr(error, "field", None),
         )
 
-    def _find_session_in(
-        self, uow: UnitOfWork, patient_ids: tuple[str, ...], chair: str | None, now: datetime
-    ) -> str | None:
-        """Any of ``patient_ids`` (every PID-3 repetition) may be the patient's id."""
-        if not patient_ids and not chair:
-            return None
+    def _find_session_in(self, uow: UnitOfWork, reading: DeviceReading, now: datetime) -> str:
+        """The one session in progress of the patient (any identifier of ``reading``: every
+        PID-3 repetition) at the chair; ``UnknownPatient`` / ``AmbiguousPatient`` name the
+        field that failed."""
+        keys, chair = reading.patient_keys, reading.chair_name
+        if not keys and not chair:
+            raise UnknownPatient(
+                "the message names neither the patient (PID-3) nor the chair (PV1-3)",
+                field="PID-3",
+            )
         with self._lock:
-            cached = self._matches.get((patient_ids, chair))
-        if cached is not None and self._still_matches(uow, cached, patient_ids):
+            cached = self._matches.get((keys, chair))
+        if cached is not None and self._still_matches(uow, cached, keys):
             return cached
         candidates = sessions_in_progress(uow)
-        if patient_ids:
-            candidates = [s for s in candidates if uow.sessions.get(s).patient_id in patient_ids]
+        if keys:
+            candidates = [s for s in candidates if _is_patient(uow, s, keys)]
+            if not candidates:
+                raise UnknownPatient(
+                    "no infusion in progress is for the patient the message identifies (PID-3)",
+                    field="PID-3",
+                )
         if chair:
             chair_of = chairs_of_sessions(uow, now)
             wanted = chair.casefold()
             candidates = [s for s in candidates if chair_of.get(s, "").casefold() == wanted]
-        if len(candidates) != 1:
-            return None
+            if not candidates:
+                raise UnknownPatient(
+                    "no infusion in progress of that patient is at the chair the message names "
+                    "(PV1-3)"
+                    if keys
+                    else "no infusion in progress is at the chair the message names (PV1-3)",
+                    field="PV1-3",
+                )
+        if len(candidates) > 1:
+            raise AmbiguousPatient(
+                f"{len(candidates)} infusions in progress fit the patient (PID-3) and chair "
+                "(PV1-3): nothing recorded",
+                field="PID-3" if keys else "PV1-3",
+            )
         with self._lock:
-            self._matches[(patient_ids, chair)] = candidates[0]
+            self._matches[(keys, chair)] = candidates[0]
         return candidates[0]
 
     @staticmethod
-    def _still_matches(uow: UnitOfWork, session_id: str, patient_ids: tuple[str, ...]) -> bool:
+    def _still_matches(uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...]) -> bool:
         summary = uow.sessions.get(session_id)
-        return summary.status in IN_PROGRESS and (
-            not patient_ids or summary.patient_id in patient_ids
-        )
+        return summary.status in IN_PROGRESS and (not keys or _is_patient(uow, session_id, keys))
 
     def list_quarantine(
         self, actor: Actor, *, status: QuarantineStatus | None = None

@@ -16,6 +16,20 @@ from msinfusion.monitoring.vital_signs import VitalSigns
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PatientKey:
+    """One identifier the sender gave for the patient (HL7: one PID-3 repetition): ``value``
+    (CX-1) and the names of its issuer in ``systems`` (CX-4: namespace id, universal id, and
+    ``urn:oid:<id>`` when its type is ISO), empty when the sender named none; ``kind`` is the
+    identifier type (CX-5, e.g. ``MR``). A key with a system matches a patient identifier
+    (``records.PatientIdentifier``) of that system and value; any key matches msinfusion's own
+    patient id."""
+
+    value: str
+    systems: tuple[str, ...] = ()
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceReading:
     """One decoded set of device observations at one time: ``message_key`` is the idempotency
     key of the message it came from (a message with several OBR groups or observation times
@@ -28,10 +42,16 @@ class DeviceReading:
     chair_name: str | None
     vitals: VitalSigns
     raw: str = ""
+    identifiers: tuple[PatientKey, ...] = ()
+    """Every identifier with its issuer (PID-3); empty: ``patient_ids`` without issuers."""
 
     @property
     def patient_id(self) -> str | None:
         return self.patient_ids[0] if self.patient_ids else None
+
+    @property
+    def patient_keys(self) -> tuple[PatientKey, ...]:
+        return self.identifiers or tuple(PatientKey(value=v) for v in self.patient_ids)
 
 
 class DeviceCodec(Protocol):
@@ -63,6 +83,8 @@ class Receipt:
     quarantine_id: str | None = None
     reason_code: str | None = None
     reason: str | None = None
+    field: str | None = None
+    """The field the refusal names (``PID-3``, ``OBX-6``, ``observations[0].unit`` ...)."""
 
     @property
     def accepted(self) -> bool:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.pharmacy_records import DosePreparation
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -143,6 +144,18 @@ class ClinicalEntryRepository(Protocol):
         ...
 
 
+class DosePreparationRepository(Repository[DosePreparation], Protocol):
+    """The pharmacy's verifications and bag preparations (``pharmacy_records``).
+
+    ``add`` refuses an existing id (``DuplicateRecord``) and an unknown appointment or patient
+    (``RecordNotFound``, naming the field); ``update`` refuses a missing id.
+    """
+
+    def list_for_appointment(self, appointment_id: str) -> builtins.list[DosePreparation]:
+        """The appointment's rows, oldest decision first (then id)."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
 
@@ -227,6 +240,11 @@ class UnitOfWork(Protocol):
 
     @property
     def quarantine(self) -> Repository[QuarantinedMessage]: ...
+
+    @property
+    def preparations(self) -> DosePreparationRepository:
+        """The pharmacy's dose verifications and bag preparations."""
+        ...
 
     def __enter__(self) -> Self: ...
 

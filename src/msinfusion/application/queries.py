@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -20,6 +21,7 @@ from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.reaction_history import reaction_history
+from msinfusion.application.record_keeping import possible_duplicates
 from msinfusion.application.records import (
     Appointment,
     AuditEntry,
@@ -98,6 +100,7 @@ class BoardRow:
             "chair_name": None if self.chair is None else self.chair.name,
             "patient_id": self.patient.id,
             "patient_display_name": self.patient.display_name,
+            "contraindicated_therapy_ids": list(self.patient.contraindicated_therapy_ids),
             "protocol_id": a.protocol_id,
             "dose_number": a.dose_number,
             "session_id": a.session_id,
@@ -115,7 +118,22 @@ class RecordQueries:
 
     def list_patients(self, actor: Actor) -> list[Patient]:
         subject = Subject(verb="patient.list", resource_type="patient")
-        return self._access.run(actor, Action.READ_PATIENT, subject, lambda u: u.patients.list())
+        return self._access.run(
+            actor,
+            Action.READ_PATIENT,
+            subject,
+            lambda u: [self._with_history(u, p) for p in u.patients.list()],
+        )
+
+    def _with_history(self, uow: UnitOfWork, patient: Patient) -> Patient:
+        """The patient with every therapy contraindicated for them: recorded, or discontinued
+        by a reaction in a stored session, so lists and the board show what check-in enforces.
+        """
+        history = reaction_history(uow, self._streams, patient)
+        derived = tuple(sorted(t for t, h in history.items() if h.contraindicated))
+        if derived == patient.contraindicated_therapy_ids:
+            return patient
+        return replace(patient, contraindicated_therapy_ids=derived)
 
     def get_patient_record(self, actor: Actor, patient_id: str) -> tuple[Patient, tuple[str, ...]]:
         """The patient and every therapy contraindicated for them: recorded, or discontinued by
@@ -191,7 +209,7 @@ class RecordQueries:
                 rows.append(
                     BoardRow(
                         appointment=a,
-                        patient=uow.patients.get(a.patient_id),
+                        patient=self._with_history(uow, uow.patients.get(a.patient_id)),
                         chair=chairs.get(a.chair_id),
                         session=view,
                     )
@@ -218,6 +236,47 @@ class RecordQueries:
                 user_id=user_id, resource_type=resource_type, since=since, limit=limit
             ),
         )
+
+    def search_patients(self, actor: Actor, text: str, *, limit: int = 200) -> list[Patient]:
+        """Patients whose name contains every word of ``text`` (case and accents aside), whose
+        date of birth it is (``YYYY-MM-DD`` or ``DD.MM.YYYY``), or who carry it as an
+        identifier value (an MRN); by name. Audited as ``patient.search`` (without the text)."""
+        subject = Subject(verb="patient.search", resource_type="patient")
+        wanted = text.strip()
+
+        def work(uow: UnitOfWork) -> list[Patient]:
+            found = [p for p in uow.patients.list() if patient_matches(p, wanted)]
+            return sorted(found, key=lambda p: (p.display_name.casefold(), p.id))[:limit]
+
+        return self._access.run(actor, Action.READ_PATIENT, subject, work)
+
+    def find_duplicates(
+        self, actor: Actor, display_name: str, date_of_birth: date | None
+    ) -> list[Patient]:
+        """Stored patients with this name and date of birth (``possible_duplicates``)."""
+        subject = Subject(verb="patient.search", resource_type="patient")
+        return self._access.run(
+            actor,
+            Action.READ_PATIENT,
+            subject,
+            lambda u: possible_duplicates(u.patients.list(), display_name, date_of_birth),
+        )
+
+    def search_audit(self, actor: Actor, search: AuditSearch) -> list[AuditEntry]:
+        """Audit entries matching ``search``, newest first (at most ``search.limit``).
+
+        A patient matches the entries about the patient and about their orders, appointments
+        and sessions (the trail holds ids only). Read through ``read_audit`` and audited.
+        """
+        subject = Subject(verb="audit.read", resource_type="audit")
+
+        def work(uow: UnitOfWork) -> list[AuditEntry]:
+            ids = None if search.patient_id is None else _patient_resource_ids(uow, search)
+            rows = uow.audit.list(user_id=search.user_id, since=search.since, limit=AUDIT_SCAN)
+            kept = [e for e in reversed(rows) if search.matches(e, ids)]
+            return kept[: search.limit]
+
+        return self._access.run(actor, Action.READ_AUDIT, subject, work)
 
 
 class CatalogQueries:
@@ -281,3 +340,75 @@ class CatalogQueries:
             course_day=course_day,
             worst_prior_reaction=worst_prior_reaction,
         )
+
+
+AUDIT_SCAN = 50_000
+"""How many of the newest entries (after the user and date filters) an audit search reads."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditSearch:
+    """What the audit viewer asks for; every part optional. ``action`` matches a verb or its
+    start (``order`` finds ``order.sign``); ``until`` is exclusive."""
+
+    user_id: str | None = None
+    patient_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 500
+
+    def matches(self, entry: AuditEntry, resource_ids: frozenset[str] | None) -> bool:
+        if self.until is not None and entry.at >= self.until:
+            return False
+        if self.action and not (
+            entry.action == self.action or entry.action.startswith(self.action.rstrip(".") + ".")
+        ):
+            return False
+        return resource_ids is None or entry.resource_id in resource_ids
+
+
+def _patient_resource_ids(uow: UnitOfWork, search: AuditSearch) -> frozenset[str]:
+    patient_id = str(search.patient_id)
+    ids = {patient_id}
+    ids.update(o.id for o in uow.orders.list_for_patient(patient_id))
+    for appointment in uow.appointments.list_for_patient(patient_id):
+        ids.add(appointment.id)
+        if appointment.session_id is not None:
+            ids.add(appointment.session_id)
+    ids.update(s.session_id for s in uow.sessions.list_for_patient(patient_id))
+    return frozenset(ids)
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _as_birth_date(text: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()  # noqa: DTZ007  # a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+def patient_matches(patient: Patient, text: str) -> bool:
+    """Whether a patient search for ``text`` finds ``patient`` (see ``search_patients``).
+
+    >>> from msinfusion.application.records import PatientIdentifier
+    >>> p = Patient(id="p1", display_name="Anna Müller", date_of_birth=date(1980, 2, 3),
+    ...             identifiers=(PatientIdentifier(system="urn:mrn", value="MRN-7"),))
+    >>> [patient_matches(p, t) for t in ("muller", "03.02.1980", "mrn-7", "anna b", "")]
+    [True, True, True, False, False]
+    """
+    if not text:
+        return False
+    born = _as_birth_date(text)
+    if born is not None and patient.date_of_birth == born:
+        return True
+    if any(i.value.casefold() == text.casefold() for i in patient.identifiers):
+        return True
+    name = _plain(patient.display_name)
+    return all(word in name for word in _plain(text).split())

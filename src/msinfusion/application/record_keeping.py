@@ -7,7 +7,8 @@ are checked here, against the catalog and the planner — never in an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from msinfusion.application.records import (
     Appointment,
     AppointmentStatus,
     Chair,
+    OrderStatus,
     Patient,
     TherapyOrder,
 )
@@ -48,6 +50,57 @@ PATIENT_FIELDS = frozenset(
 )
 CHAIR_FIELDS = frozenset({"name", "attributes", "active"})
 APPOINTMENT_TERMINAL = frozenset({AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED})
+LIVE_BOOKING = frozenset(
+    {AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS}
+)
+MAX_REASON_LENGTH = 500
+ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.DRAFT: frozenset({OrderStatus.DISCONTINUED}),
+    OrderStatus.SIGNED: frozenset({OrderStatus.ON_HOLD, OrderStatus.DISCONTINUED}),
+    OrderStatus.ON_HOLD: frozenset({OrderStatus.SIGNED, OrderStatus.DISCONTINUED}),
+    OrderStatus.DISCONTINUED: frozenset(),
+}
+"""Status changes a physician may make (signing a draft is ``sign_order``: it needs the
+password again). Resuming an order on hold signs it again, in the physician's name."""
+ORDER_VERBS = {
+    OrderStatus.SIGNED: "order.resume",
+    OrderStatus.ON_HOLD: "order.hold",
+    OrderStatus.DISCONTINUED: "order.discontinue",
+}
+
+
+def same_person_key(display_name: str, date_of_birth: date | None) -> tuple[str, date | None]:
+    """Name and date of birth as duplicate detection compares them: case, accents, spacing
+    and the order of the name's words do not matter.
+
+    >>> same_person_key("  Müller,  Anna ", None) == same_person_key("anna muller", None)
+    True
+    """
+    plain = unicodedata.normalize("NFKD", display_name)
+    letters = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    words = sorted("".join(c if c.isalnum() else " " for c in letters).split())
+    return " ".join(words), date_of_birth
+
+
+def possible_duplicates(
+    patients: Iterable[Patient], display_name: str, date_of_birth: date | None
+) -> list[Patient]:
+    """Stored patients with the same name and date of birth (none without a date of birth)."""
+    if date_of_birth is None:
+        return []
+    key = same_person_key(display_name, date_of_birth)
+    return [p for p in patients if same_person_key(p.display_name, p.date_of_birth) == key]
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    text = " ".join((reason or "").split())
+    if required and not text:
+        raise InvalidCommand("reason: give the reason in words", field="reason")
+    if len(text) > MAX_REASON_LENGTH:
+        raise InvalidCommand(
+            f"reason must be at most {MAX_REASON_LENGTH} characters", field="reason"
+        )
+    return text or None
 
 
 R = TypeVar("R")
@@ -88,11 +141,26 @@ class RecordKeeping:
 
     # -- patients -------------------------------------------------------------------------------
 
-    def add_patient(self, actor: Actor, **values: Any) -> Patient:
+    def add_patient(
+        self, actor: Actor, *, refuse_duplicates: bool = False, **values: Any
+    ) -> Patient:
+        """Register a patient. ``refuse_duplicates``: refuse (``DuplicateRecord`` naming
+        ``display_name``) when a stored patient has the same name and date of birth
+        (``same_person_key``); the registration page asks for confirmation, then sends False."""
         patient_id = self._new_id("patient")
 
         def work(uow: UnitOfWork) -> Patient:
             patient = Patient(id=patient_id, **self._patient_values(actor, values))
+            if refuse_duplicates:
+                found = possible_duplicates(
+                    uow.patients.list(), patient.display_name, patient.date_of_birth
+                )
+                if found:
+                    raise DuplicateRecord(
+                        f"{len(found)} patient(s) with this name and date of birth are already "
+                        "registered: confirm that this is another person to register anyway",
+                        field="display_name",
+                    )
             _require_unique_identifiers(uow, patient)
             uow.patients.add(patient)
             return patient
@@ -167,8 +235,11 @@ class RecordKeeping:
         start_date: date,
         options: tuple[tuple[str, str], ...] = (),
         note: str | None = None,
+        draft: bool = False,
     ) -> TherapyOrder:
-        """A physician's order; the prescriber is the acting user."""
+        """A physician's order; the prescriber is the acting user. ``draft``: stored unsigned
+        and inactive (no calendar flags, no booking) until ``sign_order``; otherwise signed now,
+        as the JSON API has always stored orders."""
         order = TherapyOrder(
             id=self._new_id("order"),
             patient_id=patient_id,
@@ -177,6 +248,10 @@ class RecordKeeping:
             prescriber_id=actor.user_id,
             options=options,
             note=note,
+            active=not draft,
+            status=OrderStatus.DRAFT if draft else OrderStatus.SIGNED,
+            signed_at=None if draft else actor.at,
+            signed_by=None if draft else actor.user_id,
         )
 
         def work(uow: UnitOfWork) -> TherapyOrder:
@@ -196,6 +271,60 @@ class RecordKeeping:
             return order
 
         subject = Subject(verb="order.update", resource_type="order", resource_id=order_id)
+        return self._access.run(actor, Action.WRITE_ORDER, subject, work)
+
+    def sign_order(self, actor: Actor, order_id: str) -> TherapyOrder:
+        """Sign a draft in the acting physician's name; it becomes active (bookable).
+
+        The caller has checked the physician's password again (``Accounts.confirm_password``):
+        the registration pages do so before they call this.
+        """
+
+        def work(uow: UnitOfWork) -> TherapyOrder:
+            order = uow.orders.get(order_id)
+            if order.status is not OrderStatus.DRAFT:
+                raise InvalidCommand(
+                    f"order {order_id} is {order.status.value}: only a draft is signed",
+                    field="status",
+                )
+            check_order_options(order.therapy_id, order.start_date, order.options)
+            signed = replace(
+                order,
+                status=OrderStatus.SIGNED,
+                active=True,
+                signed_at=actor.at,
+                signed_by=actor.user_id,
+            )
+            uow.orders.update(signed)
+            return signed
+
+        subject = Subject(verb="order.sign", resource_type="order", resource_id=order_id)
+        return self._access.run(actor, Action.WRITE_ORDER, subject, work)
+
+    def change_order_status(
+        self, actor: Actor, order_id: str, status: OrderStatus, *, reason: str | None
+    ) -> TherapyOrder:
+        """Hold, resume or discontinue an order (``ORDER_TRANSITIONS``); holding and
+        discontinuing need a reason. Only a signed order is active."""
+        why = _reason(reason, required=status is not OrderStatus.SIGNED)
+
+        def work(uow: UnitOfWork) -> TherapyOrder:
+            order = uow.orders.get(order_id)
+            if status not in ORDER_TRANSITIONS[order.status]:
+                raise InvalidCommand(
+                    f"order {order_id} is {order.status.value} and cannot become {status.value}",
+                    field="status",
+                )
+            changed = replace(
+                order, status=status, active=status is OrderStatus.SIGNED, status_reason=why
+            )
+            if status is OrderStatus.SIGNED:
+                changed = replace(changed, signed_at=actor.at, signed_by=actor.user_id)
+            uow.orders.update(changed)
+            return changed
+
+        verb = ORDER_VERBS.get(status, "order.update")
+        subject = Subject(verb=verb, resource_type="order", resource_id=order_id)
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
     # -- appointments ---------------------------------------------------------------------------
@@ -220,35 +349,6 @@ class RecordKeeping:
         """
 
         def work(uow: UnitOfWork) -> Appointment:
-            protocol = self._catalog.get_protocol(protocol_id)
-            patient = referenced(uow.patients, patient_id, "patient_id")
-            chair = referenced(uow.chairs, chair_id, "chair_id")
-            if not chair.active:
-                raise InvalidCommand(f"chair {chair_id} is not in service", field="chair_id")
-            if order_id is not None:
-                _check_order(uow, order_id, patient_id, protocol.therapy_id)
-            require_not_contraindicated(
-                reaction_history(uow, self._streams, patient), protocol.therapy_id
-            )
-            gates = self._clinical.dose_gates(
-                uow,
-                patient_id=patient_id,
-                protocol_id=protocol_id,
-                dose_number=dose_number,
-                on=self._clinical.local_day(starts_at),
-                order_id=order_id,
-                booked_count=True,
-            )
-            require_clear(gates.gates, GateStage.BOOKING)
-            plan = plan_infusion(
-                protocol,
-                starts_at,
-                dose_number=dose_number,
-                height_cm=patient.height_cm,
-                weight_kg=patient.weight_kg,
-            )
-            ends_at = after(starts_at, plan.chair_time)
-            _check_chair_free(uow, chair_id, starts_at, ends_at)
             appointment = Appointment(
                 id=self._new_id("appointment"),
                 patient_id=patient_id,
@@ -256,18 +356,92 @@ class RecordKeeping:
                 protocol_id=protocol_id,
                 dose_number=dose_number,
                 starts_at=starts_at,
-                ends_at=ends_at,
+                ends_at=starts_at,
                 order_id=order_id,
             )
-            uow.appointments.add(appointment)
-            return appointment
+            checked = self._checked_booking(uow, appointment)
+            uow.appointments.add(checked)
+            return checked
 
         subject = Subject(verb="appointment.create", resource_type="appointment")
         return self._access.run(
             actor, Action.BOOK_APPOINTMENT, subject, work, result_id=lambda a: a.id
         )
 
-    def cancel_appointment(self, actor: Actor, appointment_id: str) -> Appointment:
+    def _checked_booking(self, uow: UnitOfWork, booking: Appointment) -> Appointment:
+        """``booking`` with its end, after every booking rule (see ``book_appointment``)."""
+        protocol = self._catalog.get_protocol(booking.protocol_id)
+        patient = referenced(uow.patients, booking.patient_id, "patient_id")
+        chair = referenced(uow.chairs, booking.chair_id, "chair_id")
+        if not chair.active:
+            raise InvalidCommand(f"chair {booking.chair_id} is not in service", field="chair_id")
+        if booking.order_id is not None:
+            _check_order(uow, booking.order_id, booking.patient_id, protocol.therapy_id)
+        require_not_contraindicated(
+            reaction_history(uow, self._streams, patient), protocol.therapy_id
+        )
+        gates = self._clinical.dose_gates(
+            uow,
+            patient_id=booking.patient_id,
+            protocol_id=booking.protocol_id,
+            dose_number=booking.dose_number,
+            on=self._clinical.local_day(booking.starts_at),
+            order_id=booking.order_id,
+            booked_count=True,
+        )
+        require_clear(gates.gates, GateStage.BOOKING)
+        plan = plan_infusion(
+            protocol,
+            booking.starts_at,
+            dose_number=booking.dose_number,
+            height_cm=patient.height_cm,
+            weight_kg=patient.weight_kg,
+        )
+        ends_at = after(booking.starts_at, plan.chair_time)
+        _check_chair_free(uow, booking.chair_id, booking.starts_at, ends_at, booking.id)
+        _check_not_double_booked(uow, replace(booking, ends_at=ends_at))
+        return replace(booking, ends_at=ends_at)
+
+    def reschedule_appointment(
+        self,
+        actor: Actor,
+        appointment_id: str,
+        *,
+        starts_at: datetime,
+        chair_id: str | None = None,
+        reason: str,
+    ) -> Appointment:
+        """Move a booked visit to another time (and chair), checked as a new booking is; the
+        reason is kept on the appointment."""
+        why = _reason(reason, required=True)
+
+        def work(uow: UnitOfWork) -> Appointment:
+            current = uow.appointments.get(appointment_id)
+            if current.status is not AppointmentStatus.BOOKED:
+                raise InvalidCommand(
+                    f"appointment {appointment_id} is {current.status.value} and cannot be "
+                    "rescheduled",
+                    field="status",
+                )
+            moved = self._checked_booking(
+                uow,
+                replace(current, starts_at=starts_at, chair_id=chair_id or current.chair_id),
+            )
+            moved = replace(moved, status_reason=why)
+            uow.appointments.update(moved)
+            return moved
+
+        subject = Subject(
+            verb="appointment.reschedule", resource_type="appointment", resource_id=appointment_id
+        )
+        return self._access.run(actor, Action.BOOK_APPOINTMENT, subject, work)
+
+    def cancel_appointment(
+        self, actor: Actor, appointment_id: str, *, reason: str | None = None
+    ) -> Appointment:
+        """Cancel a visit not yet started; ``reason`` (the scheduler's words) is kept."""
+        why = _reason(reason, required=False)
+
         def work(uow: UnitOfWork) -> Appointment:
             appointment = uow.appointments.get(appointment_id)
             if appointment.status in APPOINTMENT_TERMINAL or appointment.session_id is not None:
@@ -276,7 +450,11 @@ class RecordKeeping:
                     "cancelled",
                     field="status",
                 )
-            cancelled = replace(appointment, status=AppointmentStatus.CANCELLED)
+            cancelled = replace(
+                appointment,
+                status=AppointmentStatus.CANCELLED,
+                status_reason=why or appointment.status_reason,
+            )
             uow.appointments.update(cancelled)
             return cancelled
 
@@ -302,14 +480,47 @@ def _check_order(uow: UnitOfWork, order_id: str, patient_id: str, therapy_id: st
     order = referenced(uow.orders, order_id, "order_id")
     if order.patient_id != patient_id or order.therapy_id != therapy_id:
         raise InvalidCommand("the order is for another patient or therapy", field="order_id")
+    if order.status is not OrderStatus.SIGNED:
+        raise InvalidCommand(
+            f"order {order_id} is {order.status.value}: only a signed order is booked",
+            field="order_id",
+        )
 
 
-def _check_chair_free(uow: UnitOfWork, chair_id: str, start: datetime, end: datetime) -> None:
+def _check_not_double_booked(uow: UnitOfWork, booking: Appointment) -> None:
+    """Refuse a second live booking of the same dose of an order, or of the same patient at
+    an overlapping time (another chair included)."""
+    for other in uow.appointments.list_for_patient(booking.patient_id):
+        if other.id == booking.id or other.status not in LIVE_BOOKING:
+            continue
+        if (
+            booking.order_id is not None
+            and other.order_id == booking.order_id
+            and other.dose_number == booking.dose_number
+        ):
+            raise DuplicateRecord(
+                f"dose {booking.dose_number} of this order is already booked for "
+                f"{other.starts_at.isoformat()} (appointment {other.id})",
+                field="dose_number",
+            )
+        if other.starts_at < booking.ends_at and booking.starts_at < other.ends_at:
+            raise DuplicateRecord(
+                f"the patient is already booked from {other.starts_at.isoformat()} to "
+                f"{other.ends_at.isoformat()} (appointment {other.id})",
+                field="starts_at",
+            )
+
+
+def _check_chair_free(
+    uow: UnitOfWork, chair_id: str, start: datetime, end: datetime, booking_id: str
+) -> None:
     """Refuse an overlap with another live booking of the same chair."""
     for other in uow.appointments.list_between(
         after(start, -timedelta(days=2)), after(end, timedelta(days=1))
     ):
-        if other.chair_id != chair_id or other.status is AppointmentStatus.CANCELLED:
+        if other.id == booking_id or other.chair_id != chair_id:
+            continue
+        if other.status is AppointmentStatus.CANCELLED:
             continue
         if other.starts_at < end and start < other.ends_at:
             raise DuplicateRecord(

@@ -26,6 +26,16 @@ class Role(enum.Enum):
     """A bedside-monitor integration: posts observations, nothing else."""
 
 
+class OrderStatus(enum.Enum):
+    """Where a therapy order stands: a draft is not yet signed (nothing may be booked on it);
+    only a signed order is active; on hold and discontinued carry the physician's reason."""
+
+    DRAFT = "draft"
+    SIGNED = "signed"
+    ON_HOLD = "on-hold"
+    DISCONTINUED = "discontinued"
+
+
 class AppointmentStatus(enum.Enum):
     BOOKED = "booked"
     CHECKED_IN = "checked-in"
@@ -93,6 +103,13 @@ class TherapyOrder:
     options: tuple[tuple[str, str], ...] = ()
     note: str | None = None
     active: bool = True
+    status: OrderStatus = OrderStatus.SIGNED
+    """Orders stored before order status (and those of the JSON API) are signed."""
+    status_reason: str | None = None
+    """Why the order is on hold or discontinued (the physician's words)."""
+    signed_at: datetime | None = None
+    signed_by: str | None = None
+    """The user id of the physician who signed (after re-entering the password)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +124,8 @@ class Appointment:
     status: AppointmentStatus = AppointmentStatus.BOOKED
     order_id: str | None = None
     session_id: str | None = None
+    status_reason: str | None = None
+    """Why the appointment was cancelled or last rescheduled (the scheduler's words)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

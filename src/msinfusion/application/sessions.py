@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry, outcome_of
+from msinfusion.application.bag_check import require_bag_matches
 from msinfusion.application.bus import MessageBus, SessionCommitted, SessionOpened
 from msinfusion.application.chair_safety import (
     require_allergy_acknowledged,
@@ -211,6 +212,7 @@ class SessionUseCases:
             )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
+                require_bag_matches(uow, session_id, decision.before.state, command)
             if isinstance(command, CosignVerbalOrder):
                 require_cosignable(decision.before.chart, command, actor)
             patient_id = decision.after.state.patient_id or _appointment_patient(uow, session_id)

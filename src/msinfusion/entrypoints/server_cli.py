@@ -64,9 +64,20 @@ DatabaseOption = Annotated[
 
 def build_server_centre(settings: Settings) -> Centre:
     """The centre of a server process (the composition root; imported only when serving)."""
+    import threading  # noqa: PLC0415
+
     from msinfusion.bootstrap import build_centre  # noqa: PLC0415  # slow import
 
-    return build_centre(settings)
+    centre = build_centre(settings)
+    # Escalations fire on time even when nothing else is recorded (a daemon: ends with us).
+    threading.Thread(
+        target=centre.escalations.run,
+        args=(threading.Event(),),
+        kwargs={"now": centre.clock},
+        name="alert-escalations",
+        daemon=True,
+    ).start()
+    return centre
 
 
 def _settings(database_url: str | None = None) -> Settings:

@@ -138,18 +138,25 @@ def evaluate(
     return tuple(alerts)
 
 
-def _values(score: News2Score, vitals: VitalSigns) -> dict[str, str]:
-    shown = {
+def _measured(vitals: VitalSigns) -> dict[str, str]:
+    """The set's measured values, as the alert shows them with its rule."""
+    return {
         field: str(getattr(vitals, field))
         for field in (
             "respiratory_rate_per_min",
             "spo2_pct",
             "systolic_mmhg",
+            "diastolic_mmhg",
+            "mean_arterial_mmhg",
             "heart_rate_bpm",
             "temperature_c",
         )
         if getattr(vitals, field) is not None
     }
+
+
+def _values(score: News2Score, vitals: VitalSigns) -> dict[str, str]:
+    shown = _measured(vitals)
     shown["news2_total"] = str(score.total) + ("" if score.is_complete else " (incomplete)")
     return shown
 
@@ -176,7 +183,7 @@ def _extreme_parameter_alerts(score: News2Score, vitals: VitalSigns) -> list[Ale
             priority=AlertPriority.MEDIUM,
             parameter=parameter,
             raised_at=vitals.measured_at,
-            values={"parameter": parameter, "news2_points": "3"},
+            values={**_measured(vitals), "parameter": parameter, "news2_points": "3"},
             message=f"{parameter.replace('_', ' ')} is in its extreme NEWS2 band (3 points)",
             suggested_action=IRR_ACTION,
         )
@@ -197,6 +204,7 @@ def _baseline_alerts(score: News2Score, base: News2Score, vitals: VitalSigns) ->
                     parameter=parameter,
                     raised_at=vitals.measured_at,
                     values={
+                        **_measured(vitals),
                         "parameter": parameter,
                         "baseline_points": str(before),
                         "now_points": str(points),

@@ -108,6 +108,16 @@ VITAL_SIGN_CODES: tuple[VitalSignCode, ...] = (
 """LOINC/UCUM from the FHIR R4 vital-signs value set and US Core; MDC from the standards
 dossier section 3 (``CODES_SOURCE``, ``MDC_SOURCE``)."""
 
+MEAN_ARTERIAL_SOURCES = (
+    "https://pubmed.ncbi.nlm.nih.gov/30855814/",  # StatPearls, Physiology, Mean Arterial Pressure
+    "http://web.archive.org/web/20080320093109/http:/www.lib.mcg.edu/edu/eshuphysio/program/"
+    "section3/3ch7/s3ch7_4.htm",
+)
+"""Mean arterial pressure is the average arterial pressure over one cardiac cycle: the systolic
+pressure is above it and the diastolic pressure below it. So it lies within the systolic and
+diastolic ranges below (0-300 mmHg), and a set with all three must have diastolic <= mean <=
+systolic; nothing else is assumed about it (it is not a NEWS2 parameter and raises no alert)."""
+
 # Physiological plausibility: outside these a value is a typing or device error, not a patient
 # (refused with the field named). Not clinical thresholds: nothing is scored or alerted on them.
 _PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
@@ -117,7 +127,7 @@ _PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
     "temperature_c": (Decimal(25), Decimal(45)),
     "systolic_mmhg": (Decimal(0), Decimal(300)),
     "diastolic_mmhg": (Decimal(0), Decimal(250)),
-    "mean_arterial_mmhg": (Decimal(0), Decimal(250)),
+    "mean_arterial_mmhg": (Decimal(0), Decimal(300)),  # MEAN_ARTERIAL_SOURCES
     "o2_flow_l_per_min": (Decimal(0), Decimal(60)),
 }
 
@@ -157,4 +167,20 @@ class VitalSigns:
         ):
             raise InvalidVitalSigns(
                 "diastolic_mmhg must be below systolic_mmhg", field="diastolic_mmhg"
+            )
+        self._check_mean_arterial()
+
+    def _check_mean_arterial(self) -> None:
+        mean = self.mean_arterial_mmhg
+        if mean is None:
+            return
+        if self.systolic_mmhg is not None and mean > self.systolic_mmhg:
+            raise InvalidVitalSigns(
+                f"mean_arterial_mmhg {mean} is above systolic_mmhg {self.systolic_mmhg}",
+                field="mean_arterial_mmhg",
+            )
+        if self.diastolic_mmhg is not None and mean < self.diastolic_mmhg:
+            raise InvalidVitalSigns(
+                f"mean_arterial_mmhg {mean} is below diastolic_mmhg {self.diastolic_mmhg}",
+                field="mean_arterial_mmhg",
             )

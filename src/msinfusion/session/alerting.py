@@ -88,6 +88,7 @@ def vital_signs_of(source: Any, *, at: datetime, user: str) -> VitalSigns:
         spo2_pct=value("spo2_pct"),
         temperature_c=value("temperature_c"),
         respiratory_rate_per_min=value("respiratory_rate_per_min"),
+        mean_arterial_mmhg=value("mean_arterial_mmhg"),
         consciousness=_consciousness(source.consciousness),
         supplemental_oxygen=source.supplemental_oxygen,
     )

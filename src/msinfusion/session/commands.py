@@ -201,6 +201,8 @@ class StartInfusion(Command):
 
     rate_ml_per_h: Fraction
     verbal_order_by: str | None = None
+    bag_id: str | None = None
+    """The bag's id, scanned or typed from its pharmacy label (``application/bag_check.py``)."""
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -255,6 +257,8 @@ class RecordVitals(Command):
     respiratory_rate_per_min: Fraction | None = None
     consciousness: Consciousness | None = None
     supplemental_oxygen: bool | None = None
+    mean_arterial_mmhg: Fraction | None = None
+    """Mean arterial pressure as the device (or nurse) measured it; not a NEWS2 parameter."""
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -294,6 +298,7 @@ VITAL_SIGN_RESOLUTION: dict[str, int] = {
     "spo2_pct": 1,
     "respiratory_rate_per_min": 1,
     "temperature_c": 10,
+    "mean_arterial_mmhg": 1,
 }
 """How finely each vital sign is charted: whole numbers for rates, pressures and SpO2, tenths of
 a degree for temperature. Source: the standards dossier 2.2, implementation rule 2 (the RCP NEWS2
@@ -316,6 +321,7 @@ VITAL_SIGN_FIELDS = (
     "spo2_pct",
     "temperature_c",
     "respiratory_rate_per_min",
+    "mean_arterial_mmhg",
 )
 """The measured (numeric) vital signs; at least one is needed in every ``RecordVitals``."""
 

@@ -249,6 +249,7 @@ def _vitals(state: SessionState, c: cmd.RecordVitals, protocol: Protocol) -> Eve
             respiratory_rate_per_min=c.respiratory_rate_per_min,
             consciousness=None if c.consciousness is None else c.consciousness.value,
             supplemental_oxygen=c.supplemental_oxygen,
+            mean_arterial_mmhg=c.mean_arterial_mmhg,
         ),
         *alerts,
     )

@@ -131,13 +131,15 @@ class InfusionResumed(Event):
 @registered
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VitalsRecorded(Event):
-    """Schema v3. v2 stored the temperature in degrees Celsius (v1 stored ``temperature_f``);
+    """Schema v5. v2 stored the temperature in degrees Celsius (v1 stored ``temperature_f``);
     v3 adds ``consciousness`` (the ACVPU letter) and ``supplemental_oxygen`` (True: on oxygen,
-    False: on air), ``None`` when not observed and in every event stored before v3 (upcast.py).
+    False: on air), ``None`` when not observed and in every event stored before v3 (upcast.py);
+    v4 adds ``recorded_at``; v5 adds ``mean_arterial_mmhg`` (``None`` in every event stored
+    before v5: mean arterial pressure was read from devices but not kept).
     """
 
     TYPE: ClassVar[str] = "VitalsRecorded"
-    VERSION: ClassVar[int] = 4
+    VERSION: ClassVar[int] = 5
     systolic_mmhg: Fraction | None
     diastolic_mmhg: Fraction | None
     heart_rate_bpm: Fraction | None
@@ -146,6 +148,7 @@ class VitalsRecorded(Event):
     respiratory_rate_per_min: Fraction | None
     consciousness: str | None = None
     supplemental_oxygen: bool | None = None
+    mean_arterial_mmhg: Fraction | None = None
 
 
 @registered

@@ -190,13 +190,20 @@ class PremedicationChoice:
     """One pick-list line for a protocol premedication: what to chart if it is what was given.
 
     ``dose`` is empty when neither the protocol nor the formulary suggests one (the nurse types
-    the ordered dose)."""
+    the ordered dose); ``routes`` lists every route the drug takes, ``route`` (the protocol's)
+    first."""
 
     for_premedication: str
     drug: str
     dose: str
     route: str
     routes: tuple[str, ...]
+
+
+def _routes(wanted: str | None, possible: tuple[str, ...]) -> tuple[str, ...]:
+    """Every route the drug takes, the protocol's first: the nurse charts what was done."""
+    first = () if wanted is None else (wanted.upper(),)
+    return (*first, *(r for r in possible if r not in first))
 
 
 def _mg(value: Decimal) -> str:
@@ -222,7 +229,7 @@ def premedication_choices(
     choices: list[PremedicationChoice] = []
     if premedication.dose_mg is not None:
         drug = next((d for d in named if d.id in premedication.drug.lower()), None)
-        routes = (premedication.route,) if premedication.route else (drug.routes if drug else ())
+        routes = _routes(premedication.route, drug.routes if drug else ROUTES)
         choices.append(
             PremedicationChoice(
                 for_premedication=premedication.drug,
@@ -235,7 +242,7 @@ def premedication_choices(
     else:
         for drug in named:
             usual = drug.usual_single_dose_mg
-            routes = (premedication.route,) if premedication.route else drug.routes
+            routes = _routes(premedication.route, drug.routes)
             choices.append(
                 PremedicationChoice(
                     for_premedication=premedication.drug,

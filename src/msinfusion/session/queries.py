@@ -29,6 +29,7 @@ from msinfusion.session.state import (
     minutes_to_empty,
 )
 from msinfusion.session.timeline import TimelineEntry, list_timeline_entries
+from msinfusion.session.verbal_orders import PendingVerbalOrder, pending_verbal_orders
 
 
 def _events_until(events: Sequence[Event], at: datetime) -> list[Event]:
@@ -67,6 +68,8 @@ class SessionView:
     """The typed timeline (``timeline`` is its text form)."""
     segments: tuple[RateSegment, ...] = ()
     """The actual rate intervals up to ``at``."""
+    pending_verbal_orders: tuple[PendingVerbalOrder, ...] = ()
+    """Verbal orders a nurse recorded that their physician has not co-signed yet."""
 
     @property
     def status(self) -> str:
@@ -108,6 +111,7 @@ class SessionView:
             "alerts": [alert_to_json(a, display_tz=tz) for a in self.alerts],
             "alerts_open": len(self.alerts),
             "events": self.events,
+            "pending_verbal_orders": [p.to_json_dict() for p in self.pending_verbal_orders],
             "timeline": list(self.timeline),
             "exact": {
                 "volume_infused_ml": str(s.volume_ml),
@@ -158,6 +162,9 @@ def view_at(
         alerts=alerts,
         entries=entries,
         segments=() if when is None else list_actual_segments(prefix, until=when),
+        pending_verbal_orders=pending_verbal_orders(
+            zip(numbers or range(1, len(prefix) + 1), prefix, strict=False)
+        ),
     )
 
 

@@ -124,6 +124,11 @@ _RULES = (
     _hard("appointment-mismatch", "a check-in is for the appointment's patient, protocol, dose"),
     _hard("order-missing", "an infusion starts only under an active physician's order"),
     _hard(
+        "bag-not-verified",
+        "a dose the pharmacy handles starts only from a bag prepared and second-checked there",
+    ),
+    _hard("bag-mismatch", "the bag scanned at the start is the dose's verified preparation"),
+    _hard(
         "patient-identification",
         "a check-in confirms the patient by name and date of birth, an MRN or the wristband",
     ),

@@ -60,6 +60,7 @@ def _vitals(e: ev.VitalsRecorded) -> str:
         f"BP {n(e.systolic_mmhg)}/{n(e.diastolic_mmhg)} mmHg"
         if e.systolic_mmhg is not None
         else "",
+        f"MAP {n(e.mean_arterial_mmhg)} mmHg" if e.mean_arterial_mmhg is not None else "",
         f"HR {n(e.heart_rate_bpm)}/min" if e.heart_rate_bpm is not None else "",
         f"SpO2 {n(e.spo2_pct)}%" if e.spo2_pct is not None else "",
         f"T {n(e.temperature_c)} C" if e.temperature_c is not None else "",

@@ -9,7 +9,8 @@ v2 stores ``temperature_c`` = (F - 32) x 5/9, exactly, as a fraction. v3 adds ``
 and ``supplemental_oxygen``; an older set did not record them, so they read as ``None`` (not
 observed: NEWS2 stays incomplete rather than assuming "alert, on air"). Every event then gained
 ``recorded_at`` (v2; ``VitalsRecorded`` v4): an older event was recorded as it arrived, so it
-reads with ``recorded_at = at``.
+reads with ``recorded_at = at``. ``VitalsRecorded`` v5 adds ``mean_arterial_mmhg``; a set
+stored before it kept no mean arterial pressure, so it reads as ``None`` (not measured).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def _vitals_v2_to_v3(payload: Payload) -> Payload:
     return upgraded
 
 
+def _vitals_v4_to_v5(payload: Payload) -> Payload:
+    upgraded = dict(payload)
+    upgraded.setdefault("mean_arterial_mmhg", None)
+    upgraded["version"] = 5
+    return upgraded
+
+
 def _recorded_at(payload: Payload) -> Payload:
     """Events before the two-time schema were recorded when they happened (in arrival order)."""
     upgraded = dict(payload)
@@ -55,6 +63,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("VitalsRecorded", 1): _vitals_v1_to_v2,
     ("VitalsRecorded", 2): _vitals_v2_to_v3,
     ("VitalsRecorded", 3): _recorded_at,
+    ("VitalsRecorded", 4): _vitals_v4_to_v5,
     **{(name, 1): _recorded_at for name in EVENT_TYPES if name != "VitalsRecorded"},
 }
 

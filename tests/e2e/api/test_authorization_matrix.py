@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 
+from msinfusion.adapters.fhir import router as fhir_router
 from msinfusion.application.permissions import Action, is_allowed
 from msinfusion.application.records import Role
 from tests.e2e.api.world import NOW, PASSWORD, PROTOCOL_ID, World, build_world
@@ -71,7 +73,63 @@ def _observation(w: World) -> dict[str, Any]:
     }
 
 
+def _fhir_heart_rate(w: World) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "identifier": [{"value": "matrix-fhir-1"}],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/event-location",
+                "valueReference": {"display": "Chair 1"},
+            }
+        ],
+        "effectiveDateTime": NOW.isoformat(),
+        "valueQuantity": {"value": 72, "system": "http://unitsofmeasure.org", "code": "/min"},
+    }
+
+
+# The FHIR interface (docs/fhir.md "Access"): one row per route and resource type. Where a type
+# needs more than one action (docs/fhir.md lists them), the matrix gives those actions the same
+# roles and the row names the first. $export needs every type's actions, and READ_PATIENT holds
+# for exactly the roles that have them all. Without the header "Prefer: respond-async" an
+# allowed kick-off is a 400, and an unknown export job a 404: both still "allowed".
+_FHIR_TYPES: tuple[tuple[str, str, Action], ...] = (
+    ("Patient", "{patient}", Action.READ_PATIENT),
+    ("Practitioner", "{user}", Action.READ_SESSION),
+    ("Location", "{chair}", Action.READ_CHAIRS),
+    ("MedicationRequest", "{order}", Action.READ_ORDER),
+    ("MedicationAdministration", "{session}", Action.READ_SESSION),
+    ("Observation", "{session}-heart-rate-1", Action.READ_SESSION),
+    ("AllergyIntolerance", "{patient}-allergy-1", Action.READ_PATIENT),
+    ("AdverseEvent", "{session}-reaction-1", Action.READ_SESSION),
+    ("CarePlan", "{order}", Action.READ_ORDER),
+    ("Schedule", "{chair}", Action.READ_CHAIRS),
+    ("Slot", "{appointment}", Action.READ_APPOINTMENT),
+    ("Appointment", "{appointment}", Action.READ_APPOINTMENT),
+    ("Provenance", "{session}-provenance-1", Action.READ_SESSION),
+)
+FHIR_ROUTES = (
+    Route("GET", "/fhir/metadata", PUBLIC),
+    *(Route("GET", f"/fhir/{name}", action) for name, _, action in _FHIR_TYPES),
+    *(Route("GET", f"/fhir/{name}/{rid}", action) for name, rid, action in _FHIR_TYPES),
+    Route(
+        "GET",
+        "/fhir/MedicationAdministration?_include=MedicationAdministration:request",
+        Action.READ_ORDER,
+    ),
+    Route("GET", "/fhir/Patient/{patient}/$everything", Action.READ_PATIENT),
+    Route("GET", "/fhir/$export", Action.READ_PATIENT),
+    Route("GET", "/fhir/Patient/$export", Action.READ_PATIENT),
+    Route("GET", "/fhir/$export-poll/job-x", Action.READ_PATIENT),
+    Route("DELETE", "/fhir/$export-poll/job-x", Action.READ_PATIENT),
+    Route("GET", "/fhir/$export-file/job-x/Patient.ndjson", Action.READ_PATIENT),
+    Route("POST", "/fhir/Observation", Action.INGEST_OBSERVATIONS, _fhir_heart_rate),
+)
+
 ROUTES = (
+    *FHIR_ROUTES,
     Route("GET", "/api/health", PUBLIC),
     Route(
         "POST", "/api/auth/login", PUBLIC, lambda w: {"username": "viewer1", "password": PASSWORD}
@@ -271,6 +329,25 @@ def test_every_route_is_in_the_matrix_table() -> None:
             template = template.replace("{" + name + "}", "{" + _param(name) + "}")
         covered.add((route.method, template.replace(PROTOCOL_ID, "{protocol_id}")))
     assert served - covered == set()
+
+
+def test_every_fhir_route_is_in_the_matrix_table() -> None:
+    """The FHIR routes are outside the OpenAPI document: each one the app serves (but the
+    catch-alls answering 404/405 to anyone) must be matched by a row above."""
+    served = [
+        (method, route)
+        for route in fhir_router.routes
+        if isinstance(route, APIRoute)
+        and route.path.startswith("/fhir/")
+        and "{path:path}" not in route.path
+        for method in route.methods
+        if method != "HEAD"
+    ]
+    assert len(served) >= 10
+    for method, route in served:
+        assert any(
+            r.method == method and route.path_regex.match(r.path.split("?")[0]) for r in FHIR_ROUTES
+        ), f"{method} {route.path} has no row"
 
 
 def _param(name: str) -> str:

@@ -39,6 +39,15 @@ def outcome(response: Any, status: int) -> dict[str, Any]:
         ("/fhir/Observation?_total=maybe", "_total", "must be one of none, estimate, accurate"),
         ("/fhir/MedicationAdministration?date=2026", "date", "not a supported search parameter"),
         ("/fhir/Patient/{patient_a}?foo=1", "foo", "a read takes no parameters"),
+        ("/fhir/Observation?_include=Observation:patient", "_include", "is not served"),
+        (
+            "/fhir/MedicationAdministration?_include=MedicationAdministration:performer",
+            "_include",
+            "is not served",
+        ),
+        ("/fhir/Patient/{patient_a}/$everything?_type=Patient", "_type", "not a supported"),
+        ("/fhir/AdverseEvent?severity=", "severity", "a value is required"),
+        ("/fhir/Appointment?date=2026-3-2", "date", "is not a date"),
     ],
 )
 def test_a_bad_search_parameter_is_a_400_naming_it(
@@ -61,7 +70,7 @@ def test_unknown_ids_types_paths_and_methods(fhir_world: FhirWorld) -> None:
     assert outcome(fhir_world.get(Role.NURSE, "/fhir/Patient/x/_history"), 404)["code"] == (
         "not-supported"
     )
-    posted = fhir_world.api.request(Role.NURSE, "POST", "/fhir/Observation", json={})
+    posted = fhir_world.api.request(Role.NURSE, "POST", "/fhir/Patient", json={})
     assert outcome(posted, 405)["code"] == "not-supported"
     assert posted.headers["allow"] == "GET"
     deleted = fhir_world.api.request(
@@ -85,7 +94,14 @@ READS: dict[str, tuple[Action, ...]] = {
     "Location": (Action.READ_CHAIRS,),
     "MedicationRequest": (Action.READ_ORDER, Action.READ_COURSE),
     "MedicationAdministration": (Action.READ_SESSION,),
-    "Observation": (Action.READ_SESSION,),
+    "Observation": (Action.READ_SESSION, Action.READ_COURSE),
+    "AllergyIntolerance": (Action.READ_PATIENT, Action.READ_SESSION),
+    "AdverseEvent": (Action.READ_SESSION,),
+    "CarePlan": (Action.READ_ORDER, Action.READ_COURSE),
+    "Schedule": (Action.READ_CHAIRS,),
+    "Slot": (Action.READ_APPOINTMENT, Action.READ_PATIENT),
+    "Appointment": (Action.READ_APPOINTMENT, Action.READ_PATIENT, Action.READ_SESSION),
+    "Provenance": (Action.READ_SESSION, Action.READ_COURSE),
 }
 """The actions each FHIR resource type needs (docs/fhir.md); the roles come from the matrix."""
 

@@ -22,6 +22,13 @@ TYPES = (
     "MedicationRequest",
     "MedicationAdministration",
     "Observation",
+    "AllergyIntolerance",
+    "AdverseEvent",
+    "CarePlan",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "Provenance",
 )
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -59,8 +66,9 @@ def test_metadata_states_what_is_served_without_sign_in(fhir_world: FhirWorld) -
     assert statement.kind == "instance"
     served = {r.type: r for r in statement.rest[0].resource}
     assert tuple(served) == TYPES
-    for resource in served.values():
-        assert [i.code for i in resource.interaction] == ["read", "search-type"]
+    for name, resource in served.items():
+        expected = ["read", "search-type"] + (["create"] if name == "Observation" else [])
+        assert [i.code for i in resource.interaction] == expected
     observation = {p.name: p.type for p in served["Observation"].searchParam}
     assert observation == {
         "_id": "token",
@@ -117,7 +125,7 @@ def test_patient_carries_identifiers_birth_date_gender_and_the_synthetic_tag(
         ("birthdate=1980", {"patient_a"}),
         ("birthdate=lt1979-01-01", {"patient_b"}),
         ("birthdate=ge1975-09-30&birthdate=le1975-09-30", {"patient_b"}),
-        ("birthdate=ne1980-04", {"patient_b"}),
+        ("birthdate=ne1980-04", {"patient_b", "patient_c"}),
         ("gender=male", {"patient_b"}),
         ("_id={patient_a},{patient_b}", {"patient_a", "patient_b"}),
     ],

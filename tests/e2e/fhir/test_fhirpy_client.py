@@ -1,10 +1,14 @@
-"""fhirpy, an independent FHIR client, against a real uvicorn server: read, search, page."""
+"""fhirpy, an independent FHIR client, against a real uvicorn server: read, search, page,
+``_include``, ``$everything`` and Bulk Data ``$export`` (kick-off and status through the client,
+the NDJSON file with ``requests``: fhirpy reads JSON only)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
+import requests
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome as OutcomeRaised
 
@@ -61,3 +65,49 @@ def test_an_error_reaches_the_client_as_an_operation_outcome(client: SyncFHIRCli
     with pytest.raises(OutcomeRaised) as raised:
         client.resources("Patient").search(shoe_size="42").fetch()  # sent as shoe-size
     assert raised.value.resource["issue"][0]["expression"] == ["shoe-size"]
+
+
+def test_include_through_the_client(client: SyncFHIRClient, fhir_world: FhirWorld) -> None:
+    ids = fhir_world.ids
+    raw = (
+        client.resources("MedicationAdministration")
+        .search(patient=ids["patient_a"])
+        .include("MedicationAdministration", "request")
+        .include("MedicationAdministration", "patient")
+        .limit(500)
+        .fetch_raw()
+    )
+    included = [
+        (e["resource"]["resourceType"], e["resource"]["id"])
+        for e in raw["entry"]
+        if e["search"]["mode"] == "include"
+    ]
+    assert included == [("MedicationRequest", ids["order_a"]), ("Patient", ids["patient_a"])]
+
+
+def test_bulk_export_through_the_client(client: SyncFHIRClient, fhir_world: FhirWorld) -> None:
+    asynchronous = SyncFHIRClient(
+        client.url,
+        authorization=client.authorization,
+        extra_headers={"Prefer": "respond-async"},
+    )
+    accepted = asynchronous.execute(
+        "$export", method="get", params={"_type": "Patient,Observation"}
+    )
+    assert accepted["resourceType"] == "OperationOutcome"
+    status_url = accepted["issue"][0]["diagnostics"].rsplit(" ", 1)[1]
+    manifest = client.execute(status_url, method="get")
+    assert [o["type"] for o in manifest["output"]] == ["Patient", "Observation"]
+    patients = requests.get(
+        manifest["output"][0]["url"],
+        headers={"Authorization": client.authorization or ""},
+        timeout=10,
+    )
+    assert patients.headers["content-type"].startswith("application/fhir+ndjson")
+    lines = [json.loads(line) for line in patients.text.splitlines()]
+    assert {p["id"] for p in lines} == {
+        fhir_world.ids[p] for p in ("patient_a", "patient_b", "patient_c")
+    }
+    assert manifest["output"][0]["count"] == 3
+    everything = client.execute(f"Patient/{fhir_world.ids['patient_b']}/$everything", method="get")
+    assert everything["entry"][0]["resource"]["id"] == fhir_world.ids["patient_b"]

@@ -4,7 +4,11 @@
   late-charted premedication, a complete baseline vital-sign set (NEWS2 scored), a moderate
   reaction with rescue medication, a device-fed heart rate (``POST /api/observations``), then
   completion and discharge;
-* patient B, infusing now (the API world's visit: started 45 minutes ago, one rate step).
+* patient B, infusing now (the API world's visit: started 45 minutes ago, one rate step);
+* patient C, whose infusion at 08:45 was stopped by a life-threatening reaction at minute 20
+  (CTCAE grade 4, hypotension and bronchospasm): ocrelizumab is contraindicated since;
+* patient A's allergy list (penicillin, moderate rash) and two lab results (ALT 32, not
+  abnormal; HBsAg negative) on 2026-02-20, and a TSH entered in error and retracted.
 
 Everything is synthetic and charted through the application layer, as at the chair.
 """
@@ -18,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.application.audit import UnitOfWorkFactory, system_actor
-from msinfusion.application.records import PatientIdentifier, Role
+from msinfusion.application.records import Allergy, PatientIdentifier, Role
 from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.model import Severity
 from msinfusion.monitoring.vital_signs import Consciousness
@@ -49,6 +53,10 @@ BASELINE = {
 """A's full set before the start: NEWS2 by hand (RCP chart, dossier 2.1) respiration 21 -> 2,
 SpO2 95 (scale 1) -> 1, air -> 0, systolic 124 -> 0, pulse 92 -> 1, alert -> 0, 38.2 C -> 1:
 total 5, band medium."""
+C_START = datetime(2026, 3, 2, 8, 45, tzinfo=UTC)
+"""Patient C's infusion start; a life-threatening reaction at minute 20 (09:05) stops it."""
+C_REACTION_MINUTE = 20
+LAB_DAY = "2026-02-20"
 DEVICE_MINUTE = 20
 """Minutes after A's start at which the bedside monitor sends a heart rate."""
 
@@ -89,7 +97,12 @@ def _a_commands(start: datetime) -> list[cmd.Command]:
         (ScriptedReaction(minute=Fraction(75), severity=Severity.MODERATE),),
         dose_number=3,
     )
-    commands = list(visit.commands)
+    commands = [
+        replace(c, ctcae_grade=2, symptoms=("flushing", "itching"))
+        if isinstance(c, cmd.RecordReaction)
+        else c
+        for c in visit.commands
+    ]
     baseline = cmd.RecordVitals(
         at=start - timedelta(minutes=5),
         user="simulation",
@@ -148,6 +161,9 @@ def build_fhir_world(uow_factory: UnitOfWorkFactory | None = None) -> FhirWorld:
         height_cm=170,
         weight_kg=70,
         identifiers=(PatientIdentifier(system=MRN_SYSTEM, value="DEMO-0001"),),
+        allergies=(
+            Allergy(substance="penicillin", reaction="rash", severity="moderate", source="GP"),
+        ),
         synthetic=True,
     )
     patient_b = centre.records.add_patient(
@@ -159,8 +175,17 @@ def build_fhir_world(uow_factory: UnitOfWorkFactory | None = None) -> FhirWorld:
         weight_kg=80,
         synthetic=True,
     )
+    patient_c = centre.records.add_patient(
+        nurse,
+        display_name="Synthetic Patient 03",
+        date_of_birth=date(1990, 1, 15),
+        sex="female",
+        height_cm=165,
+        weight_kg=60,
+        synthetic=True,
+    )
     orders = {}
-    for patient in (patient_a, patient_b):
+    for patient in (patient_a, patient_b, patient_c):
         order = centre.records.add_order(
             physician, patient_id=patient.id, therapy_id="ocrelizumab", start_date=COURSE_START
         )
@@ -210,6 +235,7 @@ def build_fhir_world(uow_factory: UnitOfWorkFactory | None = None) -> FhirWorld:
         replace(nurse, at=world.clock.now), session_a, at=None, display_tz=UTC
     ).version
     _send(world, session_a, after, patient_a, version=version)
+    session_c = _run_c(world, patient_c, chair_a.id, orders[patient_c.id].id)
     world.clock.now = B_START - timedelta(minutes=45)
     session_b = centre.sessions.open_session(
         replace(nurse, at=world.clock.now), appointment_id=appointment_b.id
@@ -218,6 +244,7 @@ def build_fhir_world(uow_factory: UnitOfWorkFactory | None = None) -> FhirWorld:
     b_commands = [c for c in simulate(protocol, B_START, dose_number=3).commands if c.at <= NOW]
     _send(world, session_b, b_commands, patient_b)
     world.clock.now = NOW
+    labs = _record_labs(world, patient_a.id)
     ids = {
         "patient_a": patient_a.id,
         "patient_b": patient_b.id,
@@ -227,7 +254,61 @@ def build_fhir_world(uow_factory: UnitOfWorkFactory | None = None) -> FhirWorld:
         "order_b": orders[patient_b.id].id,
         "session_a": session_a,
         "session_b": session_b,
+        "patient_c": patient_c.id,
+        "order_c": orders[patient_c.id].id,
+        "session_c": session_c,
+        **labs,
         "nurse": world.user_ids[Role.NURSE],
         "physician": world.user_ids[Role.PHYSICIAN],
     }
     return FhirWorld(api=world, ids=ids, a_commands=tuple(a_commands))
+
+
+def _run_c(world: World, patient: Any, chair_id: str, order_id: str) -> str:
+    """Patient C's visit: stopped by a life-threatening reaction (grade 4), then discharged."""
+    centre, nurse = world.centre, actor_for(world, Role.NURSE)
+    protocol = shipped_catalog().get_protocol(PROTOCOL_ID)
+    reaction = ScriptedReaction(
+        minute=Fraction(C_REACTION_MINUTE), severity=Severity.LIFE_THREATENING
+    )
+    visit = simulate(protocol, C_START, (reaction,), dose_number=3)
+    commands = [c for c in visit.commands if c.at <= NOW]
+    for index, command in enumerate(commands):
+        if isinstance(command, cmd.RecordReaction):
+            commands[index] = replace(
+                command, ctcae_grade=4, symptoms=("hypotension", "bronchospasm")
+            )
+    appointment = centre.records.book_appointment(
+        nurse,
+        patient_id=patient.id,
+        chair_id=chair_id,
+        protocol_id=PROTOCOL_ID,
+        dose_number=3,
+        starts_at=commands[0].at,
+        order_id=order_id,
+    )
+    world.clock.now = commands[0].at
+    session = centre.sessions.open_session(
+        replace(nurse, at=world.clock.now), appointment_id=appointment.id
+    )
+    _send(world, session, commands, patient)
+    return session
+
+
+def _record_labs(world: World, patient_id: str) -> dict[str, str]:
+    """Two lab results and one entered in error, then retracted (all by the nurse)."""
+    nurse = replace(actor_for(world, Role.NURSE), at=NOW)
+    clinical = world.centre.clinical
+    alt = clinical.record(
+        nurse, patient_id, "lab", {"test": "alt", "on": LAB_DAY, "value": 32, "abnormal": False}
+    )
+    hbsag = clinical.record(
+        nurse, patient_id, "lab", {"test": "hbsag", "on": LAB_DAY, "positive": False}
+    )
+    tsh = clinical.record(
+        nurse, patient_id, "lab", {"test": "tsh", "on": LAB_DAY, "value": 2, "abnormal": False}
+    )
+    clinical.record(
+        nurse, patient_id, "retraction", {"entry_id": tsh.id, "reason": "another patient's"}
+    )
+    return {"lab_alt": alt.id, "lab_hbsag": hbsag.id, "lab_tsh": tsh.id}

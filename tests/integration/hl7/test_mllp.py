@@ -1,5 +1,6 @@
 """The MLLP listener end to end over loopback: real sockets, framed messages, ACK codes
-AA/AE/AR, idempotent duplicates, the quarantine table, and replay by an admin."""
+AA/AE/AR, idempotent duplicates, the quarantine table, and replay by an admin; every test on
+the in-memory fake, SQLite and PostgreSQL (``conftest.world``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from msinfusion.adapters.hl7.simulator import Monitor, Reading, pcd01_message
 from msinfusion.application.device_records import QuarantineStatus
 from msinfusion.application.records import Role
 from msinfusion.session.events import VitalsRecorded
-from tests.e2e.api.world import NOW, World, actor_for, build_world
+from tests.e2e.api.world import NOW, World, actor_for
 
 NORMAL = Reading(
     heart_rate_bpm=72,
@@ -31,11 +32,6 @@ def msa(ack: str) -> str:
     """MSA-1 of an ACK."""
     (segment,) = [s for s in ack.split("\r") if s.startswith("MSA|")]
     return segment.split("|")[1]
-
-
-@pytest.fixture
-def world() -> World:
-    return build_world()
 
 
 def message(world: World, control_id: str, *, bed: str = "Chair 1") -> str:

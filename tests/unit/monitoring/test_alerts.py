@@ -49,7 +49,17 @@ def test_systolic_drop_from_baseline_suggests_an_infusion_reaction() -> None:
     (alert,) = evaluate(vs(systolic_mmhg=Decimal(98), diastolic_mmhg=Decimal(60)), baseline=vs())
     assert alert.rule == "worse-than-baseline"
     assert alert.priority is AlertPriority.MEDIUM
-    assert alert.values == {"parameter": "systolic_bp", "baseline_points": "0", "now_points": "2"}
+    assert alert.values == {  # the measured set, then why it fired
+        "respiratory_rate_per_min": "16",
+        "spo2_pct": "98",
+        "systolic_mmhg": "98",
+        "diastolic_mmhg": "60",
+        "heart_rate_bpm": "72",
+        "temperature_c": "36.8",
+        "parameter": "systolic_bp",
+        "baseline_points": "0",
+        "now_points": "2",
+    }
     assert "possible infusion reaction" in alert.suggested_action
 
 
@@ -60,7 +70,16 @@ def test_a_one_point_change_is_not_an_alert() -> None:
 def test_an_extreme_parameter_is_an_absolute_threshold() -> None:
     alerts = evaluate(vs(systolic_mmhg=Decimal(88), diastolic_mmhg=Decimal(50)))
     assert rules(alerts) == ["news2-parameter-3"]
-    assert alerts[0].values == {"parameter": "systolic_bp", "news2_points": "3"}
+    assert alerts[0].values == {
+        "respiratory_rate_per_min": "16",
+        "spo2_pct": "98",
+        "systolic_mmhg": "88",
+        "diastolic_mmhg": "50",
+        "heart_rate_bpm": "72",
+        "temperature_c": "36.8",
+        "parameter": "systolic_bp",
+        "news2_points": "3",
+    }
 
 
 def test_high_news2_band_is_high_priority_with_the_rcp_response() -> None:

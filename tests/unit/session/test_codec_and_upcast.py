@@ -58,7 +58,8 @@ def test_vitals_v1_fahrenheit_upcasts_to_v2_celsius() -> None:
     assert isinstance(event, VitalsRecorded)
     assert event.temperature_c == 38  # (100.4 - 32) x 5/9 = 38 exactly
     assert (event.consciousness, event.supplemental_oxygen) == (None, None)  # v1 -> v2 -> v3
-    assert event_to_dict(event)["version"] == 4  # v4: recorded when it arrived
+    assert event_to_dict(event)["version"] == 5  # v4: recorded when it arrived; v5: MAP
+    assert event.mean_arterial_mmhg is None  # not measured before v5
     assert event.recorded_at == event.at
     assert "temperature_f" not in event_to_dict(event)
 
@@ -82,7 +83,7 @@ def test_vitals_v2_upcast_to_v3_without_consciousness_or_oxygen() -> None:
     assert (event.consciousness, event.supplemental_oxygen) == (None, None)  # not observed
     stored = event_to_dict(event)
     assert (stored["version"], stored["consciousness"], stored["supplemental_oxygen"]) == (
-        4,
+        5,
         None,
         None,
     )
@@ -106,7 +107,7 @@ def test_vitals_v3_keeps_consciousness_and_oxygen() -> None:
     (recorded,) = [e for e in service.list_events(s) if isinstance(e, VitalsRecorded)]
     stored = event_to_dict(recorded)
     assert (stored["version"], stored["consciousness"], stored["supplemental_oxygen"]) == (
-        4,
+        5,
         "V",
         True,
     )

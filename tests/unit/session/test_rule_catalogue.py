@@ -21,6 +21,7 @@ def _raised_rules() -> set[str]:
         *(application / name for name in ("session_streams.py", "sessions.py")),
         application / "reaction_history.py",
         application / "chair_safety.py",
+        application / "bag_check.py",
     ]:
         text = path.read_text()
         found |= set(REFUSAL.findall(text))

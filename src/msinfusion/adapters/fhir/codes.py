@@ -89,3 +89,62 @@ def loinc(code: str, display: str) -> dict[str, str]:
 
 def mdc(code: int, ref: str) -> dict[str, str]:
     return {"system": MDC, "code": str(code), "display": ref}
+
+
+# -- reactions, allergies, provenance, scheduling, care plans, labs (docs/fhir.md "Codes") ------
+
+MEDDRA = "http://terminology.hl7.org/CodeSystem/mdr"
+"""MedDRA, https://hl7.org/fhir/R4/terminologies-systems.html."""
+INFUSION_RELATED_REACTION: dict[str, str] = {
+    "system": MEDDRA,
+    "code": "10051792",
+    "display": "Infusion related reaction",
+}
+"""The CTCAE v5.0 term of an infusion reaction, by its MedDRA code (dossier section 1.2)."""
+CTCAE_VERSION = "5.0"
+CTCAE_GRADE_EXTENSION = "http://hl7.org/fhir/us/ctcae/StructureDefinition/ctcae-grade"
+CTCAE_GRADE_SYSTEM = "http://hl7.org/fhir/us/ctcae/CodeSystem/ctcae-grade-code-system"
+"""The HL7 CTC Adverse Events IG (draft; canonical http://hl7.org/fhir/us/ctcae, extension
+``ctcae-grade`` valueCodeableConcept, grades 0-5; dossier section 4.4)."""
+CTCAE_GRADES: dict[int, str] = {
+    0: "Absent Adverse Event",
+    1: "Mild Adverse Event",
+    2: "Moderate Adverse Event",
+    3: "Severe Adverse Event",
+    4: "Life Threatening or Disabling Adverse Event",
+    5: "Death Related to Adverse Event",
+}
+"""Displays of the CTC AE IG grade code system (its CodeSystem ``ctcae-grade-code-system``)."""
+RESOLVED_DATE_EXTENSION = (
+    "http://hl7.org/fhir/us/ctcae/StructureDefinition/adverse-event-resolved-date"
+)
+"""The CTC AE IG's ``adverse-event-resolved-date`` (valueDateTime)."""
+ADVERSE_EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+"""mild, moderate, severe (https://hl7.org/fhir/R4/valueset-adverse-event-severity.html)."""
+ADVERSE_EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+"""resolved, ongoing... (https://hl7.org/fhir/R4/valueset-adverse-event-outcome.html)."""
+ADVERSE_EVENT_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+"""serious, non-serious (https://hl7.org/fhir/R4/valueset-adverse-event-seriousness.html)."""
+LOCAL_EXTENSION = "urn:msinfusion:fhir:extension:"
+"""This server's own extensions (no published StructureDefinition): ``symptom`` (valueString,
+one per recorded symptom) and ``action-taken`` (what was done about a reaction: valueString,
+or valueReference to the administration that did it)."""
+
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+"""https://hl7.org/fhir/R4/valueset-allergyintolerance-clinical.html and
+https://hl7.org/fhir/R4/valueset-allergyintolerance-verification.html."""
+
+PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+"""enterer, author (https://hl7.org/fhir/R4/valueset-provenance-agent-type.html)."""
+DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+"""CREATE, UPDATE (https://hl7.org/fhir/R4/valueset-provenance-activity-type.html)."""
+
+OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+"""A, N, POS, NEG (https://hl7.org/fhir/R4/valueset-observation-interpretation.html)."""
+LAB_TEST_SYSTEM = "urn:msinfusion:lab-test"
+"""The record's own test names (``planning.patient_record.LAB_TESTS``): no LOINC code for them
+is verified in the standards dossier, so none is sent."""
+GATE_SYSTEM = "urn:msinfusion:gate"
+MONITORING_SYSTEM = "urn:msinfusion:monitoring"
+"""The ids of the course's pre-treatment gates and monitoring items (``planning``)."""

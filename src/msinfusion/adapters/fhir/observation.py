@@ -188,8 +188,18 @@ def news2_observation(
     return data
 
 
+def observation_ids(record: SessionRecord) -> list[str]:
+    """The ids of the session's Observations (what ``observation_resources`` builds), without
+    building them."""
+    return [data["id"] for data in _observation_data(record)]
+
+
 def observation_resources(record: SessionRecord) -> list[JsonObject]:
     """Every Observation of the session, in clinical order."""
+    return [validated(Observation, data) for data in _observation_data(record)]
+
+
+def _observation_data(record: SessionRecord) -> list[JsonObject]:
     builder = _Builder(record)
     found: list[JsonObject] = []
     for sequence, event in numbered_events(record):
@@ -200,4 +210,4 @@ def observation_resources(record: SessionRecord) -> list[JsonObject]:
         found.extend(measured)
         if news2 is not None:
             found.append(news2)
-    return [validated(Observation, data) for data in found]
+    return found

@@ -1,66 +1,50 @@
 """What the FHIR adapter reads: the centre's record through the application layer, as one
-caller (``Actor``) sees it. Never a second store.
+caller (``Actor``) sees it. Never a second store, never a unit of work of its own.
 
-Patients, chairs and orders come from the audited use cases (``RecordQueries``,
-``CourseUseCases``). Sessions and the users who sign have no list use case yet, so they are read
-the way the patient page reads a patient's appointments (``ui/pages.py``): one
-``AuditedAccess.run`` with the permission, the unit of work and the audit entry, folding each
-stream with the session engine's own ``SessionStreams`` and views.
+Patients, chairs and orders come from ``RecordQueries``; dose calendars and course checks from
+``CourseUseCases``; clinical entries from ``ClinicalRecords``; sessions, signing users,
+appointments and contraindications from ``fhir_reads.RecordListing``. Each call is one audited
+read with its permission. Reads are cached per request (one ``Record`` per request), so a
+search that builds several resource types from the same sessions reads them once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from typing import Any
 
-from msinfusion.application.audit import Actor, Subject
+from msinfusion.application.audit import Actor
 from msinfusion.application.centre import Centre
-from msinfusion.application.permissions import Action
-from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import Appointment, Chair, Patient, Role, TherapyOrder
-from msinfusion.application.session_streams import Stream
-from msinfusion.application.sessions import live_view
+from msinfusion.application.fhir_reads import (
+    SIGNING_ROLES,
+    Contraindication,
+    RecordListing,
+    SessionRecord,
+    Signer,
+)
+from msinfusion.application.records import (
+    Appointment,
+    Chair,
+    ClinicalEntry,
+    Patient,
+    TherapyOrder,
+)
 from msinfusion.catalog.model import Protocol, Therapy
-from msinfusion.errors import CatalogError, PlanningError, RecordNotFound
+from msinfusion.errors import CatalogError, InvalidCourseOrder, PlanningError
+from msinfusion.planning.course_check import CourseCheck
 from msinfusion.planning.courses import CourseCalendar
-from msinfusion.session.queries import SessionView
 
-SIGNING_ROLES = frozenset({Role.NURSE, Role.PHYSICIAN})
-"""The roles whose users sign clinical entries: session commands, orders, clinical entries."""
+__all__ = ["SIGNING_ROLES", "CoursePlan", "Record", "SessionRecord", "Signer"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Signer:
-    """A user who signs the record, without anything secret (no hash, no token)."""
+class CoursePlan:
+    """An order's course: its calendar, and for an active order the check of today (gates of
+    the next dose, monitoring); None where the course cannot be planned."""
 
-    user_id: str
-    username: str
-    display_name: str | None
-    role: Role
-    active: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionRecord:
-    """One infusion session as read: its stream (events in clinical order with their stream
-    numbers, folded state, protocol), the view at the read time (rate segments, volumes), the
-    appointment it came from and who signed its entries (user name -> user id)."""
-
-    session_id: str
-    stream: Stream
-    view: SessionView
-    appointment: Appointment | None
-    patient: Patient | None
-    signers: Mapping[str, str]
-
-    @property
-    def patient_id(self) -> str:
-        return self.stream.state.patient_id
-
-    @property
-    def synthetic(self) -> bool:
-        return self.patient is not None and self.patient.synthetic
+    order: TherapyOrder
+    calendar: CourseCalendar | None
+    check: CourseCheck | None
 
 
 class Record:
@@ -69,20 +53,37 @@ class Record:
     def __init__(self, centre: Centre, actor: Actor) -> None:
         self.centre = centre
         self.actor = actor
+        self.listing = RecordListing(centre.access, centre.sessions.streams)
+        self._cache: dict[tuple[str, Any], Any] = {}
+
+    def _cached(self, key: tuple[str, Any], read: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
 
     # -- records -------------------------------------------------------------------------------
 
     def patients(self) -> list[Patient]:
-        return self.centre.queries.list_patients(self.actor)
+        found: list[Patient] = self._cached(
+            ("patients", None), lambda: self.centre.queries.list_patients(self.actor)
+        )
+        return found
 
     def patient(self, patient_id: str) -> Patient:
         return self.centre.queries.get_patient(self.actor, patient_id)
 
     def chairs(self) -> list[Chair]:
-        return self.centre.queries.list_chairs(self.actor)
+        found: list[Chair] = self._cached(
+            ("chairs", None), lambda: self.centre.queries.list_chairs(self.actor)
+        )
+        return found
 
     def orders(self, patient_id: str | None = None) -> list[TherapyOrder]:
-        return self.centre.queries.list_orders(self.actor, patient_id=patient_id)
+        found: list[TherapyOrder] = self._cached(
+            ("orders", patient_id),
+            lambda: self.centre.queries.list_orders(self.actor, patient_id=patient_id),
+        )
+        return found
 
     def order(self, order_id: str) -> TherapyOrder:
         return self.centre.queries.get_order(self.actor, order_id)
@@ -95,25 +96,45 @@ class Record:
         except (PlanningError, CatalogError):  # InvalidCourseOrder is a PlanningError
             return None
 
-    def signers(self) -> list[Signer]:
-        """Users of the signing roles (``read_session``: whoever reads the record reads who
-        signed it)."""
-        subject = Subject(verb="practitioner.list", resource_type="user")
-
-        def work(uow: UnitOfWork) -> list[Signer]:
-            return [
-                Signer(
-                    user_id=u.id,
-                    username=u.username,
-                    display_name=u.display_name,
-                    role=u.role,
-                    active=u.active,
+    def course(self, order: TherapyOrder) -> CoursePlan:
+        """The order's calendar as of today and, while it is active, today's course check."""
+        check = None
+        if order.active:
+            try:
+                check = self.centre.courses.check(
+                    self.actor, order.patient_id, {"order_id": order.id}
                 )
-                for u in uow.users.list()
-                if u.role in SIGNING_ROLES
-            ]
+            except (InvalidCourseOrder, PlanningError, CatalogError):
+                check = None
+        calendar = check.calendar if check is not None else self.calendar(order.id)
+        return CoursePlan(order=order, calendar=calendar, check=check)
 
-        return self.centre.access.run(self.actor, Action.READ_SESSION, subject, work)
+    def clinical_entries(self, patient_id: str) -> list[ClinicalEntry]:
+        found: list[ClinicalEntry] = self._cached(
+            ("entries", patient_id),
+            lambda: self.centre.clinical.list_entries(self.actor, patient_id),
+        )
+        return found
+
+    def signers(self) -> list[Signer]:
+        found: list[Signer] = self._cached(
+            ("signers", None), lambda: self.listing.list_signers(self.actor)
+        )
+        return found
+
+    def appointments(self, patient_id: str | None = None) -> list[Appointment]:
+        found: list[Appointment] = self._cached(
+            ("appointments", patient_id),
+            lambda: self.listing.list_appointments(self.actor, patient_id=patient_id),
+        )
+        return found
+
+    def contraindications(self, patient_id: str | None = None) -> list[Contraindication]:
+        found: list[Contraindication] = self._cached(
+            ("contraindications", patient_id),
+            lambda: self.listing.list_contraindications(self.actor, patient_id=patient_id),
+        )
+        return found
 
     # -- catalog (reference data: no patient data, no audit) -----------------------------------
 
@@ -123,56 +144,25 @@ class Record:
     def therapy(self, therapy_id: str) -> Therapy:
         return self.centre.sessions.streams.catalog.get_therapy(therapy_id)
 
+    def therapy_or_none(self, therapy_id: str) -> Therapy | None:
+        try:
+            return self.therapy(therapy_id)
+        except CatalogError:
+            return None
+
     # -- sessions ------------------------------------------------------------------------------
 
     def session(self, session_id: str) -> SessionRecord:
         """One session (``SessionNotFound`` if there is none)."""
-        subject = Subject(verb="session.read", resource_type="session", resource_id=session_id)
-        return self.centre.access.run(
-            self.actor,
-            Action.READ_SESSION,
-            subject,
-            lambda uow: self._read(uow, session_id, _signers_of(uow)),
+        found: SessionRecord = self._cached(
+            ("session", session_id), lambda: self.listing.get_session(self.actor, session_id)
         )
+        return found
 
     def sessions(self, *, patient_id: str | None = None) -> list[SessionRecord]:
         """Every session (of one patient), in session id order, in one audited read."""
-        subject = Subject(
-            verb="session.list",
-            resource_type="patient" if patient_id else "session",
-            resource_id=patient_id,
+        found: list[SessionRecord] = self._cached(
+            ("sessions", patient_id),
+            lambda: self.listing.list_sessions(self.actor, patient_id=patient_id),
         )
-
-        def work(uow: UnitOfWork) -> list[SessionRecord]:
-            summaries = (
-                uow.sessions.list()
-                if patient_id is None
-                else uow.sessions.list_for_patient(patient_id)
-            )
-            signers = _signers_of(uow)
-            return [self._read(uow, s.session_id, signers) for s in summaries if s.version > 0]
-
-        return self.centre.access.run(self.actor, Action.READ_SESSION, subject, work)
-
-    def _read(self, uow: UnitOfWork, session_id: str, signers: Mapping[str, str]) -> SessionRecord:
-        streams = self.centre.sessions.streams
-        stream = streams.read_in(uow, session_id)
-        view = live_view(stream, self.actor.at, UTC, late_after=streams.policy.late_after)
-        patient = None
-        if stream.state.patient_id:
-            try:
-                patient = uow.patients.get(stream.state.patient_id)
-            except RecordNotFound:
-                patient = None
-        return SessionRecord(
-            session_id=session_id,
-            stream=stream,
-            view=view,
-            appointment=uow.appointments.find_by_session(session_id),
-            patient=patient,
-            signers=signers,
-        )
-
-
-def _signers_of(uow: UnitOfWork) -> dict[str, str]:
-    return {u.username: u.id for u in uow.users.list()}
+        return found

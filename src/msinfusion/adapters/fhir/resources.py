@@ -8,11 +8,7 @@ sessions — and the search parameters then filter the built resources.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import tzinfo
-from typing import TypeVar
 
 from msinfusion.adapters.fhir import search as s
 from msinfusion.adapters.fhir.administrative import (
@@ -22,6 +18,7 @@ from msinfusion.adapters.fhir.administrative import (
     patient_resource,
     practitioner_resource,
 )
+from msinfusion.adapters.fhir.clinical_types import clinical_types, lab_resources
 from msinfusion.adapters.fhir.common import JsonObject
 from msinfusion.adapters.fhir.medication_administration import administration_resources
 from msinfusion.adapters.fhir.medication_request import (
@@ -30,53 +27,26 @@ from msinfusion.adapters.fhir.medication_request import (
 )
 from msinfusion.adapters.fhir.observation import KINDS as OBSERVATION_KINDS
 from msinfusion.adapters.fhir.observation import observation_resources
-from msinfusion.adapters.fhir.record import Record, SessionRecord
+from msinfusion.adapters.fhir.record import Record
+from msinfusion.adapters.fhir.resource_kind import (
+    Fetch,
+    Include,
+    ResourceType,
+    found,
+    id_param,
+    patient_hint,
+    patient_params,
+    sessions_for,
+    status_param,
+)
+from msinfusion.application.permissions import Action
 from msinfusion.application.records import Patient, TherapyOrder
 from msinfusion.catalog.model import Therapy
-from msinfusion.errors import CatalogError, RecordNotFound, SessionNotFound
+from msinfusion.errors import CatalogError
 
-Fetch = Callable[[Record, s.Query], list[JsonObject]]
-T = TypeVar("T")
+__all__ = ["ResourceType", "resource_types"]
 
 ADMINISTRATION_KINDS = ("segment", "premedication", "rescue")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceType:
-    name: str
-    profile: str
-    params: tuple[s.SearchParam, ...]
-    fetch: Fetch
-    documentation: str
-
-
-def _id_param() -> s.SearchParam:
-    return s.SearchParam(
-        name="_id", type="token", documentation="The logical id.", values=s.token_id
-    )
-
-
-def _patient_params(field: str) -> tuple[s.SearchParam, ...]:
-    read = s.reference_to(field)
-    return (
-        s.SearchParam(name="patient", type="reference", documentation="The patient.", values=read),
-        s.SearchParam(name="subject", type="reference", documentation="The patient.", values=read),
-    )
-
-
-def _status_param() -> s.SearchParam:
-    return s.SearchParam(
-        name="status", type="token", documentation="The status.", values=s.token_field("status")
-    )
-
-
-def _patient_hint(query: s.Query) -> str | None:
-    """The one patient a query names in ``patient`` or ``subject`` (None: any or several)."""
-    for name in ("patient", "subject"):
-        wanted = query.values_of(name)
-        if wanted is not None and len(wanted) == 1:
-            return next(iter(wanted))
-    return None
 
 
 # -- Patient, Practitioner, Location ----------------------------------------------------------
@@ -86,7 +56,7 @@ def _fetch_patients(record: Record, query: s.Query) -> list[JsonObject]:
     ids = query.values_of("_id")
     if ids is None:
         return [patient_resource(p) for p in record.patients()]
-    return [patient_resource(p) for p in _found(record.patient, sorted(ids))]
+    return [patient_resource(p) for p in found(record.patient, sorted(ids))]
 
 
 def _fetch_practitioners(record: Record, query: s.Query) -> list[JsonObject]:
@@ -124,36 +94,21 @@ def _request_of(record: Record, order: TherapyOrder, patient: Patient | None) ->
 
 def _fetch_requests(record: Record, query: s.Query) -> list[JsonObject]:
     ids = query.values_of("_id")
-    patient_id = _patient_hint(query)
+    patient_id = patient_hint(query)
     if ids is not None:
-        orders = list(_found(record.order, sorted(ids)))
+        orders = list(found(record.order, sorted(ids)))
     else:
         orders = record.orders(patient_id=patient_id)
-    patients = {p.id: p for p in _found(record.patient, sorted({o.patient_id for o in orders}))}
+    patients = {p.id: p for p in found(record.patient, sorted({o.patient_id for o in orders}))}
     return [_request_of(record, o, patients.get(o.patient_id)) for o in orders]
 
 
 # -- session resources: MedicationAdministration, Observation ---------------------------------
 
 
-def _session_of(resource_id: str, kinds: Iterable[str]) -> str:
-    """The session an id of a session-derived resource belongs to."""
-    pattern = re.compile(rf"^(?P<session>.+)-(?:{'|'.join(kinds)})-\d+$")
-    match = pattern.match(resource_id)
-    return resource_id if match is None else match["session"]
-
-
-def _sessions(record: Record, query: s.Query, kinds: Iterable[str]) -> list[SessionRecord]:
-    ids = query.values_of("_id")
-    if ids is not None:
-        sessions = sorted({_session_of(i, kinds) for i in ids})
-        return list(_found(record.session, sessions))
-    return record.sessions(patient_id=_patient_hint(query))
-
-
 def _fetch_administrations(record: Record, query: s.Query) -> list[JsonObject]:
     found = []
-    for session in _sessions(record, query, ADMINISTRATION_KINDS):
+    for session in sessions_for(record, query, ADMINISTRATION_KINDS):
         therapy = None
         if session.stream.protocol is not None:
             therapy = _therapy(record, session.stream.protocol.therapy_id)
@@ -162,20 +117,12 @@ def _fetch_administrations(record: Record, query: s.Query) -> list[JsonObject]:
 
 
 def _fetch_observations(record: Record, query: s.Query) -> list[JsonObject]:
-    return [
+    vitals = [
         o
-        for session in _sessions(record, query, OBSERVATION_KINDS)
+        for session in sessions_for(record, query, OBSERVATION_KINDS)
         for o in observation_resources(session)
     ]
-
-
-def _found(read: Callable[[str], T], ids: Iterable[str]) -> Iterator[T]:
-    """What exists of ``ids`` (a search for a missing id finds nothing)."""
-    for i in ids:
-        try:
-            yield read(i)
-        except (RecordNotFound, SessionNotFound):
-            continue
+    return [*vitals, *lab_resources(record, query, OBSERVATION_KINDS)]
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -189,8 +136,10 @@ def resource_types(*, zone: tzinfo, centre_name: str) -> dict[str, ResourceType]
             profile=base + "Patient",
             fetch=_fetch_patients,
             documentation="The centre's patients; demo patients carry the HTEST tag.",
+            actions=(Action.READ_PATIENT,),
+            patient_param="_id",
             params=(
-                _id_param(),
+                id_param(),
                 s.SearchParam(
                     name="identifier",
                     type="token",
@@ -216,8 +165,9 @@ def resource_types(*, zone: tzinfo, centre_name: str) -> dict[str, ResourceType]
             profile=base + "Practitioner",
             fetch=_fetch_practitioners,
             documentation="Users who sign the record (nurses, physicians); no secrets.",
+            actions=(Action.READ_SESSION,),
             params=(
-                _id_param(),
+                id_param(),
                 s.SearchParam(
                     name="identifier",
                     type="token",
@@ -231,14 +181,17 @@ def resource_types(*, zone: tzinfo, centre_name: str) -> dict[str, ResourceType]
             profile=base + "Location",
             fetch=_location_fetcher(centre_name),
             documentation=f"The centre (Location/{CENTRE_LOCATION_ID}) and its chairs.",
-            params=(_id_param(),),
+            actions=(Action.READ_CHAIRS,),
+            params=(id_param(),),
         ),
         ResourceType(
             name="MedicationRequest",
             profile=base + "MedicationRequest",
             fetch=_fetch_requests,
             documentation="Therapy orders; the protocols' rate steps as dosageInstruction.",
-            params=(_id_param(), *_patient_params("subject"), _status_param()),
+            actions=(Action.READ_ORDER, Action.READ_COURSE),
+            patient_param="patient",
+            params=(id_param(), *patient_params("subject"), status_param()),
         ),
         ResourceType(
             name="MedicationAdministration",
@@ -248,10 +201,19 @@ def resource_types(*, zone: tzinfo, centre_name: str) -> dict[str, ResourceType]
                 "One per infusion session; its rate segments, premedications and rescue "
                 "medications as administrations partOf it."
             ),
+            actions=(Action.READ_SESSION,),
+            patient_param="patient",
+            includes={
+                "MedicationAdministration:request": Include(
+                    field="request", target="MedicationRequest"
+                ),
+                "MedicationAdministration:patient": Include(field="subject", target="Patient"),
+                "MedicationAdministration:subject": Include(field="subject", target="Patient"),
+            },
             params=(
-                _id_param(),
-                *_patient_params("subject"),
-                _status_param(),
+                id_param(),
+                *patient_params("subject"),
+                status_param(),
                 s.SearchParam(
                     name="effective-time",
                     type="date",
@@ -270,29 +232,37 @@ def resource_types(*, zone: tzinfo, centre_name: str) -> dict[str, ResourceType]
             name="Observation",
             profile=base + "Observation",
             fetch=_fetch_observations,
-            documentation="Vital signs (FHIR vital-signs profiles) and NEWS2 totals.",
+            documentation=(
+                "Vital signs (FHIR vital-signs profiles), NEWS2 totals and lab results of the "
+                "clinical record."
+            ),
+            actions=(Action.READ_SESSION, Action.READ_COURSE),
+            patient_param="patient",
             params=(
-                _id_param(),
-                *_patient_params("subject"),
+                id_param(),
+                *patient_params("subject"),
                 s.SearchParam(
                     name="code",
                     type="token",
-                    documentation="A LOINC, MDC or SNOMED CT code, e.g. http://loinc.org|8867-4.",
+                    documentation=(
+                        "A LOINC, MDC or SNOMED CT code, e.g. http://loinc.org|8867-4, or a "
+                        "lab test (urn:msinfusion:lab-test|alt)."
+                    ),
                     values=s.codings("code"),
                 ),
                 s.SearchParam(
                     name="category",
                     type="token",
-                    documentation="vital-signs or survey.",
+                    documentation="vital-signs, survey or laboratory.",
                     values=s.codings("category"),
                 ),
                 s.SearchParam(
                     name="date",
                     type="date",
-                    documentation="When it was measured.",
-                    values=lambda r: s.point_or_period(r, "effective"),
+                    documentation="When it was measured (a lab result: its day).",
+                    values=lambda r: s.point_or_period(r, "effective", zone),
                 ),
             ),
         ),
     )
-    return {t.name: t for t in types}
+    return {t.name: t for t in (*types, *clinical_types(zone))}

@@ -19,7 +19,7 @@ links ``self``, ``first``, ``previous``, ``next`` and ``last`` and always has an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -32,7 +32,7 @@ from msinfusion.adapters.fhir.outcome import bad_parameter
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
-CONTROL = frozenset({"_count", "_offset", "_format", "_total"})
+CONTROL = frozenset({"_count", "_offset", "_format", "_total", "_include"})
 """Result parameters, not filters."""
 FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 TOTALS = ("none", "estimate", "accurate")
@@ -59,6 +59,9 @@ class SearchParam:
     type: str
     documentation: str
     values: Callable[[JsonObject], list[Any]]
+    matched_by_fetch: bool = False
+    """The type's fetch applies this parameter itself (it is not an element of the built
+    resource, e.g. a Provenance's patient); ``matches`` skips it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +78,9 @@ class Query:
     count: int
     offset: int
     given: tuple[tuple[str, str], ...]
-    """The filter parameters as sent (for the paging links)."""
+    """The filter and ``_include`` parameters as sent (for the paging links)."""
+    includes: tuple[str, ...] = ()
+    """``_include`` values (``Type:param``), each one the type serves."""
 
     def values_of(self, name: str) -> set[str] | None:
         """Plain values of a token/reference parameter when it is given exactly once (a hint
@@ -85,19 +90,39 @@ class Query:
             return None
         return {str(v[1]) if isinstance(v, tuple) else str(v) for v in found[0].alternatives}
 
+    def required_values(self, name: str) -> set[str] | None:
+        """The plain values that satisfy every occurrence of a token/reference parameter (each
+        occurrence ORs its alternatives, occurrences AND); None when it is not given."""
+        found = [c for c in self.criteria if c.param.name == name]
+        if not found:
+            return None
+        sets = [
+            {str(v[1]) if isinstance(v, tuple) else str(v) for v in c.alternatives} for c in found
+        ]
+        return set.intersection(*sets)
+
 
 # -- parsing ----------------------------------------------------------------------------------
 
 
 def parse_query(
-    items: Sequence[tuple[str, str]], params: Sequence[SearchParam], zone: tzinfo
+    items: Sequence[tuple[str, str]],
+    params: Sequence[SearchParam],
+    zone: tzinfo,
+    *,
+    includes: Collection[str] = (),
 ) -> Query:
+    """The query of ``items``; ``includes`` the ``_include`` values the type serves."""
     known = {p.name: p for p in params}
     criteria: list[Criterion] = []
     count, offset = DEFAULT_COUNT, 0
     given: list[tuple[str, str]] = []
+    included: list[str] = []
     for name, raw in items:
-        if name == "_count":
+        if name == "_include":
+            included.extend(v for v in _includes(raw, includes) if v not in included)
+            given.append((name, raw))
+        elif name == "_count":
             count = _non_negative(name, raw, upper=MAX_COUNT)
         elif name == "_offset":
             offset = _non_negative(name, raw, upper=None)
@@ -119,7 +144,23 @@ def parse_query(
             alternatives = tuple(_parse_value(param, part, zone) for part in raw.split(","))
             criteria.append(Criterion(param=param, alternatives=alternatives))
             given.append((name, raw))
-    return Query(criteria=tuple(criteria), count=count, offset=offset, given=tuple(given))
+    return Query(
+        criteria=tuple(criteria),
+        count=count,
+        offset=offset,
+        given=tuple(given),
+        includes=tuple(included),
+    )
+
+
+def _includes(raw: str, served: Collection[str]) -> list[str]:
+    """The ``_include`` values of one occurrence, each one the type serves (else 400)."""
+    values = raw.split(",")
+    for value in values:
+        if value not in served:
+            listed = ", ".join(sorted(served)) or "none for this type"
+            raise bad_parameter("_include", f"{value!r} is not served (served: {listed})")
+    return values
 
 
 def _non_negative(name: str, raw: str, *, upper: int | None) -> int:
@@ -237,6 +278,7 @@ def matches(query: Query, resource: JsonObject) -> bool:
     return all(
         any(_matches_one(c.param, alternative, resource) for alternative in c.alternatives)
         for c in query.criteria
+        if not c.param.matched_by_fetch
     )
 
 
@@ -247,10 +289,14 @@ def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def point_or_period(resource: JsonObject, prefix: str) -> list[Interval]:
-    """``{prefix}DateTime`` as an instant or ``{prefix}Period`` as a range (open: forever)."""
+def point_or_period(resource: JsonObject, prefix: str, zone: tzinfo = UTC) -> list[Interval]:
+    """``{prefix}DateTime`` as an instant (a date: its day in ``zone``) or ``{prefix}Period``
+    as a range (open: forever)."""
     moment = resource.get(f"{prefix}DateTime")
     if moment is not None:
+        if "T" not in moment:
+            day = date.fromisoformat(moment)
+            return [(_local(day, zone), _local(day + timedelta(days=1), zone))]
         start = parse_instant(moment)
         return [(start, start + INSTANT)]
     period = resource.get(f"{prefix}Period")
@@ -308,16 +354,27 @@ def reference_to(field: str) -> Callable[[JsonObject], list[str]]:
 # -- the Bundle -------------------------------------------------------------------------------
 
 
+def page_of(found: Sequence[JsonObject], query: Query) -> Sequence[JsonObject]:
+    return found[query.offset : query.offset + query.count]
+
+
 def searchset(
-    base: str, resource_type: str, found: Sequence[JsonObject], query: Query
+    base: str,
+    resource_type: str,
+    found: Sequence[JsonObject],
+    query: Query,
+    *,
+    included: Sequence[JsonObject] = (),
+    path: str | None = None,
 ) -> JsonObject:
-    """A searchset Bundle of one page of ``found`` with its total and paging links."""
+    """A searchset Bundle of one page of ``found`` with its total and paging links, then the
+    ``included`` resources (search mode include); ``path`` the links' path (default the type)."""
     total = len(found)
-    page = found[query.offset : query.offset + query.count]
+    page = page_of(found, query)
 
     def url(offset: int) -> str:
         items = [*query.given, ("_count", str(query.count)), ("_offset", str(offset))]
-        return f"{base}/{resource_type}?{urlencode(items)}"
+        return f"{base}/{path or resource_type}?{urlencode(items)}"
 
     links = [{"relation": "self", "url": url(query.offset)}, {"relation": "first", "url": url(0)}]
     if query.count > 0:
@@ -335,12 +392,22 @@ def searchset(
             "total": total,
             "link": links,
             "entry": [
-                {
-                    "fullUrl": f"{base}/{resource_type}/{r['id']}",
-                    "resource": r,
-                    "search": {"mode": "match"},
-                }
-                for r in page
+                *(
+                    {
+                        "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                        "resource": r,
+                        "search": {"mode": "match"},
+                    }
+                    for r in page
+                ),
+                *(
+                    {
+                        "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                        "resource": r,
+                        "search": {"mode": "include"},
+                    }
+                    for r in included
+                ),
             ],
         },
     )

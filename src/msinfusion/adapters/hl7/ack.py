@@ -90,7 +90,10 @@ def composite(parts: Sequence[str]) -> str:
 
 def issue_of_error(error: Exception) -> tuple[str, Issue]:
     """MSA-1 and the ERR of a refusal."""
-    code, err = ACK_FOR.get(type(error), ("AE", "207^Application internal error^HL70357"))
+    code, err = next(
+        (ACK_FOR[cls] for cls in type(error).__mro__ if cls in ACK_FOR),
+        ("AE", "207^Application internal error^HL70357"),
+    )
     field = getattr(error, "field", None) or ""
     if isinstance(error, (MalformedMessage, UnsupportedMessage)) and field in _FIELD_CODES:
         err = _FIELD_CODES[field]

@@ -114,6 +114,7 @@ class Pcd01Codec:
                     message_key=key,
                     sender=message.sender,
                     patient_ids=message.patient_ids,
+                    identifiers=message.patient_keys,
                     chair_name=message.chair(self._chair_component),
                     vitals=timed.vitals,
                     raw=message.raw,

@@ -99,6 +99,14 @@ class Segment:
         raw = parts[component - 1] if component - 1 < len(parts) else ""
         return self.delimiters.unescape(raw.split(self.delimiters.subcomponent)[0]).strip()
 
+    def subcomponents(self, number: int, component: int, repetition: int = 0) -> list[str]:
+        """Every sub-component of one component (1-based), unescaped (e.g. CX-4's HD)."""
+        parts = self.components(number, repetition)
+        raw = parts[component - 1] if component - 1 < len(parts) else ""
+        return [
+            self.delimiters.unescape(p).strip() for p in raw.split(self.delimiters.subcomponent)
+        ]
+
     def text(self, number: int) -> str:
         """A simple field's text (its first component), unescaped."""
         return self.component(number, 1)

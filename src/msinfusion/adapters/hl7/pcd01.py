@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from msinfusion.adapters.hl7.er7 import Segment, parse_segments, split_messages
 from msinfusion.adapters.hl7.hl7_time import offset_of, parse_hl7_time
+from msinfusion.application.monitoring_ports import PatientKey
 from msinfusion.errors import MalformedMessage, UnmappableMessage, UnsupportedMessage
 from msinfusion.monitoring.device_codes import (
     DEGF,
@@ -80,6 +81,15 @@ class DeviceObservation:
     observed_at: datetime
     group: int
     sequence: int
+    set_id: str = ""
+
+    @property
+    def label(self) -> str:
+        """``OBX <n>`` (its place among the OBX segments), with OBX-1 when that differs."""
+        own = (
+            f" (set id {self.set_id})" if self.set_id and self.set_id != str(self.sequence) else ""
+        )
+        return f"OBX {self.sequence}{own}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +100,7 @@ class Pcd01Message:
     sending_facility: tuple[str, ...]
     sent_at: datetime
     patient_ids: tuple[str, ...]
+    patient_keys: tuple[PatientKey, ...]
     location: tuple[str, ...]
     observations: tuple[DeviceObservation, ...]
     notes: tuple[Note, ...]
@@ -145,13 +156,11 @@ def parse_pcd01(lines: list[str] | str, *, zone_for: ZoneFor = _no_zone) -> Pcd0
     sender_zone = zone_for(application)
     sent_at = parse_hl7_time(sent_text, "MSH-7", sender_zone)
     reader = _ObservationReader(offset_of(sent_text) or sender_zone, sent_at)
-    patient_ids: list[str] = []
+    keys: list[PatientKey] = []
     location: tuple[str, ...] = ()
     for segment in segments[1:]:
         if segment.name == "PID":
-            reps = segment.repetitions(3)
-            ids = (segment.component(3, 1, n) for n in range(len(reps)))
-            patient_ids.extend(i for i in ids if i and i not in patient_ids)
+            keys.extend(k for k in patient_keys_of(segment) if k not in keys)
         elif segment.name == "PV1" and not location:
             location = tuple(segment.component(3, n) for n in range(1, 7))
         elif segment.name == "OBR":
@@ -164,12 +173,35 @@ def parse_pcd01(lines: list[str] | str, *, zone_for: ZoneFor = _no_zone) -> Pcd0
         sending_application=application,
         sending_facility=tuple(msh.component(4, n) for n in (1, 2, 3)),
         sent_at=sent_at,
-        patient_ids=tuple(patient_ids),
+        patient_ids=tuple(dict.fromkeys(k.value for k in keys)),
+        patient_keys=tuple(keys),
         location=location,
         observations=tuple(reader.found),
         notes=tuple(reader.notes),
         raw="\r".join(lines) + "\r",
     )
+
+
+def patient_keys_of(pid: Segment) -> list[PatientKey]:
+    """Every PID-3 repetition (CX) with an identifier: CX-1, CX-4 (HD: namespace id, universal
+    id, universal id type) and CX-5 (dossier A, PID-3)."""
+    keys = []
+    for n in range(len(pid.repetitions(3))):
+        value = pid.component(3, 1, n)
+        if not value:
+            continue
+        namespace, universal, kind = [*pid.subcomponents(3, 4, n), "", "", ""][:3]
+        systems = [namespace, universal]
+        if universal and kind.upper() == "ISO":
+            systems.append(f"urn:oid:{universal}")
+        keys.append(
+            PatientKey(
+                value=value,
+                systems=tuple(dict.fromkeys(s for s in systems if s)),
+                kind=pid.component(3, 5, n),
+            )
+        )
+    return keys
 
 
 class _ObservationReader:
@@ -179,6 +211,7 @@ class _ObservationReader:
         self._sent_at = sent_at
         self._group = 0
         self._sequence = 0
+        self._set_id = ""
         self._tree: dict[tuple[str, ...], datetime] = {}
         self.found: list[DeviceObservation] = []
         self.notes: list[Note] = []
@@ -200,8 +233,14 @@ class _ObservationReader:
                 field=field,
                 code=code,
                 severity=severity,
-                text=f"OBX {self._sequence}: {text}",
+                text=f"{self._where()}: {text}",
             )
+        )
+
+    def _where(self) -> str:
+        own = self._set_id
+        return f"OBX {self._sequence}" + (
+            f" (set id {own})" if own and own != str(self._sequence) else ""
         )
 
     def _observed_at(self, obx: Segment, path: tuple[str, ...]) -> datetime | None:
@@ -217,6 +256,7 @@ class _ObservationReader:
 
     def read(self, obx: Segment) -> None:  # noqa: PLR0911 - one rule per branch
         self._sequence += 1
+        self._set_id = obx.text(1)[:10]
         status = obx.text(11).upper()
         kind = obx.text(2).upper()
         value_text = obx.component(5, 1)
@@ -266,6 +306,7 @@ class _ObservationReader:
                 observed_at=observed,
                 group=self._group,
                 sequence=self._sequence,
+                set_id=self._set_id,
             )
         )
 
@@ -345,8 +386,8 @@ def to_vital_signs(message: Pcd01Message) -> tuple[TimedVitals, ...]:
                 field=3,
                 code="207",
                 severity="W",
-                text=f"OBX {obs.sequence}: a second {obs.field} in one reading: the first "
-                f"(OBX {earlier.sequence}) is recorded",
+                text=f"{obs.label}: a second {obs.field} in one reading: the first "
+                f"({earlier.label}) is recorded",
             )
         )
     if not sets:

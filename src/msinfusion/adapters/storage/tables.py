@@ -38,10 +38,12 @@ from msinfusion.adapters.storage.column_types import (
     UtcDateTime,
 )
 from msinfusion.application.device_records import QuarantineStatus
+from msinfusion.application.pharmacy_records import PreparationStatus
 from msinfusion.application.records import (
     Allergy,
     AppointmentStatus,
     ClinicalEntryKind,
+    OrderStatus,
     PatientIdentifier,
     Role,
 )
@@ -93,6 +95,10 @@ therapy_orders = Table(
     Column("options", PairTuple, nullable=False),
     Column("note", Text),
     Column("active", Boolean, nullable=False),
+    Column("status", EnumValue(OrderStatus), nullable=False, server_default="signed"),
+    Column("status_reason", Text),
+    Column("signed_at", UtcDateTime),
+    Column("signed_by", String(ID)),
 )
 
 appointments = Table(
@@ -108,6 +114,7 @@ appointments = Table(
     Column("status", EnumValue(AppointmentStatus), nullable=False),
     Column("order_id", String(ID), ForeignKey("therapy_orders.id")),
     Column("session_id", String(ID), index=True),
+    Column("status_reason", Text),
     Index("ix_appointments_patient_id_starts_at_id", "patient_id", "starts_at", "id"),
 )
 """Indexed for a day (``starts_at``), a patient's bookings in order and a session's booking
@@ -247,3 +254,31 @@ clinical_entries = Table(
     Index("ix_clinical_entries_patient_id_recorded_at_id", "patient_id", "recorded_at", "id"),
 )
 """A patient's dated clinical facts, append-only (migration 0003): corrections are retractions."""
+
+dose_preparations = Table(
+    "dose_preparations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("appointment_id", String(ID), ForeignKey("appointments.id"), nullable=False, index=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False),
+    Column("protocol_id", String(ID), nullable=False),
+    Column("protocol_version", String(32), nullable=False),
+    Column("dose_number", Integer, nullable=False),
+    Column("order_id", String(ID)),
+    Column("status", EnumValue(PreparationStatus), nullable=False),
+    Column("verified_by", String(ID)),
+    Column("verified_at", UtcDateTime),
+    Column("returned_by", String(ID)),
+    Column("returned_at", UtcDateTime),
+    Column("return_reason", Text),
+    Column("product", String(200)),
+    Column("lot", String(64)),
+    Column("expiry", Date),
+    Column("prepared_volume_ml", DecimalText),
+    Column("diluent", String(200)),
+    Column("prepared_at", UtcDateTime),
+    Column("prepared_by", String(ID)),
+    Column("checked_by", String(ID)),
+    Column("checked_at", UtcDateTime),
+)
+"""The pharmacy's dose verifications and bag preparations (migration 0008); the id is the bag's."""

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
+from msinfusion.adapters.storage.preparations import SqlDosePreparationRepository
 from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
         )
         self.audit = SqlAuditLog(connection)
         self.browser_sessions = SqlBrowserSessionRepository(connection)
+        self.preparations = SqlDosePreparationRepository(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

@@ -99,7 +99,7 @@ def _quarantined(receipt: Receipt) -> JSONResponse:
     body = error_body(
         "observation-quarantined",
         receipt.reason or "quarantined",
-        None,
+        receipt.field,
         reason_code=receipt.reason_code,
         quarantine_id=receipt.quarantine_id,
     )

@@ -27,7 +27,7 @@ from msinfusion.adapters.web.browser_sessions import (
 )
 from msinfusion.adapters.web.context import client_address, web_context
 from msinfusion.adapters.web.errors import classify
-from msinfusion.adapters.web.ui import session_routes
+from msinfusion.adapters.web.ui import pharmacy_routes, record_routes, session_routes
 from msinfusion.adapters.web.ui.access import (
     Viewer,
     current_viewer,
@@ -46,6 +46,8 @@ from msinfusion.errors import AccessError, CsrfFailed, MsinfusionError
 router = APIRouter(include_in_schema=False)
 router.include_router(session_routes.router)
 router.include_router(routes_ui_patient.router)
+router.include_router(pharmacy_routes.router)
+router.include_router(record_routes.router)
 
 
 def error_page(request: Request, viewer: Viewer | None, error: MsinfusionError) -> HTMLResponse:

@@ -62,6 +62,10 @@ class Settings:
     order's own ``jurisdiction`` option wins). None: unknown - every rule applies, the
     strictest (TOUCH and SmPC gates alike). docs/clinical/therapy-rules.md."""
 
+    idle_signout: timedelta = timedelta(minutes=15)
+    """An open page with no key press, click or touch for this long signs out, after a
+    warning a minute before (``MSINFUSION_IDLE_SIGNOUT_MIN``; 0 turns it off)."""
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.centre_timezone)
@@ -85,7 +89,7 @@ class Settings:
         ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
         ``MSINFUSION_API_DOCS`` (0/1), ``MSINFUSION_DEVICE_ZONES``,
         ``MSINFUSION_DEVICE_CHAIR_COMPONENT``, ``MSINFUSION_JURISDICTION`` (US/EU, unset:
-        unknown); defaults otherwise."""
+        unknown), ``MSINFUSION_IDLE_SIGNOUT_MIN``; defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
@@ -106,6 +110,7 @@ class Settings:
             device_zones=parse_device_zones(values.get("MSINFUSION_DEVICE_ZONES", "")),
             device_chair_component=values.get("MSINFUSION_DEVICE_CHAIR_COMPONENT", "bed"),
             jurisdiction=parse_jurisdiction(values.get("MSINFUSION_JURISDICTION", "")),
+            idle_signout=timedelta(minutes=int(values.get("MSINFUSION_IDLE_SIGNOUT_MIN", "15"))),
         )
         if settings.device_chair_component not in DEVICE_CHAIR_COMPONENTS:
             raise ValueError(

@@ -84,6 +84,8 @@ class BoardRow:
     worst_reaction: str | None
     release: datetime | None
     open_alerts: tuple[dict[str, Any], ...] = ()
+    contraindicated: tuple[str, ...] = ()
+    """Therapies the patient's history contraindicates (check-in and start refuse them)."""
 
     @property
     def has_alerts(self) -> bool:
@@ -142,6 +144,7 @@ def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
         worst_reaction=worst,
         release=release or a.ends_at,
         open_alerts=open_alerts,
+        contraindicated=row.patient.contraindicated_therapy_ids,
     )
 
 

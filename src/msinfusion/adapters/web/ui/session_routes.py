@@ -206,7 +206,9 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
             viewer.actor,
             session_id,
             command,
-            expected_version=expected_version(fields),
+            # An acknowledgement answers the alert, not the screen's version: a device reading
+            # arriving meanwhile must not refuse it (the API does the same).
+            expected_version=None if name == "AcknowledgeAlert" else expected_version(fields),
             display_tz=context.settings.zone,
         )
     except MsinfusionError as error:

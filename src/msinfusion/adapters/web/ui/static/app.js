@@ -37,7 +37,44 @@
     if (target) { target.focus(); }
   }
 
+
+  /* Idle sign-out (Settings.idle_signout): no key press, click or touch for the configured
+     time submits the page's sign-out form; a warning with a "Stay signed in" button shows a
+     minute before. Live updates (SSE, polling) do not count as activity. */
+  function idleSignOut() {
+    var limitS = parseInt(document.body.getAttribute("data-idle-signout-s") || "0", 10);
+    var form = document.getElementById("signout-form");
+    var warning = document.getElementById("idle-warning");
+    if (!limitS || !form || !warning) { return; }
+    var last = Date.now();
+    var warned = false;
+    var left = warning.querySelector("[data-idle-left]");
+    var stay = warning.querySelector("[data-idle-stay]");
+    function active() {
+      last = Date.now();
+      if (warned) { warned = false; warning.hidden = true; }
+    }
+    ["keydown", "pointerdown", "touchstart", "wheel"].forEach(function (name) {
+      document.addEventListener(name, active, { passive: true, capture: true });
+    });
+    if (stay) { stay.addEventListener("click", active); }
+    window.setInterval(function () {
+      var idleMs = Date.now() - last;
+      var remaining = limitS * 1000 - idleMs;
+      if (remaining <= 0) { form.submit(); return; }
+      if (remaining <= 60000) {
+        if (left) { left.textContent = Math.ceil(remaining / 1000) + " s"; }
+        if (!warned) {
+          warned = true;
+          warning.hidden = false;
+          if (stay) { stay.focus(); }
+        }
+      }
+    }, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    idleSignOut();
     syncClock(document.body);
     tick();
     window.setInterval(tick, 1000);
