@@ -11,7 +11,20 @@ from msinfusion.application.records import Role
 from msinfusion.bootstrap import build_unit_of_work_factory
 from tests.e2e.fhir.world import FhirWorld, build_fhir_world
 
-TYPES = ("Patient", "Location", "MedicationRequest", "MedicationAdministration", "Observation")
+TYPES = (
+    "Patient",
+    "Location",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "Observation",
+    "AllergyIntolerance",
+    "AdverseEvent",
+    "CarePlan",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "Provenance",
+)
 
 
 def _shape(world: FhirWorld) -> dict[str, Any]:
@@ -23,7 +36,9 @@ def _shape(world: FhirWorld) -> dict[str, Any]:
         shape[resource_type] = Counter(
             (
                 r.get("status"),
-                r.get("effectiveDateTime") or str(r.get("effectivePeriod")),
+                r.get("effectiveDateTime")
+                or str(r.get("effectivePeriod"))
+                + str(r.get("date") or r.get("start") or r.get("recorded") or ""),
                 str(r.get("valueQuantity") or r.get("valueInteger") or r.get("dosage")),
             )
             for r in resources

@@ -24,6 +24,7 @@ from msinfusion.adapters.fhir.bulk import (
     new_job,
     parse_kick_off,
 )
+from msinfusion.adapters.fhir.bundle import page_of, searchset
 from msinfusion.adapters.fhir.capability import capability_statement
 from msinfusion.adapters.fhir.device_input import QUARANTINE_REASON, device_document
 from msinfusion.adapters.fhir.operations import compartment, included
@@ -36,7 +37,7 @@ from msinfusion.adapters.fhir.outcome import (
 )
 from msinfusion.adapters.fhir.record import Record
 from msinfusion.adapters.fhir.resources import ResourceType, resource_types
-from msinfusion.adapters.fhir.search import matches, page_of, parse_query, searchset
+from msinfusion.adapters.fhir.search import matches, parse_query
 from msinfusion.application.audit import Actor, Subject
 
 if TYPE_CHECKING:
@@ -168,6 +169,8 @@ def export_file(request: Request, job_id: str, file_name: str, actor: ActorDep) 
     found = job.file(file_name.removesuffix(".ndjson")) if file_name.endswith(".ndjson") else None
     if found is None:
         raise FhirError(404, "not-found", f"export job {job_id} has no file {file_name}")
+    subject = Subject(verb="fhir.export.download", resource_type="export", resource_id=job_id)
+    web_context(request).centre.access.note(actor, subject, "ok")
     return Response(found.body, media_type=NDJSON)
 
 

@@ -11,9 +11,9 @@ Parameters are matched on the built resources themselves (https://hl7.org/fhir/R
 
 A comma separates alternatives (OR); a repeated parameter must hold each time (AND). An unknown
 parameter, a modifier, an unsupported prefix or a malformed value is refused with 400 naming the
-parameter. ``_count`` (default 50, at most 500) and ``_offset`` page the searchset Bundle, which
-links ``self``, ``first``, ``previous``, ``next`` and ``last`` and always has an exact ``total``
-(``_total`` is accepted).
+parameter. ``_count`` (default 50, at most 500) and ``_offset`` page the searchset Bundle
+(``bundle.py``), which links ``self``, ``first``, ``previous``, ``next`` and ``last`` and always
+has an exact ``total`` (``_total`` is accepted).
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from urllib.parse import urlencode
 
-from fhir.resources.R4B.bundle import Bundle
-
-from msinfusion.adapters.fhir.common import JsonObject, validated
+from msinfusion.adapters.fhir.common import JsonObject
 from msinfusion.adapters.fhir.outcome import bad_parameter
 
 DEFAULT_COUNT = 50
@@ -349,65 +346,3 @@ def reference_to(field: str) -> Callable[[JsonObject], list[str]]:
         return [r["reference"] for r in listed if "reference" in r]
 
     return read
-
-
-# -- the Bundle -------------------------------------------------------------------------------
-
-
-def page_of(found: Sequence[JsonObject], query: Query) -> Sequence[JsonObject]:
-    return found[query.offset : query.offset + query.count]
-
-
-def searchset(
-    base: str,
-    resource_type: str,
-    found: Sequence[JsonObject],
-    query: Query,
-    *,
-    included: Sequence[JsonObject] = (),
-    path: str | None = None,
-) -> JsonObject:
-    """A searchset Bundle of one page of ``found`` with its total and paging links, then the
-    ``included`` resources (search mode include); ``path`` the links' path (default the type)."""
-    total = len(found)
-    page = page_of(found, query)
-
-    def url(offset: int) -> str:
-        items = [*query.given, ("_count", str(query.count)), ("_offset", str(offset))]
-        return f"{base}/{path or resource_type}?{urlencode(items)}"
-
-    links = [{"relation": "self", "url": url(query.offset)}, {"relation": "first", "url": url(0)}]
-    if query.count > 0:
-        if query.offset > 0:
-            links.append({"relation": "previous", "url": url(max(0, query.offset - query.count))})
-        if query.offset + query.count < total:
-            links.append({"relation": "next", "url": url(query.offset + query.count)})
-        last = max(0, (total - 1) // query.count * query.count)
-        links.append({"relation": "last", "url": url(last)})
-    return validated(
-        Bundle,
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": total,
-            "link": links,
-            "entry": [
-                *(
-                    {
-                        "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
-                        "resource": r,
-                        "search": {"mode": "match"},
-                    }
-                    for r in page
-                ),
-                *(
-                    {
-                        "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
-                        "resource": r,
-                        "search": {"mode": "include"},
-                    }
-                    for r in included
-                ),
-            ],
-        },
-    )
