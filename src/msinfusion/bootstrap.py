@@ -154,15 +154,23 @@ def build_centre(
         jurisdiction=settings.jurisdiction,
     )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
+    accounts = Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id)
     return Centre(
         escalations=escalations,
         access=access,
         clock=clock,
-        accounts=Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id),
+        accounts=accounts,
         browser_sessions=BrowserSessions(
             factory, idle=settings.session_idle, lifetime=settings.session_lifetime
         ),
-        records=RecordKeeping(access, protocols, new_id=new_id, clinical=clinical, streams=streams),
+        records=RecordKeeping(
+            access,
+            protocols,
+            new_id=new_id,
+            clinical=clinical,
+            streams=streams,
+            confirm_password=accounts.confirm_password,
+        ),
         queries=RecordQueries(access, streams, protocols),
         catalog=CatalogQueries(access, protocols),
         sessions=sessions,

@@ -84,6 +84,7 @@ class Action(enum.Enum):
     RECORD_CLINICAL = "record_clinical"
     OVERRIDE_GATE = "override_gate"
     COSIGN_RETRACTION = "cosign_retraction"
+    VERIFY_DOSE = "verify_dose"
     CHANGE_OWN_PASSWORD = "change_own_password"
     ISSUE_OWN_TOKEN = "issue_own_token"
 
@@ -124,6 +125,7 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.DISCHARGE: _BEDSIDE,
     Action.CORRECT_ENTRY: _BEDSIDE,
     Action.EDIT_PROTOCOL: frozenset({_PH}),
+    Action.VERIFY_DOSE: frozenset({_PH}),
     Action.MANAGE_USERS: frozenset({_A}),
     Action.READ_AUDIT: frozenset({_A}),
     Action.READ_COURSE: _CLINICAL_READERS,

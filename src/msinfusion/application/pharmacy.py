@@ -1,9 +1,9 @@
 """Pharmacy verification: the day's queue, verify or return a dose, record the bag, check it.
 
-Every step is a pharmacist's (``PHARMACY_ROLES``), in one unit of work with its audit entry
-(``pharmacy.verify``, ``pharmacy.return``, ``pharmacy.prepare``, ``pharmacy.check``); a refusal
-is audited too. The second-person check is made by *another user*, who signs with their own
-user name and password on the pharmacist's screen: the adapter authenticates them
+Every step is a pharmacist's (the matrix's ``verify_dose``), in one unit of work with its audit
+entry (``pharmacy.verify``, ``pharmacy.return``, ``pharmacy.prepare``, ``pharmacy.check``);
+a refusal is audited too. The second-person check is made by *another user*, who signs with their
+own user name and password on the pharmacist's screen: the adapter authenticates them
 (``Accounts.login``, itself audited as ``auth.login``) and passes their principal here, and the
 check is refused when that user prepared the bag (field ``checked_by``). No browser session is
 opened for the checker.
@@ -26,7 +26,7 @@ from msinfusion.application.accounts import Principal
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.infusion_record import user_names
-from msinfusion.application.permissions import Action
+from msinfusion.application.permissions import Action, is_allowed
 from msinfusion.application.pharmacy_queue import PharmacyDay, day_queue, queued_dose
 from msinfusion.application.pharmacy_records import (
     DosePreparation,
@@ -36,17 +36,16 @@ from msinfusion.application.pharmacy_records import (
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.queries import day_bounds
 from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
-from msinfusion.application.records import Appointment, AppointmentStatus, Role
+from msinfusion.application.records import Appointment, AppointmentStatus
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidCommand, PermissionDenied
 
-PHARMACY_ROLES = frozenset({Role.PHARMACIST})
 """Who verifies, returns, prepares and second-checks doses. Reading the queue is open to the
 clinical readers (``read_appointment``). Kept here until ``permissions.MATRIX`` has a
 ``verify_dose`` action (it is the one deny-by-default check of this module)."""
 
-VERIFY_ACTION = "verify_dose"
+VERIFY_ACTION = Action.VERIFY_DOSE.value
 CLOCK_TOLERANCE = timedelta(minutes=5)
 """A preparation time may be at most this far ahead of the server clock."""
 MAX_TEXT = 200
@@ -289,8 +288,9 @@ class Pharmacy:
     # -- helpers -----------------------------------------------------------------------------
 
     def _authorize(self, actor: Actor, subject: Subject) -> None:
-        """Deny by default: only ``PHARMACY_ROLES``; a denial is audited before it is raised."""
-        if actor.role not in PHARMACY_ROLES:
+        """Deny by default: only roles with ``verify_dose`` (the permission matrix); a denial
+        is audited before it is raised."""
+        if not is_allowed(actor.role, Action.VERIFY_DOSE):
             self._access.note(actor, subject, "denied")
             raise PermissionDenied(role=actor.role.value, action=VERIFY_ACTION)
 

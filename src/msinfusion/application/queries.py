@@ -101,6 +101,7 @@ class BoardRow:
             "patient_id": self.patient.id,
             "patient_display_name": self.patient.display_name,
             "contraindicated_therapy_ids": list(self.patient.contraindicated_therapy_ids),
+            "patient_synthetic": self.patient.synthetic,
             "protocol_id": a.protocol_id,
             "dose_number": a.dose_number,
             "session_id": a.session_id,

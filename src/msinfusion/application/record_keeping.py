@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.clinical_records import ClinicalRecords
@@ -121,6 +121,12 @@ def _changes(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, A
     return dict(changes)
 
 
+class PasswordConfirmation(Protocol):
+    """``Accounts.confirm_password``: raises ``AuthenticationFailed`` for a wrong password."""
+
+    def __call__(self, actor: Actor, password: str, *, subject: Subject) -> None: ...
+
+
 class RecordKeeping:
     """Patients, chairs, orders and appointments: create and change."""
 
@@ -132,7 +138,11 @@ class RecordKeeping:
         new_id: Callable[[str], str],
         clinical: ClinicalRecords,
         streams: SessionStreams,
+        confirm_password: PasswordConfirmation | None = None,
     ) -> None:
+        self._confirm_password = confirm_password
+        """Checks the signer's password again (``Accounts.confirm_password``); a centre built
+        without one (tools, tests of the order rules) signs on the caller's word."""
         self._access = access
         self._catalog = catalog
         self._new_id = new_id
@@ -273,12 +283,16 @@ class RecordKeeping:
         subject = Subject(verb="order.update", resource_type="order", resource_id=order_id)
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
-    def sign_order(self, actor: Actor, order_id: str) -> TherapyOrder:
+    def sign_order(self, actor: Actor, order_id: str, *, password: str = "") -> TherapyOrder:
         """Sign a draft in the acting physician's name; it becomes active (bookable).
 
-        The caller has checked the physician's password again (``Accounts.confirm_password``):
-        the registration pages do so before they call this.
+        Signing needs the physician's ``password`` typed again: checked here
+        (``confirm_password``, wired in ``bootstrap``) before anything is read or stored.
         """
+        subject = Subject(verb="order.sign", resource_type="order", resource_id=order_id)
+        if self._confirm_password is not None:
+            self._access.authorize(actor, Action.WRITE_ORDER, subject)
+            self._confirm_password(actor, password, subject=subject)
 
         def work(uow: UnitOfWork) -> TherapyOrder:
             order = uow.orders.get(order_id)
@@ -298,7 +312,6 @@ class RecordKeeping:
             uow.orders.update(signed)
             return signed
 
-        subject = Subject(verb="order.sign", resource_type="order", resource_id=order_id)
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
     def change_order_status(

@@ -158,6 +158,7 @@ def files(world: FhirWorld, status: str, role: Role = Role.NURSE) -> dict[str, l
     response = world.get(role, status)
     assert response.status_code == 200, response.text
     manifest = response.json()
+    assert response.headers["expires"] == "Mon, 02 Mar 2026 11:45:00 GMT"  # an hour on
     assert manifest["requiresAccessToken"] is True
     assert manifest["error"] == []
     assert manifest["transactionTime"].startswith("2026-03-02T10:45:00")

@@ -39,6 +39,8 @@ def test_every_action_has_a_row_and_every_command_an_action() -> None:
         (Role.PHARMACIST, Action.START_INFUSION, False),
         (Role.PHARMACIST, Action.EDIT_PROTOCOL, True),
         (Role.PHYSICIAN, Action.EDIT_PROTOCOL, False),
+        (Role.PHARMACIST, Action.VERIFY_DOSE, True),
+        (Role.NURSE, Action.VERIFY_DOSE, False),
         (Role.PHYSICIAN, Action.WRITE_ORDER, True),
         (Role.SCHEDULER, Action.BOOK_APPOINTMENT, True),
         (Role.VIEWER, Action.READ_BOARD, True),

@@ -12,11 +12,13 @@ or path answers an OperationOutcome (405 / 404). The routes stay out of
 
 from __future__ import annotations
 
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from msinfusion.adapters.fhir.bulk import (
+    EXPORT_TTL,
     NDJSON,
     ExportStore,
     export_files,
@@ -149,7 +151,8 @@ def export_patients(request: Request, actor: ActorDep) -> FhirResponse:
 def export_status(request: Request, job_id: str, actor: ActorDep) -> FhirResponse:
     _authorize_export(request, actor, exported_types(_types(request), patient_level=False))
     job = _exports(request).get(job_id, actor.user_id, now=actor.at)
-    return FhirResponse(job.manifest(f"{_base(request)}/{FILES}"), headers={"Expires": "0"})
+    expires = format_datetime(job.transaction_time + EXPORT_TTL, usegmt=True)
+    return FhirResponse(job.manifest(f"{_base(request)}/{FILES}"), headers={"Expires": expires})
 
 
 @router.delete(f"/{POLL}/{{job_id}}")

@@ -4,6 +4,7 @@ permissions hidden in the page and refused by the server, overrides asking for a
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -320,3 +321,19 @@ def test_the_vitals_form_sends_acvpu_and_oxygen_and_a_high_news2_raises_the_band
     events = world.request(Role.NURSE, "GET", f"/api/sessions/{world.ids['session']}/events")
     recorded = [e for e in events.json()["events"] if e["type"] == "VitalsRecorded"][-1]
     assert (recorded["consciousness"], recorded["supplemental_oxygen"]) == ("V", True)
+
+
+def test_only_demonstration_patients_are_tagged_synthetic(world: World) -> None:
+    sign_in(world, Role.NURSE)
+    tag = '<span class="tag">synthetic</span>'
+    session_page = f"/sessions/{world.ids['session']}"
+    assert tag in world.client.get("/").text  # the test world's patients are demo data
+    assert tag in world.client.get(session_page).text
+    with world.uow_factory() as uow:  # a real record
+        for patient_id in (world.ids["patient"], world.ids["other_patient"]):
+            uow.patients.update(replace(uow.patients.get(patient_id), synthetic=False))
+        uow.commit()
+    board = world.client.get("/").text
+    assert "Synthetic" in board  # the names are still there...
+    assert tag not in board.replace("Patients marked " + tag, "")  # ...never the tag
+    assert tag not in world.client.get(session_page).text.replace("Patients marked " + tag, "")

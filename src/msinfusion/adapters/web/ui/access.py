@@ -29,6 +29,12 @@ NAVIGATION = (
     ("schedule", "/schedule", "Day plan", Action.PLAN_SCHEDULE),
     ("patients", "/patients", "Patients", Action.READ_PATIENT),
     ("protocols", "/protocols", "Protocols", Action.READ_CATALOG),
+    ("register", "/patients/new", "Register", Action.WRITE_PATIENT),
+    ("order", "/orders/new", "New order", Action.WRITE_ORDER),
+    ("book", "/appointments/new", "Book", Action.BOOK_APPOINTMENT),
+    ("pharmacy", "/pharmacy", "Pharmacy", Action.VERIFY_DOSE),
+    ("users", "/admin/users", "Users", Action.MANAGE_USERS),
+    ("audit", "/admin/audit", "Audit", Action.READ_AUDIT),
 )
 """Navigation entries; each is shown only to roles that may take its action."""
 

@@ -84,6 +84,8 @@ class BoardRow:
     worst_reaction: str | None
     release: datetime | None
     open_alerts: tuple[dict[str, Any], ...] = ()
+    synthetic: bool = False
+    """Demonstration data (only then is the patient tagged synthetic)."""
     contraindicated: tuple[str, ...] = ()
     """Therapies the patient's history contraindicates (check-in and start refuse them)."""
 
@@ -145,6 +147,7 @@ def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
         release=release or a.ends_at,
         open_alerts=open_alerts,
         contraindicated=row.patient.contraindicated_therapy_ids,
+        synthetic=row.patient.synthetic,
     )
 
 

@@ -65,6 +65,7 @@ class PlanRow:
     booked_start: datetime | None
     change_min: int | None
     started: bool
+    synthetic: bool = False
 
 
 def read_query(params: Mapping[str, str]) -> DayPlanQuery:
@@ -117,6 +118,7 @@ def plan_rows(
                 booked_start=booked_start,
                 change_min=change,
                 started=visit["started"],
+                synthetic=bool(stored.get("patient_synthetic", False)),
             )
         )
     far = datetime.max.replace(tzinfo=UTC)

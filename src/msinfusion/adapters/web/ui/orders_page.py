@@ -5,7 +5,7 @@ filled, ``/orders/new/check`` runs the course check of the order as typed
 (``CourseUseCases.check`` with the order in the body: calendar, gates of the first dose,
 monitoring, risks) and the page swaps it in (HTMX). ``/orders/{id}`` shows the order, its
 course calendar and gates; signing asks for the physician's password again
-(``Accounts.confirm_password``) before ``RecordKeeping.sign_order``. Hold, resume and
+(``RecordKeeping.sign_order`` checks it with ``Accounts.confirm_password``). Hold, resume and
 discontinue carry a reason. Signatures show names (``Accounts.names_of``), not user ids.
 """
 
@@ -31,7 +31,6 @@ from msinfusion.adapters.web.ui.page_forms import (
     required_text,
     text,
 )
-from msinfusion.application.audit import Subject
 from msinfusion.application.clinical_records import OrderCourse
 from msinfusion.application.permissions import Action
 from msinfusion.application.record_keeping import ORDER_TRANSITIONS
@@ -288,15 +287,7 @@ async def sign_order(request: Request, order_id: str) -> Response:
     except MsinfusionError as error:
         return error_page(request, viewer, error)
     try:
-        if not viewer.may(Action.WRITE_ORDER):
-            subject = Subject(verb="order.sign", resource_type="order", resource_id=order_id)
-            centre.access.authorize(viewer.actor, Action.WRITE_ORDER, subject)
-        centre.accounts.confirm_password(
-            viewer.actor,
-            fields.get("password", ""),
-            subject=Subject(verb="order.sign", resource_type="order", resource_id=order_id),
-        )
-        centre.records.sign_order(viewer.actor, order_id)
+        centre.records.sign_order(viewer.actor, order_id, password=fields.get("password", ""))
     except MsinfusionError as error:
         shown = refusal("sign", error)
         if shown.status in {403, 404}:

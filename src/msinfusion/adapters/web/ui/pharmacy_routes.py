@@ -22,7 +22,8 @@ from msinfusion.adapters.web.errors import classify
 from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, require_csrf, to_login
 from msinfusion.adapters.web.ui.bag_label import code128_svg
 from msinfusion.application.infusion_record import InfusionRecords
-from msinfusion.application.pharmacy import PHARMACY_ROLES, Pharmacy, parse_volume
+from msinfusion.application.permissions import Action
+from msinfusion.application.pharmacy import Pharmacy, parse_volume
 from msinfusion.errors import InvalidCommand, MsinfusionError
 
 router = APIRouter(include_in_schema=False)
@@ -100,7 +101,7 @@ def _queue_page(
         status_code=status_code,
         page="pharmacy",
         queue=queue,
-        may_act=viewer.actor.role in PHARMACY_ROLES,
+        may_act=viewer.may(Action.VERIFY_DOSE),
         form_error=error,
         values=values or {},
     )
