@@ -8,6 +8,7 @@ is read back through the API's events list of the session.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -86,3 +87,26 @@ def test_identity_premedication_mismatch_and_a_co_signed_verbal_order(
     assert (started["verbal_order_by"], started["user"]) == ("physician1", "nurse1")
     (signed,) = [e for e in events if e["type"] == "VerbalOrderCosigned"]
     assert (signed["entry_sequence"], signed["user"]) == (started["sequence"], "physician1")
+
+
+def test_the_pharmacist_sees_a_contraindicated_therapy_and_cannot_verify_it(
+    server: Server, new_browser: BrowserFactory
+) -> None:
+    """The pharmacist's screen: a therapy the record contraindicates (a reaction recorded
+    elsewhere) is flagged on the day's queue, and verifying it is refused with its rule."""
+    from tests.e2e.ui.test_pharmacy_bag import _pharmacist_page, _pharmacists
+
+    _pharmacists(server)
+    with server.centre.access.uow_factory() as uow:
+        patient = uow.patients.get(server.ids["patient1"])
+        uow.patients.update(replace(patient, contraindicated_therapy_ids=("ocrelizumab",)))
+        uow.commit()
+    pharmacy = _pharmacist_page(new_browser(), server)
+    dose = pharmacy.locator(f"#dose-{server.ids['appointment1']}")
+    expect(dose.get_by_test_id("contraindicated")).to_contain_text(
+        "ocrelizumab is contraindicated for this patient"
+    )
+    dose.get_by_role("button", name="Verify dose").click()
+    expect(pharmacy.get_by_text("therapy-contraindicated")).to_be_visible()
+    dose = pharmacy.locator(f"#dose-{server.ids['appointment1']}")
+    expect(dose.get_by_test_id("preparation-status")).to_have_text("to verify")  # nothing stored
