@@ -13,7 +13,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from msinfusion.application.records import Role
 from tests.e2e.api.world import NOW
-from tests.e2e.fhir.world import FhirWorld, build_fhir_world
+from tests.e2e.fhir.world import MRN_SYSTEM, FhirWorld, build_fhir_world
 
 EVENT_LOCATION = "http://hl7.org/fhir/StructureDefinition/event-location"
 
@@ -112,7 +112,7 @@ def test_a_blood_pressure_panel_goes_in_by_its_components(world: FhirWorld) -> N
                     "code": "mm[Hg]",
                 },
             }
-            for code, value in (("8480-6", 131), ("8462-4", 84))
+            for code, value in (("8480-6", 131), ("8462-4", 84), ("8478-0", 99))
         ],
     )
     del panel["valueQuantity"]
@@ -120,7 +120,9 @@ def test_a_blood_pressure_panel_goes_in_by_its_components(world: FhirWorld) -> N
     path = f"/fhir/Observation?patient={world.ids['patient_b']}&code=http://loinc.org|85354-9"
     found = [e["resource"] for e in world.get(Role.NURSE, path).json()["entry"]]
     fed = [o for o in found if "device" in o]
-    assert {c["valueQuantity"]["value"] for c in fed[0]["component"]} == {131, 84}
+    assert {
+        (c["code"]["coding"][0]["code"], c["valueQuantity"]["value"]) for c in fed[0]["component"]
+    } == {("8480-6", 131), ("8462-4", 84), ("8478-0", 99)}  # MAP kept (VitalsRecorded v5)
 
 
 @pytest.mark.parametrize(
@@ -183,6 +185,18 @@ def test_a_body_that_is_no_vital_sign_observation_is_a_400(
     issue = OperationOutcome.model_validate(response.json()).issue[0]
     assert issue.code == "invalid"
     assert issue.expression == [expression]
+
+
+def test_a_patient_by_identifier_is_refused_not_guessed(world: FhirWorld) -> None:
+    """The feed's JSON entry point matches msinfusion's patient id only (docs/fhir.md)."""
+    subject = {"identifier": {"system": MRN_SYSTEM, "value": "DEMO-0001"}}
+    refused = post(world, heart_rate(world, subject=subject))
+    assert refused.status_code == 400
+    assert refused.json()["issue"][0]["code"] == "not-supported"
+    assert refused.json()["issue"][0]["expression"] == ["subject"]
+    by_chair_only = heart_rate(world)
+    del by_chair_only["subject"]
+    assert post(world, by_chair_only).status_code == 201  # chair 2 alone singles out B
 
 
 def test_without_a_value_and_by_role(world: FhirWorld) -> None:

@@ -11,7 +11,9 @@ the device feed's JSON document:
   ``valueQuantity`` (value and UCUM code) — the blood-pressure panel's components, a single
   vital sign's value; the feed maps codes and units exactly as for PCD-01;
 * ``effectiveDateTime`` (or ``effectiveInstant``), with an offset: when it was measured;
-* ``subject``: ``Patient/{id}``; the chair: the R4 core extension ``event-location``
+* ``subject``: ``Patient/{id}`` (a logical reference by identifier is refused with 400: the
+  feed's JSON document has no identifier system, so it could only match msinfusion's own id);
+  the chair: the R4 core extension ``event-location``
   (``http://hl7.org/fhir/StructureDefinition/event-location``) whose ``valueReference.display``
   (or ``identifier.value``) is the chair's name (PV1-3's bed);
 * the idempotency key: ``identifier[0].value`` (``system|value`` when a system is given), else
@@ -89,9 +91,18 @@ def _chair(data: dict[str, Any]) -> str | None:
 
 
 def _patient(data: dict[str, Any]) -> str | None:
-    ref = (data.get("subject") or {}).get("reference")
-    if ref is None:
+    subject = data.get("subject")
+    if subject is None:
         return None
+    ref = subject.get("reference")
+    if ref is None:
+        raise FhirError(
+            400,
+            "not-supported",
+            "subject must be Patient/{id}: a patient identifier cannot be passed to the device "
+            "feed's JSON entry point (it matches msinfusion's patient id only)",
+            expression="subject",
+        )
     kind, _, patient_id = str(ref).rstrip("/").rpartition("/")
     if not kind.endswith("Patient") or not patient_id:
         raise FhirError(400, "invalid", "subject must be Patient/{id}", expression="subject")

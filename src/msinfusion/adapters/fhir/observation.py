@@ -3,7 +3,8 @@
 One ``VitalsRecorded`` event (stream number ``n``) gives, for what it measured:
 
 * ``{session}-bp-{n}``: the blood-pressure panel 85354-9 (profile ``bp``), no value, systolic
-  8480-6 and diastolic 8462-4 as components in ``mm[Hg]``;
+  8480-6, diastolic 8462-4 and, when recorded (``VitalsRecorded`` v5), mean arterial pressure
+  8478-0 as components in ``mm[Hg]``;
 * ``{session}-heart-rate-{n}`` 8867-4 ``/min``; ``{session}-spo2-{n}`` coded 2708-6 and
   59408-5 (``%``); ``{session}-temperature-{n}`` 8310-5 ``Cel``;
   ``{session}-respiratory-rate-{n}`` 9279-1 ``/min``; each with its MDC code as a second coding;
@@ -136,7 +137,12 @@ def vitals_observations(
 ) -> list[JsonObject]:
     """The vital-sign Observations of one charted set."""
     found: list[JsonObject] = []
-    if event.systolic_mmhg is not None or event.diastolic_mmhg is not None:
+    pressures = (
+        ("systolic_mmhg", event.systolic_mmhg),
+        ("diastolic_mmhg", event.diastolic_mmhg),
+        ("mean_arterial_mmhg", event.mean_arterial_mmhg),
+    )
+    if any(value is not None for _, value in pressures):
         bp = builder.vital("bp", sequence, event, PROFILES["bp"])
         bp["code"] = {
             "coding": [
@@ -147,10 +153,7 @@ def vitals_observations(
         }
         bp["component"] = [
             {"code": _coded(field), "valueQuantity": _value(field, value)}
-            for field, value in (
-                ("systolic_mmhg", event.systolic_mmhg),
-                ("diastolic_mmhg", event.diastolic_mmhg),
-            )
+            for field, value in pressures
             if value is not None
         ]
         found.append(bp)
