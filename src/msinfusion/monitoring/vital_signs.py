@@ -115,21 +115,32 @@ MEAN_ARTERIAL_SOURCES = (
 )
 """Mean arterial pressure is the average arterial pressure over one cardiac cycle: the systolic
 pressure is above it and the diastolic pressure below it. So it lies within the systolic and
-diastolic ranges below (0-300 mmHg), and a set with all three must have diastolic <= mean <=
+diastolic ranges below, and a set with all three must have diastolic <= mean <=
 systolic; nothing else is assumed about it (it is not a NEWS2 parameter and raises no alert)."""
+
+PLAUSIBLE_SOURCE = "https://github.com/eth-mds/ricu/blob/main/inst/extdata/config/concept-dict.json"
+"""The ricu concept dictionary (ETH Zurich; the value bounds it applies to MIMIC, eICU and
+HiRID vital signs, 'routine vital signs' concepts hr, sbp, dbp, map, resp, temp)."""
 
 # Physiological plausibility: outside these a value is a typing or device error, not a patient
 # (refused with the field named). Not clinical thresholds: nothing is scored or alerted on them.
-_PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
-    "respiratory_rate_per_min": (Decimal(0), Decimal(80)),
-    "heart_rate_bpm": (Decimal(0), Decimal(300)),
-    "spo2_pct": (Decimal(0), Decimal(100)),
-    "temperature_c": (Decimal(25), Decimal(45)),
-    "systolic_mmhg": (Decimal(0), Decimal(300)),
-    "diastolic_mmhg": (Decimal(0), Decimal(250)),
-    "mean_arterial_mmhg": (Decimal(0), Decimal(300)),  # MEAN_ARTERIAL_SOURCES
-    "o2_flow_l_per_min": (Decimal(0), Decimal(60)),
+# Bounds are ricu's (PLAUSIBLE_SOURCE) except three choices recorded here, each wider than ricu's
+# research data cut so that a true extreme is recorded and alerts rather than being refused:
+# SpO2 keeps 0-100 % (a saturation is a percentage; ricu's floor is 70 %), temperature keeps
+# 25-45 C (ricu 32-42 would refuse the severe hypothermia NEWS2 scores; UNVERIFIED local bound),
+# and the oxygen flow cap (60 L/min, high-flow nasal cannula) is a local device limit without a
+# cited source (UNVERIFIED).
+PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
+    "respiratory_rate_per_min": (Decimal(0), Decimal(120)),  # ricu resp
+    "heart_rate_bpm": (Decimal(0), Decimal(300)),  # ricu hr
+    "spo2_pct": (Decimal(0), Decimal(100)),  # definition (see above)
+    "temperature_c": (Decimal(25), Decimal(45)),  # UNVERIFIED local (see above)
+    "systolic_mmhg": (Decimal(0), Decimal(300)),  # ricu sbp
+    "diastolic_mmhg": (Decimal(0), Decimal(200)),  # ricu dbp
+    "mean_arterial_mmhg": (Decimal(0), Decimal(250)),  # ricu map; ordering: MEAN_ARTERIAL_SOURCES
+    "o2_flow_l_per_min": (Decimal(0), Decimal(60)),  # UNVERIFIED local device limit
 }
+_PLAUSIBLE = PLAUSIBLE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

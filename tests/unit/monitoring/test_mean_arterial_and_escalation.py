@@ -77,7 +77,7 @@ def test_record_vitals_takes_the_mean_alone_at_whole_mmhg() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"mean_arterial_mmhg": Decimal(301)}, "outside the plausible range 0-300"),
+        ({"mean_arterial_mmhg": Decimal(251)}, "outside the plausible range 0-250"),
         ({"systolic_mmhg": Decimal(118), "mean_arterial_mmhg": Decimal(119)}, "above systolic"),
         ({"diastolic_mmhg": Decimal(76), "mean_arterial_mmhg": Decimal(75)}, "below diastolic"),
     ],
