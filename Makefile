@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test check bench lint typecheck imports clean
+.PHONY: run test check bench bench-smoke lint typecheck imports clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ imports: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only \
 		--benchmark-columns=min,median,mean,max,rounds -p no:randomly
+
+## bench-smoke: every benchmark once at its small size, untimed (CI runs it so none rots)
+bench-smoke: $(STAMP)
+	scripts/ensure-test-deps
+	$(BIN)/python -m pytest benchmarks -q --benchmark-disable -p no:randomly
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
