@@ -15,6 +15,7 @@ solved whole, as a what-if.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -24,6 +25,7 @@ from msinfusion.application.records import Chair as StoredChair
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidSchedulingProblem
 from msinfusion.scheduling.assignment import Assignment
+from msinfusion.scheduling.check import load_by_minute
 from msinfusion.scheduling.problem import (
     DEFAULT_NURSE_RATIO,
     Chair,
@@ -180,3 +182,75 @@ def _visit(
         return visit
     start = _started_at(appointment, pin_at)
     return replace(visit, pin=Pin(chair_id=ChairId(appointment.chair_id), start=start))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NurseShortfall:
+    """Why a day has no plan: the visits already started need more nurse time at ``at`` than
+    the nurses on shift give, whatever the solver does with the rest.
+
+    Load is in nurse-load units (``scheduling.check``): a visit in a nurse-held task takes a
+    whole nurse (``nurse_ratio`` units), an infusing one is watched (1 unit).
+    ``needed_nurses`` is the fewest nurses on shift that the started visits alone need all day.
+    """
+
+    at: datetime
+    load_units: int
+    capacity_units: int
+    nurses: int
+    nurse_ratio: int
+    held: tuple[str, ...]
+    """Ids of the started visits in a nurse-held task at ``at``."""
+    watched: tuple[str, ...]
+    """Ids of the started visits infusing (watched) at ``at``."""
+    needed_nurses: int
+
+
+def _nurses_at(problem: DayProblem, moment: datetime) -> int:
+    """Nurses on shift in the minute from ``moment`` (one whose shift ends at or after closing
+    stays to the day's hard end, as the solvers and ``check`` count them)."""
+    count = 0
+    for nurse in problem.nurses:
+        end = (
+            problem.latest_end if _utc(nurse.shift_end) >= _utc(problem.closes) else nurse.shift_end
+        )
+        if _utc(nurse.shift_start) <= moment and moment + timedelta(minutes=1) <= _utc(end):
+            count += 1
+    return count
+
+
+def explain_nurse_shortfall(problem: DayProblem) -> NurseShortfall | None:
+    """The first minute (from the day's ``not_before`` on, if any; else earlier) where the
+    started (pinned) visits alone exceed the nurses on shift, or None when they fit (then the
+    day is infeasible for another reason, or not at all)."""
+    pinned = [
+        (visit, Assignment(visit_id=visit.id, chair_id=visit.pin.chair_id, start=visit.pin.start))
+        for visit in problem.visits
+        if visit.pin is not None
+    ]
+    if not pinned:
+        return None
+    each = {visit.id: load_by_minute(problem, [(visit, placed)]) for visit, placed in pinned}
+    total = load_by_minute(problem, pinned)
+    ratio = problem.nurse_ratio
+    needed = max(math.ceil(units / ratio) for units in total.values()) if total else 0
+    since = None if problem.not_before is None else _utc(problem.not_before)
+    # From now on first (what still can be felt), then the modelled past of the started visits.
+    ordered = sorted(total.items(), key=lambda item: (since is not None and item[0] < since, item))
+    for moment, units in ordered:
+        nurses = _nurses_at(problem, moment)
+        if units <= ratio * nurses:
+            continue
+        now = {v: load[moment] for v, load in each.items() if load.get(moment, 0) > 0}
+        held = tuple(v for v, units_now in now.items() if ratio > 1 and units_now >= ratio)
+        return NurseShortfall(
+            at=moment,
+            load_units=units,
+            capacity_units=ratio * nurses,
+            nurses=nurses,
+            nurse_ratio=ratio,
+            held=held,
+            watched=tuple(v for v in now if v not in held),
+            needed_nurses=max(needed, nurses + 1),
+        )
+    return None

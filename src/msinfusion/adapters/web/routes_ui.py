@@ -247,7 +247,7 @@ def day_plan(request: Request) -> Response:
     context = web_context(request)
     settings = context.settings
     try:
-        query = read_query(request.query_params)
+        query = read_query(request.query_params, settings.nurses_on_duty)
         page = day_plan_page(
             context.centre,
             viewer.actor,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msinfusion.application.schedule_day import MAX_NURSES
 from msinfusion.session.charting import ChartingPolicy
 
 MAX_BODY_BYTES = 64 * 1024
@@ -62,6 +63,10 @@ class Settings:
     order's own ``jurisdiction`` option wins). None: unknown - every rule applies, the
     strictest (TOUCH and SmPC gates alike). docs/clinical/therapy-rules.md."""
 
+    nurses_on_duty: int = 2
+    """Nurses on shift that the day plan (``/schedule``) assumes until its form says otherwise
+    (``MSINFUSION_NURSES_ON_DUTY``, 1 to 200): a site setting, not a staffing rule."""
+
     idle_signout: timedelta = timedelta(minutes=15)
     """An open page with no key press, click or touch for this long signs out, after a
     warning a minute before (``MSINFUSION_IDLE_SIGNOUT_MIN``; 0 turns it off)."""
@@ -89,7 +94,8 @@ class Settings:
         ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
         ``MSINFUSION_API_DOCS`` (0/1), ``MSINFUSION_DEVICE_ZONES``,
         ``MSINFUSION_DEVICE_CHAIR_COMPONENT``, ``MSINFUSION_JURISDICTION`` (US/EU, unset:
-        unknown), ``MSINFUSION_IDLE_SIGNOUT_MIN``; defaults otherwise."""
+        unknown), ``MSINFUSION_IDLE_SIGNOUT_MIN``, ``MSINFUSION_NURSES_ON_DUTY``; defaults
+        otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
@@ -111,7 +117,10 @@ class Settings:
             device_chair_component=values.get("MSINFUSION_DEVICE_CHAIR_COMPONENT", "bed"),
             jurisdiction=parse_jurisdiction(values.get("MSINFUSION_JURISDICTION", "")),
             idle_signout=timedelta(minutes=int(values.get("MSINFUSION_IDLE_SIGNOUT_MIN", "15"))),
+            nurses_on_duty=int(values.get("MSINFUSION_NURSES_ON_DUTY", "2")),
         )
+        if not 1 <= settings.nurses_on_duty <= MAX_NURSES:
+            raise ValueError(f"MSINFUSION_NURSES_ON_DUTY: must be a whole number 1 to {MAX_NURSES}")
         if settings.device_chair_component not in DEVICE_CHAIR_COMPONENTS:
             raise ValueError(
                 "MSINFUSION_DEVICE_CHAIR_COMPONENT: must be one of "
