@@ -25,6 +25,7 @@ from msinfusion.errors import (
     AccessError,
     CommandRefused,
     ConcurrencyError,
+    DuplicateRecord,
     MsinfusionError,
     RecordNotFound,
     SessionNotFound,
@@ -66,6 +67,8 @@ def outcome_of(error: BaseException) -> str:
         return "not-found"
     if isinstance(error, ConcurrencyError):
         return "conflict"
+    if isinstance(error, DuplicateRecord):
+        return "refused:duplicate"  # a double booking, a second patient with one identifier
     return "invalid"
 
 
