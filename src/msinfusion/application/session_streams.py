@@ -6,7 +6,14 @@ command costs O(new events), not O(stream length). It never opens a transaction 
 a command: ``decide_in(uow, ...)`` decides and appends in the caller's unit of work, so the use
 case that calls it adds its audit entry, device message or gate check to the same transaction
 and commits once (ARCHITECTURE decision 5). Only ``remember`` after that commit updates the
-cache; a rolled-back decision is never cached.
+cache; a rolled-back decision is never cached, nor is a read of a stream that the reader's own
+transaction appended to (several decisions on one stream in one transaction).
+
+The cache is validated against the stored stream on every read, in the reader's transaction
+(several processes or servers may write): the read starts at the cached version's last event,
+which must still be stored and equal to the cached one, else the stream is read again from the
+start. The cache keeps ``max_streams`` streams, least recently used out first. Each cached
+``Stream`` carries the memo its views are built from (``session_views``, ADR 0003).
 
 Optimistic concurrency: ``expected_version=n`` refuses with ``ConcurrencyError`` unless the stream
 has exactly ``n`` events; the store's unique ``(stream, version)`` key catches a race between the
@@ -16,8 +23,11 @@ command that lost a race is decided again on the new state.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,6 +35,7 @@ from typing import Any, TypeVar
 
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.session_summary import summarise
+from msinfusion.application.session_views import ViewMemo
 from msinfusion.catalog.model import Protocol
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
@@ -53,6 +64,9 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 RETRIES_WITHOUT_EXPECTED_VERSION = 5
 """How often a command without ``expected_version`` is decided again after losing a race."""
 
+MAX_CACHED_STREAMS = 2_048
+"""Streams a process keeps decoded and folded (a centre's day is a few dozen)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Stream:
@@ -61,10 +75,22 @@ class Stream:
 
     chart: Chart = field(default_factory=Chart)
     protocol: Protocol | None = None
+    memo: ViewMemo = field(default_factory=ViewMemo, compare=False, repr=False)
+    """What views of this version are built from (``session_views``), filled on demand."""
+    version: int = field(init=False, compare=False)
+    """The number of stored events (``Chart.version``, counted once)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", self.chart.version)
+
+    def followed_by(self, chart: Chart, protocol: Protocol | None) -> Stream:
+        """The next version of this stream, its views seeded from this one's."""
+        return Stream(chart, protocol, self.memo.successor())
 
     @property
-    def version(self) -> int:
-        return self.chart.version
+    def last_stored(self) -> Event | None:
+        """The event stored last (at ``version``)."""
+        return self.chart.entries[-1].stored[-1] if self.chart.entries else None
 
     @property
     def state(self) -> SessionState:
@@ -147,10 +173,18 @@ def in_transaction(
 class SessionStreams:
     """Decoded, folded streams, cached; every operation runs in the caller's unit of work."""
 
-    def __init__(self, catalog: Catalog, *, policy: ChartingPolicy | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        policy: ChartingPolicy | None = None,
+        max_streams: int = MAX_CACHED_STREAMS,
+    ) -> None:
         self._catalog = catalog
         self._policy = policy or ChartingPolicy()
-        self._cache: dict[str, Stream] = {}
+        self._max_streams = max_streams
+        self._cache: OrderedDict[str, Stream] = OrderedDict()
+        self._written: weakref.WeakKeyDictionary[UnitOfWork, set[str]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     @property
@@ -162,11 +196,25 @@ class SessionStreams:
         return self._policy
 
     def read_in(self, uow: UnitOfWork, session_id: str) -> Stream:
-        """The stream with every stored event, reading only those the cache lacks."""
+        """The stream with every stored event, reading only those the cache lacks.
+
+        A cached stream is used only if its last event is still the stored one at its
+        version (one query either way); a stream this transaction appended to is not cached."""
         with self._lock:
             cached = self._cache.get(session_id)
+            if cached is not None:
+                self._cache.move_to_end(session_id)
+        stored: list[dict[str, Any]] = []
+        if cached is not None:
+            stored = uow.events.read(session_id, after_version=cached.version - 1)
+            if not stored or event_from_dict(dict(stored[0])) != cached.last_stored:
+                self.forget(session_id)  # the store no longer holds what was cached
+                cached = None
+            else:
+                del stored[0]
+        if cached is None:
+            stored = uow.events.read(session_id)
         base = cached or Stream()
-        stored = uow.events.read(session_id, after_version=base.version)
         if not stored:
             if cached is None:
                 _require_session(uow, session_id)
@@ -175,8 +223,9 @@ class SessionStreams:
         protocol = base.protocol or self._protocol_of(
             tuple(e for entry in entries for e in entry.stored)
         )
-        stream = Stream(extend(base.chart, entries, protocol), protocol)
-        self.remember(session_id, stream)  # read from committed rows: safe to cache
+        stream = base.followed_by(extend(base.chart, entries, protocol), protocol)
+        if not self._has_written(uow, session_id):  # only committed rows are cached
+            self.remember(session_id, stream)
         return stream
 
     def decide_in(
@@ -212,13 +261,14 @@ class SessionStreams:
         if new_events:
             stored = [event_to_dict(event) for event in new_events]
             stored[0]["command"] = command_to_dict(charted)
+            self._mark_written(uow, session_id)
             try:
                 uow.events.append(session_id, stored, expected_version=stream.version)
             except ConcurrencyError:
                 self.forget(session_id)
                 raise
             uow.sessions.save(summarise(session_id, chart.state, protocol))
-        after = Stream(chart, protocol)
+        after = stream.followed_by(chart, protocol)
         return Decision(
             session_id=session_id,
             before=stream,
@@ -234,10 +284,23 @@ class SessionStreams:
             current = self._cache.get(session_id)
             if current is None or current.version < value.version:
                 self._cache[session_id] = value
+            self._cache.move_to_end(session_id)
+            while len(self._cache) > self._max_streams:
+                self._cache.popitem(last=False)
 
     def forget(self, session_id: str) -> None:
         with self._lock:
             self._cache.pop(session_id, None)
+
+    def _mark_written(self, uow: UnitOfWork, session_id: str) -> None:
+        # A unit of work without weak references is not marked: the read validation in
+        # ``read_in`` still drops anything its rollback did not store.
+        with self._lock, contextlib.suppress(TypeError):
+            self._written.setdefault(uow, set()).add(session_id)
+
+    def _has_written(self, uow: UnitOfWork, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._written.get(uow, ())
 
     def _protocol_of(self, events: Sequence[Event]) -> Protocol | None:
         """The protocol named by the stream's check-in (None if unknown to this catalog)."""

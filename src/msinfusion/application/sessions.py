@@ -51,6 +51,7 @@ from msinfusion.application.session_streams import (
     in_transaction,
     numbered,
 )
+from msinfusion.application.session_views import stream_view
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
     AccessError,
@@ -67,7 +68,7 @@ from msinfusion.session.chart import Chart
 from msinfusion.session.charting import LATE_AFTER
 from msinfusion.session.commands import CheckIn, Command, CosignVerbalOrder, StartInfusion
 from msinfusion.session.events import Event
-from msinfusion.session.queries import SessionView, state_at, view_at
+from msinfusion.session.queries import SessionView, state_at
 from msinfusion.session.state import SessionState, Status
 
 log = logging.getLogger(__name__)
@@ -105,15 +106,9 @@ class CommandOutcome:
 def view_of(
     stream: Stream, at: datetime | None, display_tz: tzinfo, *, late_after: timedelta = LATE_AFTER
 ) -> SessionView:
-    """The view of ``stream`` at ``at``: its events in clinical order, numbered as stored."""
-    return view_at(
-        stream.events,
-        stream.protocol,
-        at,
-        display_tz=display_tz,
-        sequences=stream.chart.sequences(),
-        late_after=late_after,
-    )
+    """The view of ``stream`` at ``at``: its events in clinical order, numbered as stored
+    (``view_at``, from the stream version's memo: ``session_views``)."""
+    return stream_view(stream, at, display_tz, late_after=late_after)
 
 
 def live_view(
