@@ -286,11 +286,11 @@ def test_the_whole_day_from_registration_to_the_audit_trail(
         expect(trail).to_contain_text(action)
     expect(trail).to_contain_text("Per Second")
     # The refused second booking stored no appointment, but its attempt is on the trail
-    # (a DuplicateRecord is audited as ``invalid``: outcomes name no message text).
+    # (audited as ``refused:duplicate``: outcomes name the rule, never message text).
     admin.goto(f"{server.url}/admin/audit?action=appointment.create&user=scheduler1")
     rows = trail.locator("tbody tr")
     expect(rows).to_have_count(3)
-    expect(rows.filter(has_text="invalid")).to_have_count(1)
+    expect(rows.filter(has_text="refused:duplicate")).to_have_count(1)
     admin.get_by_label("Action (e.g. order.sign, or order)").fill("order.sign")
     admin.get_by_label("User name").fill("")
     admin.get_by_role("button", name="Search").click()
