@@ -112,11 +112,11 @@ def require_allergy_acknowledged(patient: Patient, command: cmd.Command) -> None
         )
 
 
-def verbal_order_physician(uow: UnitOfWork, actor: Actor, command: cmd.Command) -> str | None:
-    """The physician a nurse's verbal order names (checked), or None when there is none."""
+def require_verbal_order(uow: UnitOfWork, actor: Actor, command: cmd.Command) -> None:
+    """A nurse's verbal order names an active physician and carries their reason."""
     physician = getattr(command, "verbal_order_by", None)
     if physician is None:
-        return None
+        return
     if command.override_reason is None:
         raise InvalidCommand(
             "a verbal order needs the override_reason the physician gave", field="override_reason"
@@ -135,7 +135,6 @@ def verbal_order_physician(uow: UnitOfWork, actor: Actor, command: cmd.Command) 
             f"verbal_order_by must be an active physician's user name; got {physician!r}",
             field="verbal_order_by",
         )
-    return str(physician)
 
 
 def require_cosignable(chart: Chart, command: cmd.CosignVerbalOrder, actor: Actor) -> None:

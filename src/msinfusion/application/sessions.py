@@ -34,7 +34,7 @@ from msinfusion.application.chair_safety import (
     require_allergy_acknowledged,
     require_cosignable,
     require_identification,
-    verbal_order_physician,
+    require_verbal_order,
 )
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.permissions import Action, require_command
@@ -200,7 +200,7 @@ class SessionUseCases:
         )
 
         def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
-            verbal_order_physician(uow, actor, command)
+            require_verbal_order(uow, actor, command)
             charted = self._check_in_from_record(uow, session_id, command)
             decision = self._streams.decide_in(
                 uow, session_id, charted, expected_version, recorded_at=actor.at

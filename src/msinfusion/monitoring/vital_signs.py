@@ -140,7 +140,6 @@ PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
     "mean_arterial_mmhg": (Decimal(0), Decimal(250)),  # ricu map; ordering: MEAN_ARTERIAL_SOURCES
     "o2_flow_l_per_min": (Decimal(0), Decimal(60)),  # UNVERIFIED local device limit
 }
-_PLAUSIBLE = PLAUSIBLE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,7 +164,7 @@ class VitalSigns:
             raise InvalidVitalSigns(
                 "measured_at must be timezone-aware (ISO 8601 with offset)", field="measured_at"
             )
-        for field, (low, high) in _PLAUSIBLE.items():
+        for field, (low, high) in PLAUSIBLE.items():
             value = getattr(self, field)
             if value is not None and not low <= value <= high:
                 raise InvalidVitalSigns(
