@@ -89,6 +89,8 @@ def test_register_order_sign_and_book_day_1_and_15(
     windows = scheduler.get_by_test_id("dose-windows")
     expect(windows).to_contain_text(f"booked {start.isoformat()}")
     expect(windows).to_contain_text(f"booked {(start + timedelta(days=14)).isoformat()}")
+    # A free chair, so the refusal is the dose's own (the chair list's order is not fixed).
+    stale.get_by_label("Chair").select_option(label="Chair 3")
     stale.get_by_role("button", name="Book", exact=True).click()
     expect(stale.get_by_test_id("form-error")).to_contain_text("already booked")
     expect(stale.get_by_test_id("form-error")).to_contain_text("duplicate")
