@@ -137,9 +137,44 @@ def to_stored_unit(field: str, value: Decimal, unit: str) -> Decimal:
     return value
 
 
+MDIL_SYSTEM = "MDIL"
+MDIL_SOURCE = "https://www.easymanua.ls/philips/efficia-cm-series/manual/925687?p=65"
+"""Philips Efficia CM Series Data Export Guide, 'MDIL Coding' (page 3-27): an MDIL identifier
+is ``<partition>-<term code>``, both hexadecimal; partition 2 is SCADA (observations), 4 the
+dimensions (units). The context-free MDC code is partition x 65536 + term code (IHE PCD TF-2
+Appendix A.1; device-interop dossier B, 'Arithmetic')."""
+
+
+def mdc_code_of_mdil(text: str) -> int | None:
+    """The MDC code of an MDIL identifier, or None when ``text`` is not one.
+
+    >>> mdc_code_of_mdil("0002-4bb8")  # SpO2
+    150456
+    >>> mdc_code_of_mdil("0004-0f20")  # mmHg
+    266016
+    >>> mdc_code_of_mdil("150456") is None
+    True
+    """
+    partition, dash, term = text.partition("-")
+    if not dash or len(partition) != 4 or len(term) != 4:
+        return None
+    try:
+        return int(partition, 16) * 65536 + int(term, 16)
+    except ValueError:
+        return None
+
+
 def canonical_unit(text: str) -> str | None:
-    """A unit written as an MDC code, an MDC REFID or a UCUM spelling, as its canonical UCUM."""
-    if text.isdigit():
-        known = MDC_UNITS.get(int(text))
+    """A unit written as an MDC code (decimal, or MDIL hexadecimal), an MDC REFID or a UCUM
+    spelling, as its canonical UCUM.
+
+    >>> canonical_unit("266016"), canonical_unit("MDC_DIM_MMHG"), canonical_unit("0004-0f20")
+    ('mm[Hg]', 'mm[Hg]', 'mm[Hg]')
+    >>> canonical_unit("{beat}/min")
+    '/min'
+    """
+    code = int(text) if text.isdigit() else mdc_code_of_mdil(text)
+    if code is not None:
+        known = MDC_UNITS.get(code)
         return None if known is None else known[0]
     return UNIT_BY_REFID.get(text) or UCUM_SPELLINGS.get(text)

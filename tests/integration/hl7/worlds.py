@@ -59,19 +59,25 @@ def stored_world(
         engine.dispose()
 
 
-def add_sample_patient_session(world: World) -> str:
-    """A second infusion in progress, at chair ``V2``, for a patient with the samples'
-    identifiers; returns its session id (also ``world.ids['sample_session']``)."""
+def add_sample_patient_session(
+    world: World,
+    *,
+    identifiers: tuple[PatientIdentifier, ...] = SAMPLE_IDENTIFIERS,
+    chair_name: str = SAMPLE_CHAIR,
+) -> str:
+    """A second infusion in progress, at chair ``chair_name`` (``V2``), for a patient with
+    ``identifiers`` (the GE and IHE samples'); returns its session id (also
+    ``world.ids['sample_session']``)."""
     centre, system = world.centre, system_actor(NOW)
     nurse, physician = actor_for(world, Role.NURSE), actor_for(world, Role.PHYSICIAN)
-    chair = centre.records.add_chair(system, name=SAMPLE_CHAIR)
+    chair = centre.records.add_chair(system, name=chair_name)
     patient = centre.records.add_patient(
         nurse,
         display_name="Synthetic Patient 03",
         date_of_birth=BIRTH_DATE,
         height_cm=170,
         weight_kg=70,
-        identifiers=SAMPLE_IDENTIFIERS,
+        identifiers=identifiers,
         synthetic=True,
     )
     order = centre.records.add_order(

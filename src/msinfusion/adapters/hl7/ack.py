@@ -4,8 +4,8 @@ error, AR rejected (device-interop dossier C).
 The one table from the error tree to HL7 answers is ``ACK_FOR``: MSA-1 code and the HL7 table
 0357 error code placed in ERR-3. MSA-2 echoes MSH-10 whenever it could be read, MSH-5/6 the
 sender's MSH-3/4, MSH-12 the received version (2.6 when none could be read). From 2.5 on ERR
-carries ERR-2 location, ERR-3 code, ERR-4 severity and ERR-8 text; 2.3.1 and 2.4 have only
-ERR-1 (location ^ code). MSA-3 is withdrawn from 2.7 on. The time is an argument (golden files
+carries ERR-2 location, ERR-3 code, ERR-4 severity and ERR-8 text, one ERR per issue; 2.3.1 and
+2.4 have only ERR-1 (location ^ code), repeated within their ACK's single ERR. MSA-3 is withdrawn from 2.7 on. The time is an argument (golden files
 are byte-exact).
 """
 
@@ -115,14 +115,27 @@ def _location(field: str) -> tuple[str, int, int]:
     return found[1], int(found[2] or 1), int(found[3] or 0)
 
 
+OLD_ERR = ("2.3.1", "2.4")
+"""Versions whose ACK has at most one ERR, whose only field ERR-1 (location ^ code) repeats."""
+
+
+def _err_segments(issues: Sequence[Issue], version: str) -> list[str]:
+    """The ERR segments of ``issues``: one each from 2.5 on; before, one ERR with one ERR-1
+    repetition each (the 2.3.1/2.4 ACK allows a single ERR; hl7apy enforces it)."""
+    if version not in OLD_ERR:
+        return [_err(issue, version) for issue in issues]
+    return ["ERR|" + "~".join(_err_1(issue) for issue in issues)] if issues else []
+
+
+def _err_1(issue: Issue) -> str:
+    code = f"{issue.code}&{_TEXTS.get(issue.code, _code_text(issue.code))}&HL70357"
+    where = f"{issue.segment}^{issue.sequence or ''}^{issue.field or ''}" if issue.segment else "^^"
+    return f"{where}^{code}"
+
+
 def _err(issue: Issue, version: str) -> str:
     text = escape(issue.text)
     code = f"{issue.code}^{_TEXTS.get(issue.code, _code_text(issue.code))}^HL70357"
-    if version in ("2.3.1", "2.4"):
-        where = (
-            f"{issue.segment}^{issue.sequence or ''}^{issue.field or ''}" if issue.segment else "^^"
-        )
-        return f"ERR|{where}^{code.replace('^', '&')}"
     where = ""
     if issue.segment:
         where = f"{issue.segment}^{issue.sequence}" + (f"^{issue.field}" if issue.field else "")
@@ -150,14 +163,14 @@ def build_ack(
     """An ACK^R01 for the message ``acked_control_id`` (None when it could not be read).
 
     The sender's MSH-3/MSH-4 come back as MSH-5/MSH-6 (components, re-escaped in our
-    delimiters); ``warnings`` become ERR segments of an AA.
+    delimiters); ``warnings`` become ERR segments, after the error's own when there is one.
     """
     version = version or DEFAULT_VERSION
     issues: list[Issue] = list(warnings)
     code = "AA"
     if error is not None:
         code, issue = issue_of_error(error)
-        issues = [issue]
+        issues = [issue, *warnings]
     text = "" if error is None else escape(_reason(error))
     message_type = "ACK^R01" if version == "2.3.1" else "ACK^R01^ACK"
     segments = [
@@ -180,7 +193,7 @@ def build_ack(
         "|".join(["MSA", code, escape(acked_control_id or UNREADABLE)])
         + ("" if version.startswith(("2.7", "2.8")) else f"|{text}"),
     ]
-    segments.extend(_err(issue, version) for issue in issues)
+    segments.extend(_err_segments(issues, version))
     return SEGMENT_END.join(segments) + SEGMENT_END
 
 

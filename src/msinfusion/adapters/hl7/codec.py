@@ -140,9 +140,16 @@ class Pcd01Codec:
         message = read.message
         if message is None:
             return _unreadable_ack("\r".join(read.lines), now, error or read.error)
+        # The rows not recorded, in OBX order: an AA's warnings, and the reasons behind an AE
+        # the message itself earned (nothing maps: every row's note says why). A refusal of
+        # the feed (unknown patient, conflict, clock) answers with its own error alone.
+        notes = sorted(
+            (*message.notes, *(n for r in read.readings for n in r.notes)),
+            key=lambda n: n.sequence,
+        )
         warnings = (
             []
-            if error or read.error
+            if error is not None and not _same_error(error, read.error)
             else [
                 Issue(
                     segment=n.segment,
@@ -152,7 +159,7 @@ class Pcd01Codec:
                     severity=n.severity,
                     text=n.text,
                 )
-                for n in (*message.notes, *(n for r in read.readings for n in r.notes))
+                for n in notes
             ]
         )
         return build_ack(
@@ -165,6 +172,13 @@ class Pcd01Codec:
             version=message.version,
             warnings=warnings,
         )
+
+
+def _same_error(error: Exception, own: Exception | None) -> bool:
+    """Whether the feed answers with the error the reading of the message itself raised."""
+    return own is not None and (
+        error is own or (type(error) is type(own) and str(error) == str(own))
+    )
 
 
 def _check_sizes(message: Pcd01Message) -> None:

@@ -5,7 +5,8 @@ read for what it is:
 
 - device-hierarchy rows (OBX-11 ``X`` without a value) are the containment tree: their OBX-14
   is inherited by the metrics below them;
-- a known vital sign (MDC code in OBX-3.1, or LOINC with ``LN``; ``monitoring.device_codes``)
+- a known vital sign (MDC code in OBX-3.1, Philips' hexadecimal MDIL form of it, or LOINC with
+  ``LN``; ``monitoring.device_codes``)
   with OBX-2 ``NM`` and a unit that fits (MDC code, REFID alone, or UCUM) is recorded when its
   OBX-11 is F, C, R, P (preliminary), S or U; W, D and X are not recorded;
 - any other row (an unknown code, CWE/ST/NA/… values, settings in OBX-17, values OBX-8 flags
@@ -36,7 +37,9 @@ from msinfusion.monitoring.device_codes import (
     FIELD_UNITS,
     LOINC_TO_FIELD,
     MDC_TO_FIELD,
+    MDIL_SYSTEM,
     canonical_unit,
+    mdc_code_of_mdil,
     to_stored_unit,
 )
 from msinfusion.monitoring.vital_signs import VitalSigns
@@ -329,18 +332,26 @@ class _ObservationReader:
         return unit
 
 
-def _field_of(obx: Segment) -> str | None:
-    code, system = obx.component(3, 1), obx.component(3, 3).upper()
-    alternate, alternate_system = obx.component(3, 4), obx.component(3, 6).upper()
-    if system in ("", "MDC") and code.isdigit() and int(code) in MDC_TO_FIELD:
-        return MDC_TO_FIELD[int(code)][0]
-    if system in ("LN", "LOINC") and code in LOINC_TO_FIELD:
-        return LOINC_TO_FIELD[code]
-    if alternate_system == "MDC" and alternate.isdigit() and int(alternate) in MDC_TO_FIELD:
-        return MDC_TO_FIELD[int(alternate)][0]
-    if alternate_system in ("LN", "LOINC"):
-        return LOINC_TO_FIELD.get(alternate)
+def _coded_field(code: str, system: str) -> str | None:
+    """The vital-sign field of one CWE triplet: MDC (decimal; no system means MDC, as PCD-01
+    senders often omit it), MDIL (Philips' hexadecimal MDC) or LOINC."""
+    mdc = int(code) if system in ("", "MDC") and code.isdigit() else None
+    if system == MDIL_SYSTEM:
+        mdc = mdc_code_of_mdil(code)
+    if mdc is not None and mdc in MDC_TO_FIELD:
+        return MDC_TO_FIELD[mdc][0]
+    if system in ("LN", "LOINC"):
+        return LOINC_TO_FIELD.get(code)
     return None
+
+
+def _field_of(obx: Segment) -> str | None:
+    """OBX-3's identifier, else its alternate identifier (CWE-4..6)."""
+    found = _coded_field(obx.component(3, 1), obx.component(3, 3).upper())
+    alternate, alternate_system = obx.component(3, 4), obx.component(3, 6).upper()
+    if found is None and alternate and alternate_system:
+        found = _coded_field(alternate, alternate_system)
+    return found
 
 
 def _label(obx: Segment) -> str:
