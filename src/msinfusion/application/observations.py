@@ -4,6 +4,7 @@ One document is one set of observations from one device::
 
     {"idempotency_key": "mon-07-000123", "sender": "monitor-07",
      "patient_id": "patient-…", "chair": "Chair 7",
+     "patient_identifiers": [{"system": "urn:hospital:mrn", "value": "MRN-0042"}],
      "observed_at": "2026-03-02T10:45:00+01:00",
      "observations": [{"system": "LOINC", "code": "8867-4", "value": 72, "unit": "/min"},
                       {"system": "MDC", "code": "150021", "value": 118, "unit": "mm[Hg]"}]}
@@ -11,7 +12,10 @@ One document is one set of observations from one device::
 ``system`` is ``LOINC`` (or ``http://loinc.org``) with the UCUM unit of
 ``monitoring.vital_signs.VITAL_SIGN_CODES``, or ``MDC`` (or ``urn:iso:std:iso:11073:10101``) with
 the MDC or UCUM unit of ``monitoring.device_codes`` — exactly the PCD-01 mapping. A code that
-maps to nothing is skipped, as in PCD-01; a document in which nothing maps is unmappable. The
+maps to nothing is skipped, as in PCD-01; a document in which nothing maps is unmappable.
+``patient_identifiers`` are the patient's identifiers with their issuer (PID-3's repetitions):
+each becomes a ``PatientKey`` and is matched exactly as HL7's (``DeviceFeed``: a system and value
+of one of the patient's identifiers, the hospital MRN included). The
 web adapter sets ``sender`` to the signed-in user, so the idempotency key is per sender. The
 stored raw text is this document, which is what a replay decodes again.
 """
@@ -24,7 +28,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from msinfusion.application.monitoring_ports import DeviceReading
+from msinfusion.application.monitoring_ports import DeviceReading, PatientKey
 from msinfusion.errors import MalformedMessage, UnmappableMessage
 from msinfusion.monitoring.device_codes import (
     FIELD_UNITS,
@@ -49,12 +53,14 @@ class _Value:
     label: str
 
 
-def _text(document: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _text(
+    document: dict[str, Any], name: str, *, required: bool = True, where: str = ""
+) -> str | None:
     value = document.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise MalformedMessage(f"{name} must be non-empty text", field=name)
+        raise MalformedMessage(f"{where or name} must be non-empty text", field=where or name)
     return value
 
 
@@ -105,6 +111,30 @@ def _vitals(document: dict[str, Any], observed_at: datetime) -> VitalSigns:
     return VitalSigns(measured_at=observed_at, source="device", **values)  # type: ignore[arg-type]
 
 
+MAX_IDENTIFIERS = 8
+
+
+def _patient_keys(document: dict[str, Any], patient_id: str | None) -> tuple[PatientKey, ...]:
+    """msinfusion's own id (no system) and every ``patient_identifiers`` entry (its system)."""
+    given = document.get("patient_identifiers")
+    if given is None:
+        given = []
+    if not isinstance(given, list) or len(given) > MAX_IDENTIFIERS:
+        raise MalformedMessage(
+            f"patient_identifiers must be a list of at most {MAX_IDENTIFIERS} identifiers",
+            field="patient_identifiers",
+        )
+    keys = [] if patient_id is None else [PatientKey(value=patient_id)]
+    for index, item in enumerate(given):
+        where = f"patient_identifiers[{index}]"
+        if not isinstance(item, dict):
+            raise MalformedMessage(f"{where} must be an object", field=where)
+        system = _text(item, "system", where=f"{where}.system")
+        value = _text(item, "value", where=f"{where}.value")
+        keys.append(PatientKey(value=str(value), systems=(str(system),)))
+    return tuple(dict.fromkeys(keys))
+
+
 def decode_observation(text: str) -> DeviceReading:
     """The reading of one JSON document; ``MalformedMessage`` / ``UnmappableMessage`` /
     ``InvalidVitalSigns`` name the field otherwise."""
@@ -118,8 +148,11 @@ def decode_observation(text: str) -> DeviceReading:
     sender = _text(document, "sender")
     patient_id = _text(document, "patient_id", required=False)
     chair = _text(document, "chair", required=False)
-    if patient_id is None and chair is None:
-        raise MalformedMessage("give patient_id, chair or both", field="patient_id")
+    keys = _patient_keys(document, patient_id)
+    if not keys and chair is None:
+        raise MalformedMessage(
+            "give patient_id, patient_identifiers, chair or several", field="patient_id"
+        )
     try:
         observed_at = datetime.fromisoformat(str(document.get("observed_at")))
     except ValueError:
@@ -129,7 +162,8 @@ def decode_observation(text: str) -> DeviceReading:
     return DeviceReading(
         message_key=f"{TRANSPORT}:{sender}:{key}",
         sender=str(sender),
-        patient_ids=() if patient_id is None else (patient_id,),
+        patient_ids=tuple(dict.fromkeys(k.value for k in keys)),
+        identifiers=keys,
         chair_name=chair,
         vitals=_vitals(document, observed_at),
     )

@@ -187,16 +187,53 @@ def test_a_body_that_is_no_vital_sign_observation_is_a_400(
     assert issue.expression == [expression]
 
 
-def test_a_patient_by_identifier_is_refused_not_guessed(world: FhirWorld) -> None:
-    """The feed's JSON entry point matches msinfusion's patient id only (docs/fhir.md)."""
-    subject = {"identifier": {"system": MRN_SYSTEM, "value": "DEMO-0001"}}
-    refused = post(world, heart_rate(world, subject=subject))
+def give_b_an_mrn(world: FhirWorld) -> None:
+    """Patient B (in progress at chair 2) gets the hospital MRN DEMO-0002."""
+    mrn = [{"system": MRN_SYSTEM, "value": "DEMO-0002"}]
+    path = f"/api/patients/{world.ids['patient_b']}"
+    patched = world.api.request(Role.NURSE, "PATCH", path, json={"identifiers": mrn})
+    assert patched.status_code == 200, patched.text
+
+
+def test_a_patient_by_identifier_is_matched_as_pid_3_is(world: FhirWorld) -> None:
+    """``subject.identifier`` (system and value) goes through the same matching as an HL7
+    PID-3 repetition: patient B's hospital MRN finds B's session, without a chair."""
+    give_b_an_mrn(world)
+    subject = {"identifier": {"system": MRN_SYSTEM, "value": "DEMO-0002"}}
+    accepted = post(world, heart_rate(world, 81, subject=subject, extension=[]))
+    assert accepted.status_code == 201, accepted.text
+    assert world.ids["session_b"] in accepted.json()["issue"][0]["diagnostics"]
+    wrong = {"identifier": {"system": MRN_SYSTEM, "value": "DEMO-9999"}}
+    refused = post(world, heart_rate(world, 82, subject=wrong, extension=[]))
+    assert refused.status_code == 422
+    issue = refused.json()["issue"][0]
+    assert (issue["code"], issue["expression"]) == ("processing", ["subject"])
+    assert issue["details"]["coding"][0]["code"] == "unknown-patient"
+    assert "DEMO-9999" not in refused.text
+    no_system = {"identifier": {"value": "DEMO-0002"}}
+    refused = post(world, heart_rate(world, 83, subject=no_system))
     assert refused.status_code == 400
-    assert refused.json()["issue"][0]["code"] == "not-supported"
-    assert refused.json()["issue"][0]["expression"] == ["subject"]
+    assert refused.json()["issue"][0]["expression"] == ["subject.identifier.system"]
     by_chair_only = heart_rate(world)
     del by_chair_only["subject"]
     assert post(world, by_chair_only).status_code == 201  # chair 2 alone singles out B
+
+
+def test_a_reference_and_an_identifier_of_another_patient_are_ambiguous(
+    world: FhirWorld,
+) -> None:
+    give_b_an_mrn(world)
+    subject = {
+        "reference": f"Patient/{world.ids['patient_b']}",
+        "identifier": {"system": MRN_SYSTEM, "value": "DEMO-0001"},  # patient A's MRN
+    }
+    before = len(device_readings(world))
+    refused = post(world, heart_rate(world, 84, subject=subject, extension=[]))
+    assert refused.status_code == 422
+    issue = refused.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "ambiguous-patient"
+    assert issue["expression"] == ["subject"]
+    assert len(device_readings(world)) == before
 
 
 def test_without_a_value_and_by_role(world: FhirWorld) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from msinfusion.application.records import Role
 from tests.e2e.api.world import NOW, World
+from tests.integration.hl7.worlds import add_sample_patient_session
 
 CUFF = [
     {"system": "MDC", "code": "150301", "value": 118, "unit": "266016"},
@@ -76,3 +77,71 @@ def test_bad_input_is_answered_naming_the_field(world: World) -> None:
     assert answer.status_code == 422
     assert answer.json()["field"] == "observed_at"
     assert len(vitals(world)) == before
+
+
+# -- matching by identifier (system + value), the same code as PID-3's ------------------------
+
+
+def hospital_mrn(world: World) -> dict[str, str]:
+    with world.uow_factory() as uow:
+        mrn = uow.patients.get(world.ids["patient"]).identifiers[0]
+    return {"system": mrn.system, "value": mrn.value}  # urn:test:mrn
+
+
+def test_the_hospital_mrn_with_its_system_finds_the_session_without_chair(world: World) -> None:
+    other = {"system": "urn:other:hospital", "value": "X-77"}  # another issuer: no say
+    document = body("mrn-1", patient_identifiers=[other, hospital_mrn(world)])
+    del document["chair"]
+    answer = post(world, document)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["session_id"] == world.ids["session"]
+    assert (vitals(world)[-1]["systolic_mmhg"], vitals(world)[-1]["user"]) == (
+        "118",
+        "device:device1",
+    )
+
+
+def test_a_value_of_the_right_system_naming_no_one_is_unknown_naming_the_field(
+    world: World,
+) -> None:
+    before = len(vitals(world))
+    wrong = {"system": "urn:test:mrn", "value": "MRN-99999"}
+    answer = post(world, body("mrn-2", patient_identifiers=[wrong]))
+    assert answer.status_code == 422
+    found = answer.json()
+    assert (found["reason_code"], found["field"]) == ("unknown-patient", "patient_identifiers")
+    assert "MRN-99999" not in answer.text  # an identifier is never echoed
+    answer = post(world, body("mrn-3", patient_id=world.ids["other_patient"]))
+    assert answer.json()["field"] == "patient_id"
+    answer = post(world, body("mrn-4", patient_id=world.ids["patient"], chair="Chair 9"))
+    assert (answer.status_code, answer.json()["field"]) == (422, "chair")
+    assert len(vitals(world)) == before
+
+
+def test_identifiers_naming_two_patients_are_ambiguous_and_nothing_is_stored(
+    world: World,
+) -> None:
+    sample = add_sample_patient_session(world)
+    versions = [world.service.get_version(s) for s in (world.ids["session"], sample)]
+    both = [hospital_mrn(world), {"system": "PID", "value": "SYN-GE-01"}]
+    document = body("mrn-5", patient_identifiers=both)
+    del document["chair"]
+    answer = post(world, document)
+    assert answer.status_code == 422
+    found = answer.json()
+    assert (found["reason_code"], found["field"]) == ("ambiguous-patient", "patient_identifiers")
+    contradicting = [{**hospital_mrn(world), "value": "MRN-99999"}]
+    answer = post(world, body("mrn-6", patient_id=world.ids["patient"],
+                              patient_identifiers=contradicting))  # fmt: skip
+    assert answer.json()["reason_code"] == "ambiguous-patient"
+    assert [world.service.get_version(s) for s in (world.ids["session"], sample)] == versions
+
+
+def test_an_identifier_without_its_system_is_refused_naming_it(world: World) -> None:
+    answer = post(world, body("mrn-7", patient_identifiers=[{"value": "MRN-1"}]))
+    assert answer.status_code == 422
+    assert "patient_identifiers" in answer.json()["field"]
+    assert "system" in answer.json()["field"]
+    too_many = [hospital_mrn(world)] * 9
+    answer = post(world, body("mrn-8", patient_identifiers=too_many))
+    assert (answer.status_code, answer.json()["field"]) == (422, "patient_identifiers")

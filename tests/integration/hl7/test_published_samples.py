@@ -56,8 +56,11 @@ GE_ACK = f"{OUR}VSP^080019FFFE134535^EUI-64|GE Healthcare{STAMP}ACK004097134535|
 GE = (PID(system="PID", value="SYN-GE-01"),)
 ACME = f"{OUR}AcmeInc^ACDE48234567ABCD^EUI-64|"
 EFFICIA = f"{OUR}^EfficiaCM|{STAMP}ACKMONITORABC000000002D|P|2.4\r"
-W102, W103, W207 = ("102^Data type error", "103^Table value not found",
-                    "207^Application internal error")  # fmt: skip
+W102, W103, W207 = (
+    "102^Data type error",
+    "103^Table value not found",
+    "207^Application internal error",
+)
 
 
 def err(where: str, code: str, text: str, severity: str = "W") -> str:
@@ -75,16 +78,28 @@ PUBLISHED = (
         readings=((at(10, 41), {"heart_rate_bpm": 80}),),
         ack=GE_ACK
         + "MSA|AA|004097134535|\r"
-        + err("OBX^3^3", W103, "OBX 3 (set id 12): MDC_ECG_V_P_C_RATE is not a vital sign "
-              "recorded here: skipped"),  # fmt: skip
+        + err(
+            "OBX^3^3",
+            W103,
+            "OBX 3 (set id 12): MDC_ECG_V_P_C_RATE is not a vital sign recorded here: skipped",
+        ),
         identifiers=GE,
         chair="V2",
     ),
     Published(  # arterial line 112/76 (95), pulse from it 80; 11:41 Zurich = 10:41 UTC
         file="ge_b40_invasive_bp_assembled.hl7",
         source="GE B40 HL7 Reference Manual",
-        readings=((at(10, 41), {"systolic_mmhg": 112, "diastolic_mmhg": 76,
-                                "mean_arterial_mmhg": 95, "heart_rate_bpm": 80}),),  # fmt: skip
+        readings=(
+            (
+                at(10, 41),
+                {
+                    "systolic_mmhg": 112,
+                    "diastolic_mmhg": 76,
+                    "mean_arterial_mmhg": 95,
+                    "heart_rate_bpm": 80,
+                },
+            ),
+        ),
         ack=GE_ACK + "MSA|AA|004097134535|\r",
         identifiers=GE,
         chair="V2",
@@ -92,22 +107,35 @@ PUBLISHED = (
     Published(  # SpO2 100, airway RR 18 (not ECG RR 30), first temperature 37.1 (not 36.5)
         file="ge_b40_spo2_resp_temp_assembled.hl7",
         source="GE B40 HL7 Reference Manual",
-        readings=((at(10, 41), {"spo2_pct": 100, "respiratory_rate_per_min": 18,
-                                "temperature_c": Decimal("37.1")}),),  # fmt: skip
+        readings=(
+            (
+                at(10, 41),
+                {"spo2_pct": 100, "respiratory_rate_per_min": 18, "temperature_c": Decimal("37.1")},
+            ),
+        ),
         ack=GE_ACK
         + "MSA|AA|004097134535|\r"
-        + err("OBX^6^3", W207, "OBX 6 (set id 47): a second respiratory_rate_per_min in one "
-              "reading: the first (OBX 4 (set id 45)) is recorded")
-        + err("OBX^9^3", W207, "OBX 9 (set id 50): a second temperature_c in one reading: the "
-              "first (OBX 8 (set id 49)) is recorded"),  # fmt: skip
+        + err(
+            "OBX^6^3",
+            W207,
+            "OBX 6 (set id 47): a second respiratory_rate_per_min in one "
+            "reading: the first (OBX 4 (set id 45)) is recorded",
+        )
+        + err(
+            "OBX^9^3",
+            W207,
+            "OBX 9 (set id 50): a second temperature_c in one reading: the "
+            "first (OBX 8 (set id 49)) is recorded",
+        ),
         identifiers=GE,
         chair="V2",
     ),
     Published(  # NIBP 120/80 (100) at the NIBP device row's time (OBX 3-14)
         file="ihe_pcd_bp_hapi.hl7",
         source="HAPI HL7v2 test suite",
-        readings=((at(10, 43), {"systolic_mmhg": 120, "diastolic_mmhg": 80,
-                                "mean_arterial_mmhg": 100}),),  # fmt: skip
+        readings=(
+            (at(10, 43), {"systolic_mmhg": 120, "diastolic_mmhg": 80, "mean_arterial_mmhg": 100}),
+        ),
         ack=f"{ACME}{STAMP}ACKMSGID1234|P|2.6\rMSA|AA|MSGID1234|\r"
         + err("OBX^1^2", W102, "OBX 1: MDC_TIME_SYNC_PROTOCOL is CWE, not numeric: skipped")
         + err("OBX^7^2", W102, "OBX 7: MDC_ATTR_TIME_ABS is DTM, not numeric: skipped"),
@@ -139,8 +167,17 @@ PUBLISHED = (
     Published(  # NIBP 111/60 (80), pulse 63 '{beat}/min'; OBX-14 without offset: MSH-7's +0000
         file="ihe_tf_e_1_2_episodic_nibp.hl7",
         source="IHE PCD Technical Framework Vol. 2 Rev. 8.0",
-        readings=((at(10, 42, 42), {"systolic_mmhg": 111, "diastolic_mmhg": 60,
-                                    "mean_arterial_mmhg": 80, "heart_rate_bpm": 63}),),  # fmt: skip
+        readings=(
+            (
+                at(10, 42, 42),
+                {
+                    "systolic_mmhg": 111,
+                    "diastolic_mmhg": 60,
+                    "mean_arterial_mmhg": 80,
+                    "heart_rate_bpm": 63,
+                },
+            ),
+        ),
         ack=f"{OUR}ACME_Gateway^080019FFFE3ED02D^EUI-64|ACME Healthcare{STAMP}"
         "ACK0104ef190d604db188c3|P|2.6\rMSA|AA|0104ef190d604db188c3|\r",
         identifiers=(PID(system="A", value="SYN-E12-01"),),
@@ -155,43 +192,78 @@ PUBLISHED = (
             (at(10, 40, 10), {"systolic_mmhg": 140}),
         ),
         ack=f"{ACME}SendFac^1.2.3.4^ISO{STAMP}ACKMSGID1234|P|2.6\rMSA|AA|MSGID1234|\r"
-        + err("OBX^1^3", W103, "OBX 1: MDC_DEV_SPEC_PROFILE_BP is not a vital sign recorded "
-              "here: skipped")
+        + err(
+            "OBX^1^3",
+            W103,
+            "OBX 1: MDC_DEV_SPEC_PROFILE_BP is not a vital sign recorded here: skipped",
+        )
         + err("OBX^4^11", W207, "OBX 4: MDC_PRESS_BLD_NONINV_DIA has status D (deleted)")
-        + err("OBX^8^3", W103, "OBX 8 (set id 3): MDC_PRESS_BLD_NONINV_SYS is not a vital sign "
-              "recorded here: skipped")
-        + err("OBX^9^3", W103, "OBX 9 (set id 4): MDC_PRESS_BLD_NONINV_SYS is not a vital sign "
-              "recorded here: skipped")
-        + err("OBX^10^11", W207, "OBX 10 (set id 5): MDC_PRESS_BLD_NONINV_MEAN has status X "
-              "(cannot be obtained)"),  # fmt: skip
+        + err(
+            "OBX^8^3",
+            W103,
+            "OBX 8 (set id 3): MDC_PRESS_BLD_NONINV_SYS is not a vital sign recorded here: skipped",
+        )
+        + err(
+            "OBX^9^3",
+            W103,
+            "OBX 9 (set id 4): MDC_PRESS_BLD_NONINV_SYS is not a vital sign recorded here: skipped",
+        )
+        + err(
+            "OBX^10^11",
+            W207,
+            "OBX 10 (set id 5): MDC_PRESS_BLD_NONINV_MEAN has status X (cannot be obtained)",
+        ),
         identifiers=(PID(system="urn:oid:1.3.4.565", value="SYN-IHE-02"),),
         chair="unused",
     ),
     Published(  # ECG HR 60 (OBX 1, not the arterial pulse OBX 6), arterial 120/80 (92)
         file="ipf_pcd01_request2_e11.hl7",
         source="Open eHealth IPF PCD-01 test resources",
-        readings=((at(10, 40), {"heart_rate_bpm": 60, "systolic_mmhg": 120,
-                                "diastolic_mmhg": 80, "mean_arterial_mmhg": 92}),),  # fmt: skip
+        readings=(
+            (
+                at(10, 40),
+                {
+                    "heart_rate_bpm": 60,
+                    "systolic_mmhg": 120,
+                    "diastolic_mmhg": 80,
+                    "mean_arterial_mmhg": 92,
+                },
+            ),
+        ),
         ack=f"{OUR}HL7^080019FFFF4F6AC0^EUI-64|MMS{STAMP}ACK12d15a9:11df9e61347:-7fee:30456965|"
         "P|2.6\rMSA|AA|12d15a9:11df9e61347:-7fee:30456965|\r"
-        + err("OBX^2^3", W103, "OBX 2: MDC_ECG_V_P_C_CNT is not a vital sign recorded here: "
-              "skipped")
-        + err("OBX^6^3", W207, "OBX 6: a second heart_rate_bpm in one reading: the first "
-              "(OBX 1) is recorded")
-        + err("OBX^7^3", W103, "OBX 7: MDC_PRESS_BLD_ART_PULM_MEAN is not a vital sign "
-              "recorded here: skipped")
-        + err("OBX^8^3", W103, "OBX 8: MDC_PRESS_BLD_ART_PULM_SYS is not a vital sign "
-              "recorded here: skipped")
-        + err("OBX^9^3", W103, "OBX 9: MDC_PRESS_BLD_ART_PULM_DIA is not a vital sign "
-              "recorded here: skipped"),  # fmt: skip
+        + err(
+            "OBX^2^3", W103, "OBX 2: MDC_ECG_V_P_C_CNT is not a vital sign recorded here: skipped"
+        )
+        + err(
+            "OBX^6^3",
+            W207,
+            "OBX 6: a second heart_rate_bpm in one reading: the first (OBX 1) is recorded",
+        )
+        + err(
+            "OBX^7^3",
+            W103,
+            "OBX 7: MDC_PRESS_BLD_ART_PULM_MEAN is not a vital sign recorded here: skipped",
+        )
+        + err(
+            "OBX^8^3",
+            W103,
+            "OBX 8: MDC_PRESS_BLD_ART_PULM_SYS is not a vital sign recorded here: skipped",
+        )
+        + err(
+            "OBX^9^3",
+            W103,
+            "OBX 9: MDC_PRESS_BLD_ART_PULM_DIA is not a vital sign recorded here: skipped",
+        ),
         identifiers=(PID(system="A", value="SYN-E11-01"),),
         chair="1",
     ),
     Published(  # NIBP 120/80 (100) at the NIBP device row's 15:41+05:00
         file="ipf_pcd01_request_j2.hl7",
         source="Open eHealth IPF PCD-01 test resources",
-        readings=((at(10, 41), {"systolic_mmhg": 120, "diastolic_mmhg": 80,
-                                "mean_arterial_mmhg": 100}),),  # fmt: skip
+        readings=(
+            (at(10, 41), {"systolic_mmhg": 120, "diastolic_mmhg": 80, "mean_arterial_mmhg": 100}),
+        ),
         ack=f"{ACME}{STAMP}ACKMSGID1234|P|2.6\rMSA|AA|MSGID1234|\r",
         identifiers=(PID(system="Imaginary Hospital", value="SYN-IHE-01"),),
         chair="unused",
@@ -243,9 +315,7 @@ def test_twelve_published_samples_from_five_sources_each_cited() -> None:
     assert len(files) >= 12
     assert len(Counter(p.source for p in PUBLISHED)) >= 5
     for name in files:
-        header = [
-            line for line in (SAMPLES / name).read_text().split("\n") if line.startswith("#")
-        ]
+        header = [line for line in (SAMPLES / name).read_text().split("\n") if line.startswith("#")]
         assert any("https://" in line for line in header), name
         assert any("Changed:" in line for line in header), name
 
@@ -265,8 +335,15 @@ def test_each_sample_stores_exactly_its_readings_and_gets_the_exact_ack(name: st
 
 
 def stored(event: VitalsRecorded) -> dict[str, object]:
-    names = ("heart_rate_bpm", "spo2_pct", "systolic_mmhg", "diastolic_mmhg",
-             "respiratory_rate_per_min", "temperature_c", "mean_arterial_mmhg")  # fmt: skip
+    names = (
+        "heart_rate_bpm",
+        "spo2_pct",
+        "systolic_mmhg",
+        "diastolic_mmhg",
+        "respiratory_rate_per_min",
+        "temperature_c",
+        "mean_arterial_mmhg",
+    )
     return {n: getattr(event, n) for n in names if getattr(event, n) is not None}
 
 

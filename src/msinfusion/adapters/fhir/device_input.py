@@ -11,9 +11,10 @@ the device feed's JSON document:
   ``valueQuantity`` (value and UCUM code) — the blood-pressure panel's components, a single
   vital sign's value; the feed maps codes and units exactly as for PCD-01;
 * ``effectiveDateTime`` (or ``effectiveInstant``), with an offset: when it was measured;
-* ``subject``: ``Patient/{id}`` (a logical reference by identifier is refused with 400: the
-  feed's JSON document has no identifier system, so it could only match msinfusion's own id);
-  the chair: the R4 core extension ``event-location``
+* ``subject``: ``Patient/{id}``, or a logical reference by ``identifier`` (``system`` and
+  ``value``: the hospital MRN, ...), which the feed matches exactly as an HL7 PID-3 repetition
+  (an identifier without a system is a 400: whose number would it be?); the chair: the R4
+  core extension ``event-location``
   (``http://hl7.org/fhir/StructureDefinition/event-location``) whose ``valueReference.display``
   (or ``identifier.value``) is the chair's name (PV1-3's bed);
 * the idempotency key: ``identifier[0].value`` (``system|value`` when a system is given), else
@@ -38,6 +39,8 @@ from msinfusion.adapters.fhir.codes import LOINC, MDC
 from msinfusion.adapters.fhir.outcome import FhirError
 
 EVENT_LOCATION = "http://hl7.org/fhir/StructureDefinition/event-location"
+MATCHED_BY = {"PID-3": "subject", "PV1-3": "extension"}
+"""The Observation element behind the feed's matching fields (a 422 names it)."""
 QUARANTINE_REASON = "urn:msinfusion:quarantine-reason"
 """The device feed's reason codes (``monitoring.reason_code_of``), with the quarantine id."""
 
@@ -90,19 +93,34 @@ def _chair(data: dict[str, Any]) -> str | None:
     return None
 
 
+def _identifier(subject: dict[str, Any]) -> dict[str, str] | None:
+    """``subject.identifier`` as the feed's ``patient_identifiers`` entry (400 without one of
+    its system and value)."""
+    identifier = subject.get("identifier")
+    if identifier is None:
+        return None
+    for name in ("system", "value"):
+        if not identifier.get(name):
+            raise FhirError(
+                400,
+                "required",
+                f"subject.identifier.{name} is required to identify the patient",
+                expression=f"subject.identifier.{name}",
+            )
+    return {"system": str(identifier["system"]), "value": str(identifier["value"])}
+
+
 def _patient(data: dict[str, Any]) -> str | None:
     subject = data.get("subject")
     if subject is None:
         return None
     ref = subject.get("reference")
     if ref is None:
-        raise FhirError(
-            400,
-            "not-supported",
-            "subject must be Patient/{id}: a patient identifier cannot be passed to the device "
-            "feed's JSON entry point (it matches msinfusion's patient id only)",
-            expression="subject",
-        )
+        if subject.get("identifier") is None:
+            raise FhirError(
+                400, "required", "subject needs a reference or an identifier", expression="subject"
+            )
+        return None
     kind, _, patient_id = str(ref).rstrip("/").rpartition("/")
     if not kind.endswith("Patient") or not patient_id:
         raise FhirError(400, "invalid", "subject must be Patient/{id}", expression="subject")
@@ -149,6 +167,9 @@ def device_document(body: bytes, sender: str) -> str:
     patient_id, chair = _patient(data), _chair(data)
     if patient_id is not None:
         document["patient_id"] = patient_id
+    identifier = _identifier(data.get("subject") or {})
+    if identifier is not None:
+        document["patient_identifiers"] = [identifier]
     if chair is not None:
         document["chair"] = chair
     return json.dumps(document, separators=(",", ":"))

@@ -28,7 +28,7 @@ from msinfusion.adapters.fhir.bulk import (
 )
 from msinfusion.adapters.fhir.bundle import page_of, searchset
 from msinfusion.adapters.fhir.capability import capability_statement
-from msinfusion.adapters.fhir.device_input import QUARANTINE_REASON, device_document
+from msinfusion.adapters.fhir.device_input import MATCHED_BY, QUARANTINE_REASON, device_document
 from msinfusion.adapters.fhir.operations import compartment, included
 from msinfusion.adapters.fhir.outcome import (
     FhirError,
@@ -190,6 +190,7 @@ async def post_observation(request: Request, actor: ActorDep) -> FhirResponse:
         outcome = operation_outcome(
             "processing",
             f"quarantined ({receipt.reason_code}): {receipt.reason or 'not recorded'}",
+            expression=MATCHED_BY.get(receipt.field or ""),
         )
         outcome["issue"][0]["details"] = {
             "coding": [{"system": QUARANTINE_REASON, "code": receipt.reason_code or "rejected"}],

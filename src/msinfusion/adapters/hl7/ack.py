@@ -5,8 +5,8 @@ The one table from the error tree to HL7 answers is ``ACK_FOR``: MSA-1 code and 
 0357 error code placed in ERR-3. MSA-2 echoes MSH-10 whenever it could be read, MSH-5/6 the
 sender's MSH-3/4, MSH-12 the received version (2.6 when none could be read). From 2.5 on ERR
 carries ERR-2 location, ERR-3 code, ERR-4 severity and ERR-8 text, one ERR per issue; 2.3.1 and
-2.4 have only ERR-1 (location ^ code), repeated within their ACK's single ERR. MSA-3 is withdrawn from 2.7 on. The time is an argument (golden files
-are byte-exact).
+2.4 have only ERR-1 (location ^ code), repeated within their ACK's single ERR. MSA-3 is
+withdrawn from 2.7 on. The time is an argument (golden files are byte-exact).
 """
 
 from __future__ import annotations

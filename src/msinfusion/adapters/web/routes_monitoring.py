@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field, StringConstraints
 from msinfusion.adapters.web.auth import ActorDep
 from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.errors import ERROR_RESPONSES, error_body
-from msinfusion.adapters.web.models import CommandOut, Forbid, Id, Moment, Name, Note
+from msinfusion.adapters.web.models import (
+    CommandOut,
+    Forbid,
+    Id,
+    IdentifierIn,
+    Moment,
+    Name,
+    Note,
+)
 from msinfusion.adapters.web.routes_records import PathId
 from msinfusion.adapters.web.routes_sessions import command_out
 from msinfusion.application.device_records import QuarantinedMessage, QuarantineStatus
@@ -40,6 +48,8 @@ class ObservationIn(Forbid):
 
     idempotency_key: Id
     patient_id: Id | None = None
+    patient_identifiers: Annotated[list[IdentifierIn], Field(max_length=8)] | None = None
+    """The patient's identifiers with their issuer (the hospital MRN, ...), matched as PID-3."""
     chair: Name | None = None
     observed_at: Moment
     observations: Annotated[list[ObservationValueIn], Field(min_length=1, max_length=32)]
@@ -95,11 +105,20 @@ class ReplayOut(BaseModel):
     reason: str | None
 
 
-def _quarantined(receipt: Receipt) -> JSONResponse:
+def _field_of(receipt: Receipt, body: ObservationIn) -> str | None:
+    """The feed names HL7's fields for matching (PID-3, PV1-3): here, this body's own."""
+    if receipt.field == "PV1-3":
+        return "chair"
+    if receipt.field == "PID-3":
+        return "patient_identifiers" if body.patient_identifiers else "patient_id"
+    return receipt.field
+
+
+def _quarantined(receipt: Receipt, sent: ObservationIn) -> JSONResponse:
     body = error_body(
         "observation-quarantined",
         receipt.reason or "quarantined",
-        receipt.field,
+        _field_of(receipt, sent),
         reason_code=receipt.reason_code,
         quarantine_id=receipt.quarantine_id,
     )
@@ -117,12 +136,12 @@ def _quarantined(receipt: Receipt) -> JSONResponse:
 def post_observation(request: Request, actor: ActorDep, body: ObservationIn) -> Any:
     """Record one set of vital signs from a device (or a nurse's device integration): the same
     matching, idempotency (per sender and ``idempotency_key``) and quarantine as PCD-01."""
-    document = {**body.model_dump(mode="json"), "sender": actor.username}
+    document = {**body.model_dump(mode="json", exclude_none=True), "sender": actor.username}
     receipt = web_context(request).centre.monitoring.post_observation(
         actor, json.dumps(document, separators=(",", ":"))
     )
     if not receipt.accepted:
-        return _quarantined(receipt)
+        return _quarantined(receipt, body)
     out = ObservationOut(
         outcome=receipt.outcome,
         session_id=receipt.session_id,
