@@ -57,6 +57,12 @@ def test_a_device_alert_shows_at_the_chair_and_the_nurse_acknowledges_it_there()
     (acked,) = [e for e in world.service.list_events(session) if isinstance(e, AlertAcknowledged)]
     assert (acked.alert_id, acked.user, acked.note) == (alert_id, "nurse1", "re-measured")
     assert not [i for i in alert_items(fragment(world)) if f'"{alert_id}"' in i]
+    board = world.client.get("/").text  # the board: who acknowledged it, and when
+    (shown,) = re.findall(
+        rf'<li data-testid="acknowledged-alert" data-alert-id="{alert_id}">.*?</li>', board
+    )
+    assert "Acknowledged by <strong>nurse1</strong> at" in shown
+    assert f'<time datetime="{acked.at.isoformat()}">' in shown
 
 
 def test_a_viewer_sees_the_alerts_without_the_button() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from msinfusion.application.queries import BoardRow as QueryBoardRow
 from msinfusion.session.alerting import alert_to_json
 from msinfusion.session.due import DueAction
+from msinfusion.session.state import RecordedAlert
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "booked": ("○", "Booked"),
@@ -84,6 +85,8 @@ class BoardRow:
     worst_reaction: str | None
     release: datetime | None
     open_alerts: tuple[dict[str, Any], ...] = ()
+    acknowledged_alerts: tuple[AcknowledgedAlert, ...] = ()
+    """The session's acknowledged alerts, latest acknowledgement first (who and when)."""
     synthetic: bool = False
     """Demonstration data (only then is the patient tagged synthetic)."""
     contraindicated: tuple[str, ...] = ()
@@ -91,7 +94,40 @@ class BoardRow:
 
     @property
     def has_alerts(self) -> bool:
-        return bool(self.alerts or self.open_alerts) or self.worst_reaction is not None
+        return (
+            bool(self.alerts or self.open_alerts or self.acknowledged_alerts)
+            or self.worst_reaction is not None
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgedAlert:
+    """An alert a nurse acknowledged: what it said, who acknowledged it and when."""
+
+    alert_id: str
+    message: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+SHOWN_ACKNOWLEDGED = 3
+"""The board shows the latest few acknowledgements of a session; the record keeps them all."""
+
+
+def acknowledged_alerts(recorded: Sequence[RecordedAlert]) -> tuple[AcknowledgedAlert, ...]:
+    done = []
+    for r in recorded:
+        if r.alert.acknowledged_at is not None:
+            done.append(
+                AcknowledgedAlert(
+                    alert_id=r.alert_id,
+                    message=r.alert.message,
+                    acknowledged_by=r.alert.acknowledged_by or "",
+                    acknowledged_at=r.alert.acknowledged_at,
+                )
+            )
+    done.sort(key=lambda a: a.acknowledged_at, reverse=True)
+    return tuple(done[:SHOWN_ACKNOWLEDGED])
 
 
 def due_items(due: Sequence[DueAction]) -> tuple[DueItem, ...]:
@@ -112,6 +148,7 @@ def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
     warnings: tuple[str, ...] = ()
     worst = release = None
     open_alerts: tuple[dict[str, Any], ...] = ()
+    acknowledged: tuple[AcknowledgedAlert, ...] = ()
     if view is not None:
         state = view.state
         volume = float(state.volume_ml)
@@ -124,6 +161,7 @@ def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
         worst = state.worst_reaction
         release = view.projected_chair_release
         open_alerts = tuple(alert_to_json(x, display_tz=zone) for x in view.alerts)
+        acknowledged = acknowledged_alerts(state.alerts)
     return BoardRow(
         appointment_id=a.id,
         chair=a.chair_id if row.chair is None else row.chair.name,
@@ -146,6 +184,7 @@ def board_row(row: QueryBoardRow, zone: tzinfo) -> BoardRow:
         worst_reaction=worst,
         release=release or a.ends_at,
         open_alerts=open_alerts,
+        acknowledged_alerts=acknowledged,
         contraindicated=row.patient.contraindicated_therapy_ids,
         synthetic=row.patient.synthetic,
     )
