@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, send_frames_sync
+from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, send_frames_sync, unframe
 from msinfusion.application.records import PatientIdentifier
 from msinfusion.errors import UnmappableMessage, UnsupportedMessage
 from msinfusion.session.events import VitalsRecorded
@@ -371,3 +373,37 @@ def test_each_sample_over_mllp_is_recorded_or_held_exactly(name: str) -> None:
         held = [q.reason_code for q in uow.quarantine.list()]
     assert held == ([expected.held] if expected.held else [])
     assert all(moment <= NOW - timedelta(seconds=60) for moment, _ in expected.readings)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(BY_FILE)),
+    at_fraction=st.floats(min_value=0, max_value=1),
+    cut=st.integers(min_value=0, max_value=40),
+    noise=st.binary(max_size=24).filter(lambda b: b"\x1c" not in b and b"\x0b" not in b),
+)
+def test_a_damaged_published_sample_over_mllp_gets_a_valid_ack_and_a_record_or_a_hold(
+    name: str, at_fraction: float, cut: int, noise: bytes
+) -> None:
+    """Any sample with any span replaced by any bytes: one ACK that validates; AA means it was
+    recorded (nothing held), AE/AR that it is held in quarantine; never a crash or silence."""
+    raw = sample(name).encode()
+    where = int(at_fraction * len(raw))
+    frame_bytes = raw[:where] + noise + raw[where + cut :]
+    world = build_world(settings=ZURICH)
+    session = add_sample_patient_session(world, identifiers=BY_FILE[name].identifiers)
+    before = world.service.get_version(session)
+    text = unframe(frame_bytes + b"\x1c\x0d")
+    with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
+        (answer,) = send_frames_sync("127.0.0.1", server.port, [text])
+    assert answer.startswith("MSH|^~\\&|MSINFUSION|")
+    validate_ack(answer)
+    code = next(s for s in answer.split("\r") if s.startswith("MSA|")).split("|")[1]
+    with world.uow_factory() as uow:
+        held = len(uow.quarantine.list())
+    if code == "AA":
+        assert held == 0
+    else:
+        assert code in ("AE", "AR")
+        assert held == 1
+        assert world.service.get_version(session) == before
