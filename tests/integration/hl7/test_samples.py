@@ -1,10 +1,9 @@
-"""Published PCD-01 samples (``samples/``, each citing its source; only the patient id and the
-times changed): what is stored from each, exactly, and the exact ACK, validated by hl7apy; then
-the same messages over MLLP into a centre on the fake, SQLite and PostgreSQL.
+"""Three of the published PCD-01 samples (``samples/``, each citing its source; only the
+patient id and the times changed) over MLLP into a centre on the fake, SQLite and PostgreSQL,
+with what each stores and its ACK (hl7apy); ``test_published_samples.py`` covers all twelve.
 
-Found and kept: the IHE PCD DEC blood-pressure example as the HAPI test suite publishes it, and
-two messages assembled from the GE B40/B20 HL7 reference manual's sample pages (the header of
-its Example 1 with the rows of two other sample pages; the files say so).
+Here: the IHE PCD DEC blood-pressure example as the HAPI test suite publishes it, and two
+messages assembled from the GE B40/B20 HL7 reference manual's sample pages (the files say so).
 """
 
 from __future__ import annotations
