@@ -45,6 +45,7 @@ from msinfusion.application.retraction_cosign import cosigned, cosigned_id, held
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidCourseOrder, RecordNotFound
 from msinfusion.planning.course_check import (
+    CourseCheck,
     DoseGates,
     check_course,
     gates_for_dose,
@@ -88,6 +89,11 @@ class ClinicalRecords:
         self._tz = centre_tz
         self._jurisdiction = jurisdiction
         """The centre's US/EU setting (None: unknown, the strictest); an order's option wins."""
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """The centre's US/EU setting (None: unknown, the strictest)."""
+        return self._jurisdiction
 
     def local_day(self, moment: datetime) -> date:
         """The centre's calendar day of ``moment``: gate dates are clinic days, not UTC days."""
@@ -234,6 +240,14 @@ class ClinicalRecords:
             cosignatures=cosignatures(entries),
             courses=tuple(courses),
             problems=tuple(problems),
+        )
+
+    def order_check_in(self, uow: UnitOfWork, order: TherapyOrder, day: date) -> CourseCheck:
+        """One order's course check as of ``day``, active or not (the ledger reads stopped
+        courses too), inside a caller's unit of work."""
+        record = self.stored_record_in(uow, order.patient_id)
+        return check_course(
+            self.course_order(uow, order), record, as_of=day, jurisdiction=self._jurisdiction
         )
 
     def stored_record_in(self, uow: UnitOfWork, patient_id: str) -> PatientRecord:

@@ -29,6 +29,7 @@ from msinfusion.application.records import (
     TherapyOrder,
     User,
 )
+from msinfusion.application.worklist_records import WorklistAction
 
 
 class Clock(Protocol):
@@ -156,6 +157,24 @@ class DosePreparationRepository(Repository[DosePreparation], Protocol):
         ...
 
 
+class WorklistActionRepository(Protocol):
+    """Decisions on worklist items (``worklist_records``): append-only, like clinical entries.
+
+    ``add`` refuses an existing id (``DuplicateRecord``) and an unknown patient
+    (``RecordNotFound``, field ``patient_id``).
+    """
+
+    def add(self, action: WorklistAction) -> None: ...
+
+    def list(self) -> builtins.list[WorklistAction]:
+        """Every decision, in the order recorded (``recorded_at``, then id)."""
+        ...
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[WorklistAction]:
+        """The patient's decisions, in the order recorded."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
 
@@ -244,6 +263,11 @@ class UnitOfWork(Protocol):
     @property
     def preparations(self) -> DosePreparationRepository:
         """The pharmacy's dose verifications and bag preparations."""
+        ...
+
+    @property
+    def worklist_actions(self) -> WorklistActionRepository:
+        """Assignments and documented resolutions of worklist items."""
         ...
 
     def __enter__(self) -> Self: ...
