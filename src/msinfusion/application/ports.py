@@ -140,6 +140,10 @@ class ClinicalEntryRepository(Protocol):
 
     def get(self, entry_id: str) -> ClinicalEntry: ...
 
+    def list(self) -> builtins.list[ClinicalEntry]:
+        """Every patient's entries, by id (the worklist reads them in one query)."""
+        ...
+
     def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
         """The patient's entries in the order they were recorded (``recorded_at``, then id)."""
         ...

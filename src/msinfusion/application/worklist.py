@@ -14,18 +14,28 @@ Recording a result closes a lab item without a decision: the result is a clinica
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
+from msinfusion.application.clinical_record_view import PatientFile
 from msinfusion.application.clinical_records import ClinicalRecords
-from msinfusion.application.permissions import Action
+from msinfusion.application.permissions import Action, is_allowed
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import User
+from msinfusion.application.records import (
+    Appointment,
+    ClinicalEntry,
+    SessionSummary,
+    TherapyOrder,
+    User,
+)
 from msinfusion.application.worklist_items import (
     WorklistFilter,
     WorklistItem,
+    in_window,
     in_worklist_order,
     patient_items,
 )
@@ -40,6 +50,8 @@ from msinfusion.errors import InvalidCourseOrder, RecordNotFound
 DEFAULT_WINDOW = timedelta(days=28)
 """How far ahead the worklist looks when no ``due_before`` is given: a display default of the
 page (four weeks), not a clinical interval; overdue items are always listed."""
+MEMO_PATIENTS = 20_000
+"""Patients whose open items are kept between reads (oldest dropped first): a memory bound."""
 MAX_REASON_CHARS = 1000
 MAX_ITEM_ID_CHARS = 200
 
@@ -105,6 +117,14 @@ class Worklist:
     items: tuple[WorklistItem, ...]
     problems: tuple[str, ...]
     """Courses that could not be checked (patient id, order, why): shown, never dropped."""
+    people: tuple[tuple[str, str], ...] = ()
+    """(user id, name) of everyone an item may be assigned to (active, may manage the list)."""
+
+    def name_of(self, user_id: str | None) -> str:
+        """An owner's name for display ("" when unassigned; the id when not assignable)."""
+        if user_id is None:
+            return ""
+        return dict(self.people).get(user_id, user_id)
 
 
 class WorklistUseCases:
@@ -120,6 +140,8 @@ class WorklistUseCases:
         self._clinical = clinical
         self._catalog = catalog
         self._new_id = new_id
+        self._memo: dict[str, tuple[object, tuple[WorklistItem, ...], tuple[str, ...]]] = {}
+        self._memo_lock = threading.Lock()
 
     def window(
         self,
@@ -153,33 +175,68 @@ class WorklistUseCases:
         return self._access.run(actor, Action.READ_WORKLIST, subject, work)
 
     def _read(self, uow: UnitOfWork, window: WorklistFilter) -> Worklist:
+        """A few whole-table reads, grouped per patient; each active patient's open items come
+        from the memo when their file and the day are unchanged (``_patient_items``)."""
         states = item_states(uow.worklist_actions.list())
-        active = sorted({o.patient_id for o in uow.orders.list() if o.active})
+        patients = {p.id: p for p in uow.patients.list()}
+        files, appointments = _files(uow, {pid: p.sex for pid, p in patients.items()})
+        names = {pid: p.display_name for pid, p in patients.items()}
         items: list[WorklistItem] = []
         problems: list[str] = []
-        for patient_id in active:
-            courses = self._clinical.courses_in(uow, patient_id, window.as_of)
-            problems.extend(f"{patient_id}: {p}" for p in courses.problems)
-            items.extend(
-                patient_items(
-                    courses,
-                    patient_name=uow.patients.get(patient_id).display_name,
-                    appointments=uow.appointments.list_for_patient(patient_id),
-                    day_of=self._clinical.local_day,
-                    therapy_of=self._therapy_of,
-                    states=states,
-                    window=window,
-                )
+        for patient_id, file in files.items():
+            found, trouble = self._patient_items(
+                file, names.get(patient_id, ""), appointments.get(patient_id, ()), window
             )
+            problems.extend(f"{patient_id}: {p}" for p in trouble)
+            items.extend(in_window(found, states, window))
         return Worklist(
             as_of=window.as_of,
             due_before=window.due_before,
             therapy_id=window.therapy_id,
             owner=window.owner,
-            patients=len(active),
+            patients=len(files),
             items=tuple(in_worklist_order(items)),
             problems=tuple(problems),
+            people=tuple(
+                (u.id, u.display_name or u.username)
+                for u in uow.users.list()
+                if u.active and is_allowed(u.role, Action.MANAGE_WORKLIST)
+            ),
         )
+
+    def _patient_items(
+        self,
+        file: PatientFile,
+        name: str,
+        appointments: tuple[Appointment, ...],
+        window: WorklistFilter,
+    ) -> tuple[tuple[WorklistItem, ...], tuple[str, ...]]:
+        """One patient's open items in the window's dates (no decision applied), memoised on
+        the patient's file, bookings and name: a course check is computed again only when one
+        of them changed, or the day or the window's end did."""
+        day = window.as_of
+        key = (day, window.due_before, name, file.key, appointments)
+        with self._memo_lock:
+            cached = self._memo.get(file.patient_id)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        courses = self._clinical.courses_of(file, day)
+        found = tuple(
+            patient_items(
+                courses,
+                patient_name=name,
+                appointments=appointments,
+                day_of=self._clinical.local_day,
+                therapy_of=self._therapy_of,
+                states={},
+                window=WorklistFilter(as_of=day, due_before=window.due_before),
+            )
+        )
+        with self._memo_lock:
+            if len(self._memo) >= MEMO_PATIENTS:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[file.patient_id] = (key, found, courses.problems)
+        return found, courses.problems
 
     def _therapy_of(self, protocol_id: str) -> str:
         return self._catalog.get_protocol(protocol_id).therapy_id
@@ -197,8 +254,11 @@ class WorklistUseCases:
             self._open_item(uow, actor, command)
             if isinstance(command, AssignWorklistItem):
                 user = _user(uow, command.assignee)
-                if not user.active:
-                    raise InvalidCourseOrder("assignee is not an active user", field="assignee")
+                if not user.active or not is_allowed(user.role, Action.MANAGE_WORKLIST):
+                    raise InvalidCourseOrder(
+                        "assignee must be an active nurse, physician or scheduler",
+                        field="assignee",
+                    )
                 kind, assignee, reason = WorklistActionKind.ASSIGNED, user.id, command.note
             else:
                 kind, assignee, reason = WorklistActionKind.RESOLVED, None, command.reason
@@ -237,6 +297,40 @@ class WorklistUseCases:
         raise RecordNotFound(
             f"the patient has no open worklist item {command.item_id!r}", field="item_id"
         )
+
+
+def _files(
+    uow: UnitOfWork, sex: dict[str, str | None]
+) -> tuple[dict[str, PatientFile], dict[str, tuple[Appointment, ...]]]:
+    """Every patient with an active order: their file and bookings, in four whole-table reads."""
+    orders: dict[str, list[TherapyOrder]] = defaultdict(list)
+    for order in uow.orders.list():
+        orders[order.patient_id].append(order)
+    active = sorted(pid for pid, found in orders.items() if any(o.active for o in found))
+    wanted = set(active)
+    entries: dict[str, list[ClinicalEntry]] = defaultdict(list)
+    for entry in sorted(uow.clinical_entries.list(), key=lambda e: (e.recorded_at, e.id)):
+        if entry.patient_id in wanted:
+            entries[entry.patient_id].append(entry)
+    sessions: dict[str, list[SessionSummary]] = defaultdict(list)
+    for summary in uow.sessions.list():
+        if summary.patient_id in wanted:
+            sessions[summary.patient_id].append(summary)
+    booked: dict[str, list[Appointment]] = defaultdict(list)
+    for appointment in uow.appointments.list():
+        if appointment.patient_id in wanted:
+            booked[appointment.patient_id].append(appointment)
+    files = {
+        pid: PatientFile(
+            patient_id=pid,
+            sex=sex.get(pid),
+            entries=tuple(entries[pid]),
+            orders=tuple(sorted(orders[pid], key=lambda o: o.id)),
+            sessions=tuple(sessions[pid]),
+        )
+        for pid in active
+    }
+    return files, {pid: tuple(sorted(a, key=lambda a: a.id)) for pid, a in booked.items()}
 
 
 def _user(uow: UnitOfWork, user_id: str) -> User:

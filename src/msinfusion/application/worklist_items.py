@@ -76,6 +76,8 @@ class WorklistItem:
     detail: str = ""
     test: str | None = None
     owner: str | None = None
+    fillable: bool = True
+    """Whether recording ``test`` today closes the item (False: its window has closed)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +144,13 @@ def _slot_items(
             if slot.due > window.due_before:
                 break
             missed = 0
+        else:
+            if missed:  # nothing left to fill: the last missed slot stays on the list
+                last = next(s for s in reversed(slots) if s.status is not SlotStatus.DONE)
+                detail = f"missed: no result in its window ({missed} slot(s)); close with a reason"
+                items.append(
+                    replace(_slot_item(patient, course, last, window.as_of, detail), fillable=False)
+                )
     return items
 
 
@@ -294,8 +303,20 @@ def patient_items(
             continue
         found.extend(_slot_items(patient, course, window))
         found.extend(_dose_items(patient, course, window, booked=booked, therapy_of=therapy_of))
+    return in_window(found, states, window)
+
+
+def in_window(
+    items: Iterable[WorklistItem],
+    states: Mapping[tuple[str, str], ItemState],
+    window: WorklistFilter,
+) -> list[WorklistItem]:
+    """Of one patient's items in the window's dates, those of its therapy and owner, each
+    with its owner; resolved items left out."""
     out: list[WorklistItem] = []
-    for item in found:
+    for item in items:
+        if window.therapy_id is not None and item.therapy_id != window.therapy_id:
+            continue
         state = states.get((item.patient_id, item.id), ItemState())
         if state.resolved is not None:
             continue
