@@ -16,6 +16,7 @@ from tests.e2e.api.world import World, actor_for, build_world
 ALEMTUZUMAB_START = date(2025, 12, 1)
 NATALIZUMAB_START = date(2026, 1, 5)
 MITOXANTRONE_START = date(2025, 12, 2)
+OCRELIZUMAB_START = date(2026, 2, 16)
 
 
 @dataclass
@@ -78,6 +79,14 @@ def mitoxantrone_patient(world: World, name: str) -> tuple[str, str]:
     return patient_id, order_id
 
 
+def ocrelizumab_patient(world: World, name: str) -> tuple[str, str]:
+    """Dose 1 (300 mg) given 2026-02-16; dose 2 is due day 15 (2026-03-02)."""
+    patient_id = _patient(world, name)
+    order_id = _order(world, patient_id, "ocrelizumab", OCRELIZUMAB_START)
+    given(world, patient_id, order_id, [OCRELIZUMAB_START])
+    return patient_id, order_id
+
+
 def build(jurisdiction: str | None = "US") -> Centre:
     world = build_world(settings=Settings(jurisdiction=jurisdiction), clinical=False)
     patients: dict[str, str] = {}
@@ -86,6 +95,7 @@ def build(jurisdiction: str | None = "US") -> Centre:
         ("alemtuzumab", alemtuzumab_patient),
         ("natalizumab", natalizumab_patient),
         ("mitoxantrone", mitoxantrone_patient),
+        ("ocrelizumab", ocrelizumab_patient),
     ):
         patients[therapy], orders[therapy] = make(world, f"Synthetic {therapy.title()} 01")
     return Centre(world=world, patients=patients, orders=orders)

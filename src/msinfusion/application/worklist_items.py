@@ -76,6 +76,8 @@ class WorklistItem:
     detail: str = ""
     test: str | None = None
     owner: str | None = None
+    missed: int = 0
+    """Earlier slots of the same test whose window closed without a result."""
     fillable: bool = True
     """Whether recording ``test`` today closes the item (False: its window has closed)."""
 
@@ -140,7 +142,7 @@ def _slot_items(
             if slot.due > window.due_before and not missed:
                 break
             detail = f"{missed} earlier slot(s) missed" if missed else ""
-            items.append(_slot_item(patient, course, slot, window.as_of, detail))
+            items.append(_slot_item(patient, course, slot, window.as_of, detail, missed))
             if slot.due > window.due_before:
                 break
             missed = 0
@@ -149,7 +151,10 @@ def _slot_items(
                 last = next(s for s in reversed(slots) if s.status is not SlotStatus.DONE)
                 detail = f"missed: no result in its window ({missed} slot(s)); close with a reason"
                 items.append(
-                    replace(_slot_item(patient, course, last, window.as_of, detail), fillable=False)
+                    replace(
+                        _slot_item(patient, course, last, window.as_of, detail, missed),
+                        fillable=False,
+                    )
                 )
     return items
 
@@ -163,7 +168,12 @@ def _fillable(slots: list[MonitoringSlot], k: int, today: date) -> bool:
 
 
 def _slot_item(
-    patient: _Patient, course: OrderCourse, slot: MonitoringSlot, as_of: date, detail: str
+    patient: _Patient,
+    course: OrderCourse,
+    slot: MonitoringSlot,
+    as_of: date,
+    detail: str,
+    missed: int,
 ) -> WorklistItem:
     return WorklistItem(
         id=f"monitoring:{slot.item_id}:{slot.due.isoformat()}",
@@ -180,6 +190,7 @@ def _slot_item(
         verified=slot.verified,
         detail=detail,
         test=slot.test,
+        missed=missed,
     )
 
 

@@ -87,6 +87,7 @@ def item_to_dict(item: WorklistItem, owner_name: str = "") -> dict[str, Any]:
         "detail": item.detail,
         "test": item.test,
         "fillable": item.fillable,
+        "missed": item.missed,
         "source": item.source,
         "sources": list(item.sources),
         "verified": item.verified,
