@@ -81,12 +81,15 @@ class PatientLedger:
 def _evidence(
     entries: list[ClinicalEntry], kind: ClinicalEntryKind, key: str, name: str
 ) -> list[ClinicalEntry]:
+    """The live entries of ``kind`` naming ``name``, in clinical order (date, then recorded):
+    the last of a day is that day's answer."""
     retracted = retracted_ids(entries)
-    return [
+    found = [
         e
         for e in entries
         if e.kind is kind and e.id not in retracted and str(e.data.get(key)) == name
     ]
+    return sorted(found, key=lambda e: (e.on, e.recorded_at, e.id))
 
 
 def _row(
@@ -203,11 +206,12 @@ def _milestone_rows(
     rows = []
     for months in requirement.after_months:
         due = add_months(first, months)
-        if requirement.timing == "by":
-            found = [e for e in findings if e.on <= due]
-        else:
-            found = [e for e in findings if e.on >= due]
-        entry = found[-1] if found else None
+        if requirement.timing == "by":  # the answer standing on the due date
+            before = [e for e in findings if e.on <= due]
+            entry = before[-1] if before else None
+        else:  # the first answer from the due date on
+            after = [e for e in findings if e.on >= due]
+            entry = after[0] if after else None
         status = _finding_status(requirement, entry)
         if entry is None:
             status = LedgerStatus.MISSING if as_of > due else _pending(due, as_of)
