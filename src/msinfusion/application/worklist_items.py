@@ -142,7 +142,9 @@ def _slot_items(
             if slot.due > window.due_before and not missed:
                 break
             detail = f"{missed} earlier slot(s) missed" if missed else ""
-            items.append(_slot_item(patient, course, slot, window.as_of, detail, missed))
+            items.append(
+                _slot_item(patient, course, slot, window.as_of, detail=detail, missed=missed)
+            )
             if slot.due > window.due_before:
                 break
             missed = 0
@@ -152,7 +154,9 @@ def _slot_items(
                 detail = f"missed: no result in its window ({missed} slot(s)); close with a reason"
                 items.append(
                     replace(
-                        _slot_item(patient, course, last, window.as_of, detail, missed),
+                        _slot_item(
+                            patient, course, last, window.as_of, detail=detail, missed=missed
+                        ),
                         fillable=False,
                     )
                 )
@@ -172,6 +176,7 @@ def _slot_item(
     course: OrderCourse,
     slot: MonitoringSlot,
     as_of: date,
+    *,
     detail: str,
     missed: int,
 ) -> WorklistItem:
