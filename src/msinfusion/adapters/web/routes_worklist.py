@@ -14,7 +14,7 @@ import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from msinfusion.adapters.web.auth import ActorDep
@@ -192,7 +192,8 @@ def get_worklist(
     worklist = use_cases.list(actor, window)
     if format == "csv":
         return csv_response(worklist_csv(worklist), f"worklist-{worklist.as_of.isoformat()}.csv")
-    return worklist_to_dict(worklist)
+    # Plain JSON types already: answered as is (FastAPI's generic encoder would walk 10^5 values).
+    return JSONResponse(worklist_to_dict(worklist))
 
 
 class WorklistActionIn(BaseModel):

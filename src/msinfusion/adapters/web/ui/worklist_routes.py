@@ -36,6 +36,15 @@ from msinfusion.errors import InvalidCourseOrder, MsinfusionError
 router = APIRouter(include_in_schema=False)
 
 FILTERS = ("therapy", "due_before", "owner")
+PAGE_ITEMS = 200
+"""Rows per page (overdue first): a centre's whole list is the digest (CSV) or the API."""
+
+
+def _start(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        raise InvalidCourseOrder("start must be a whole number", field="start") from None
 
 
 def _day(raw: str | None, field: str) -> date | None:
@@ -64,6 +73,7 @@ def _page(
 ) -> Response:
     centre = web_context(request).centre
     try:
+        start = _start(params.get("start"))
         window = centre.worklist.window(
             viewer.actor,
             therapy_id=params.get("therapy") or None,
@@ -82,6 +92,9 @@ def _page(
         viewer,
         status_code=422 if refusal else 200,
         worklist=worklist,
+        shown=worklist.items[start : start + PAGE_ITEMS],
+        start=start,
+        page_items=PAGE_ITEMS,
         filters=params,
         query=query,
         therapies=sorted(t.id for t in shipped_catalog()),
