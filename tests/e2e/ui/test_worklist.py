@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from msinfusion.application.audit import Actor
 from msinfusion.application.records import Role
 from tests.e2e.ui.conftest import BrowserFactory, Server, screenshot
+from tests.e2e.ui.test_accessibility import BLOCKING, run_axe
 from tests.e2e.ui.test_infusion_day import sign_in
 
 CBC = "monitoring:alemtuzumab_cbc:2026-03-01"
@@ -63,6 +64,8 @@ def test_a_nurse_clears_an_overdue_alemtuzumab_lab_by_recording_it(
     expect(row).to_have_attribute("data-patient", patient_id)
     expect(row).to_contain_text("3 earlier slot(s) missed")
     screenshot(page, "worklist")
+    blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+    assert not blocking, f"serious or critical axe violations: {blocking}"
     row.get_by_text("Record result").click()
     expect(row.get_by_label("Date of the result")).to_have_value("2026-03-02")
     row.get_by_label("Lab flags it abnormal").select_option("no")
