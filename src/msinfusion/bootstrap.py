@@ -36,6 +36,7 @@ from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
+from msinfusion.application.ledger import LedgerUseCases
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import register_notice_handlers
@@ -47,6 +48,7 @@ from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.application.sessions import SessionService, SessionUseCases
+from msinfusion.application.worklist import WorklistUseCases
 from msinfusion.catalog.registry import Catalog, shipped_catalog
 
 MEMORY = "memory"
@@ -194,4 +196,6 @@ def build_centre(
         ),
         alerts=AlertUseCases(access, sessions),
         clinical=clinical,
+        worklist=WorklistUseCases(access, clinical, protocols, new_id=new_id),
+        ledger=LedgerUseCases(access, clinical),
     )

@@ -16,6 +16,7 @@ from msinfusion.application.browser_sessions import BrowserSessions
 from msinfusion.application.bus import MessageBus
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
+from msinfusion.application.ledger import LedgerUseCases
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import EscalationWatch
@@ -24,6 +25,7 @@ from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.sessions import SessionUseCases
+from msinfusion.application.worklist import WorklistUseCases
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,5 +46,9 @@ class Centre:
     alerts: AlertUseCases
     clinical: ClinicalRecords
     escalations: EscalationWatch
+    worklist: WorklistUseCases
+    """The centre worklist (issue 23): open actions across patients, assignments."""
+    ledger: LedgerUseCases
+    """The REMS / TOUCH ledger per patient (issue 23)."""
     """Pushes an escalation for every alert left unacknowledged; a server runs it
     (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

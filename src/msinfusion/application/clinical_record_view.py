@@ -219,6 +219,32 @@ def booked_doses(appointments: Iterable[Appointment], day_of: DayOf) -> list[Boo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PatientFile:
+    """Everything a patient's course overview reads, read once: the patient's sex, clinical
+    entries (recording order), orders (id order) and sessions. ``key`` is equal for two files
+    exactly when the overview computed from them on one day is the same (entries are
+    append-only, so their ids stand for them)."""
+
+    patient_id: str
+    sex: str | None
+    entries: tuple[ClinicalEntry, ...]
+    orders: tuple[TherapyOrder, ...]
+    sessions: tuple[SessionSummary, ...]
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return (
+            self.sex,
+            tuple(e.id for e in self.entries),
+            self.orders,
+            tuple(
+                (s.session_id, s.protocol_id, s.dose_number, s.infusion_started_at)
+                for s in self.sessions
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCourse:
     """One active order's course check as of a day (calendar, next dose's gates, risks)."""
 

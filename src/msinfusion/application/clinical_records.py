@@ -29,6 +29,7 @@ from msinfusion.application.clinical_record_view import (
     COSIGNS,
     OrderCourse,
     PatientCourses,
+    PatientFile,
     booked_doses,
     cosignatures,
     course_order,
@@ -45,6 +46,7 @@ from msinfusion.application.retraction_cosign import cosigned, cosigned_id, held
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidCourseOrder, RecordNotFound
 from msinfusion.planning.course_check import (
+    CourseCheck,
     DoseGates,
     check_course,
     gates_for_dose,
@@ -88,6 +90,11 @@ class ClinicalRecords:
         self._tz = centre_tz
         self._jurisdiction = jurisdiction
         """The centre's US/EU setting (None: unknown, the strictest); an order's option wins."""
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """The centre's US/EU setting (None: unknown, the strictest)."""
+        return self._jurisdiction
 
     def local_day(self, moment: datetime) -> date:
         """The centre's calendar day of ``moment``: gate dates are clinic days, not UTC days."""
@@ -209,16 +216,41 @@ class ClinicalRecords:
 
     def courses_in(self, uow: UnitOfWork, patient_id: str, day: date) -> PatientCourses:
         """``courses`` inside a caller's unit of work (the board reads many patients at once)."""
-        uow.patients.get(patient_id)
-        entries = uow.clinical_entries.list_for_patient(patient_id)
-        record = stored_record(entries, patient_id, sex=_sex_of(uow, patient_id))
+        return self.courses_of(self.file_in(uow, patient_id), day)
+
+    def file_in(self, uow: UnitOfWork, patient_id: str) -> PatientFile:
+        """What the patient's course overview reads, from the caller's unit of work."""
+        patient = uow.patients.get(patient_id)
+        return PatientFile(
+            patient_id=patient_id,
+            sex=patient.sex,
+            entries=tuple(uow.clinical_entries.list_for_patient(patient_id)),
+            orders=tuple(uow.orders.list_for_patient(patient_id)),
+            sessions=tuple(uow.sessions.list_for_patient(patient_id)),
+        )
+
+    def courses_of(self, file: PatientFile, day: date) -> PatientCourses:
+        """Every active order's course check on ``day`` from a patient's file (no storage read:
+        the worklist reads every patient's file in a few queries, ``WorklistUseCases``)."""
+        entries = list(file.entries)
+        record = stored_record(entries, file.patient_id, sex=file.sex)
+        therapy_of_order = {o.id: o.therapy_id for o in file.orders}
+        started = started_infusions(file.sessions, self.local_day)
+        recorded = recorded_doses(entries, lambda order_id: therapy_of_order.get(order_id, ""))
         courses: list[OrderCourse] = []
         problems: list[str] = []
-        for order in uow.orders.list_for_patient(patient_id):
+        for order in file.orders:
             if not order.active:
                 continue
             try:
-                given = self._given(uow, order, dose_before=None)
+                given = doses_given(
+                    started,
+                    recorded,
+                    therapy_id=order.therapy_id,
+                    therapy_of=self._therapy_of,
+                    since=order.start_date,
+                    excluding_session_id=None,
+                )
                 check = check_course(
                     course_order(order, given), record, as_of=day, jurisdiction=self._jurisdiction
                 )
@@ -227,13 +259,21 @@ class ClinicalRecords:
                 continue
             courses.append(OrderCourse(order=order, check=check))
         return PatientCourses(
-            patient_id=patient_id,
+            patient_id=file.patient_id,
             as_of=day,
             entries=tuple(entries),
             retracted_ids=retracted_ids(entries),
             cosignatures=cosignatures(entries),
             courses=tuple(courses),
             problems=tuple(problems),
+        )
+
+    def order_check_in(self, uow: UnitOfWork, order: TherapyOrder, day: date) -> CourseCheck:
+        """One order's course check as of ``day``, active or not (the ledger reads stopped
+        courses too), inside a caller's unit of work."""
+        record = self.stored_record_in(uow, order.patient_id)
+        return check_course(
+            self.course_order(uow, order), record, as_of=day, jurisdiction=self._jurisdiction
         )
 
     def stored_record_in(self, uow: UnitOfWork, patient_id: str) -> PatientRecord:

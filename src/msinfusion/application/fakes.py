@@ -33,6 +33,7 @@ from msinfusion.application.records import (
     TherapyOrder,
     User,
 )
+from msinfusion.application.worklist_records import WorklistAction
 from msinfusion.errors import ConcurrencyError, DuplicateRecord, RecordNotFound
 
 R = TypeVar(
@@ -48,6 +49,7 @@ R = TypeVar(
     ClinicalEntry,
     BrowserSession,
     DosePreparation,
+    WorklistAction,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -217,6 +219,19 @@ class InMemoryDosePreparationRepository(InMemoryRepository[DosePreparation]):
         )
 
 
+class InMemoryWorklistActionRepository(InMemoryRepository[WorklistAction]):
+    """Append-only, as the SQL table."""
+
+    def update(self, record: WorklistAction) -> None:
+        raise DuplicateRecord("worklist decisions are append-only", field="id")
+
+    def list(self) -> builtins.list[WorklistAction]:
+        return sorted(self._rows.values(), key=lambda a: (a.recorded_at, a.id))
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[WorklistAction]:
+        return [a for a in self.list() if a.patient_id == patient_id]
+
+
 class InMemorySessionSummaryRepository:
     def __init__(self, rows: dict[str, SessionSummary]) -> None:
         self._rows = rows
@@ -324,6 +339,7 @@ _TABLES = (
     "clinical_entries",
     "browser_sessions",
     "preparations",
+    "worklist_actions",
 )
 
 
@@ -377,6 +393,9 @@ class InMemoryUnitOfWork:
             tables["preparations"],
             {"appointment_id": ("appointment", tables["appointments"]), "patient_id": patients},
         )
+        self.worklist_actions = InMemoryWorklistActionRepository(
+            "worklist action", tables["worklist_actions"], {"patient_id": patients}
+        )
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
@@ -394,6 +413,7 @@ class InMemoryUnitOfWork:
             "clinical_entries": self.clinical_entries,
             "browser_sessions": self.browser_sessions,
             "preparations": self.preparations,
+            "worklist_actions": self.worklist_actions,
         }
 
     def __enter__(self) -> Self:

@@ -39,6 +39,10 @@ Decisions (documented in docs/user-guide/admin.md):
   had another role than the retracting user waits for a co-signature by a user of the author's
   role or a physician; which of the two roles may sign a given retraction is checked by the
   use case (``ClinicalRecords.cosign_retraction``), never by the one who retracted.
+* ``read_worklist`` (the centre worklist across patients) and ``manage_worklist`` (assign an
+  item to a person, close one with a documented reason) are for ``nurse``, ``physician`` and
+  ``scheduler`` (the coordinators who book): the people who chase what is due. A result that
+  closes a lab item is recorded with ``record_clinical`` (nurse, physician).
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ class Action(enum.Enum):
     VERIFY_DOSE = "verify_dose"
     CHANGE_OWN_PASSWORD = "change_own_password"
     ISSUE_OWN_TOKEN = "issue_own_token"
+    READ_WORKLIST = "read_worklist"
+    MANAGE_WORKLIST = "manage_worklist"
 
 
 _N, _P, _PH, _S, _A, _V = (
@@ -138,6 +144,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.COSIGN_RETRACTION: _BEDSIDE,
     Action.CHANGE_OWN_PASSWORD: _PEOPLE,
     Action.ISSUE_OWN_TOKEN: _PEOPLE,
+    Action.READ_WORKLIST: frozenset({_N, _P, _S}),
+    Action.MANAGE_WORKLIST: frozenset({_N, _P, _S}),
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {

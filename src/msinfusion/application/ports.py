@@ -29,6 +29,7 @@ from msinfusion.application.records import (
     TherapyOrder,
     User,
 )
+from msinfusion.application.worklist_records import WorklistAction
 
 
 class Clock(Protocol):
@@ -139,6 +140,10 @@ class ClinicalEntryRepository(Protocol):
 
     def get(self, entry_id: str) -> ClinicalEntry: ...
 
+    def list(self) -> builtins.list[ClinicalEntry]:
+        """Every patient's entries, by id (the worklist reads them in one query)."""
+        ...
+
     def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
         """The patient's entries in the order they were recorded (``recorded_at``, then id)."""
         ...
@@ -153,6 +158,24 @@ class DosePreparationRepository(Repository[DosePreparation], Protocol):
 
     def list_for_appointment(self, appointment_id: str) -> builtins.list[DosePreparation]:
         """The appointment's rows, oldest decision first (then id)."""
+        ...
+
+
+class WorklistActionRepository(Protocol):
+    """Decisions on worklist items (``worklist_records``): append-only, like clinical entries.
+
+    ``add`` refuses an existing id (``DuplicateRecord``) and an unknown patient
+    (``RecordNotFound``, field ``patient_id``).
+    """
+
+    def add(self, action: WorklistAction) -> None: ...
+
+    def list(self) -> builtins.list[WorklistAction]:
+        """Every decision, in the order recorded (``recorded_at``, then id)."""
+        ...
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[WorklistAction]:
+        """The patient's decisions, in the order recorded."""
         ...
 
 
@@ -244,6 +267,11 @@ class UnitOfWork(Protocol):
     @property
     def preparations(self) -> DosePreparationRepository:
         """The pharmacy's dose verifications and bag preparations."""
+        ...
+
+    @property
+    def worklist_actions(self) -> WorklistActionRepository:
+        """Assignments and documented resolutions of worklist items."""
         ...
 
     def __enter__(self) -> Self: ...

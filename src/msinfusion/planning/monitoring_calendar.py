@@ -60,6 +60,8 @@ class MonitoringSlot:
     abnormal: bool
     sources: tuple[str, ...]
     verified: bool = True
+    baseline: bool = False
+    """The item's baseline slot: only a result on or before its due date fills it."""
 
 
 def _pml_surveillance(
@@ -294,6 +296,7 @@ def record_results(
                 abnormal=found is not None and _is_abnormal(item, found),
                 sources=item.sources,
                 verified=item.verified,
+                baseline=k == 0 and item.baseline,
             )
         )
     return tuple(slots)

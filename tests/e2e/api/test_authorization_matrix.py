@@ -230,6 +230,21 @@ ROUTES = (
         },
     ),
     Route("GET", "/api/patients/{patient}/courses?as_of=2026-03-02", Action.READ_COURSE),
+    Route("GET", "/api/worklist", Action.READ_WORKLIST),
+    Route("GET", "/api/worklist?format=csv&therapy=ocrelizumab", Action.READ_WORKLIST),
+    Route(
+        "POST",
+        "/api/worklist/actions",
+        Action.MANAGE_WORKLIST,
+        lambda w: {
+            "action": "resolve",
+            "patient_id": w.ids["patient"],
+            "item_id": "monitoring:none:2026-03-02",
+            "reason": "matrix check",
+        },
+    ),
+    Route("GET", "/api/patients/{patient}/ledger", Action.READ_COURSE),
+    Route("GET", "/api/patients/{patient}/ledger?format=csv", Action.READ_COURSE),
     Route(
         "GET",
         "/api/risk/pml?jcv_index=1.2&prior_immunosuppressant=false&months=30",

@@ -49,6 +49,12 @@ def test_every_action_has_a_row_and_every_command_an_action() -> None:
         (Role.ADMIN, Action.READ_PATIENT, False),
         (Role.ADMIN, Action.READ_AUDIT, True),
         (Role.NURSE, Action.READ_AUDIT, False),
+        (Role.NURSE, Action.READ_WORKLIST, True),
+        (Role.SCHEDULER, Action.MANAGE_WORKLIST, True),
+        (Role.PHYSICIAN, Action.MANAGE_WORKLIST, True),
+        (Role.VIEWER, Action.READ_WORKLIST, False),
+        (Role.PHARMACIST, Action.MANAGE_WORKLIST, False),
+        (Role.ADMIN, Action.READ_WORKLIST, False),
     ],
 )
 def test_the_decisions_of_the_matrix(role: Role, action: Action, allowed: bool) -> None:

@@ -35,6 +35,7 @@ from msinfusion.application.records import (
     TherapyOrder,
     User,
 )
+from msinfusion.application.worklist_records import WorklistAction
 from msinfusion.errors import DuplicateRecord, RecordNotFound
 
 R = TypeVar(
@@ -50,6 +51,7 @@ R = TypeVar(
     QuarantinedMessage,
     ClinicalEntry,
     BrowserSession,
+    WorklistAction,
 )
 
 Reference = tuple[str, Table]

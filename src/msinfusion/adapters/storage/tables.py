@@ -47,6 +47,7 @@ from msinfusion.application.records import (
     PatientIdentifier,
     Role,
 )
+from msinfusion.application.worklist_records import WorklistActionKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -282,3 +283,18 @@ dose_preparations = Table(
     Column("checked_at", UtcDateTime),
 )
 """The pharmacy's dose verifications and bag preparations (migration 0008); the id is the bag's."""
+
+worklist_actions = Table(
+    "worklist_actions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False),
+    Column("item_id", String(200), nullable=False),
+    Column("kind", EnumValue(WorklistActionKind), nullable=False),
+    Column("assignee", String(ID)),
+    Column("reason", Text),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(ID), nullable=False),
+    Index("ix_worklist_actions_patient_id_recorded_at", "patient_id", "recorded_at"),
+)
+"""Assignments and documented resolutions of worklist items, append-only (migration 0010)."""

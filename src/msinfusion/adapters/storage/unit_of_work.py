@@ -27,6 +27,7 @@ from msinfusion.adapters.storage.repositories import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from msinfusion.adapters.storage.worklist_actions import SqlWorklistActionRepository
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.ports import Clock
 from msinfusion.application.records import (
@@ -92,6 +93,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(connection)
         self.browser_sessions = SqlBrowserSessionRepository(connection)
         self.preparations = SqlDosePreparationRepository(connection)
+        self.worklist_actions = SqlWorklistActionRepository(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

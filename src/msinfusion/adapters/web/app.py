@@ -24,6 +24,7 @@ from msinfusion.adapters.web import (
     routes_sessions,
     routes_stream,
     routes_ui,
+    routes_worklist,
 )
 from msinfusion.adapters.web.context import WebContext
 from msinfusion.adapters.web.errors import install_error_handlers
@@ -31,7 +32,7 @@ from msinfusion.adapters.web.headers import DOCS_ASSETS, SecurityHeaders, docs_p
 from msinfusion.adapters.web.limits import BodySizeLimit
 from msinfusion.adapters.web.settings import Settings
 from msinfusion.adapters.web.text_guard import ValidUnicode
-from msinfusion.adapters.web.ui import STATIC_DIR, workflow_routes
+from msinfusion.adapters.web.ui import STATIC_DIR, workflow_routes, worklist_routes
 from msinfusion.application.centre import Centre
 
 
@@ -72,10 +73,12 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
         routes_courses,
         routes_schedule,
         routes_monitoring,
+        routes_worklist,
     ):
         app.include_router(module.router)
     app.include_router(fhir_router)  # FHIR R4 under /fhir (docs/fhir.md)
     app.include_router(workflow_routes.router)  # registration, orders, booking, admin pages
+    app.include_router(worklist_routes.router)  # the worklist and ledger pages
     app.include_router(routes_ui.router)  # the HTML pages under /
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

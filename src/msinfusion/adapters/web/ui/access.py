@@ -28,6 +28,7 @@ NAVIGATION = (
     ("board", "/", "Chair board", Action.READ_BOARD),
     ("schedule", "/schedule", "Day plan", Action.PLAN_SCHEDULE),
     ("patients", "/patients", "Patients", Action.READ_PATIENT),
+    ("worklist", "/worklist", "Worklist", Action.READ_WORKLIST),
     ("protocols", "/protocols", "Protocols", Action.READ_CATALOG),
     ("register", "/patients/new", "Register", Action.WRITE_PATIENT),
     ("order", "/orders/new", "New order", Action.WRITE_ORDER),
