@@ -34,7 +34,7 @@ from msinfusion.adapters.web.ui.page_forms import (
 )
 from msinfusion.adapters.web.ui.pages import list_patient_appointments
 from msinfusion.application.clinical_records import OrderCourse
-from msinfusion.application.record_keeping import LIVE_BOOKING
+from msinfusion.application.booking_rules import LIVE_BOOKING
 from msinfusion.application.records import Appointment, OrderStatus
 from msinfusion.errors import InvalidCommand, MsinfusionError
 
