@@ -59,7 +59,7 @@ def test_a_series_books_day_1_and_day_15_in_one_step(world: World) -> None:
     assert [(a.dose_number, a.starts_at) for a in booked] == [(1, _at(7, 9)), (2, _at(21, 9))]
     assert all(a.ends_at > a.starts_at for a in booked)
     assert _audit(world, "appointment.series") == ["ok"]
-    assert _audit(world, "appointment.create").count("ok") >= 2  # noqa: PLR2004
+    assert _audit(world, "appointment.create").count("ok") >= 2
 
 
 def test_a_series_with_one_refused_dose_books_none_and_names_the_dose(world: World) -> None:
@@ -110,7 +110,7 @@ def test_nurse_load_per_hour_counts_the_booked_visit_in_its_hours(world: World) 
     # 2 nurses, one watches at most 4 infusing patients: 8 load units.
     assert {h.capacity_units for h in hours} == {8}
     # Setting up the visit holds a whole nurse (4 units) in its first minutes.
-    assert by_hour[10].peak_load_units == 4  # noqa: PLR2004
+    assert by_hour[10].peak_load_units == 4
     assert not any(h.is_over for h in hours)
     one_nurse = world.centre.scheduling.nurse_load(actor_for(world, Role.SCHEDULER), _settings(1))
     assert {h.capacity_units for h in one_nurse} == {4}
@@ -200,7 +200,7 @@ def test_a_move_onto_an_occupied_chair_is_refused_by_the_independent_check(world
 
 
 def test_a_viewer_may_not_apply_a_plan(world: World) -> None:
-    from msinfusion.errors import PermissionDenied  # noqa: PLC0415
+    from msinfusion.errors import PermissionDenied
 
     move = _spare_move(world, world.ids["chair"], _at(1, 9))
     with pytest.raises(PermissionDenied):
