@@ -20,6 +20,7 @@ from msinfusion.application.booking_rules import (
     check_not_double_booked,
 )
 from msinfusion.application.clinical_records import ClinicalRecords
+from msinfusion.application.order_premedication import checked_premedications
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
 from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
@@ -32,6 +33,7 @@ from msinfusion.application.records import (
     Patient,
     TherapyOrder,
 )
+from msinfusion.application.reminder_contact import checked_reminder_contact
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
@@ -57,6 +59,7 @@ PATIENT_FIELDS = frozenset(
         "identifiers",
         "allergies",
         "synthetic",
+        "reminder_contact",
     }
 )
 CHAIR_FIELDS = frozenset({"name", "attributes", "active"})
@@ -201,6 +204,8 @@ class RecordKeeping:
         checked = _changes(values, PATIENT_FIELDS)
         for therapy_id in checked.get("contraindicated_therapy_ids", ()):
             self._catalog.get_therapy(therapy_id)
+        if "reminder_contact" in checked:
+            checked["reminder_contact"] = checked_reminder_contact(checked["reminder_contact"])
         born = checked.get("date_of_birth")
         if born is not None and born > actor.at.date():
             raise InvalidCommand("date_of_birth is in the future", field="date_of_birth")
@@ -254,10 +259,12 @@ class RecordKeeping:
         options: tuple[tuple[str, str], ...] = (),
         note: str | None = None,
         draft: bool = False,
+        premedications: Mapping[str, str] | None = None,
     ) -> TherapyOrder:
         """A physician's order; the prescriber is the acting user. ``draft``: stored unsigned
         and inactive (no calendar flags, no booking) until ``sign_order``; otherwise signed now,
-        as the JSON API has always stored orders."""
+        as the JSON API has always stored orders. ``premedications``: the physician's pick per
+        protocol premedication (``order_premedication``)."""
         order = TherapyOrder(
             id=self._new_id("order"),
             patient_id=patient_id,
@@ -273,11 +280,12 @@ class RecordKeeping:
         )
 
         def work(uow: UnitOfWork) -> TherapyOrder:
-            self._catalog.get_therapy(therapy_id)
+            therapy = self._catalog.get_therapy(therapy_id)
             check_order_options(therapy_id, start_date, options)
             referenced(uow.patients, patient_id, "patient_id")
-            uow.orders.add(order)
-            return order
+            picked = checked_premedications(therapy, premedications or {})
+            uow.orders.add(replace(order, premedications=picked))
+            return replace(order, premedications=picked)
 
         subject = Subject(verb="order.create", resource_type="order", resource_id=order.id)
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
