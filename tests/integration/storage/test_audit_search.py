@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from msinfusion.adapters.storage.engine import create_engine_for
 from msinfusion.adapters.storage.migrate import upgrade
@@ -108,4 +108,33 @@ def test_the_search_reads_through_its_index(engine: Engine, filters: str, index:
                 "ORDER BY sequence DESC LIMIT 500"
             )
         ).all()
+    assert any(index in str(row) for row in plan), plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"resource_ids": {"o1", "o2"}}, "ix_audit_log_resource_id_sequence"),
+        ({"action": "order"}, "ix_audit_log_action_sequence"),
+    ],
+)
+def test_the_stores_own_query_reads_through_the_index(
+    engine: Engine, uow_factory: object, filters: dict[str, object], index: str
+) -> None:
+    _fill(uow_factory)
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_log" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        _actions(uow_factory, **filters)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, params = next(s for s in seen if "ORDER BY" in s[0])
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        plan = raw.execute(f"EXPLAIN QUERY PLAN {statement}", params).fetchall()  # type: ignore[union-attr]
     assert any(index in str(row) for row in plan), plan
