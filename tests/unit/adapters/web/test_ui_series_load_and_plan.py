@@ -59,7 +59,9 @@ def _order_bookings(world: World, order_id: str) -> list[tuple[int, str]]:
 def test_the_series_form_ticks_day_1_and_15_and_books_both(world: World) -> None:
     order_id = _order(world)
     token = sign_in(world, Role.SCHEDULER)
-    page = world.client.get("/appointments/new", params={"order_id": order_id})
+    booking = world.client.get("/appointments/new", params={"order_id": order_id})
+    assert f'href="/appointments/series?order_id={order_id}"' in booking.text
+    page = world.client.get("/appointments/series", params={"order_id": order_id})
     assert page.status_code == 200
     form = page.text[page.text.index('id="series-form"') :]
     assert re.search(r'name="series_dose_1" value="yes" checked', form)

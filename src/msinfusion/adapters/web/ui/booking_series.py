@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from msinfusion.adapters.web.context import web_context
-from msinfusion.adapters.web.ui.access import Viewer, current_viewer, to_login
-from msinfusion.adapters.web.ui.booking_page import booking_response
+from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, to_login
 from msinfusion.adapters.web.ui.booking_view import Choice, booking_context, visit_warnings
 from msinfusion.adapters.web.ui.page_forms import (
     Fields,
+    Refusal,
     clock,
     day,
     error_page,
@@ -101,6 +101,27 @@ def series_doses(
     return doses, warnings
 
 
+def series_page(
+    request: Request, viewer: Viewer, fields: Fields, *, form_error: Refusal | None = None
+) -> Response:
+    """The series form for ``fields['order_id']`` (with a refusal beside it, if any)."""
+    try:
+        page = booking_context(request, viewer, fields)
+    except MsinfusionError as error:
+        return error_page(request, viewer, error)
+    page["form_error"] = form_error
+    status = 200 if form_error is None else form_error.status
+    return render(request, "booking_series.html", viewer, status_code=status, **page)
+
+
+@router.get("/appointments/series", response_class=HTMLResponse)
+def series_form(request: Request) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    return series_page(request, viewer, dict(request.query_params))
+
+
 @router.post("/appointments/series", response_class=HTMLResponse)
 async def book_series(request: Request) -> Response:
     viewer = current_viewer(request)
@@ -127,6 +148,6 @@ async def book_series(request: Request) -> Response:
         shown = refusal("series", error)
         if shown.status in (401, 403, 404) and error.field is None:
             return error_page(request, viewer, error)
-        return booking_response(request, viewer, kept, form_error=shown)
+        return series_page(request, viewer, kept, form_error=shown)
     target = f"/appointments/new?order_id={kept.get('order_id', '')}&booked_series={len(booked)}"
     return RedirectResponse(target, status_code=303)
