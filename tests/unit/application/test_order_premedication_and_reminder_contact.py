@@ -126,3 +126,45 @@ def test_registration_stores_and_edits_the_contact(world: World) -> None:
         nurse, patient.id, {"reminder_contact": "p09@example.org"}
     )
     assert changed.reminder_contact == "p09@example.org"
+
+
+def test_the_json_api_takes_the_contact_and_the_premedication_picks(world: World) -> None:
+    bad = world.request(
+        Role.NURSE, "POST", "/api/patients", json={"display_name": "X", "reminder_contact": "?"}
+    )
+    assert bad.status_code == 422
+    assert "reminder_contact" in bad.text
+    made = world.request(
+        Role.NURSE,
+        "POST",
+        "/api/patients",
+        json={"display_name": "Synthetic Api", "reminder_contact": "api@example.org"},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["reminder_contact"] == "api@example.org"
+    order = world.request(
+        Role.PHYSICIAN,
+        "POST",
+        "/api/orders",
+        json={
+            "patient_id": made.json()["id"],
+            "therapy_id": "ocrelizumab",
+            "start_date": (NOW.date() + timedelta(days=7)).isoformat(),
+            "premedications": {ANTIHISTAMINE: "cetirizine"},
+        },
+    )
+    assert order.status_code == 201, order.text
+    assert order.json()["premedications"] == {ANTIHISTAMINE: "cetirizine"}
+    refused = world.request(
+        Role.PHYSICIAN,
+        "POST",
+        "/api/orders",
+        json={
+            "patient_id": made.json()["id"],
+            "therapy_id": "ocrelizumab",
+            "start_date": (NOW.date() + timedelta(days=7)).isoformat(),
+            "premedications": {ANTIHISTAMINE: "none"},
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == f"premedication:{ANTIHISTAMINE}"
