@@ -7,14 +7,16 @@ from __future__ import annotations
 from sqlalchemy import Engine, inspect, text
 
 from msinfusion.adapters.storage import upgrade
-from tests.integration.storage.test_migrations import _downgrade
-from tests.integration.storage.test_migrations import empty_engine as empty_engine  # noqa: F401
+from tests.integration.storage.test_migrations import (
+    _downgrade,
+    empty_engine,  # noqa: F401  (a fixture)
+)
 
 INDEXES = {"ix_audit_log_resource_id_sequence", "ix_audit_log_action_sequence"}
 
 
 def test_0013_upgrades_a_0008_database_with_rows_and_downgrades_back(
-    empty_engine: Engine,  # noqa: F811
+    empty_engine: Engine,  # noqa: F811  (the fixture)
 ) -> None:
     assert upgrade(empty_engine, "0008") == "0008"
     with empty_engine.begin() as connection:
@@ -40,7 +42,7 @@ def test_0013_upgrades_a_0008_database_with_rows_and_downgrades_back(
         contact = connection.execute(text("SELECT reminder_contact FROM patients")).scalar_one()
     assert premedications in ("[]", [])
     assert contact is None
-    assert INDEXES <= {i["name"] for i in inspect(empty_engine).get_indexes("audit_log")}
+    assert INDEXES.issubset({i["name"] for i in inspect(empty_engine).get_indexes("audit_log")})
     _downgrade(empty_engine, "0008")
     assert "premedications" not in {
         c["name"] for c in inspect(empty_engine).get_columns("therapy_orders")
