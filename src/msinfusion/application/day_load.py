@@ -38,12 +38,14 @@ def hourly_load(stored: StoredDay, *, nurses: int) -> tuple[HourLoad, ...]:
 
     >>> from datetime import date, time
     >>> from zoneinfo import ZoneInfo
+    >>> from msinfusion.application.records import Chair
     >>> from msinfusion.application.schedule_day import DaySettings, build_stored_day
     >>> from msinfusion.catalog.registry import shipped_catalog
     >>> settings = DaySettings(day=date(2026, 3, 2), zone=ZoneInfo("UTC"), nurses=1,
     ...                        opens=time(8), closes=time(10))
-    >>> empty = build_stored_day(settings, chairs=[], appointments=[], patients={},
-    ...     catalog=shipped_catalog(), now=datetime(2026, 3, 1, tzinfo=UTC))
+    >>> empty = build_stored_day(settings, chairs=[Chair(id="c1", name="Chair 1")],
+    ...     appointments=[], patients={}, catalog=shipped_catalog(),
+    ...     now=datetime(2026, 3, 1, tzinfo=UTC))
     >>> [(h.starts_at.hour, h.visits_in_chairs, h.capacity_units)
     ...  for h in hourly_load(empty, nurses=1)]
     [(8, 0, 4), (9, 0, 4)]
