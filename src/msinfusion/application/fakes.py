@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -20,7 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
-from msinfusion.application.ports import StoredEvent
+from msinfusion.application.ports import StoredEvent, is_action
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -315,6 +315,9 @@ class InMemoryAuditLog:
         resource_type: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        until: datetime | None = None,
+        action: str | None = None,
+        resource_ids: Collection[str] | None = None,
     ) -> builtins.list[AuditEntry]:
         found = [
             e
@@ -322,6 +325,9 @@ class InMemoryAuditLog:
             if (user_id is None or e.user_id == user_id)
             and (resource_type is None or e.resource_type == resource_type)
             and (since is None or e.at >= since)
+            and (until is None or e.at < until)
+            and (action is None or is_action(e.action, action))
+            and (resource_ids is None or e.resource_id in resource_ids)
         ]
         return found[-limit:] if limit > 0 else []
 

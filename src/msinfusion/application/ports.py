@@ -10,7 +10,7 @@ never a silent overwrite.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
@@ -189,7 +189,26 @@ class AuditLog(Protocol):
         resource_type: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
-    ) -> builtins.list[AuditEntry]: ...
+        until: datetime | None = None,
+        action: str | None = None,
+        resource_ids: Collection[str] | None = None,
+    ) -> builtins.list[AuditEntry]:
+        """The newest ``limit`` entries that match every filter given, oldest first.
+
+        ``until`` is exclusive; ``action`` matches a verb or the verbs it starts
+        (``is_action``); ``resource_ids`` keeps entries about one of those records. The store
+        filters and cuts (indexed: migration 0013), so a search reads only what it returns.
+        """
+        ...
+
+
+def is_action(verb: str, wanted: str) -> bool:
+    """Whether ``verb`` is ``wanted`` or one of its kind (``order`` finds ``order.sign``).
+
+    >>> [is_action(v, "order") for v in ("order.sign", "order", "orders.x", "patient.read")]
+    [True, True, False, False]
+    """
+    return verb == wanted or verb.startswith(wanted.rstrip(".") + ".")
 
 
 class SessionSummaryRepository(Protocol):

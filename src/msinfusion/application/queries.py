@@ -266,16 +266,23 @@ class RecordQueries:
     def search_audit(self, actor: Actor, search: AuditSearch) -> list[AuditEntry]:
         """Audit entries matching ``search``, newest first (at most ``search.limit``).
 
-        A patient matches the entries about the patient and about their orders, appointments
-        and sessions (the trail holds ids only). Read through ``read_audit`` and audited.
+        A patient matches the entries about the patient and about their orders, appointments,
+        sessions and pharmacy preparations (the trail holds ids only). Filtered in the store
+        (``AuditLog.list``), not here. Read through ``read_audit`` and audited.
         """
         subject = Subject(verb="audit.read", resource_type="audit")
 
         def work(uow: UnitOfWork) -> list[AuditEntry]:
             ids = None if search.patient_id is None else _patient_resource_ids(uow, search)
-            rows = uow.audit.list(user_id=search.user_id, since=search.since, limit=AUDIT_SCAN)
-            kept = [e for e in reversed(rows) if search.matches(e, ids)]
-            return kept[: search.limit]
+            rows = uow.audit.list(
+                user_id=search.user_id,
+                since=search.since,
+                until=search.until,
+                action=search.action,
+                resource_ids=ids,
+                limit=search.limit,
+            )
+            return list(reversed(rows))
 
         return self._access.run(actor, Action.READ_AUDIT, subject, work)
 
@@ -343,10 +350,6 @@ class CatalogQueries:
         )
 
 
-AUDIT_SCAN = 50_000
-"""How many of the newest entries (after the user and date filters) an audit search reads."""
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditSearch:
     """What the audit viewer asks for; every part optional. ``action`` matches a verb or its
@@ -359,15 +362,6 @@ class AuditSearch:
     until: datetime | None = None
     limit: int = 500
 
-    def matches(self, entry: AuditEntry, resource_ids: frozenset[str] | None) -> bool:
-        if self.until is not None and entry.at >= self.until:
-            return False
-        if self.action and not (
-            entry.action == self.action or entry.action.startswith(self.action.rstrip(".") + ".")
-        ):
-            return False
-        return resource_ids is None or entry.resource_id in resource_ids
-
 
 def _patient_resource_ids(uow: UnitOfWork, search: AuditSearch) -> frozenset[str]:
     patient_id = str(search.patient_id)
@@ -378,6 +372,10 @@ def _patient_resource_ids(uow: UnitOfWork, search: AuditSearch) -> frozenset[str
         if appointment.session_id is not None:
             ids.add(appointment.session_id)
     ids.update(s.session_id for s in uow.sessions.list_for_patient(patient_id))
+    for appointment in uow.appointments.list_for_patient(patient_id):
+        # The pharmacy's steps: verification and return are about the appointment, the
+        # preparation and its second check about the bag (its preparation id).
+        ids.update(p.id for p in uow.preparations.list_for_appointment(appointment.id))
     return frozenset(ids)
 
 

@@ -8,13 +8,19 @@ are checked here, against the catalog and the planner — never in an adapter.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
-from msinfusion.application.audit import Actor, AuditedAccess, Subject
+from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry
+from msinfusion.application.booking_rules import (
+    SeriesDose,
+    check_chair_free,
+    check_not_double_booked,
+)
 from msinfusion.application.clinical_records import ClinicalRecords
+from msinfusion.application.order_premedication import checked_premedications
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Repository, UnitOfWork
 from msinfusion.application.reaction_history import reaction_history, require_not_contraindicated
@@ -27,9 +33,16 @@ from msinfusion.application.records import (
     Patient,
     TherapyOrder,
 )
+from msinfusion.application.reminder_contact import checked_reminder_contact
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog.registry import Catalog
-from msinfusion.errors import DuplicateRecord, InvalidCommand, InvalidCourseOrder, RecordNotFound
+from msinfusion.errors import (
+    DuplicateRecord,
+    InvalidCommand,
+    InvalidCourseOrder,
+    MsinfusionError,
+    RecordNotFound,
+)
 from msinfusion.planning import after, plan_infusion
 from msinfusion.planning.course_plan import BUILDERS, plan_course
 from msinfusion.planning.courses import CourseOrder
@@ -46,13 +59,11 @@ PATIENT_FIELDS = frozenset(
         "identifiers",
         "allergies",
         "synthetic",
+        "reminder_contact",
     }
 )
 CHAIR_FIELDS = frozenset({"name", "attributes", "active"})
 APPOINTMENT_TERMINAL = frozenset({AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED})
-LIVE_BOOKING = frozenset(
-    {AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS}
-)
 MAX_REASON_LENGTH = 500
 ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.DRAFT: frozenset({OrderStatus.DISCONTINUED}),
@@ -193,6 +204,8 @@ class RecordKeeping:
         checked = _changes(values, PATIENT_FIELDS)
         for therapy_id in checked.get("contraindicated_therapy_ids", ()):
             self._catalog.get_therapy(therapy_id)
+        if "reminder_contact" in checked:
+            checked["reminder_contact"] = checked_reminder_contact(checked["reminder_contact"])
         born = checked.get("date_of_birth")
         if born is not None and born > actor.at.date():
             raise InvalidCommand("date_of_birth is in the future", field="date_of_birth")
@@ -246,10 +259,12 @@ class RecordKeeping:
         options: tuple[tuple[str, str], ...] = (),
         note: str | None = None,
         draft: bool = False,
+        premedications: Mapping[str, str] | None = None,
     ) -> TherapyOrder:
         """A physician's order; the prescriber is the acting user. ``draft``: stored unsigned
         and inactive (no calendar flags, no booking) until ``sign_order``; otherwise signed now,
-        as the JSON API has always stored orders."""
+        as the JSON API has always stored orders. ``premedications``: the physician's pick per
+        protocol premedication (``order_premedication``)."""
         order = TherapyOrder(
             id=self._new_id("order"),
             patient_id=patient_id,
@@ -265,11 +280,12 @@ class RecordKeeping:
         )
 
         def work(uow: UnitOfWork) -> TherapyOrder:
-            self._catalog.get_therapy(therapy_id)
+            therapy = self._catalog.get_therapy(therapy_id)
             check_order_options(therapy_id, start_date, options)
             referenced(uow.patients, patient_id, "patient_id")
-            uow.orders.add(order)
-            return order
+            picked = checked_premedications(therapy, premedications or {})
+            uow.orders.add(replace(order, premedications=picked))
+            return replace(order, premedications=picked)
 
         subject = Subject(verb="order.create", resource_type="order", resource_id=order.id)
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
@@ -381,6 +397,42 @@ class RecordKeeping:
             actor, Action.BOOK_APPOINTMENT, subject, work, result_id=lambda a: a.id
         )
 
+    def book_series(
+        self, actor: Actor, *, patient_id: str, order_id: str, doses: Sequence[SeriesDose]
+    ) -> list[Appointment]:
+        """Book several doses of one order at once, all or nothing: each dose is checked as
+        ``book_appointment`` checks it (later doses see the earlier ones of the series), and
+        the first refusal, named ``doses[i]: ...`` with its rule's field, books none."""
+        if not doses:
+            raise InvalidCommand("doses: choose at least one dose to book", field="doses")
+
+        def work(uow: UnitOfWork) -> list[Appointment]:
+            booked: list[Appointment] = []
+            for index, dose in enumerate(doses):
+                wanted = Appointment(
+                    id=self._new_id("appointment"),
+                    patient_id=patient_id,
+                    chair_id=dose.chair_id,
+                    protocol_id=dose.protocol_id,
+                    dose_number=dose.dose_number,
+                    starts_at=dose.starts_at,
+                    ends_at=dose.starts_at,
+                    order_id=order_id,
+                )
+                try:
+                    checked = self._checked_booking(uow, wanted)
+                except MsinfusionError as error:
+                    error.message = f"doses[{index}] (dose {dose.dose_number}): {error.message}"
+                    error.args = (error.message,)
+                    raise
+                uow.appointments.add(checked)
+                uow.audit.record(entry(actor, _created(checked), "ok", at=actor.at))
+                booked.append(checked)
+            return booked
+
+        subject = Subject(verb="appointment.series", resource_type="order", resource_id=order_id)
+        return self._access.run(actor, Action.BOOK_APPOINTMENT, subject, work)
+
     def _checked_booking(self, uow: UnitOfWork, booking: Appointment) -> Appointment:
         """``booking`` with its end, after every booking rule (see ``book_appointment``)."""
         protocol = self._catalog.get_protocol(booking.protocol_id)
@@ -411,8 +463,8 @@ class RecordKeeping:
             weight_kg=patient.weight_kg,
         )
         ends_at = after(booking.starts_at, plan.chair_time)
-        _check_chair_free(uow, booking.chair_id, booking.starts_at, ends_at, booking.id)
-        _check_not_double_booked(uow, replace(booking, ends_at=ends_at))
+        check_chair_free(uow, booking.chair_id, booking.starts_at, ends_at, booking.id)
+        check_not_double_booked(uow, replace(booking, ends_at=ends_at))
         return replace(booking, ends_at=ends_at)
 
     def reschedule_appointment(
@@ -477,6 +529,12 @@ class RecordKeeping:
         return self._access.run(actor, Action.BOOK_APPOINTMENT, subject, work)
 
 
+def _created(appointment: Appointment) -> Subject:
+    return Subject(
+        verb="appointment.create", resource_type="appointment", resource_id=appointment.id
+    )
+
+
 def _require_unique_identifiers(uow: UnitOfWork, patient: Patient) -> None:
     """An identifier (system and value) names one patient only: a second is a duplicate."""
     mine = {(i.system, i.value) for i in patient.identifiers}
@@ -498,49 +556,6 @@ def _check_order(uow: UnitOfWork, order_id: str, patient_id: str, therapy_id: st
             f"order {order_id} is {order.status.value}: only a signed order is booked",
             field="order_id",
         )
-
-
-def _check_not_double_booked(uow: UnitOfWork, booking: Appointment) -> None:
-    """Refuse a second live booking of the same dose of an order, or of the same patient at
-    an overlapping time (another chair included)."""
-    for other in uow.appointments.list_for_patient(booking.patient_id):
-        if other.id == booking.id or other.status not in LIVE_BOOKING:
-            continue
-        if (
-            booking.order_id is not None
-            and other.order_id == booking.order_id
-            and other.dose_number == booking.dose_number
-        ):
-            raise DuplicateRecord(
-                f"dose {booking.dose_number} of this order is already booked for "
-                f"{other.starts_at.isoformat()} (appointment {other.id})",
-                field="dose_number",
-            )
-        if other.starts_at < booking.ends_at and booking.starts_at < other.ends_at:
-            raise DuplicateRecord(
-                f"the patient is already booked from {other.starts_at.isoformat()} to "
-                f"{other.ends_at.isoformat()} (appointment {other.id})",
-                field="starts_at",
-            )
-
-
-def _check_chair_free(
-    uow: UnitOfWork, chair_id: str, start: datetime, end: datetime, booking_id: str
-) -> None:
-    """Refuse an overlap with another live booking of the same chair."""
-    for other in uow.appointments.list_between(
-        after(start, -timedelta(days=2)), after(end, timedelta(days=1))
-    ):
-        if other.id == booking_id or other.chair_id != chair_id:
-            continue
-        if other.status is AppointmentStatus.CANCELLED:
-            continue
-        if other.starts_at < end and start < other.ends_at:
-            raise DuplicateRecord(
-                f"chair {chair_id} is booked from {other.starts_at.isoformat()} to "
-                f"{other.ends_at.isoformat()}",
-                field="starts_at",
-            )
 
 
 def check_order_options(

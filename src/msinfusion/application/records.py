@@ -81,6 +81,9 @@ class Patient:
     contraindicated_therapy_ids: tuple[str, ...] = ()
     identifiers: tuple[PatientIdentifier, ...] = ()
     allergies: tuple[Allergy, ...] = ()
+    reminder_contact: str | None = None
+    """Where appointment reminders go: a phone number (``+41 79 123 45 67``) or an e-mail
+    address, checked by ``application.reminder_contact``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +104,10 @@ class TherapyOrder:
     start_date: date
     prescriber_id: str
     options: tuple[tuple[str, str], ...] = ()
+    premedications: tuple[tuple[str, str], ...] = ()
+    """The physician's pick per protocol premedication: (the premedication as the protocol
+    names it, the drug chosen from ``session.medication.premedication_choices``, or ``none``
+    for an optional one left out)."""
     note: str | None = None
     active: bool = True
     status: OrderStatus = OrderStatus.SIGNED

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
+from msinfusion.application.day_load import HourLoad, hourly_load
 from msinfusion.application.permissions import Action
+from msinfusion.application.plan_apply import AppliedMove, PlannedMove, apply_moves
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.queries import day_bounds
 from msinfusion.application.schedule_day import DaySettings, StoredDay, build_stored_day
@@ -167,6 +169,27 @@ class SchedulingUseCases:
             path = Path(folder) / "day.svg"
             plot_schedule(schedule, path)
             return path.read_text(encoding="utf-8")
+
+    def nurse_load(self, actor: Actor, settings: DaySettings) -> tuple[HourLoad, ...]:
+        """The booked day's nurse load hour by hour (``day_load``), audited as
+        ``schedule.load``."""
+        stored, _ = self._stored(actor, settings, "schedule.load", pin_started=False)
+        return hourly_load(stored, nurses=settings.nurses)
+
+    def apply_plan(
+        self, actor: Actor, settings: DaySettings, moves: Sequence[PlannedMove]
+    ) -> tuple[AppliedMove, ...]:
+        """Move the day's bookings as a plan proposes, all or nothing (``plan_apply``); needs
+        ``book_appointment``, audited as ``schedule.apply`` and one ``appointment.move`` each."""
+        subject = Subject(
+            verb="schedule.apply", resource_type="schedule", resource_id=settings.day.isoformat()
+        )
+        return self._access.run(
+            actor,
+            Action.BOOK_APPOINTMENT,
+            subject,
+            lambda uow: apply_moves(uow, actor, settings, moves, self._catalog),
+        )
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ class ChairsideView:
     version: int
     view: SessionView
     patient: Patient | None
+    ordered_premedications: tuple[tuple[str, str], ...] = ()
+    """The physician's premedication choices on the session's order (``TherapyOrder``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,11 +97,16 @@ class CommandOutcome:
     events: tuple[NumberedEvent, ...]
     view: SessionView
     patient: Patient | None
+    ordered_premedications: tuple[tuple[str, str], ...] = ()
 
     @property
     def read(self) -> ChairsideView:
         return ChairsideView(
-            session_id=self.session_id, version=self.version, view=self.view, patient=self.patient
+            session_id=self.session_id,
+            version=self.version,
+            view=self.view,
+            patient=self.patient,
+            ordered_premedications=self.ordered_premedications,
         )
 
 
@@ -118,6 +125,13 @@ def live_view(
     last = stream.state.last_at
     when = None if last is not None and last > now else now
     return view_of(stream, when, display_tz, late_after=late_after)
+
+
+def _ordered_premedications(uow: UnitOfWork, session_id: str) -> tuple[tuple[str, str], ...]:
+    appointment = uow.appointments.find_by_session(session_id)
+    if appointment is None or appointment.order_id is None:
+        return ()
+    return uow.orders.get(appointment.order_id).premedications
 
 
 def _patient_of(uow: UnitOfWork, stream: Stream) -> Patient | None:
@@ -199,7 +213,9 @@ class SessionUseCases:
             verb=f"session.command.{name}", resource_type="session", resource_id=session_id
         )
 
-        def work(uow: UnitOfWork) -> tuple[Decision, Patient | None]:
+        def work(
+            uow: UnitOfWork,
+        ) -> tuple[Decision, Patient | None, tuple[tuple[str, str], ...]]:
             require_verbal_order(uow, actor, command)
             charted = self._check_in_from_record(uow, session_id, command)
             decision = self._streams.decide_in(
@@ -216,7 +232,8 @@ class SessionUseCases:
             charted = decision.command
             late = self._streams.policy.is_late(charted.at, charted.recorded_at)
             uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
-            return decision, _patient_of(uow, decision.after)
+            ordered = _ordered_premedications(uow, session_id)
+            return decision, _patient_of(uow, decision.after), ordered
 
         try:
             verbal = getattr(command, "verbal_order_by", None) is not None
@@ -224,7 +241,7 @@ class SessionUseCases:
             require_command(actor.role, name, has_override=has_override)
             if command.user != actor.username:
                 raise InvalidCommand("user must be your own user name (or left out)", field="user")
-            decision, patient = in_transaction(
+            decision, patient, ordered = in_transaction(
                 self._access.uow_factory, work, retry=expected_version is None
             )
         except (AccessError, MsinfusionError) as error:
@@ -246,6 +263,7 @@ class SessionUseCases:
                 decision.after, actor.at, display_tz, late_after=self._streams.policy.late_after
             ),
             patient=patient,
+            ordered_premedications=ordered,
         )
 
     def _check_in_from_record(self, uow: UnitOfWork, session_id: str, command: Command) -> Command:
@@ -347,11 +365,11 @@ class SessionUseCases:
         audited in the same transaction."""
         subject = Subject(verb="session.read", resource_type="session", resource_id=session_id)
 
-        def work(uow: UnitOfWork) -> tuple[Stream, Patient | None]:
+        def work(uow: UnitOfWork) -> tuple[Stream, Patient | None, tuple[tuple[str, str], ...]]:
             stream = self._streams.read_in(uow, session_id)
-            return stream, _patient_of(uow, stream)
+            return stream, _patient_of(uow, stream), _ordered_premedications(uow, session_id)
 
-        stream, patient = self._access.run(actor, Action.READ_SESSION, subject, work)
+        stream, patient, ordered = self._access.run(actor, Action.READ_SESSION, subject, work)
         late_after = self._streams.policy.late_after
         view = (
             live_view(stream, actor.at, display_tz, late_after=late_after)
@@ -359,7 +377,11 @@ class SessionUseCases:
             else view_of(stream, at, display_tz, late_after=late_after)
         )
         return ChairsideView(
-            session_id=session_id, version=stream.version, view=view, patient=patient
+            session_id=session_id,
+            version=stream.version,
+            view=view,
+            patient=patient,
+            ordered_premedications=ordered,
         )
 
     def list_events(self, actor: Actor, session_id: str) -> tuple[NumberedEvent, ...]:

@@ -337,3 +337,27 @@ def test_a_therapy_the_patients_history_contraindicates_is_flagged_and_never_ver
     assert refused.value.rule == "therapy-contraindicated"
     with world.uow_factory() as uow:
         assert uow.preparations.list_for_appointment(spare) == []
+
+
+def test_a_patients_audit_search_finds_the_pharmacy_steps(
+    world: World, pharmacists: Pharmacists
+) -> None:
+    from msinfusion.application.queries import AuditSearch
+
+    appointment_id = stored_appointment(world, "audited", order_id=other_order(world))
+    bag = released(pharmacists, appointment_id)
+    found = world.centre.queries.search_audit(
+        actor_for(world, Role.ADMIN),
+        AuditSearch(patient_id=world.ids["other_patient"], action="pharmacy"),
+    )
+    steps = [(e.action, e.resource_id) for e in found]
+    assert steps[:3] == [
+        ("pharmacy.check", bag.id),
+        ("pharmacy.prepare", bag.id),
+        ("pharmacy.verify", appointment_id),
+    ]
+    others = world.centre.queries.search_audit(
+        actor_for(world, Role.ADMIN),
+        AuditSearch(patient_id=world.ids["patient"], action="pharmacy"),
+    )
+    assert bag.id not in {e.resource_id for e in others}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -112,7 +113,7 @@ def test_memo_views_equal_a_full_replay(
     reader = SessionService(shipped_catalog(), unit_of_work=factory)
     sid = writer.create_session()
     pending = list(charted)
-    sizes = iter(batches * 20)
+    sizes = itertools.cycle(batches)  # as many batches as the commands need
     while pending:
         size = next(sizes)
         batch, pending = pending[:size], pending[size:]

@@ -74,6 +74,7 @@ patients = Table(
     Column("contraindicated_therapy_ids", NameTuple, nullable=False),
     Column("identifiers", RecordTuple(PatientIdentifier), nullable=False),
     Column("allergies", RecordTuple(Allergy), nullable=False),
+    Column("reminder_contact", String(254)),
 )
 
 chairs = Table(
@@ -94,6 +95,7 @@ therapy_orders = Table(
     Column("start_date", Date, nullable=False),
     Column("prescriber_id", String(ID), nullable=False),
     Column("options", PairTuple, nullable=False),
+    Column("premedications", PairTuple, nullable=False, server_default="[]"),
     Column("note", Text),
     Column("active", Boolean, nullable=False),
     Column("status", EnumValue(OrderStatus), nullable=False, server_default="signed"),
@@ -170,6 +172,8 @@ audit_log = Table(
     Column("outcome", String(32), nullable=False),
     Column("previous_hash", String(64)),
     Column("row_hash", String(64)),
+    Index("ix_audit_log_resource_id_sequence", "resource_id", "sequence"),
+    Index("ix_audit_log_action_sequence", "action", "sequence"),
 )
 
 session_events = Table(

@@ -140,6 +140,13 @@ Identifiers = Annotated[list[IdentifierIn], Field(max_length=20)]
 Allergies = Annotated[list[AllergyIn], Field(max_length=50)]
 
 
+ReminderContact = Annotated[
+    str,
+    StringConstraints(max_length=254),
+    Field(description="A phone number or an e-mail address for reminders (checked as such)."),
+]
+
+
 class PatientIn(Forbid):
     display_name: Name
     date_of_birth: ClinicalDate | None = None
@@ -149,6 +156,7 @@ class PatientIn(Forbid):
     contraindicated_therapy_ids: Annotated[list[Id], Field(max_length=50)] = []
     identifiers: Identifiers = []
     allergies: Allergies = []
+    reminder_contact: ReminderContact | None = None
 
 
 class PatientPatch(Forbid):
@@ -160,6 +168,7 @@ class PatientPatch(Forbid):
     contraindicated_therapy_ids: Annotated[list[Id], Field(max_length=50)] | None = None
     identifiers: Identifiers | None = None
     allergies: Allergies | None = None
+    reminder_contact: ReminderContact | None = None
 
 
 class ChairIn(Forbid):
@@ -179,6 +188,14 @@ class OrderIn(Forbid):
     start_date: ClinicalDate
     options: Annotated[dict[Tag, Name], Field(max_length=20)] = {}
     note: Note | None = None
+    premedications: Annotated[
+        dict[Name, Name],
+        Field(
+            max_length=20,
+            description="Premedication (as the protocol names it) -> the drug chosen from its "
+            "pick-list, or 'none' for an optional one.",
+        ),
+    ] = {}
 
 
 class OrderPatch(Forbid):
@@ -258,6 +275,7 @@ class PatientOut(BaseModel):
         description="Recorded in the patient record, plus those a reaction in a stored session "
         "discontinued (GET of one patient)."
     )
+    reminder_contact: str | None = None
 
     @classmethod
     def of(cls, p: Patient, contraindicated: tuple[str, ...] | None = None) -> PatientOut:
@@ -280,6 +298,7 @@ class PatientOut(BaseModel):
             contraindicated_therapy_ids=list(
                 p.contraindicated_therapy_ids if contraindicated is None else contraindicated
             ),
+            reminder_contact=p.reminder_contact,
         )
 
 
@@ -303,6 +322,7 @@ class OrderOut(BaseModel):
     options: dict[str, str]
     note: str | None
     active: bool
+    premedications: dict[str, str] = {}
 
     @classmethod
     def of(cls, o: TherapyOrder) -> OrderOut:
@@ -315,6 +335,7 @@ class OrderOut(BaseModel):
             options=dict(o.options),
             note=o.note,
             active=o.active,
+            premedications=dict(o.premedications),
         )
 
 

@@ -126,6 +126,7 @@ def create_order(request: Request, actor: ActorDep, body: OrderIn) -> OrderOut:
         start_date=body.start_date,
         options=tuple(sorted(body.options.items())),
         note=body.note,
+        premedications=body.premedications,
     )
     return OrderOut.of(order)
 

@@ -257,6 +257,8 @@ def day_plan(request: Request) -> Response:
             choice=solver_choice(
                 query, settings.schedule_max_time_limit_s, settings.schedule_workers
             ),
+            opens=settings.opens,
+            closes=settings.closes,
         )
     except MsinfusionError as error:
         return error_page(request, viewer, error)

@@ -6,7 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msinfusion.application.schedule_day import MAX_NURSES
@@ -67,6 +67,12 @@ class Settings:
     """Nurses on shift that the day plan (``/schedule``) assumes until its form says otherwise
     (``MSINFUSION_NURSES_ON_DUTY``, 1 to 200): a site setting, not a staffing rule."""
 
+    opens: time = time(8, 0)
+    closes: time = time(18, 0)
+    """The centre's opening hours (``MSINFUSION_OPENS``, ``MSINFUSION_CLOSES``, ``HH:MM``
+    local time): the booking page warns before opening and past closing, and the day plan
+    solves within them. Site settings; the defaults are examples."""
+
     idle_signout: timedelta = timedelta(minutes=15)
     """An open page with no key press, click or touch for this long signs out, after a
     warning a minute before (``MSINFUSION_IDLE_SIGNOUT_MIN``; 0 turns it off)."""
@@ -94,8 +100,8 @@ class Settings:
         ``MSINFUSION_TRUSTED_PROXIES`` (comma-separated addresses or networks),
         ``MSINFUSION_API_DOCS`` (0/1), ``MSINFUSION_DEVICE_ZONES``,
         ``MSINFUSION_DEVICE_CHAIR_COMPONENT``, ``MSINFUSION_JURISDICTION`` (US/EU, unset:
-        unknown), ``MSINFUSION_IDLE_SIGNOUT_MIN``, ``MSINFUSION_NURSES_ON_DUTY``; defaults
-        otherwise."""
+        unknown), ``MSINFUSION_IDLE_SIGNOUT_MIN``, ``MSINFUSION_NURSES_ON_DUTY``,
+        ``MSINFUSION_OPENS``/``MSINFUSION_CLOSES``; defaults otherwise."""
         values = os.environ if env is None else env
         settings = cls(
             trusted_proxies=parse_trusted_proxies(values.get("MSINFUSION_TRUSTED_PROXIES", "")),
@@ -118,7 +124,11 @@ class Settings:
             jurisdiction=parse_jurisdiction(values.get("MSINFUSION_JURISDICTION", "")),
             idle_signout=timedelta(minutes=int(values.get("MSINFUSION_IDLE_SIGNOUT_MIN", "15"))),
             nurses_on_duty=int(values.get("MSINFUSION_NURSES_ON_DUTY", "2")),
+            opens=parse_clock(values.get("MSINFUSION_OPENS", "08:00"), "MSINFUSION_OPENS"),
+            closes=parse_clock(values.get("MSINFUSION_CLOSES", "18:00"), "MSINFUSION_CLOSES"),
         )
+        if settings.opens >= settings.closes:
+            raise ValueError("MSINFUSION_CLOSES: must be after MSINFUSION_OPENS")
         if not 1 <= settings.nurses_on_duty <= MAX_NURSES:
             raise ValueError(f"MSINFUSION_NURSES_ON_DUTY: must be a whole number 1 to {MAX_NURSES}")
         if settings.device_chair_component not in DEVICE_CHAIR_COMPONENTS:
@@ -137,6 +147,21 @@ class Settings:
 
 DEVICE_CHAIR_COMPONENTS = ("bed", "room", "point-of-care")
 JURISDICTIONS = ("US", "EU")
+
+
+def parse_clock(text: str, name: str) -> time:
+    """``"07:30"`` → 07:30; ValueError naming the variable otherwise.
+
+    >>> parse_clock("07:30", "MSINFUSION_OPENS")
+    datetime.time(7, 30)
+    """
+    try:
+        hours, minutes = text.strip().split(":")
+        if len(hours) != 2 or len(minutes) != 2:  # HH:MM
+            raise ValueError(text)
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a time of day HH:MM") from None
 
 
 def parse_jurisdiction(text: str) -> str | None:

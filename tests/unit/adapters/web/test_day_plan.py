@@ -104,7 +104,7 @@ def test_a_nurse_sees_the_optimised_day_with_metrics_rows_and_chart(world: World
     assert row["planned"] == "08:45 → 14:15"
     assert (row["booked"], row["change"]) == ("08:45", "no change")
     assert world.ids["spare_appointment"] not in html  # tomorrow's visit is not today's day
-    assert "A proposal only:</strong> nothing is re-booked" in html
+    assert "A proposal:</strong> nothing is re-booked or moved until a scheduler applies" in html
     assert DISCLAIMER in html
     assert '<svg role="img" aria-labelledby="gantt-caption"' in html
     assert 'id="gantt-caption"' in html

@@ -10,8 +10,6 @@ a late dose or a visit past closing is booked only when the scheduler confirms t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, to_login
-from msinfusion.adapters.web.ui.course_page import course_panel
+from msinfusion.adapters.web.ui.booking_view import booking_context
 from msinfusion.adapters.web.ui.page_forms import (
     Fields,
     Refusal,
@@ -30,192 +28,14 @@ from msinfusion.adapters.web.ui.page_forms import (
     posted_fields,
     refusal,
     required_text,
-    whole,
 )
-from msinfusion.adapters.web.ui.pages import list_patient_appointments
-from msinfusion.application.clinical_records import OrderCourse
-from msinfusion.application.record_keeping import LIVE_BOOKING
-from msinfusion.application.records import Appointment, OrderStatus
+from msinfusion.application.records import OrderStatus
 from msinfusion.errors import InvalidCommand, MsinfusionError
 
 router = APIRouter(include_in_schema=False)
 
-OPENS = time(8, 0)
-CLOSES = time(18, 0)
-"""The centre day's hours the booking page warns against (the day plan's example hours,
-``application.schedule_day.DaySettings``)."""
-DEFAULT_TIME = time(9, 0)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Choice:
-    dose: dict[str, Any] | None
-    protocol_id: str
-    protocol_ids: tuple[str, ...]
-    on: date
-    at: time
-    chair_id: str
-
-
-def _today(request: Request, viewer: Viewer) -> date:
-    return viewer.actor.at.astimezone(web_context(request).settings.zone).date()
-
-
-def _choice(fields: Fields, doses: list[dict[str, Any]], chairs: list[Any], today: date) -> Choice:
-    number = whole(fields, "dose_number", low=1, high=1000)
-    open_doses = [d for d in doses if d["status"] != "given" and not d["booked"]]
-    dose = next((d for d in doses if d["dose_number"] == number), None) if number else None
-    dose = dose or (open_doses[0] if open_doses else None)
-    protocol_ids: tuple[str, ...] = ()
-    if dose is not None:
-        protocol_ids = (dose["protocol_id"], *dose["alternative_protocol_ids"])
-    protocol_id = fields.get("protocol_id") or (protocol_ids[0] if protocol_ids else "")
-    if protocol_ids and protocol_id not in protocol_ids:
-        protocol_id = protocol_ids[0]
-    default_day = today
-    if dose is not None:
-        default_day = max(date.fromisoformat(dose["due"]), today)
-    return Choice(
-        dose=dose,
-        protocol_id=protocol_id,
-        protocol_ids=protocol_ids,
-        on=day(fields, "day") or default_day,
-        at=clock(fields, "time") or DEFAULT_TIME,
-        chair_id=fields.get("chair_id") or (chairs[0].id if chairs else ""),
-    )
-
-
-def _warnings(
-    choice: Choice,
-    *,
-    start: datetime,
-    end: datetime | None,
-    zone: Any,
-    day_bookings: list[Appointment],
-    patient_bookings: list[Appointment],
-    order_id: str,
-    blocked: list[str],
-) -> tuple[list[str], list[str]]:
-    """(refusals to expect, warnings to confirm) for the chosen visit."""
-    hard: list[str] = []
-    soft: list[str] = []
-    finish = end or start
-    for other in day_bookings:
-        same_chair = other.status in LIVE_BOOKING and other.chair_id == choice.chair_id
-        if same_chair and other.starts_at < finish and start < other.ends_at:
-            hard.append(
-                f"Chair occupied: booked {other.starts_at.astimezone(zone):%H:%M} to "
-                f"{other.ends_at.astimezone(zone):%H:%M}."
-            )
-    for other in patient_bookings:
-        if other.status not in LIVE_BOOKING:
-            continue
-        same_dose = (
-            choice.dose is not None
-            and other.order_id == order_id
-            and other.dose_number == choice.dose["dose_number"]
-        )
-        if same_dose or (other.starts_at < finish and start < other.ends_at):
-            hard.append(
-                f"Double booking: the patient is booked on "
-                f"{other.starts_at.astimezone(zone):%Y-%m-%d %H:%M} (dose {other.dose_number})."
-            )
-    if choice.dose is not None:
-        earliest = date.fromisoformat(choice.dose["earliest"])
-        latest = date.fromisoformat(choice.dose["latest"])
-        if choice.on < earliest:
-            hard.append(f"Outside the dose window: the earliest date is {earliest}.")
-        elif choice.on > latest:
-            soft.append(f"Outside the dose window: the latest date was {latest} (a late dose).")
-    local_start = start.astimezone(zone)
-    if local_start.time() < OPENS:
-        soft.append(f"Before opening: the centre opens at {OPENS:%H:%M}.")
-    if end is not None and end.astimezone(zone) > datetime.combine(choice.on, CLOSES, zone):
-        soft.append(
-            f"Past closing: the visit ends at {end.astimezone(zone):%H:%M}, the centre closes "
-            f"at {CLOSES:%H:%M}."
-        )
-    hard.extend(f"Blocked gate: {reason}" for reason in blocked)
-    return hard, soft
-
-
-def booking_context(request: Request, viewer: Viewer, fields: Fields) -> dict[str, Any]:
-    """The booking page for ``fields['order_id']`` (raises the service layer's errors)."""
-    context = web_context(request)
-    centre, zone = context.centre, context.settings.zone
-    today = _today(request, viewer)
-    order = centre.queries.get_order(viewer.actor, fields.get("order_id", ""))
-    patient = centre.queries.get_patient(viewer.actor, order.patient_id)
-    check = centre.courses.check(
-        viewer.actor, patient.id, {"order_id": order.id, "as_of": today.isoformat()}
-    )
-    panel = course_panel(OrderCourse(order=order, check=check))
-    bookings = list_patient_appointments(centre, viewer.actor, patient.id)
-    live = {
-        a.dose_number: a for a in bookings if a.order_id == order.id and a.status in LIVE_BOOKING
-    }
-    doses = [{**d, "booked": live.get(d["dose_number"])} for d in panel.check["calendar"]["doses"]]
-    chairs = [c for c in centre.queries.list_chairs(viewer.actor) if c.active]
-    choice = _choice(fields, doses, chairs, today)
-    start = local_moment(choice.on, choice.at, zone)
-    plan_error: str | None = None
-    end: datetime | None = None
-    chair_minutes: int | None = None
-    if choice.protocol_id:
-        try:
-            plan = centre.catalog.plan(
-                viewer.actor,
-                choice.protocol_id,
-                start_at=start,
-                dose_number=None if choice.dose is None else choice.dose["dose_number"],
-                height_cm=patient.height_cm,
-                weight_kg=patient.weight_kg,
-            )
-            end = start + plan.chair_time
-            chair_minutes = int(plan.chair_time / timedelta(minutes=1))
-        except MsinfusionError as error:
-            plan_error = error.message
-    day_bookings = centre.queries.list_appointments(viewer.actor, choice.on, zone)
-    next_number = panel.next_dose["dose_number"] if panel.next_dose else None
-    blocked = [
-        f"{g['gate_id']}: {g['reason']}"
-        for g in panel.failed
-        if choice.dose is not None and choice.dose["dose_number"] == next_number
-    ]
-    hard, soft = _warnings(
-        choice,
-        start=start,
-        end=end,
-        zone=zone,
-        day_bookings=day_bookings,
-        patient_bookings=bookings,
-        order_id=order.id,
-        blocked=blocked,
-    )
-    return {
-        "order": order,
-        "patient": patient,
-        "doses": doses,
-        "chairs": chairs,
-        "choice": choice,
-        "start": start,
-        "end": end,
-        "chair_minutes": chair_minutes,
-        "plan_error": plan_error,
-        "availability": {
-            c.id: [a for a in day_bookings if a.chair_id == c.id and a.status in LIVE_BOOKING]
-            for c in chairs
-        },
-        "refusals": hard,
-        "warnings": soft,
-        "signed": order.status is OrderStatus.SIGNED,
-        "form_error": None,
-        "booked": None,
-        "today": today,
-    }
-
-
-def _page(
+def booking_response(
     request: Request,
     viewer: Viewer,
     fields: Fields,
@@ -240,6 +60,7 @@ def _page(
         return error_page(request, viewer, error)
     page["form_error"] = form_error
     page["booked"] = fields.get("booked")
+    page["booked_series"] = fields.get("booked_series")
     name = "_booking_preview.html" if fragment else "booking.html"
     status = 200 if form_error is None else form_error.status
     return render(request, name, viewer, status_code=status, **page)
@@ -250,7 +71,7 @@ def booking_page(request: Request) -> Response:
     viewer = current_viewer(request)
     if viewer is None:
         return to_login(request)
-    return _page(request, viewer, dict(request.query_params))
+    return booking_response(request, viewer, dict(request.query_params))
 
 
 @router.get("/appointments/new/preview", response_class=HTMLResponse)
@@ -258,7 +79,7 @@ def booking_preview(request: Request) -> Response:
     viewer = current_viewer(request)
     if viewer is None:
         return to_login(request)
-    return _page(request, viewer, dict(request.query_params), fragment=True)
+    return booking_response(request, viewer, dict(request.query_params), fragment=True)
 
 
 @router.post("/appointments/new", response_class=HTMLResponse)
@@ -297,7 +118,7 @@ async def book(request: Request) -> Response:
         shown = refusal("booking", error)
         if shown.status in (401, 403, 404) and error.field is None:
             return error_page(request, viewer, error)
-        return _page(request, viewer, kept, form_error=shown)
+        return booking_response(request, viewer, kept, form_error=shown)
     target = f"/appointments/new?order_id={appointment.order_id}&booked={appointment.id}"
     return RedirectResponse(target, status_code=303)
 

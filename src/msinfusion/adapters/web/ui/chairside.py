@@ -10,6 +10,7 @@ when it is sent, and a refusal is shown with the rule that refused it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -23,7 +24,11 @@ from msinfusion.catalog.model import Protocol, ReactionAction, ReactionRule
 from msinfusion.planning import InfusionPlan, after
 from msinfusion.session.commands import SYMPTOMS
 from msinfusion.session.due import next_rate_step
-from msinfusion.session.medication import expected, premedication_choices
+from msinfusion.session.medication import (
+    PremedicationChoice,
+    expected,
+    premedication_choices,
+)
 from msinfusion.session.queries import SessionView
 from msinfusion.session.rule_catalogue import soft_rules
 from msinfusion.session.rules import allowed_rate_at
@@ -206,7 +211,16 @@ def build_chart(
     )
 
 
-def _premedications(view: SessionView, protocol: Protocol) -> tuple[dict[str, Any], ...]:
+def ordered_first(
+    choices: tuple[PremedicationChoice, ...], ordered: str | None
+) -> tuple[PremedicationChoice, ...]:
+    """The pick-list with the physician's ordered drug first (the form pre-fills the first)."""
+    return tuple(sorted(choices, key=lambda c: c.drug != ordered))
+
+
+def _premedications(
+    view: SessionView, protocol: Protocol, ordered: Mapping[str, str]
+) -> tuple[dict[str, Any], ...]:
     given = {g.satisfies: g.at for g in view.state.premedications}
     return tuple(
         {
@@ -217,7 +231,10 @@ def _premedications(view: SessionView, protocol: Protocol) -> tuple[dict[str, An
             "given_at": given.get(p.drug),
             "verified": p.verified,
             "expected": expected(p),
-            "choices": premedication_choices(p, shipped_formulary()),
+            "choices": ordered_first(
+                premedication_choices(p, shipped_formulary()), ordered.get(p.drug)
+            ),
+            "ordered": ordered.get(p.drug),
         }
         for p in protocol.premedications
         if p.applies_to_course_days is None
@@ -251,6 +268,7 @@ def build_chairside(
     plan: InfusionPlan | None,
     now: datetime,
     zone: tzinfo,
+    ordered_premedications: Mapping[str, str] | None = None,
 ) -> Chairside:
     state = view.state
     symbol, text = status_label(state.status.value)
@@ -272,7 +290,9 @@ def build_chairside(
         step_rate=step_rate,
         start_rate=start_rate,
         resume_rate=resume_rate,
-        premedications=() if protocol is None else _premedications(view, protocol),
+        premedications=()
+        if protocol is None
+        else _premedications(view, protocol, ordered_premedications or {}),
         reaction_guides=() if protocol is None else reaction_guides(protocol, onset),
         timeline=build_timeline(view, plan),
         chart=build_chart(view, plan, now, zone),

@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,25 @@ class PlanRow:
     change_min: int | None
     started: bool
     synthetic: bool = False
+    chair_id: str | None = None
+    booked_chair_id: str | None = None
+
+    @property
+    def move(self) -> str | None:
+        """The change to apply (``plan_apply.PlannedMove`` as one form value), or None."""
+        if self.started or self.start is None or self.booked_start is None:
+            return None
+        if self.chair_id == self.booked_chair_id and self.change_min == 0:
+            return None
+        return "|".join(
+            (
+                self.appointment_id,
+                self.booked_chair_id or "",
+                self.booked_start.isoformat(),
+                self.chair_id or "",
+                self.start.isoformat(),
+            )
+        )
 
 
 def read_query(params: Mapping[str, str], default_nurses: int = DEFAULT_NURSES) -> DayPlanQuery:
@@ -123,6 +142,8 @@ def plan_rows(
                 change_min=change,
                 started=visit["started"],
                 synthetic=bool(stored.get("patient_synthetic", False)),
+                chair_id=visit["chair"],
+                booked_chair_id=stored.get("chair_id"),
             )
         )
     far = datetime.max.replace(tzinfo=UTC)
@@ -282,9 +303,12 @@ def day_plan_page(
     zone: tzinfo,
     query: DayPlanQuery,
     choice: SolverChoice,
+    opens: time = time(8, 0),
+    closes: time = time(18, 0),
 ) -> dict[str, Any]:
-    """The page's context: solve first (refused unless ``plan_schedule``), then read names."""
-    settings = DaySettings(day=day, zone=zone, nurses=query.nurses)
+    """The page's context: solve first (refused unless ``plan_schedule``), then read names.
+    ``opens``/``closes``: the centre's opening hours (``Settings``)."""
+    settings = DaySettings(day=day, zone=zone, nurses=query.nurses, opens=opens, closes=closes)
     schedule = centre.scheduling.solve_stored(actor, settings, choice)
     report = schedule_to_json(schedule)
     board = [row.to_json_dict(zone) for row in centre.queries.get_board(actor, day, zone)]
@@ -292,6 +316,7 @@ def day_plan_page(
     patients = {row["appointment_id"]: row["patient_display_name"] for row in board}
     status = report["metrics"]["status"]
     symbol, words = STATUS_WORDS.get(status, ("•", status))
+    rows = plan_rows(report["visits"], board, chairs)
     return {
         "day": day,
         "query": query,
@@ -302,7 +327,7 @@ def day_plan_page(
         "status_symbol": symbol,
         "status_words": words,
         "bound_gap": gap_words(report["metrics"]["bound_gap"], status),
-        "rows": plan_rows(report["visits"], board, chairs),
+        "rows": rows,
         "change_words": change_words,
         "gantt": gantt_markup(named_schedule(schedule, patients, chairs))
         if schedule.assignments
@@ -312,4 +337,7 @@ def day_plan_page(
         else [],
         "violations": named_violations(report, patients),
         "solvers": [s.value for s in SolverName],
+        "moves": [r.move for r in rows if r.move]
+        if status in ("optimal", "feasible") and not report["violations"]
+        else [],
     }

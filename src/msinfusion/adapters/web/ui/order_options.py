@@ -5,8 +5,10 @@ still checks every value (an unknown option or value is refused there, naming ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from msinfusion.application.order_premedication import PremedicationOffer, premedication_offers
 from msinfusion.catalog.model import CourseKind, Therapy
 from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.planning.course_options import JURISDICTIONS
@@ -98,3 +100,22 @@ def option_fields(therapy_id: str) -> tuple[OptionField, ...]:
         if therapy.id == therapy_id and therapy.planning is not None:
             return KIND_OPTIONS.get(therapy.planning.course_kind, ()) + COMMON_OPTIONS
     return COMMON_OPTIONS
+
+
+def premedication_fields(therapy_id: str) -> tuple[PremedicationOffer, ...]:
+    """The premedication pick-lists of the therapy's protocols (``order_premedication``); the
+    form names them ``premed_0``, ``premed_1``... in this order."""
+    for therapy in orderable_therapies():
+        if therapy.id == therapy_id:
+            return premedication_offers(therapy)
+    return ()
+
+
+def premedication_input(therapy_id: str, fields: Mapping[str, str]) -> dict[str, str]:
+    """The physician's picks from the form (premedication → drug or ``none``); empty ones
+    are left to the protocol's first choice."""
+    return {
+        offer.premedication: picked
+        for i, offer in enumerate(premedication_fields(therapy_id))
+        if (picked := fields.get(f"premed_{i}", "").strip())
+    }

@@ -20,7 +20,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from msinfusion.adapters.web.context import web_context
 from msinfusion.adapters.web.ui.access import Viewer, current_viewer, render, to_login
 from msinfusion.adapters.web.ui.course_page import CoursePanel, course_panel
-from msinfusion.adapters.web.ui.order_options import option_fields, orderable_therapies
+from msinfusion.adapters.web.ui.order_options import (
+    option_fields,
+    orderable_therapies,
+    premedication_fields,
+    premedication_input,
+)
 from msinfusion.adapters.web.ui.page_forms import (
     Fields,
     Refusal,
@@ -63,7 +68,12 @@ def order_input(fields: Fields) -> dict[str, Any]:
         for o in option_fields(therapy_id)
         if (value := text(fields, f"option_{o.name}")) is not None
     )
-    return {"therapy_id": therapy_id, "start_date": start, "options": options}
+    return {
+        "therapy_id": therapy_id,
+        "start_date": start,
+        "options": options,
+        "premedications": premedication_input(therapy_id, fields),
+    }
 
 
 def _indication(fields: Fields) -> str:
@@ -131,6 +141,7 @@ def _new_order_page(
         patient=patient,
         therapies=therapies,
         options=option_fields(therapy_id),
+        premedications=premedication_fields(therapy_id),
         v=values,
         panel=panel,
         problem=problem,
@@ -158,7 +169,14 @@ def order_options_fragment(request: Request, therapy_id: str = "") -> Response:
     viewer = current_viewer(request)
     if viewer is None:
         return to_login(request)
-    return render(request, "_order_options.html", viewer, options=option_fields(therapy_id), v={})
+    return render(
+        request,
+        "_order_options.html",
+        viewer,
+        options=option_fields(therapy_id),
+        premedications=premedication_fields(therapy_id),
+        v={},
+    )
 
 
 @router.get("/orders/new/check", response_class=HTMLResponse)

@@ -4,8 +4,8 @@
 patient with the same name and date of birth is shown, and the clerk registers anyway only by
 confirming that this is another person. Identifiers (the MRN and others) are system + value
 rows, allergies substance / reaction / severity / source rows; empty rows are ignored. Every
-refusal names its field and stores nothing. The record has no contact field, so contact details
-for reminders are not asked for here.
+refusal names its field and stores nothing. The contact for reminders (a phone number or an
+e-mail address) is checked by ``application.reminder_contact``, in the use case.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def patient_values(fields: Fields) -> dict[str, Any]:
         "weight_kg": decimal(fields, "weight_kg", low=Decimal(1), high=Decimal(400)),
         "identifiers": _identifiers(fields),
         "allergies": _allergies(fields),
+        "reminder_contact": text(fields, "reminder_contact"),
     }
 
 
@@ -114,6 +115,7 @@ def values_of(patient: Patient) -> Fields:
         "sex": patient.sex or "",
         "height_cm": "" if patient.height_cm is None else str(patient.height_cm),
         "weight_kg": "" if patient.weight_kg is None else str(patient.weight_kg),
+        "reminder_contact": patient.reminder_contact or "",
     }
     for i, identifier in enumerate(patient.identifiers):
         values[f"identifier_system_{i}"] = identifier.system

@@ -84,6 +84,7 @@ def _chairside_context(request: Request, viewer: Viewer, read: ChairsideView) ->
         plan=_plan(request, viewer, read),
         now=viewer.actor.at,
         zone=zone,
+        ordered_premedications=dict(read.ordered_premedications),
     )
     may = {name: is_allowed(viewer.actor.role, action) for name, action in COMMAND_ACTIONS.items()}
     policy = context.settings.charting
