@@ -22,12 +22,14 @@ from msinfusion.pharmacology.models import (
     simulate_patients,
     simulation_grid,
 )
+from msinfusion.pharmacology.pd import time_to_threshold_day
 from msinfusion.pharmacology.population import (
     BINS_PER_DECADE,
     LogHistogram,
     repletion_days,
     run_population,
 )
+from msinfusion.pharmacology.population_stats import FirstCrossing
 from msinfusion.pharmacology.population_window import (
     simulate_window,
     start_chunk,
@@ -204,3 +206,24 @@ def test_streamed_percentiles_of_a_large_population_are_within_a_bin() -> None:
         hist.add(part)
     for q in (5.0, 50.0, 95.0):
         assert hist.percentile(q) == pytest.approx(np.percentile(values, q, axis=0), rel=BIN - 1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 40)), elements=st.floats(0, 10)),
+    st.integers(2, 12),
+    st.floats(0.0, 1.0),
+)
+def test_first_crossing_streamed_equals_the_whole_series(
+    values: np.ndarray, window: int, share: float
+) -> None:
+    """``FirstCrossing`` over windows sharing their boundary point equals
+    ``pd.time_to_threshold_day`` on the whole series, including "never" (NaN)."""
+    grid = np.arange(values.shape[1], dtype=np.float64)
+    after = share * grid[-1]  # the whole-series function needs a point at or after it
+    threshold = np.full(values.shape[0], 5.0)
+    crossing = FirstCrossing(values.shape[0], threshold, after, math.inf)
+    for first, last in window_bounds(grid.shape[0], window):
+        crossing.add(grid[first : last + 1], values[:, first : last + 1])
+    whole = time_to_threshold_day(grid, values, threshold, after_day=after)
+    np.testing.assert_allclose(crossing.day, whole, equal_nan=True)
