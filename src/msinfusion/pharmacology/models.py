@@ -237,7 +237,7 @@ def simulate_patients(
         tc = two_compartment(model, patients)
         amounts = propagate(tc, grid_day, rates)
         conc = amounts[:, :, 0] / tc.V1[:, None]
-        cum_auc = _linear_auc(tc, grid_day, rates, amounts)
+        cum_auc = linear_auc(tc, grid_day, rates, amounts)
     subsets = None
     if model.effect is Effect.LYMPHOCYTE_SUBSETS:
         subsets = subset_courses(
@@ -256,7 +256,7 @@ def simulate_patients(
     )
 
 
-def _linear_auc(tc: TwoCompartment, grid: Array, rates: Array, amounts: Array) -> Array:
+def linear_auc(tc: TwoCompartment, grid: Array, rates: Array, amounts: Array) -> Array:
     """Cumulative AUC by mass balance: per step, (dose in - change in body amount) / CL.
 
     Exact for constant clearance; with a decaying clearance the step-average CL is used
@@ -266,7 +266,7 @@ def _linear_auc(tc: TwoCompartment, grid: Array, rates: Array, amounts: Array) -
     given = (rates * HOURS_PER_DAY * h)[None, :]
     body = amounts.sum(axis=2)
     mid = 0.5 * (grid[1:] + grid[:-1])
-    clearance = tc.clearance_at(mid)
+    clearance = tc.CL[:, None] if tc.is_time_invariant() else tc.clearance_at(mid)
     step = (given - np.diff(body, axis=1)) / clearance
     return np.concatenate([np.zeros((tc.size, 1)), np.cumsum(step, axis=1)], axis=1)
 

@@ -63,8 +63,10 @@ def propagate_mm(
     atol: float = DEFAULT_ATOL,
     stacked_tolerance: bool = True,
     method: str = "DOP853",
+    y0: Array | None = None,
 ) -> Array:
-    """States (A1, A2, AUC) at every grid point, shape (N, len(grid), 3); zero at grid[0].
+    """States (A1, A2, AUC) at every grid point, shape (N, len(grid), 3); ``y0`` (N, 3) at
+    grid[0], zero unless given (a population streamed over time resumes from it).
 
     ``rate_mg_per_h[m]`` is constant on [grid[m], grid[m+1]); consecutive intervals with the same
     rate are integrated in one call (no restart inside a constant-rate stretch).
@@ -74,7 +76,7 @@ def propagate_mm(
     n = p.size
     scale = 1.0 / math.sqrt(n) if stacked_tolerance and n > 1 else 1.0
     out = np.empty((grid_day.shape[0], 3 * n))
-    y = np.zeros(3 * n)
+    y = np.zeros(3 * n) if y0 is None else np.ascontiguousarray(y0.T).ravel()
     out[0] = y
     k = 0
     last = grid_day.shape[0] - 1

@@ -1,10 +1,14 @@
-"""Virtual populations in bounded memory: patients are simulated in chunks and streamed.
+"""Virtual populations in bounded memory, streamed over patients *and* over time.
 
-Per-interval summaries (a few numbers per patient and interval) are kept for every patient, so
-their percentiles are exact. Time courses are never all held: each chunk adds its values to a
-per-time-point histogram on log-spaced bins (``BINS_PER_DECADE`` per decade, about 1 % wide),
-from which the 5th/50th/95th percentiles are read by interpolation inside the bin, so memory is
-O(T x bins) whatever the number of patients.
+Patients are simulated in chunks and the time grid in windows: windows are the outer loop, and
+each chunk carries only its state from one window to the next (``population_window``). Within a
+window every chunk's values go into a per-time-point histogram on log-spaced bins
+(``BINS_PER_DECADE`` per decade, about 1.2 % wide); the window's 5th/50th/95th percentiles are
+read from it by interpolation inside the bin and the histogram is reused for the next window.
+Per-patient, per-interval summaries (Cmax, trough, AUC, time below, B-cell repletion, subset
+nadirs) are accumulated window by window (``population_stats``) and kept for every patient, so
+their percentiles are exact. Working memory is O(chunk x window + window x bins) plus a few
+numbers per patient and interval: it does not grow with the simulated years.
 """
 
 from __future__ import annotations
@@ -17,28 +21,36 @@ import numpy as np
 from numpy.typing import NDArray
 
 from msinfusion.pharmacology.dosing import InfusionSchedule
-from msinfusion.pharmacology.lymphocytes import (
-    SUBSETS,
-    SubsetStats,
-    stack_subset_stats,
-    subset_stats,
-)
+from msinfusion.pharmacology.lymphocytes import SUBSETS, SubsetStats, stack_subset_stats
 from msinfusion.pharmacology.models import (
     Course,
     DrugModel,
     Effect,
+    Patients,
+    rates_on_grid,
     sample_patients,
-    simulate_patients,
     simulation_grid,
 )
 from msinfusion.pharmacology.pd import ANTI_CD20_BCELL, time_to_threshold_day
-from msinfusion.pharmacology.summary import IntervalStats, interval_stats
+from msinfusion.pharmacology.population_stats import (
+    FirstCrossing,
+    IntervalAccumulator,
+    SubsetAccumulator,
+)
+from msinfusion.pharmacology.population_window import (
+    ChunkState,
+    simulate_window,
+    start_chunk,
+    window_bounds,
+)
+from msinfusion.pharmacology.summary import IntervalStats
 
 Array = NDArray[np.float64]
 PERCENTILES = (5.0, 50.0, 95.0)
 BINS_PER_DECADE = 200
 LOG10_LOW, LOG10_HIGH = -4.0, 4.0
 DEFAULT_CHUNK = 500
+DEFAULT_WINDOW = 64  # grid points per time window (days on the default one-day grid)
 
 
 class LogHistogram:
@@ -49,6 +61,7 @@ class LogHistogram:
         self.n_times = n_times
         self.counts = np.zeros(n_times * self.n_bins, dtype=np.int64)
         self.total = 0
+        self.lowest, self.highest = self.n_bins, -1  # occupied bins: percentiles read only these
 
     def add(self, values: Array) -> None:
         """Add one row per patient, shape (n, T)."""
@@ -57,25 +70,38 @@ class LogHistogram:
         flat = idx + (np.arange(self.n_times) * self.n_bins)[None, :]
         self.counts += np.bincount(flat.ravel(), minlength=self.counts.shape[0])
         self.total += values.shape[0]
+        if idx.size:
+            self.lowest = min(self.lowest, int(idx.min()))
+            self.highest = max(self.highest, int(idx.max()))
+
+    def clear(self) -> None:
+        self.counts[:] = 0
+        self.total = 0
+        self.lowest, self.highest = self.n_bins, -1
 
     def percentile(self, q: float) -> Array:
         """The q-th percentile at every time (geometric interpolation inside the bin)."""
         return self.percentiles((q,))[q]
 
     def percentiles(self, qs: tuple[float, ...]) -> dict[float, Array]:
-        """Several percentiles from one cumulative sum over the bins."""
-        counts = self.counts.reshape(self.n_times, self.n_bins)
+        """Several percentiles from one cumulative sum over the occupied bins (bins outside
+        them are empty, so the answer is the same as over all bins, and 4-8x cheaper)."""
+        first, last = (self.lowest, self.highest) if self.highest >= 0 else (0, self.n_bins - 1)
+        counts = self.counts.reshape(self.n_times, self.n_bins)[:, first : last + 1]
         cum = np.cumsum(counts, axis=1)
-        return {q: self._read(counts, cum, q) for q in qs}
+        return {q: self._read(counts, cum, q, first) for q in qs}
 
-    def _read(self, counts: NDArray[np.int64], cum: NDArray[np.int64], q: float) -> Array:
+    def _read(
+        self, counts: NDArray[np.int64], cum: NDArray[np.int64], q: float, first: int
+    ) -> Array:
         target = q / 100.0 * self.total
-        b = np.minimum((cum < target).sum(axis=1), self.n_bins - 1)
+        b = np.minimum((cum < target).sum(axis=1), counts.shape[1] - 1)
         rows = np.arange(self.n_times)
         before = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0)
         inside = counts[rows, b]
         frac = np.where(inside > 0, (target - before) / np.maximum(inside, 1), 0.5)
-        return np.asarray(10.0 ** (LOG10_LOW + (b + np.clip(frac, 0, 1)) / BINS_PER_DECADE))
+        bin_number = first + b + np.clip(frac, 0, 1)
+        return np.asarray(10.0 ** (LOG10_LOW + bin_number / BINS_PER_DECADE))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,67 +128,165 @@ def run_population(
     ada: bool = False,
     threshold_ug_per_ml: float | None = None,
     chunk: int = DEFAULT_CHUNK,
+    window: int = DEFAULT_WINDOW,
     step_day: float = 1.0,
     progress: Callable[[int], None] | None = None,
 ) -> PopulationResult:
-    """Simulate ``n_patients`` in chunks; ``progress(done)`` is called after each chunk."""
+    """Simulate ``n_patients`` in chunks of patients and windows of ``window`` grid points.
+
+    Windows are the outer loop: every chunk is advanced through one window (from its carried
+    state), the window's histograms give its percentiles, then they are dropped, so working
+    memory is O(chunk x window + window x bins + patients x intervals) whatever ``end_day``.
+    ``progress(done)`` reports patient-equivalents simulated (``n_patients`` at the end).
+    """
     grid = simulation_grid(schedule, end_day, step_day)
+    rates = rates_on_grid(schedule, grid)
     rng = np.random.default_rng(seed)
-    conc_hist = LogHistogram(grid.shape[0])
-    effect_hist = LogHistogram(grid.shape[0]) if _has_single_effect(model) else None
-    subsets = (
-        _SubsetAccumulator(grid, schedule) if model.effect is Effect.LYMPHOCYTE_SUBSETS else None
-    )
-    parts: list[IntervalStats] = []
-    repletion: list[Array] = []
-    done = 0
-    while done < n_patients:
-        size = min(chunk, n_patients - done)
+    chunks: list[_Chunk] = []
+    while sum(c.state.patients.size for c in chunks) < n_patients:
+        size = min(chunk, n_patients - sum(c.state.patients.size for c in chunks))
         patients = sample_patients(model, size, rng, weight_kg=weight_kg, ada=ada)
-        course = simulate_patients(model, schedule, grid, patients)
-        conc_hist.add(course.conc_ug_per_ml)
-        if effect_hist is not None and course.effect is not None:
-            effect_hist.add(course.effect)
-        parts.append(interval_stats(course, schedule.dose_starts_day, end_day, threshold_ug_per_ml))
-        if model.effect is Effect.B_CELLS:
-            repletion.append(repletion_days(course, schedule))
-        if subsets is not None:
-            subsets.add(course)
-        done += size
+        chunks.append(
+            _Chunk.start(
+                model=model,
+                patients=patients,
+                grid=grid,
+                schedule=schedule,
+                end_day=end_day,
+                threshold=threshold_ug_per_ml,
+            )
+        )
+    bands = _Bands(model, grid.shape[0])
+    spans = window_bounds(grid.shape[0], window)
+    for number, (first, last) in enumerate(spans):
+        bands.open(last - first + 1)
+        for c in chunks:
+            c.add(first, simulate_window(c.state, grid[first : last + 1], rates[first:last]))
+            bands.add(c.course)
+            c.course = None
+        bands.close(first)
         if progress is not None:
-            progress(done)
+            progress(n_patients * (number + 1) // len(spans))
     return PopulationResult(
         grid_day=grid,
         n_patients=n_patients,
         seed=seed,
-        conc_percentiles=conc_hist.percentiles(PERCENTILES),
-        effect_percentiles=(None if effect_hist is None else effect_hist.percentiles(PERCENTILES)),
-        stats=_stack(parts),
-        repletion_day=np.concatenate(repletion) if repletion else None,
-        subset_percentiles=None if subsets is None else subsets.percentiles(),
-        subset_stats=None if subsets is None else stack_subset_stats(subsets.parts),
+        conc_percentiles=bands.conc,
+        effect_percentiles=bands.effect,
+        stats=_stack([c.intervals.result() for c in chunks]),
+        repletion_day=(
+            None
+            if model.effect is not Effect.B_CELLS
+            else np.concatenate([c.repletion_day(schedule) for c in chunks])
+        ),
+        subset_percentiles=bands.subsets,
+        subset_stats=(
+            None
+            if model.effect is not Effect.LYMPHOCYTE_SUBSETS
+            else stack_subset_stats([c.subset_result() for c in chunks])
+        ),
     )
 
 
-class _SubsetAccumulator:
-    """Streamed percentile bands and per-patient course statistics of the lymphocyte subsets."""
+@dataclass(slots=True, kw_only=True)
+class _Chunk:
+    """A chunk of patients: its carried state and its streamed per-patient summaries."""
 
-    def __init__(self, grid: Array, schedule: InfusionSchedule) -> None:
-        self.grid, self.schedule = grid, schedule
-        self.hists = {s: LogHistogram(grid.shape[0]) for s in SUBSETS}
-        self.parts: list[SubsetStats] = []
+    state: ChunkState
+    intervals: IntervalAccumulator
+    repletion: FirstCrossing | None
+    subsets: SubsetAccumulator | None
+    course: Course | None = None
 
-    def add(self, course: Course) -> None:
-        if course.subsets_pct_of_baseline is None:  # pragma: no cover - subsets model only
-            return
-        for name, values in course.subsets_pct_of_baseline.items():
-            self.hists[name].add(values)
-        self.parts.append(
-            subset_stats(self.grid, course.subsets_pct_of_baseline, self.schedule.dose_starts_day)
+    @classmethod
+    def start(
+        cls,
+        *,
+        model: DrugModel,
+        patients: Patients,
+        grid: Array,
+        schedule: InfusionSchedule,
+        end_day: float,
+        threshold: float | None,
+    ) -> _Chunk:
+        n, doses = patients.size, schedule.dose_starts_day
+        repletion = None
+        if model.effect is Effect.B_CELLS:
+            b0 = ANTI_CD20_BCELL.value("B0") * ANTI_CD20_BCELL.value("repletion_fraction")
+            repletion = FirstCrossing(n, np.full(n, b0), doses[-1], math.inf)
+        subsets = (
+            SubsetAccumulator(grid, n, doses, SUBSETS)
+            if model.effect is Effect.LYMPHOCYTE_SUBSETS
+            else None
+        )
+        return cls(
+            state=start_chunk(model, patients),
+            intervals=IntervalAccumulator(grid, n, doses, end_day, threshold),
+            repletion=repletion,
+            subsets=subsets,
         )
 
-    def percentiles(self) -> dict[str, dict[float, Array]]:
-        return {s: h.percentiles(PERCENTILES) for s, h in self.hists.items()}
+    def add(self, first: int, course: Course) -> None:
+        self.course = course
+        self.intervals.add(first, course)
+        if self.repletion is not None and course.effect is not None:
+            self.repletion.add(course.grid_day, course.effect)
+        if self.subsets is not None and course.subsets_pct_of_baseline is not None:
+            self.subsets.add(first, course.grid_day, dict(course.subsets_pct_of_baseline))
+
+    def repletion_day(self, schedule: InfusionSchedule) -> Array:
+        assert self.repletion is not None
+        return self.repletion.day - schedule.dose_starts_day[-1]
+
+    def subset_result(self) -> SubsetStats:
+        assert self.subsets is not None
+        return self.subsets.result()
+
+
+class _Bands:
+    """Percentile bands over the whole grid, filled window by window from that window's
+    histograms (reused between windows, so their size is the window's, not the course's)."""
+
+    def __init__(self, model: DrugModel, n_times: int) -> None:
+        self.n_times = n_times
+        self.conc = {q: np.empty(n_times) for q in PERCENTILES}
+        self.effect = (
+            {q: np.empty(n_times) for q in PERCENTILES} if _has_single_effect(model) else None
+        )
+        self.subsets = (
+            {s: {q: np.empty(n_times) for q in PERCENTILES} for s in SUBSETS}
+            if model.effect is Effect.LYMPHOCYTE_SUBSETS
+            else None
+        )
+        self._hists: dict[str, LogHistogram] = {}
+
+    def open(self, n_times: int) -> None:
+        names = ["conc", *(["effect"] if self.effect is not None else [])]
+        names += list(self.subsets or ())
+        for name in names:
+            hist = self._hists.get(name)
+            if hist is None or hist.n_times != n_times:
+                self._hists[name] = LogHistogram(n_times)
+            else:
+                hist.clear()
+
+    def add(self, course: Course | None) -> None:
+        assert course is not None
+        self._hists["conc"].add(course.conc_ug_per_ml)
+        if self.effect is not None and course.effect is not None:
+            self._hists["effect"].add(course.effect)
+        for name, values in (course.subsets_pct_of_baseline or {}).items():
+            self._hists[name].add(values)
+
+    def close(self, first: int) -> None:
+        targets: dict[str, dict[float, Array]] = {"conc": self.conc}
+        if self.effect is not None:
+            targets["effect"] = self.effect
+        targets.update(self.subsets or {})
+        for name, bands in targets.items():
+            hist = self._hists[name]
+            for q, values in hist.percentiles(PERCENTILES).items():
+                bands[q][first : first + hist.n_times] = values
 
 
 def _has_single_effect(model: DrugModel) -> bool:

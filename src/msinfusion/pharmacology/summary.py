@@ -56,7 +56,7 @@ def interval_stats(
         trough[:, j] = conc[:, hi[j]]
         auc[:, j] = cum[:, hi[j]] - cum[:, lo[j]]
         if below is not None and threshold_ug_per_ml is not None:
-            below[:, j] = _time_below(
+            below[:, j] = time_below(
                 grid[lo[j] : hi[j] + 1], conc[:, lo[j] : hi[j] + 1], threshold_ug_per_ml
             )
     return IntervalStats(
@@ -64,7 +64,7 @@ def interval_stats(
     )
 
 
-def _time_below(t: Array, c: Array, threshold: float) -> Array:
+def time_below(t: Array, c: Array, threshold: float) -> Array:
     """Time each row spends below ``threshold``, linear between grid points."""
     h = np.diff(t)[None, :]
     a, b = c[:, :-1] - threshold, c[:, 1:] - threshold

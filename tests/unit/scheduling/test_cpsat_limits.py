@@ -7,7 +7,10 @@ from datetime import UTC, date, timedelta
 
 from msinfusion.catalog import shipped_catalog
 from msinfusion.scheduling.backends.cpsat import CpSatOptions, solve_cpsat
+from msinfusion.scheduling.backends.cpsat.bounds import add_peak_energy
+from msinfusion.scheduling.backends.cpsat.variables import build_variables
 from msinfusion.scheduling.generator import generate_day
+from tests.unit.scheduling.helpers import FAST, day, visit
 
 LEVELS = ["visits_booked", "overtime_min", "total_wait_min", "peak_nurse_load"]
 
@@ -24,3 +27,17 @@ def test_the_time_limit_covers_model_building_and_every_level() -> None:
     assert all(0.0 <= gap <= 1.0 for _, gap in schedule.level_gaps)
     first_open = next((gap for _, gap in schedule.level_gaps if gap > 0), 0.0)
     assert schedule.bound_gap == first_open
+
+
+def test_the_peak_energy_bound_is_hand_worked_and_below_the_optimum() -> None:
+    # Both 60-min visits must start at 08:00 (no waiting allowed, no overtime). Each puts a
+    # 15-min set-up (4 units) and 15 monitored minutes (1 unit) into [08:00, 08:30): 75 units,
+    # 150 together over 30 min, so the peak is at least 5 units; the optimum is 8 (both set-ups
+    # at once, test_known_optima). Wider windows are weaker: [08:00, 09:00) gives 210 / 60.
+    problem = day([visit("a", 60), visit("b", 60)], chairs=2, nurses=2, closes=240, latest_end=240)
+    variables = build_variables(problem)
+    peak = variables.model.new_int_var(0, 8, "peak")
+    assert add_peak_energy(variables, peak, overtime_min=0, total_wait_min=0) == 5
+    schedule = solve_cpsat(problem, FAST)
+    assert schedule.metrics().peak_nurse_load_units == 8
+    assert dict(schedule.level_gaps)["peak_nurse_load"] == 0.0

@@ -8,22 +8,36 @@ set of optimal schedules' objective values; every one is implied by the exact mo
 * **energy after a release time** (overtime): the visits that cannot start before minute ``T``
   must fit their chair minutes, and their nurse-load minutes, into ``[T, closes + overtime]``.
   Linear in ``overtime``, so the LP relaxation proves an overtime lower bound.
+* **energy inside a window** (peak nurse load, added just before that level, once overtime and
+  waiting are fixed): the load a visit must put inside ``[a, b)`` wherever it starts in its
+  remaining range needs ``peak x (b - a)`` (``add_peak_energy``). At 30 chairs, seed 0, it
+  raised the proven peak bound from 37 to 41 units (found 49) in one 20 s run.
 
 Tried and left out (2026-12-03): the same energy argument before a due time as a lower bound on
 waiting (``e - wait`` of a visit's energy falls inside ``[T, E]``). It is valid but did not
 improve the waiting bound at 30 chairs in 10 s (a centre at 80 % utilisation rarely has more
-demand than capacity in a window), and it adds hundreds of constraints.
+demand than capacity in a window), and it adds hundreds of constraints. Also tried
+(2026-12-03, issue 22, one 20 s run each, no consistent gain: the waiting bound varies as
+much between identical runs, 261-775 at 30 chairs seed 0): ``linearization_level = 2`` (30
+chairs seeds 0, 3, 4; 60 chairs seeds 0, 1) and, with 2 workers, the subsolver pairs
+``max_lp + core``, ``default_lp + core``, ``max_lp + quick_restart`` (30 chairs seed 4).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from itertools import accumulate, pairwise
 
 from ortools.sat.python import cp_model
 
 from msinfusion.scheduling.backends.cpsat.variables import DayVars, VisitVars
-from msinfusion.scheduling.timeline import earliest_start, nurses_on_shift
+from msinfusion.scheduling.timeline import (
+    earliest_start,
+    latest_start,
+    nurses_on_shift,
+    whole_minutes,
+)
 
 
 def break_visit_symmetry(day: DayVars) -> None:
@@ -87,3 +101,69 @@ def add_overtime_energy(day: DayVars, overtime: cp_model.IntVar) -> None:
         day.model.add(
             sum(load_terms) <= before[min(closes, len(units))] - before[release] + late * overtime
         )
+
+
+PEAK_WINDOW_STEP = 30  # minutes between candidate window edges for the peak-load bound
+PEAK_WINDOWS = 60  # the strongest windows kept (each is one linear constraint)
+
+
+def add_peak_energy(
+    day: DayVars, peak: cp_model.IntVar, *, overtime_min: int, total_wait_min: int
+) -> int:
+    """Before the peak level: the nurse-load energy a visit must put inside a window, whatever
+    its start, needs ``peak x window length``. Returns the strongest static bound (all booked).
+
+    Once overtime and waiting are fixed at the values found, a booked visit starts in
+    ``[earliest, min(latest, closes + overtime - length, start_by + total wait)]``. Each load
+    piece's overlap with a window is smallest at one end of that range (an overlap is unimodal
+    in the start), so the sum of those minima is energy no schedule can move out. Redundant:
+    implied by the peak cumulative, but linear, so the LP relaxation sees it.
+    """
+    problem, step = day.problem, whole_minutes(day.problem.slot)
+    end = problem.minute(problem.closes) + overtime_min
+    ranges = []  # (booked literal or 1, shape, first start, last start)
+    for v in day.visits:
+        if isinstance(v.start, int):
+            ranges.append((v.booked, v.shape, v.start, v.start))
+            continue
+        low = earliest_start(problem, v.visit) // step * step
+        high = min(
+            latest_start(problem, v.visit), end - v.shape.length, v.start_by + total_wait_min
+        )
+        high = high // step * step
+        if high >= low:
+            ranges.append((v.booked, v.shape, low, high))
+    edges = list(range(0, end + 1, PEAK_WINDOW_STEP))
+    windows: list[tuple[float, int, int, list[tuple[cp_model.IntVar | int, int]]]] = []
+    for a in edges:
+        for b in edges:
+            if b <= a:
+                continue
+            terms = []
+            for booked, shape, low, high in ranges:
+                energy = sum(
+                    piece.demand
+                    * min(
+                        _overlap(low + piece.offset, piece.length, a, b),
+                        _overlap(high + piece.offset, piece.length, a, b),
+                    )
+                    for piece in shape.pieces
+                )
+                if energy:
+                    terms.append((booked, energy))
+            total = sum(e for _, e in terms)
+            if total:
+                windows.append((total / (b - a), a, b, terms))
+    windows.sort(key=lambda w: w[0], reverse=True)
+    for _, a, b, terms in windows[:PEAK_WINDOWS]:
+        day.model.add(sum(e * booked for booked, e in terms) <= (b - a) * peak)
+    return math.ceil(windows[0][0]) if windows else 0
+
+
+def _overlap(start: int, length: int, a: int, b: int) -> int:
+    """Minutes of ``[start, start + length)`` inside ``[a, b)``.
+
+    >>> _overlap(10, 20, 0, 15), _overlap(10, 20, 30, 40)
+    (5, 0)
+    """
+    return max(0, min(start + length, b) - max(start, a))

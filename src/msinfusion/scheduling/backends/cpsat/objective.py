@@ -12,12 +12,14 @@ with the previous levels held at the values found.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
 from msinfusion.scheduling.backends.cpsat.bounds import (
     add_overtime_energy,
+    add_peak_energy,
     break_visit_symmetry,
 )
 from msinfusion.scheduling.backends.cpsat.constraints import (
@@ -30,10 +32,15 @@ from msinfusion.scheduling.backends.cpsat.variables import DayVars, LinearExpr
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Level:
-    """One objective level, always minimised (``visits_booked`` as visits left unbooked)."""
+    """One objective level, always minimised (``visits_booked`` as visits left unbooked).
+
+    ``prepare`` adds redundant constraints that need the values found at the levels above it
+    (by name) before the level is solved.
+    """
 
     name: str
     expression: LinearExpr
+    prepare: Callable[[Mapping[str, int]], None] | None = None
 
 
 def build_levels(day: DayVars) -> tuple[Level, ...]:
@@ -50,5 +57,18 @@ def build_levels(day: DayVars) -> tuple[Level, ...]:
         Level(name="visits_booked", expression=unbooked),
         Level(name="overtime_min", expression=overtime),
         Level(name="total_wait_min", expression=wait),
-        Level(name="peak_nurse_load", expression=peak),
+        Level(
+            name="peak_nurse_load",
+            expression=peak,
+            prepare=lambda found: _peak_bound(day, peak, found),
+        ),
+    )
+
+
+def _peak_bound(day: DayVars, peak: cp_model.IntVar, found: Mapping[str, int]) -> None:
+    add_peak_energy(
+        day,
+        peak,
+        overtime_min=found["overtime_min"],
+        total_wait_min=found["total_wait_min"],
     )

@@ -55,12 +55,16 @@ def solve_cpsat(
     solver.parameters.random_seed = options.random_seed
     values: _Values | None = None
     gaps: list[tuple[str, float]] = []
+    found_at: dict[str, int] = {}
     for number, level in enumerate(levels):
         left = deadline - time.monotonic()
         share = left / (len(levels) - number) - _SETUP_MARGIN
         if share < _MIN_LEVEL_TIME and values is not None:
             gaps.extend(_unproven(solver, lv) for lv in levels[number:])
             break
+        if level.prepare is not None:
+            level.prepare(found_at)
+            share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
         solver.parameters.max_time_in_seconds = max(_MIN_LEVEL_TIME, share)
         day.model.minimize(level.expression)
         status = solver.solve(day.model)
@@ -72,6 +76,7 @@ def solve_cpsat(
             break
         values = _read(day, solver)
         found = round(solver.objective_value)
+        found_at[level.name] = found
         optimal = status == cp_model.OPTIMAL
         gaps.append((level.name, 0.0 if optimal else _gap(found, solver.best_objective_bound)))
         day.model.add(level.expression <= found)
