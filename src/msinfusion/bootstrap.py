@@ -35,6 +35,7 @@ from msinfusion.application.bus import MessageBus
 from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
+from msinfusion.application.tdm import TdmUseCases
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
@@ -194,4 +195,5 @@ def build_centre(
         ),
         alerts=AlertUseCases(access, sessions),
         clinical=clinical,
+        tdm=TdmUseCases(access, protocols, new_id=new_id, centre_tz=settings.zone),
     )

@@ -24,6 +24,7 @@ from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.sessions import SessionUseCases
+from msinfusion.application.tdm import TdmUseCases
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,7 @@ class Centre:
     monitoring: DeviceFeed
     alerts: AlertUseCases
     clinical: ClinicalRecords
+    tdm: TdmUseCases
     escalations: EscalationWatch
     """Pushes an escalation for every alert left unacknowledged; a server runs it
     (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

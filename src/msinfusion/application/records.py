@@ -218,6 +218,10 @@ class ClinicalEntryKind(enum.Enum):
     PROFILE = "profile"
     GIVEN_DOSE = "given-dose"
     RETRACTION = "retraction"
+    DRUG_LEVEL = "drug-level"
+    """A measured drug concentration (natalizumab trough), recorded through TDM (application.tdm)."""
+    TDM_RECOMMENDATION = "tdm-recommendation"
+    """A model-informed interval recommendation with its model and version (application.tdm)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -124,10 +124,14 @@ def build_ublituximab(order: CourseOrder, placer: Placer) -> Built:
     )
 
 
+NATALIZUMAB_INTERVALS = ("4w", "6w")
+"""The intervals a natalizumab order takes: the label's 4 weeks, the off-label 6 weeks (N7)."""
+
+
 def build_natalizumab(order: CourseOrder, placer: Placer) -> Built:
     opts = Options(order, frozenset({"doses", "interval", "acknowledge_off_label"}))
     count = opts.integer("doses", listed_doses(order), 1, 200)
-    extended = opts.choice("interval", ("4w", "6w"), "4w") == "6w"
+    extended = opts.choice("interval", NATALIZUMAB_INTERVALS, "4w") == "6w"
     if extended and opts.values.get("acknowledge_off_label") != "yes":
         raise InvalidCourseOrder(
             "natalizumab every 6 weeks is extended-interval dosing, off-label (US) and not in "
