@@ -35,7 +35,6 @@ from msinfusion.application.bus import MessageBus
 from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
-from msinfusion.application.tdm import TdmUseCases
 from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
 from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
@@ -48,6 +47,7 @@ from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.application.sessions import SessionService, SessionUseCases
+from msinfusion.application.tdm import TdmUseCases
 from msinfusion.catalog.registry import Catalog, shipped_catalog
 
 MEMORY = "memory"

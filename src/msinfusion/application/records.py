@@ -219,7 +219,7 @@ class ClinicalEntryKind(enum.Enum):
     GIVEN_DOSE = "given-dose"
     RETRACTION = "retraction"
     DRUG_LEVEL = "drug-level"
-    """A measured drug concentration (natalizumab trough), recorded through TDM (application.tdm)."""
+    """A measured drug concentration (a natalizumab trough), recorded by application.tdm."""
     TDM_RECOMMENDATION = "tdm-recommendation"
     """A model-informed interval recommendation with its model and version (application.tdm)."""
 

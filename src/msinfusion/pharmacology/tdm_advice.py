@@ -219,7 +219,7 @@ def fitted_curve(
     The band samples the Laplace posterior as a normal with the MAP and per-effect SDs (the
     correlations are left out: the band is for reading, the interval uses the full covariance).
     """
-    end = max(max(lv.day for lv in levels), history.dose_starts_day[-1] + 28.0)
+    end = max(*(lv.day for lv in levels), history.dose_starts_day[-1] + 28.0)
     days = np.linspace(0.0, end, CURVE_POINTS)
     eta = np.asarray([result.eta_map[n] for n in ETA_NAMES])
     sd = np.asarray([result.eta_sd[n] for n in ETA_NAMES])

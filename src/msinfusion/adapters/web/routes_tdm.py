@@ -99,7 +99,7 @@ def panel_to_dict(panel: TdmPanel) -> dict[str, Any]:
 def assess(request: Request, actor: ActorDep, patient_id: PathId, body: TdmIn) -> dict[str, Any]:
     """Store the troughs, fit the model (doses from the record), store and answer the
     recommendation: ``interval_weeks``, ``predicted_trough_ug_per_ml``, ``model_version``,
-    ``band``, α4-saturation at trough, the basis. Decision support: never applied here."""
+    ``band``, alpha-4 saturation at trough, the basis. Decision support: never applied here."""
     target = parse_target(body.target_ug_per_ml)
     troughs = [TroughInput(at=t.at, trough_ug_per_ml=t.trough_ug_per_ml) for t in body.troughs]
     recommendation, stored = web_context(request).centre.tdm.assess(
