@@ -241,6 +241,7 @@ class TdmUseCases:
                 raise InvalidCommand(error.message, field=error.field or "troughs") from None
             data = {
                 "order_id": order.id,
+                "origin": history.origin.isoformat(),
                 "trough_entry_ids": [s.entry_id for s in stored],
                 **advice_to_dict(advice),
             }
