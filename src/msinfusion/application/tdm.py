@@ -293,8 +293,12 @@ class TdmUseCases:
                 )
             options = dict(order.options)
             options["interval"] = interval
+            options.pop("interval_from_dose", None)
             if extended:
+                # The doses given keep their 4-weekly calendar; the new interval runs from the
+                # last of them (re-planning from the start would make them "too early").
                 options["acknowledge_off_label"] = "yes"
+                options["interval_from_dose"] = str(_doses_given(uow, order) + 1)
             changed = replace(order, options=tuple(sorted(options.items())))
             check_order_options(changed.therapy_id, changed.start_date, changed.options)
             uow.orders.update(changed)
@@ -424,6 +428,28 @@ def _natalizumab_order(uow: UnitOfWork, patient_id: str) -> TherapyOrder:
     if not orders:
         raise InvalidCommand("the patient has no active natalizumab order", field="order_id")
     return orders[-1]
+
+
+def _doses_given(uow: UnitOfWork, order: TherapyOrder) -> int:
+    """The highest dose number of the order given so far (sessions started, doses elsewhere)."""
+    entries = uow.clinical_entries.list_for_patient(order.patient_id)
+    gone = retracted_ids(entries)
+    numbers = [
+        int(e.data["dose_number"])
+        for e in entries
+        if e.kind is ClinicalEntryKind.GIVEN_DOSE
+        and e.id not in gone
+        and e.data.get("order_id") == order.id
+    ]
+    numbers += [
+        s.dose_number
+        for s in uow.sessions.list_for_patient(order.patient_id)
+        if s.infusion_started_at is not None
+        and s.dose_number is not None
+        and s.protocol_id == PROTOCOL_ID
+        and s.infusion_started_at.date() >= order.start_date
+    ]
+    return max(numbers, default=0)
 
 
 def _stored_trough(entry: ClinicalEntry) -> StoredTrough:

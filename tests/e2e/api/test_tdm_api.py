@@ -45,10 +45,10 @@ def _natalizumab_patient(world: World) -> tuple[str, str]:
     return patient.id, order.id
 
 
-def _due(world: World, order_id: str) -> list[str]:
+def _due(world: World, order_id: str, n: int = 3) -> list[str]:
     reply = world.request(Role.PHYSICIAN, "GET", f"/api/orders/{order_id}/calendar")
     assert reply.status_code == 200, reply.text
-    return [d["due"] for d in reply.json()["doses"]][:3]
+    return [d["due"] for d in reply.json()["doses"]][:n]
 
 
 def _tdm(world: World, patient_id: str, body: dict[str, Any], role: Role = Role.NURSE) -> Any:
@@ -93,8 +93,12 @@ def test_two_troughs_fit_apply_and_score_the_next(world: World) -> None:
     applied = world.request(Role.PHYSICIAN, "POST", path, json=apply)
     assert applied.status_code == 200, applied.text
     assert applied.json()["options"]["interval"] == "6w"
-    # Every 6 weeks from 8 Dec 2025: 19 Jan and 2 Mar 2026 (hand-counted: 8 Dec + 42 days).
-    assert _due(world, order_id) == ["2025-12-08", "2026-01-19", "2026-03-02"]
+    assert applied.json()["options"]["interval_from_dose"] == "5"
+    # Doses 1-4 keep every 4 weeks; dose 5 is 6 weeks after dose 4 (2 Mar + 42 days = 13 Apr),
+    # dose 6 six weeks later (13 Apr + 42 days = 25 May).
+    assert _due(world, order_id, 6) == [
+        "2025-12-08", "2026-01-05", "2026-02-02", "2026-03-02", "2026-04-13", "2026-05-25"
+    ]
 
     # Four weeks later a trough is measured: scored against the stored recommendation.
     world.clock.advance(timedelta(days=28))
