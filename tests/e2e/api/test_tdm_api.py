@@ -97,7 +97,12 @@ def test_two_troughs_fit_apply_and_score_the_next(world: World) -> None:
     # Doses 1-4 keep every 4 weeks; dose 5 is 6 weeks after dose 4 (2 Mar + 42 days = 13 Apr),
     # dose 6 six weeks later (13 Apr + 42 days = 25 May).
     assert _due(world, order_id, 6) == [
-        "2025-12-08", "2026-01-05", "2026-02-02", "2026-03-02", "2026-04-13", "2026-05-25"
+        "2025-12-08",
+        "2026-01-05",
+        "2026-02-02",
+        "2026-03-02",
+        "2026-04-13",
+        "2026-05-25",
     ]
 
     # Four weeks later a trough is measured: scored against the stored recommendation.

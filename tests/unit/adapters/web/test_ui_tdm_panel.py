@@ -28,7 +28,8 @@ def test_nurse_records_troughs_physician_applies_the_interval(world: World) -> N
     patient_id, order_id = _natalizumab_patient(world)
     token = sign_in(world, Role.NURSE)
     page = world.client.get(f"/patients/{patient_id}").text
-    assert 'data-testid="tdm-panel"' in page and "No trough recorded yet." in page
+    assert 'data-testid="tdm-panel"' in page
+    assert "No trough recorded yet." in page
     for at, value in (("2026-02-02T08:00:00+00:00", "42"), ("2026-03-02T08:00:00+00:00", "45")):
         answer = _post(
             world,
@@ -38,11 +39,13 @@ def test_nurse_records_troughs_physician_applies_the_interval(world: World) -> N
         )
         assert answer.status_code == 303, answer.text  # type: ignore[attr-defined]
     page = world.client.get(f"/patients/{patient_id}").text
-    assert 'data-testid="tdm-chart"' in page and "<polygon points=" in page
+    assert 'data-testid="tdm-chart"' in page
+    assert "<polygon points=" in page
     assert page.count("<circle ") == 2  # the two measured troughs on the chart
     assert re.search(r'data-testid="tdm-interval">\d+ weeks<', page)
     assert 'data-testid="tdm-orderable">6w<' in page
-    assert "Decision support only" in page and "Basis and assumptions" in page
+    assert "Decision support only" in page
+    assert "Basis and assumptions" in page
     assert 'data-testid="tdm-apply"' not in page  # a nurse never applies
 
     refused = _post(
@@ -70,8 +73,10 @@ def test_nurse_records_troughs_physician_applies_the_interval(world: World) -> N
         {"recommendation_id": rec_id.group(1), "acknowledge_off_label": "yes"},
     )
     assert applied.status_code == 303  # type: ignore[attr-defined]
-    order = world.centre.queries.list_orders(actor_for(world, Role.PHYSICIAN), patient_id=patient_id)
+    order = world.centre.queries.list_orders(
+        actor_for(world, Role.PHYSICIAN), patient_id=patient_id
+    )
     assert dict(next(o for o in order if o.id == order_id).options)["interval"] == "6w"
     page = world.client.get(f"/patients/{patient_id}").text
-    assert 'data-testid="tdm-order-interval">6w<' in page, page[page.find("<main"):][:3000]
+    assert 'data-testid="tdm-order-interval">6w<' in page, page[page.find("<main") :][:3000]
     assert 'data-testid="tdm-apply"' not in page  # nothing left to apply
