@@ -136,7 +136,12 @@ def build_natalizumab(order: CourseOrder, placer: Placer) -> Built:
     extended = opts.choice("interval", NATALIZUMAB_INTERVALS, "4w") == "6w"
     # A course switched to every 6 weeks part-way (e.g. a TDM-guided change): doses before
     # ``interval_from_dose`` keep every 4 weeks, the clock of the rest runs from the dose before.
-    switch = opts.integer("interval_from_dose", 1, 1, 200) if extended else 1
+    switch = opts.integer("interval_from_dose", 1, 1, 200)
+    if switch > 1 and not extended:
+        raise InvalidCourseOrder(
+            "option interval_from_dose applies only with interval=6w",
+            field="option:interval_from_dose",
+        )
     if extended and opts.values.get("acknowledge_off_label") != "yes":
         raise InvalidCourseOrder(
             "natalizumab every 6 weeks is extended-interval dosing, off-label (US) and not in "
