@@ -511,11 +511,15 @@ def _prediction(
 
 
 def _accuracy(uow: UnitOfWork) -> tuple[VersionAccuracy, ...]:
-    errors = []
-    for patient in uow.patients.list():
-        for trough in _troughs(uow.clinical_entries.list_for_patient(patient.id)):
-            if trough.prediction is not None:
-                errors.append(
-                    (str(trough.prediction["model_version"]), float(trough.prediction["error_pct"]))
-                )
-    return running_accuracy(errors)
+    entries = uow.clinical_entries
+    gone = retracted_ids(entries.list_of_kind(ClinicalEntryKind.RETRACTION))
+    scored = [
+        _stored_trough(e)
+        for e in entries.list_of_kind(ClinicalEntryKind.DRUG_LEVEL)
+        if e.id not in gone
+    ]
+    return running_accuracy(
+        (str(t.prediction["model_version"]), float(t.prediction["error_pct"]))
+        for t in scored
+        if t.prediction is not None
+    )
