@@ -19,10 +19,11 @@ from 09:00 at the centre on that day: a stated assumption, shown in the basis).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
@@ -210,6 +211,7 @@ class TdmUseCases:
                         field=where,
                     )
                 prediction = _prediction(history, trough, latest, weight)
+                entry_id = _trough_entry_id(patient_id, trough.at, entries)
                 entry = self._entry(
                     actor,
                     patient_id,
@@ -221,6 +223,7 @@ class TdmUseCases:
                         "trough_ug_per_ml": trough.trough_ug_per_ml,
                         "prediction": prediction,
                     },
+                    entry_id=entry_id,
                 )
                 new_entries.append(entry)
                 stored.append(_stored_trough(entry))
@@ -344,9 +347,11 @@ class TdmUseCases:
         kind: ClinicalEntryKind,
         at: datetime,
         data: dict[str, Any],
+        *,
+        entry_id: str | None = None,
     ) -> ClinicalEntry:
         return ClinicalEntry(
-            id=self._new_id("entry"),
+            id=entry_id or self._new_id("entry"),
             patient_id=patient_id,
             kind=kind,
             on=at.astimezone(self._tz).date(),
@@ -428,6 +433,19 @@ def _natalizumab_order(uow: UnitOfWork, patient_id: str) -> TherapyOrder:
     if not orders:
         raise InvalidCommand("the patient has no active natalizumab order", field="order_id")
     return orders[-1]
+
+
+def _trough_entry_id(patient_id: str, at: datetime, entries: list[ClinicalEntry]) -> str:
+    """A trough's entry id from the patient, its time and the troughs stored before it.
+
+    Two requests that store the same trough at once compute the same id, so the second one's
+    transaction fails on the primary key (``DuplicateRecord``, 409) and stores nothing: a trough
+    is never counted, or scored, twice. After a retraction the count differs, so the corrected
+    value gets a new id.
+    """
+    stored = sum(1 for e in entries if e.kind is ClinicalEntryKind.DRUG_LEVEL)
+    key = f"{patient_id}|{at.astimezone(UTC).isoformat()}|{stored}"
+    return "entry-trough-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def _doses_given(uow: UnitOfWork, order: TherapyOrder) -> int:

@@ -4,12 +4,14 @@ against the stored prediction; bad input is a 422 naming the field and stores no
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from msinfusion.application.records import Role
+from msinfusion.application.records import ClinicalEntryKind, Role
+from msinfusion.application.tdm import _trough_entry_id
+from msinfusion.errors import DuplicateRecord
 from tests.e2e.api.world import NOW, World, actor_for, build_world
 
 START = date(2025, 12, 8)
@@ -202,3 +204,26 @@ def test_the_generic_entry_api_refuses_tdm_kinds(world: World) -> None:
     )
     assert reply.status_code == 422
     assert reply.json()["field"] == "kind"
+
+
+def test_a_trough_stored_twice_at_once_is_refused_by_its_key(world: World) -> None:
+    """Two requests storing the same trough concurrently both see the record without it, so
+    both compute the id the first one stored: the second add fails on the primary key and its
+    transaction stores nothing (no trough counted or scored twice)."""
+
+    patient_id, _ = _natalizumab_patient(world)
+    with world.uow_factory() as uow:
+        before = uow.clinical_entries.list_for_patient(patient_id)
+    reply = _tdm(world, patient_id, {"troughs": TROUGHS[:1], "target_ug_per_ml": 10})
+    assert reply.status_code == 200, reply.text
+    stored = reply.json()["troughs_stored"][0]
+    assert stored["at"] == "2026-02-02T08:00:00+00:00"
+    racing_id = _trough_entry_id(patient_id, datetime.fromisoformat(TROUGHS[0]["at"]), before)
+    assert racing_id == stored["entry_id"]
+    with world.uow_factory() as uow:
+        twin = next(
+            e for e in uow.clinical_entries.list_for_patient(patient_id) if e.id == racing_id
+        )
+        assert twin.kind is ClinicalEntryKind.DRUG_LEVEL
+        with pytest.raises(DuplicateRecord):
+            uow.clinical_entries.add(twin)
