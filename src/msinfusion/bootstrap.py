@@ -48,6 +48,7 @@ from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.application.sessions import SessionService, SessionUseCases
+from msinfusion.application.tdm import TdmUseCases
 from msinfusion.application.worklist import WorklistUseCases
 from msinfusion.catalog.registry import Catalog, shipped_catalog
 
@@ -198,4 +199,5 @@ def build_centre(
         clinical=clinical,
         worklist=WorklistUseCases(access, clinical, protocols, new_id=new_id),
         ledger=LedgerUseCases(access, clinical),
+        tdm=TdmUseCases(access, protocols, new_id=new_id, centre_tz=settings.zone),
     )

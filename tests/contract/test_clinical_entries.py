@@ -101,6 +101,22 @@ def test_list_for_patient_is_in_recording_order_and_only_that_patients(
         assert uow.clinical_entries.list_for_patient("p-unknown") == []
 
 
+def test_list_of_kind_spans_patients_in_recording_order(uow_factory: UnitOfWorkFactory) -> None:
+    _seed(uow_factory, "p-1", "p-2")
+    level = ClinicalEntryKind.DRUG_LEVEL
+    later = entry("e-1", kind=level, recorded_at=RECORDED + timedelta(hours=1))
+    earlier = entry("e-2", patient_id="p-2", kind=level)
+    lab = entry("e-3")
+    with uow_factory() as uow:
+        for each in (later, lab, earlier):
+            uow.clinical_entries.add(each)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.clinical_entries.list_of_kind(level) == [earlier, later]
+        assert uow.clinical_entries.list_of_kind(ClinicalEntryKind.LAB) == [lab]
+        assert uow.clinical_entries.list_of_kind(ClinicalEntryKind.TDM_RECOMMENDATION) == []
+
+
 def test_a_duplicate_id_is_refused_and_the_unit_stays_usable(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

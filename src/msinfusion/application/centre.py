@@ -25,6 +25,7 @@ from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
 from msinfusion.application.sessions import SessionUseCases
+from msinfusion.application.tdm import TdmUseCases
 from msinfusion.application.worklist import WorklistUseCases
 
 
@@ -45,6 +46,7 @@ class Centre:
     monitoring: DeviceFeed
     alerts: AlertUseCases
     clinical: ClinicalRecords
+    tdm: TdmUseCases
     escalations: EscalationWatch
     worklist: WorklistUseCases
     """The centre worklist (issue 23): open actions across patients, assignments."""

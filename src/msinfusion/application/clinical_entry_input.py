@@ -50,6 +50,8 @@ _ITEM_FIELDS = {
     ClinicalEntryKind.GIVEN_DOSE: frozenset({"order_id", "dose_number", "on", "mg_per_m2"}),
     ClinicalEntryKind.RETRACTION: frozenset({"entry_id", "on", "reason"}),
 }
+TDM_KINDS = frozenset({ClinicalEntryKind.DRUG_LEVEL, ClinicalEntryKind.TDM_RECOMMENDATION})
+"""Entries only the TDM use case writes (application.tdm): it scores and fits them."""
 OVERRIDABLE = frozenset(OVERRIDABLE_GATE_IDS) | frozenset(OUTCOME_OVERRIDABLE_GATE_IDS)
 """Gates a physician may override when they fail: the gate's own rule, plus the two whose
 outcome decides (US non-live vaccination timing; the LVEF 10-point prompt). ``evaluate_gates``
@@ -86,6 +88,10 @@ def checked_entry(
     """The clinical date and stored form of ``item``, or the first thing wrong with it."""
     if not isinstance(item, Mapping):
         raise InvalidCommand("item must be an object", field="item")
+    if kind in TDM_KINDS:
+        raise InvalidCommand(
+            f"kind {kind.value} is recorded through POST /api/patients/{{id}}/tdm", field="kind"
+        )
     if kind is ClinicalEntryKind.PROFILE:
         return _checked_profile(item, context.today)
     if kind is ClinicalEntryKind.GIVEN_DOSE:

@@ -28,6 +28,7 @@ from msinfusion.application.records import (
     BrowserSession,
     Chair,
     ClinicalEntry,
+    ClinicalEntryKind,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -183,6 +184,11 @@ class InMemoryClinicalEntryRepository(InMemoryRepository[ClinicalEntry]):
         return sorted(
             (e for e in self._rows.values() if e.patient_id == patient_id),
             key=lambda e: (e.recorded_at, e.id),
+        )
+
+    def list_of_kind(self, kind: ClinicalEntryKind) -> builtins.list[ClinicalEntry]:
+        return sorted(
+            (e for e in self._rows.values() if e.kind is kind), key=lambda e: (e.recorded_at, e.id)
         )
 
 

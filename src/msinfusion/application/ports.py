@@ -24,6 +24,7 @@ from msinfusion.application.records import (
     BrowserSession,
     Chair,
     ClinicalEntry,
+    ClinicalEntryKind,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -146,6 +147,10 @@ class ClinicalEntryRepository(Protocol):
 
     def list_for_patient(self, patient_id: str) -> builtins.list[ClinicalEntry]:
         """The patient's entries in the order they were recorded (``recorded_at``, then id)."""
+        ...
+
+    def list_of_kind(self, kind: ClinicalEntryKind) -> builtins.list[ClinicalEntry]:
+        """Every patient's entries of one kind, in recording order (indexed, migration 0011)."""
         ...
 
 

@@ -225,6 +225,10 @@ class ClinicalEntryKind(enum.Enum):
     PROFILE = "profile"
     GIVEN_DOSE = "given-dose"
     RETRACTION = "retraction"
+    DRUG_LEVEL = "drug-level"
+    """A measured drug concentration (a natalizumab trough), recorded by application.tdm."""
+    TDM_RECOMMENDATION = "tdm-recommendation"
+    """A model-informed interval recommendation with its model and version (application.tdm)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

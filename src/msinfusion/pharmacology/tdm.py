@@ -38,6 +38,8 @@ FUTURE_DOSES = 8
 DEFAULT_INTERVALS_WEEK = (4, 5, 6, 7, 8, 9, 10, 11, 12)
 _GRADIENT_STEP = 1e-4
 _RTOL, _ATOL = 1e-10, 1e-12
+FORECAST_RTOL, FORECAST_ATOL = 1e-7, 1e-9
+"""Forecast tolerances: troughs within 1e-7 (relative) of the fit's 1e-10, about 4x faster."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,13 +86,18 @@ def predict(
     *,
     weight_kg: float | None = None,
     ada: bool = False,
+    rtol: float = _RTOL,
+    atol: float = _ATOL,
 ) -> Array:
-    """Concentrations (n_etas, len(days)) for each row of random effects."""
+    """Concentrations (n_etas, len(days)) for each row of random effects.
+
+    The fit uses tight tolerances (its gradients are finite differences); a forecast may pass
+    looser ones (``FORECAST_RTOL``): its troughs are read to three significant figures."""
     model = get_model("natalizumab")
     end = float(max(days.max(), *(s.end_day for s in schedule.segments)))
     grid = np.unique(np.concatenate([simulation_grid(schedule, end, 7.0), days]))
     mm = michaelis_menten(model, _patients(etas, weight_kg, ada))
-    states = propagate_mm(mm, grid, rates_on_grid(schedule, grid), rtol=_RTOL, atol=_ATOL)
+    states = propagate_mm(mm, grid, rates_on_grid(schedule, grid), rtol=rtol, atol=atol)
     idx = np.searchsorted(grid, days)
     return np.asarray(states[:, idx, 0] / mm.V1[:, None], dtype=np.float64)
 
@@ -208,6 +215,8 @@ def forecast_intervals(
             etas,
             weight_kg=weight_kg,
             ada=ada,
+            rtol=FORECAST_RTOL,
+            atol=FORECAST_ATOL,
         )
         out[:, col] = conc[:, 0]
     return out

@@ -193,6 +193,33 @@ def _natalizumab(catalog: Catalog) -> list[Row]:
             tolerance=10.0,
             grade="A",
         ),
+        # Published extended-interval troughs (issue 23; not in the dossier's targets table):
+        # NOVA Q6W arm 10-21 ug/mL vs Q4W 33-38 (Neurol Neuroimmunol Neuroinflamm 2024, PMID
+        # 39393045, https://pubmed.ncbi.nlm.nih.gov/39393045/, read through its abstract and
+        # https://globalneurologyacademy.org/programs/neurofrontiers/Reevaluating-Natalizumab-Dosing-in-RRMS-Insights-from-the-NOVA-Trial/36359);
+        # real-world EID (intervals ~5-8 weeks) mean 18.2 ug/mL vs SID 35.7 (PMID 30939392).
+        Row(
+            drug="natalizumab",
+            quantity="steady-state trough q6w (ug/mL), NOVA Q6W arm",
+            target="10-21",
+            target_value=15.5,
+            typical=trough6,
+            population="-",
+            kind="rel",
+            tolerance=0.20,
+            grade="B",
+        ),
+        Row(
+            drug="natalizumab",
+            quantity="trough on extended-interval dosing (ug/mL), real-world mean",
+            target="18.2 (EID ~5-8 w)",
+            target_value=18.2,
+            typical=trough6,
+            population="-",
+            kind="rel",
+            tolerance=0.20,
+            grade="B",
+        ),
         Row(
             drug="natalizumab",
             quantity="apparent half-life over the interval (day)",

@@ -124,10 +124,24 @@ def build_ublituximab(order: CourseOrder, placer: Placer) -> Built:
     )
 
 
+NATALIZUMAB_INTERVALS = ("4w", "6w")
+"""The intervals a natalizumab order takes: the label's 4 weeks, the off-label 6 weeks (N7)."""
+
+
 def build_natalizumab(order: CourseOrder, placer: Placer) -> Built:
-    opts = Options(order, frozenset({"doses", "interval", "acknowledge_off_label"}))
+    opts = Options(
+        order, frozenset({"doses", "interval", "acknowledge_off_label", "interval_from_dose"})
+    )
     count = opts.integer("doses", listed_doses(order), 1, 200)
-    extended = opts.choice("interval", ("4w", "6w"), "4w") == "6w"
+    extended = opts.choice("interval", NATALIZUMAB_INTERVALS, "4w") == "6w"
+    # A course switched to every 6 weeks part-way (e.g. a TDM-guided change): doses before
+    # ``interval_from_dose`` keep every 4 weeks, the clock of the rest runs from the dose before.
+    switch = opts.integer("interval_from_dose", 1, 1, 200)
+    if switch > 1 and not extended:
+        raise InvalidCourseOrder(
+            "option interval_from_dose applies only with interval=6w",
+            field="option:interval_from_dose",
+        )
     if extended and opts.values.get("acknowledge_off_label") != "yes":
         raise InvalidCourseOrder(
             "natalizumab every 6 weeks is extended-interval dosing, off-label (US) and not in "
@@ -135,18 +149,35 @@ def build_natalizumab(order: CourseOrder, placer: Placer) -> Built:
             field="option:acknowledge_off_label",
         )
     every = data.interval("natalizumab.extended_every" if extended else "natalizumab.every")
-    run_series(
+    standard = data.interval("natalizumab.every")
+    first_text = f"every {describe(standard)} from the start or the last dose given"
+    last = run_series(
         placer,
         Series(
-            numbers=range(1, count + 1),
+            numbers=range(1, min(switch, count + 1)) if switch > 1 else range(1, count + 1),
             anchor=order.start,
             first_steps=0,
             previous=None,
-            every=every,
-            every_text=f"every {describe(every)} from the start or the last dose given",
+            every=standard if switch > 1 else every,
+            every_text=first_text
+            if switch > 1
+            else f"every {describe(every)} from the start or the last dose given",
         ),
         lambda n: ("natalizumab-300", "Infusion", "300 mg", ()),
     )
+    if switch > 1 and last is not None and switch <= count:
+        run_series(
+            placer,
+            Series(
+                numbers=range(switch, count + 1),
+                anchor=last,
+                first_steps=1,
+                previous=last,
+                every=every,
+                every_text=f"every {describe(every)} from dose {switch - 1} or the last dose given",
+            ),
+            lambda n: ("natalizumab-300", "Infusion", "300 mg", ()),
+        )
     notes = ["Missed dose: " + str(data.rule("natalizumab.missed_dose").value) + "."]
     if extended:
         notes.insert(

@@ -246,6 +246,23 @@ ROUTES = (
     Route("GET", "/api/patients/{patient}/ledger", Action.READ_COURSE),
     Route("GET", "/api/patients/{patient}/ledger?format=csv", Action.READ_COURSE),
     Route(
+        "POST",
+        "/api/patients/{patient}/tdm",
+        Action.RECORD_CLINICAL,
+        lambda w: {
+            "troughs": [{"at": "2026-03-02T08:00:00+00:00", "trough_ug_per_ml": 20}],
+            "target_ug_per_ml": 10,
+        },
+    ),
+    Route("GET", "/api/patients/{patient}/tdm", Action.READ_COURSE),
+    Route(
+        "POST",
+        "/api/patients/{patient}/tdm/apply",
+        Action.WRITE_ORDER,
+        lambda w: {"recommendation_id": "entry-none", "acknowledge_off_label": True},
+    ),
+    Route("GET", "/api/tdm/accuracy", Action.READ_COURSE),
+    Route(
         "GET",
         "/api/risk/pml?jcv_index=1.2&prior_immunosuppressant=false&months=30",
         Action.READ_CATALOG,

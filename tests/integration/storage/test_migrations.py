@@ -322,3 +322,32 @@ def test_0007_makes_every_stored_order_signed_and_downgrades_back(empty_engine: 
     }
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM therapy_orders")).scalar_one() == 1
+
+
+def test_0011_indexes_clinical_entries_by_kind_and_downgrades_back(empty_engine: Engine) -> None:
+    assert upgrade(empty_engine, "0008") == "0008"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO patients (id, display_name, synthetic, contraindicated_therapy_ids) "
+                "VALUES ('p-1', 'Synthetic', true, '[]')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO clinical_entries VALUES ('e-1', 'p-1', 'drug-level', "
+                "'2026-03-02', '{}', '2026-03-02 09:00:00', 'u-1')"
+            )
+        )
+    assert "ix_clinical_entries_kind_recorded_at_id" not in _index_columns(
+        empty_engine, "clinical_entries"
+    )
+    assert upgrade(empty_engine) == "0013"
+    after = _index_columns(empty_engine, "clinical_entries")
+    assert after["ix_clinical_entries_kind_recorded_at_id"] == ["kind", "recorded_at", "id"]
+    _downgrade(empty_engine, "0008")
+    assert "ix_clinical_entries_kind_recorded_at_id" not in _index_columns(
+        empty_engine, "clinical_entries"
+    )
+    with empty_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM clinical_entries")).scalar_one() == 1

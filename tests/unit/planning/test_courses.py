@@ -217,6 +217,46 @@ def test_natalizumab_extended_interval_needs_acknowledgement() -> None:
     assert "OFF-LABEL" in calendar.notes[0]
 
 
+def test_natalizumab_switched_to_six_weeks_from_a_later_dose() -> None:
+    """A TDM-guided switch: doses before interval_from_dose stay every 4 weeks, then every 6
+    weeks from the dose before (hand-counted: 2 Feb + 42 days = 16 Mar, + 42 = 27 Apr)."""
+    ext = {"interval": "6w", "acknowledge_off_label": "yes"}
+    calendar = plan("natalizumab", "2026-01-05", doses="5", interval_from_dose="3", **ext)
+    assert [d.due.isoformat() for d in calendar.doses] == [
+        "2026-01-05",
+        "2026-02-02",
+        "2026-03-16",
+        "2026-04-27",
+        "2026-06-08",
+    ]
+    given = ("2026-01-05", "2026-02-02", "2026-03-02", "2026-04-20")  # dose 4 a week late
+    calendar = plan(
+        "natalizumab", "2026-01-05", doses="5", interval_from_dose="4", given=given, **ext
+    )
+    assert calendar.doses[4].due == D("2026-06-01")  # re-anchored on the late dose 4
+    with pytest.raises(DoseTooEarly):  # 6 weeks after dose 3 (2 Mar) is 13 Apr
+        plan(
+            "natalizumab",
+            "2026-01-05",
+            interval_from_dose="4",
+            given=(*given[:3], "2026-04-06"),
+            **ext,
+        )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"interval_from_dose": "3"},
+        {"interval": "6w", "acknowledge_off_label": "yes", "interval_from_dose": "0"},
+    ],
+)
+def test_natalizumab_interval_from_dose_refusals(options: dict[str, str]) -> None:
+    with pytest.raises(InvalidCourseOrder) as refused:
+        plan("natalizumab", "2026-01-05", **options)
+    assert refused.value.field == "option:interval_from_dose"
+
+
 def test_natalizumab_local_windows_and_early_dose_refusal() -> None:
     calendar = plan("natalizumab", "2026-01-05", doses="2", early_days="3", late_days="5")
     assert windows(calendar)[1] == ("2026-01-30", "2026-02-02", "2026-02-07")

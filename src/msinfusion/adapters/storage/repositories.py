@@ -30,6 +30,7 @@ from msinfusion.application.records import (
     BrowserSession,
     Chair,
     ClinicalEntry,
+    ClinicalEntryKind,
     Patient,
     SessionSummary,
     TherapyOrder,
@@ -222,6 +223,11 @@ class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
             .where(table.c.patient_id == patient_id)
             .order_by(table.c.recorded_at, table.c.id)
         )
+        return [ClinicalEntry(**row) for row in self._connection.execute(query).mappings()]
+
+    def list_of_kind(self, kind: ClinicalEntryKind) -> builtins.list[ClinicalEntry]:
+        table = tables.clinical_entries
+        query = select(table).where(table.c.kind == kind).order_by(table.c.recorded_at, table.c.id)
         return [ClinicalEntry(**row) for row in self._connection.execute(query).mappings()]
 
 

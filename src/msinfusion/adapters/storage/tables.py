@@ -257,6 +257,7 @@ clinical_entries = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(ID), nullable=False),
     Index("ix_clinical_entries_patient_id_recorded_at_id", "patient_id", "recorded_at", "id"),
+    Index("ix_clinical_entries_kind_recorded_at_id", "kind", "recorded_at", "id"),
 )
 """A patient's dated clinical facts, append-only (migration 0003): corrections are retractions."""
 

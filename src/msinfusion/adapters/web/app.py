@@ -23,6 +23,7 @@ from msinfusion.adapters.web import (
     routes_schedule,
     routes_sessions,
     routes_stream,
+    routes_tdm,
     routes_ui,
     routes_worklist,
 )
@@ -74,6 +75,7 @@ def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
         routes_schedule,
         routes_monitoring,
         routes_worklist,
+        routes_tdm,
     ):
         app.include_router(module.router)
     app.include_router(fhir_router)  # FHIR R4 under /fhir (docs/fhir.md)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from msinfusion.adapters.web import routes_ui_patient
+from msinfusion.adapters.web import routes_ui_patient, routes_ui_tdm
 from msinfusion.adapters.web.browser_sessions import (
     CSRF_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -46,6 +46,7 @@ from msinfusion.errors import AccessError, CsrfFailed, MsinfusionError
 router = APIRouter(include_in_schema=False)
 router.include_router(session_routes.router)
 router.include_router(routes_ui_patient.router)
+router.include_router(routes_ui_tdm.router)
 router.include_router(pharmacy_routes.router)
 router.include_router(record_routes.router)
 

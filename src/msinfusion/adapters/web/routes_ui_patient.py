@@ -25,6 +25,7 @@ from msinfusion.adapters.web.ui.clinical_forms import (
 )
 from msinfusion.adapters.web.ui.course_page import CoursePanel, EntryViewer, patient_course_page
 from msinfusion.adapters.web.ui.pages import course_views, past_infusions
+from msinfusion.adapters.web.ui.tdm_panel import tdm_page_context
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import MsinfusionError, RecordNotFound
@@ -66,6 +67,8 @@ def patient_context(request: Request, viewer: Viewer, patient_id: str) -> dict[s
         catalog.get_therapy(t).inn if t in known else t for t in patient.contraindicated_therapy_ids
     ]
     checked = {c.order.id for c in clinical.courses}
+    on_natalizumab = any(c.order.therapy_id == "natalizumab" for c in clinical.courses)
+    tdm = centre.tdm.get_panel(viewer.actor, patient_id) if on_natalizumab else None
     return {
         "patient": patient,
         # Orders without a course check (inactive, or not checkable): the calendar as before.
@@ -93,6 +96,8 @@ def patient_context(request: Request, viewer: Viewer, patient_id: str) -> dict[s
         "form_error": None,
         "form_values": {},
         "recorded": None,
+        "tdm_error": None,
+        **tdm_page_context(tdm),
     }
 
 

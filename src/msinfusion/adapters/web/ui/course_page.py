@@ -166,6 +166,14 @@ _SUMMARIES: dict[ClinicalEntryKind, Callable[[ClinicalEntry], str]] = {
     ClinicalEntryKind.PROFILE: lambda e: _profile_summary(dict(e.data)),
     ClinicalEntryKind.GIVEN_DOSE: _given_dose_summary,
     ClinicalEntryKind.RETRACTION: _retraction_summary,
+    ClinicalEntryKind.DRUG_LEVEL: lambda e: (
+        f"{e.data.get('analyte', 'drug')} trough {e.data.get('trough_ug_per_ml')} ug/mL "
+        f"at {e.data.get('at')}"
+    ),
+    ClinicalEntryKind.TDM_RECOMMENDATION: lambda e: (
+        f"TDM recommendation ({e.data.get('model_version')}): every "
+        f"{e.data.get('interval_weeks')} weeks for {e.data.get('target_ug_per_ml')} ug/mL"
+    ),
 }
 
 
