@@ -49,8 +49,8 @@ class Centre:
     tdm: TdmUseCases
     escalations: EscalationWatch
     worklist: WorklistUseCases
-    """The centre worklist (issue 23): open actions across patients, assignments."""
+    """The centre worklist: open actions across patients, assignments."""
     ledger: LedgerUseCases
-    """The REMS / TOUCH ledger per patient (issue 23)."""
+    """The REMS / TOUCH ledger per patient."""
     """Pushes an escalation for every alert left unacknowledged; a server runs it
     (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

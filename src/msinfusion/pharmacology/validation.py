@@ -193,7 +193,7 @@ def _natalizumab(catalog: Catalog) -> list[Row]:
             tolerance=10.0,
             grade="A",
         ),
-        # Published extended-interval troughs (issue 23; not in the dossier's targets table):
+        # Published extended-interval troughs (not in the dossier's targets table):
         # NOVA Q6W arm 10-21 ug/mL vs Q4W 33-38 (Neurol Neuroimmunol Neuroinflamm 2024, PMID
         # 39393045, https://pubmed.ncbi.nlm.nih.gov/39393045/, read through its abstract and
         # https://globalneurologyacademy.org/programs/neurofrontiers/Reevaluating-Natalizumab-Dosing-in-RRMS-Insights-from-the-NOVA-Trial/36359);

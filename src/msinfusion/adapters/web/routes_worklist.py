@@ -1,4 +1,4 @@
-"""The centre worklist and the REMS / TOUCH ledger over JSON and CSV (issue 23).
+"""The centre worklist and the REMS / TOUCH ledger over JSON and CSV.
 
 ``GET /api/worklist`` (``therapy``, ``due_before``, ``owner``; ``format=csv`` for the daily
 digest), ``POST /api/worklist/actions`` (assign an item, or resolve it with a documented

@@ -1,4 +1,4 @@
-"""The worklist page and the patient's REMS / TOUCH ledger page (issue 23).
+"""The worklist page and the patient's REMS / TOUCH ledger page.
 
 ``GET /worklist`` lists the centre's open items (``Centre.worklist``) with filters for
 therapy, due window and owner, and ``?format=csv`` for the daily digest. From a row a nurse

@@ -17,7 +17,7 @@ Tried and left out (2026-12-03): the same energy argument before a due time as a
 waiting (``e - wait`` of a visit's energy falls inside ``[T, E]``). It is valid but did not
 improve the waiting bound at 30 chairs in 10 s (a centre at 80 % utilisation rarely has more
 demand than capacity in a window), and it adds hundreds of constraints. Also tried
-(2026-12-03, issue 22, one 20 s run each, no consistent gain: the waiting bound varies as
+(2026-12-03, one 20 s run each, no consistent gain: the waiting bound varies as
 much between identical runs, 261-775 at 30 chairs seed 0): ``linearization_level = 2`` (30
 chairs seeds 0, 3, 4; 60 chairs seeds 0, 1) and, with 2 workers, the subsolver pairs
 ``max_lp + core``, ``default_lp + core``, ``max_lp + quick_restart`` (30 chairs seed 4).

@@ -1,4 +1,4 @@
-"""Worklist decisions: assignments and documented resolutions of worklist items (issue 23).
+"""Worklist decisions: assignments and documented resolutions of worklist items.
 
 Revision ID: 0010
 Revises: 0008

@@ -4,7 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03
 
-The running accuracy of model-informed natalizumab dosing (issue 23) averages the prediction
+The running accuracy of model-informed natalizumab dosing averages the prediction
 error of every scored trough (entries of kind ``drug-level``) and needs the retractions that
 cancel some of them: ``ClinicalEntryRepository.list_of_kind``, served by this index instead of a
 scan of every patient's record.
