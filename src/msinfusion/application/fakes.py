@@ -20,6 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.ports import StoredEvent
 from msinfusion.application.records import (
     ApiToken,
@@ -48,6 +49,8 @@ R = TypeVar(
     ClinicalEntry,
     BrowserSession,
     DosePreparation,
+    PumpAssociation,
+    PumpOrder,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -324,6 +327,8 @@ _TABLES = (
     "clinical_entries",
     "browser_sessions",
     "preparations",
+    "pump_associations",
+    "pump_orders",
 )
 
 
@@ -377,6 +382,10 @@ class InMemoryUnitOfWork:
             tables["preparations"],
             {"appointment_id": ("appointment", tables["appointments"]), "patient_id": patients},
         )
+        self.pump_associations = InMemoryRepository[PumpAssociation](
+            "pump association", tables["pump_associations"]
+        )
+        self.pump_orders = InMemoryRepository[PumpOrder]("pump order", tables["pump_orders"])
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
@@ -394,6 +403,8 @@ class InMemoryUnitOfWork:
             "clinical_entries": self.clinical_entries,
             "browser_sessions": self.browser_sessions,
             "preparations": self.preparations,
+            "pump_associations": self.pump_associations,
+            "pump_orders": self.pump_orders,
         }
 
     def __enter__(self) -> Self:

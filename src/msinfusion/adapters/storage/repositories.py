@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.chain import AUDIT_FIELDS, audit_tail, row_hash
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.records import (
     ApiToken,
@@ -50,6 +51,8 @@ R = TypeVar(
     QuarantinedMessage,
     ClinicalEntry,
     BrowserSession,
+    PumpAssociation,
+    PumpOrder,
 )
 
 Reference = tuple[str, Table]

@@ -29,6 +29,7 @@ from msinfusion.adapters.storage.repositories import (
 )
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.ports import Clock
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -92,6 +93,12 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(connection)
         self.browser_sessions = SqlBrowserSessionRepository(connection)
         self.preparations = SqlDosePreparationRepository(connection)
+        self.pump_associations = SqlRepository[PumpAssociation](
+            connection, tables.pump_associations, PumpAssociation, "pump association"
+        )
+        self.pump_orders = SqlRepository[PumpOrder](
+            connection, tables.pump_orders, PumpOrder, "pump order"
+        )
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

@@ -7,9 +7,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msinfusion.application.schedule_day import MAX_NURSES
+
+PUMP_VOLUME_TOLERANCE_ML = Decimal("5")
+"""UNVERIFIED: no source in /work/shared/reference gives a pump-versus-record volume threshold;
+this default is a centre setting, shipped marked unverified (docs/pumps.md)."""
+PUMP_VOLUME_TOLERANCE_VERIFIED = False
 from msinfusion.session.charting import ChartingPolicy
 
 MAX_BODY_BYTES = 64 * 1024
@@ -67,6 +73,17 @@ class Settings:
     """Nurses on shift that the day plan (``/schedule``) assumes until its form says otherwise
     (``MSINFUSION_NURSES_ON_DUTY``, 1 to 200): a site setting, not a staffing rule."""
 
+    pump_gateway: str | None = None
+    """``host:port`` of the pump vendor's IHE PIV gateway that takes PCD-03 orders
+    (``MSINFUSION_PUMP_GATEWAY``); None: orders are queued and not sent (docs/pumps.md)."""
+    pump_volume_tolerance_ml: Decimal | None = PUMP_VOLUME_TOLERANCE_ML
+    """How far the pump's reported volume may differ from the record's before it is flagged
+    (``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``; empty: not compared). UNVERIFIED default: the
+    reference dossier gives no threshold, so 5 mL is a site setting to review, not a rule."""
+    pump_refuse_unverified: bool = False
+    """Refuse to send pump orders whose protocol limits are unverified
+    (``MSINFUSION_PUMP_REFUSE_UNVERIFIED=1``); otherwise they are sent and flagged."""
+
     idle_signout: timedelta = timedelta(minutes=15)
     """An open page with no key press, click or touch for this long signs out, after a
     warning a minute before (``MSINFUSION_IDLE_SIGNOUT_MIN``; 0 turns it off)."""
@@ -118,6 +135,11 @@ class Settings:
             jurisdiction=parse_jurisdiction(values.get("MSINFUSION_JURISDICTION", "")),
             idle_signout=timedelta(minutes=int(values.get("MSINFUSION_IDLE_SIGNOUT_MIN", "15"))),
             nurses_on_duty=int(values.get("MSINFUSION_NURSES_ON_DUTY", "2")),
+            pump_gateway=values.get("MSINFUSION_PUMP_GATEWAY") or None,
+            pump_volume_tolerance_ml=parse_tolerance(
+                values.get("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML", str(PUMP_VOLUME_TOLERANCE_ML))
+            ),
+            pump_refuse_unverified=values.get("MSINFUSION_PUMP_REFUSE_UNVERIFIED", "0") == "1",
         )
         if not 1 <= settings.nurses_on_duty <= MAX_NURSES:
             raise ValueError(f"MSINFUSION_NURSES_ON_DUTY: must be a whole number 1 to {MAX_NURSES}")
@@ -193,3 +215,16 @@ def parse_trusted_proxies(text: str) -> tuple[str, ...]:
                 f"MSINFUSION_TRUSTED_PROXIES: {part!r} is not an IP address or network"
             ) from error
     return found
+
+
+def parse_tolerance(text: str) -> Decimal | None:
+    """``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``: mL, zero or more; empty: not compared."""
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML: must be a number of mL") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML: must be zero or more")
+    return value
