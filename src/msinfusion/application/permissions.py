@@ -87,6 +87,8 @@ class Action(enum.Enum):
     VERIFY_DOSE = "verify_dose"
     CHANGE_OWN_PASSWORD = "change_own_password"
     ISSUE_OWN_TOKEN = "issue_own_token"
+    ASSOCIATE_PUMP = "associate_pump"
+    RECORD_PUMP_EVENT = "record_pump_event"
 
 
 _N, _P, _PH, _S, _A, _V = (
@@ -138,6 +140,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.COSIGN_RETRACTION: _BEDSIDE,
     Action.CHANGE_OWN_PASSWORD: _PEOPLE,
     Action.ISSUE_OWN_TOKEN: _PEOPLE,
+    Action.ASSOCIATE_PUMP: frozenset({_N, _P, _A}),
+    Action.RECORD_PUMP_EVENT: frozenset(),  # only the pump adapter, never through the API
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {
@@ -159,6 +163,7 @@ COMMAND_ACTIONS: Mapping[str, Action] = {
     "CorrectEntry": Action.CORRECT_ENTRY,
     "AcknowledgeAlert": Action.ACKNOWLEDGE_ALERT,
     "CosignVerbalOrder": Action.OVERRIDE_SOFT_LIMIT,
+    "RecordPumpEvent": Action.RECORD_PUMP_EVENT,
 }
 """The action each session command needs; a command not listed here is refused to everyone."""
 

@@ -133,7 +133,7 @@ class PumpOrders:
             else:
                 uow.pump_associations.update(association)
 
-        self._access.run(actor, Action.CONTROL_INFUSION, subject, work)
+        self._access.run(actor, Action.ASSOCIATE_PUMP, subject, work)
 
     def release(self, actor: Actor, pump_id: str) -> None:
         """End pump ``pump_id``'s association: its events are quarantined from now on."""
@@ -143,7 +143,7 @@ class PumpOrders:
             association = uow.pump_associations.get(pump_id)
             uow.pump_associations.update(replace(association, ended_at=actor.at))
 
-        self._access.run(actor, Action.CONTROL_INFUSION, subject, work)
+        self._access.run(actor, Action.ASSOCIATE_PUMP, subject, work)
 
     def list_for_session(self, actor: Actor, session_id: str) -> list[PumpOrder]:
         """The session's orders, oldest first (the chairside shows their status)."""

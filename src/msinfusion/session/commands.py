@@ -487,7 +487,8 @@ class RecordPumpEvent(Command):
 
     ``pump_volume_ml`` is the pump's cumulative volume delivered; ``volume_tolerance_ml`` the
     centre's allowed difference from the engine's volume (None: not compared). Sent by the pump
-    adapter only (no role may send it through the API: ``permissions.COMMAND_ACTIONS``)."""
+    adapter (``application/pump_feed.py``); no role may send it through the API
+    (``permissions.MATRIX``: ``record_pump_event`` is granted to nobody)."""
 
     pump_id: str
     kind: str

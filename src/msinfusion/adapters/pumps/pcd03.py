@@ -13,6 +13,8 @@ as the device-interop dossier §D restates them:
   drug's name; RXG-5/7 the volume to be infused in mL (``RE`` only: PIV leaves them empty for
   ``XO``); RXG-15/16 the rate in mL/h; RXG-17/18 the drug amount in mg and RXG-23/24 the bag
   volume in mL (concentration = RXG-17 / RXG-23).
+- TQ1 with its set id only: PIV makes it optional, base HL7 v2.6 requires the timing group
+  (dossier §D), so an empty one keeps strict base-standard validators satisfied.
 - RXR ``IV`` route, ``IVP`` device (LVP), ``IV`` primary.
 - OBX ``69986^MDC_DEV_PUMP_INFUS_VMD^MDC`` with the pump's serial number in OBX-18.
 
@@ -119,9 +121,10 @@ class Pcd03Writer:
                 ML,
             ]
         )
+        tq1 = "TQ1|1"  # no timing constraint; present because base v2.6 requires the group
         rxr = "RXR|IV^Intravenous^HL70162||IVP|IV"
         obx = f"OBX|1||{PUMP_VMD}|1.1.0.0|||||||F|||||||{escape(order.pump_id)}"
-        return SEGMENT_END.join([msh, pid, pv1, orc, rxg, rxr, obx]) + SEGMENT_END
+        return SEGMENT_END.join([msh, pid, pv1, orc, rxg, tq1, rxr, obx]) + SEGMENT_END
 
 
 def read_order_answer(text: str) -> GatewayAnswer:

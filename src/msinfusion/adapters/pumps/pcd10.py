@@ -46,6 +46,8 @@ VOLUME_TOTAL = "157993^MDC_VOL_FLUID_DELIV_TOTAL^MDC"
 NOT_DELIVERING_REASON = "^MDC_DEV_PUMP_NOT_DELIVERING_REASON^MDC"
 ACTIVE_SOURCES = "^MDC_DEV_PUMP_ACTIVE_SOURCES^MDC"
 ML = "263762^MDC_DIM_MILLI_L^MDC"
+MEDICATION_UNKNOWN = "999999^Medication Unknown"
+"""OBR-4 when the pump runs no library drug (TF-2 OBR-4)."""
 ML_PER_H = "265266^MDC_DIM_MILLI_L_PER_HR^MDC"
 
 EVENTS = {
@@ -211,16 +213,15 @@ def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator
         rows.append(("NM", f"{RATE}|1.1.1.3|{number(rate_ml_per_h)}|{ML_PER_H}|||||F"))
     if pump_volume_ml is not None:
         rows.append(("NM", f"{VOLUME_TOTAL}|1.1.1.4|{number(pump_volume_ml)}|{ML}|||||F"))
-    patient = (
-        [f"PID|||{escape(patient_id)}^^^MSINFUSION^PI", f"PV1||O|^^{escape(chair_name)}"]
-        if patient_id
-        else []
-    )
+    patient = [f"PID|||{escape(patient_id)}^^^MSINFUSION^PI||^^^^^^U"] if patient_id else []
+    if patient and chair_name:
+        patient.append(f"PV1||O|^^{escape(chair_name)}")
     segments = [
         f"MSH|^~\\&|{application}||MSINFUSION||{hl7_time(now)}||ORU^R42^ORU_R01"
         f"|{escape(control_id)}|P|2.6|||AL|NE||UNICODE UTF-8|||{IPEC_PROFILE}",
         *patient,
-        f"OBR|1|{escape(order_id or '')}|{escape(control_id)}^{application}|{escape(drug_id)}"
+        f"OBR|1|{escape(order_id or '')}|{escape(control_id)}^{application}"
+        f"|{escape(drug_id) if drug_id else MEDICATION_UNKNOWN}"
         f"|||{when}",
         *(f"OBX|{i}|{value_type}|{row}" for i, (value_type, row) in enumerate(rows, 1)),
     ]

@@ -93,6 +93,11 @@ class PumpSimulator:
         self.drop_next_answer = False
         """Test hook: close the next order's connection without answering (a lost ACK)."""
 
+    def use_sender(self, send: Callable[[str], str] | None) -> None:
+        """Where events go from now on (None: nowhere, they wait in the pump's buffer)."""
+        with self._lock:
+            self._send = send
+
     def pump(self, pump_id: str) -> SimulatedPump:
         return self._pumps[pump_id]
 
