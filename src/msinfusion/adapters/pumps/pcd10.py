@@ -9,6 +9,8 @@ as the device-interop dossier §E restates it. One message is one event of one p
   library drug id;
 - the MDS row (OBX-3 ``70049^MDC_DEV_PUMP_INFUS_LVP_MDS``) carries the pump's serial number in
   OBX-18 (EI-1): the key of the pump's association with a chair;
+- rows follow the supplement's delivery-start sample message (X.1.2.2), with its pending
+  codes (0) where IPEC gives no code;
 - the event facet ``MDC_ATTR_EVT_COND`` holds the event in OBX-5: ``MDC_EVT_PUMP_DELIV_START``
   (197288), ``MDC_EVT_PUMP_DELIV_STOP`` (no published code: sent and read by REFID only,
   **unverified**), ``MDC_EVT_PUMP_DELIV_COMP`` (197292);
@@ -38,17 +40,27 @@ IPEC_PROFILE = "IHE_PCD_IPEC^IHE PCD^1.3.6.1.4.1.19376.1.6.4.10^ISO"
 LVP_MDS = "70049^MDC_DEV_PUMP_INFUS_LVP_MDS^MDC"
 LVP_VMD = "70050^MDC_DEV_PUMP_INFUS_LVP_VMD^MDC"
 DELIVERY_CHANNEL = "126978^MDC_DEV_PUMP_INFUS_CHAN_DELIVERY^MDC"
-EVENT_CONDITION = "68487^MDC_ATTR_EVT_COND^MDC"
-EVENT_SOURCE = "68488^MDC_ATTR_EVT_SOURCE^MDC"
+EVENT_CONDITION = "0^MDC_ATTR_EVT_COND^MDC"
+EVENT_SOURCE = "0^MDC_ATTR_EVT_SOURCE^MDC"
+"""Code 0: pending in IPEC Rev 1.5, as its sample message writes them (two implementations use
+68487/68488, dossier grade B); rows are read by REFID."""
+LIBRARY_VERSION = "184517^MDC_PUMP_DRUG_LIBRARY_VERSION^MDC"
+DELIVERY_INFO = "0^MDC_DEV_PUMP_DELIVERY_INFO^MDC"
+INFUSING_STATUS = "184519^MDC_PUMP_INFUSING_STATUS^MDC"
+FLOW_CURRENT = "0^MDC_FLOW_FLUID_PUMP_CURRENT^MDC"
+SOURCE_PRIMARY = "0^MDC_DEV_PUMP_INFUSATE_SOURCE_PRIMARY^MDC"
+DELIVERY_STATUS = "0^MDC_DEV_PUMP_CURRENT_DELIVERY_STATUS^MDC"
+DELIVERY_MODE = "0^MDC_DEV_PUMP_PROGRAM_DELIVERY_MODE^MDC"
+DRUG_NAME = "184514^MDC_DRUG_NAME_LABEL^MDC"
 ALARM = "196616^MDC_EVT_ALARM^MDC"
 RATE = "157784^MDC_FLOW_FLUID_PUMP^MDC"
 VOLUME_TOTAL = "157993^MDC_VOL_FLUID_DELIV_TOTAL^MDC"
-NOT_DELIVERING_REASON = "^MDC_DEV_PUMP_NOT_DELIVERING_REASON^MDC"
-ACTIVE_SOURCES = "^MDC_DEV_PUMP_ACTIVE_SOURCES^MDC"
-ML = "263762^MDC_DIM_MILLI_L^MDC"
+NOT_DELIVERING_REASON = "0^MDC_DEV_PUMP_NOT_DELIVERING_REASON^MDC"
+ACTIVE_SOURCES = "0^MDC_DEV_PUMP_ACTIVE_SOURCES^MDC"
+ML = "263762^MDC_DIM_MILLI_L^MDC^mL^mL^UCUM"
+ML_PER_H = "265266^MDC_DIM_MILLI_L_PER_HR^MDC^mL/h^mL/h^UCUM"
 MEDICATION_UNKNOWN = "999999^Medication Unknown"
 """OBR-4 when the pump runs no library drug (TF-2 OBR-4)."""
-ML_PER_H = "265266^MDC_DIM_MILLI_L_PER_HR^MDC"
 
 EVENTS = {
     "MDC_EVT_PUMP_DELIV_START": "197288^MDC_EVT_PUMP_DELIV_START^MDC",
@@ -57,7 +69,16 @@ EVENTS = {
 }
 ALARMS = {"occlusion": "196688^MDC_EVT_OCCL^MDC"}
 _ALARM_NAMES = {"MDC_EVT_OCCL": "occlusion", "MDC_EVT_EMPTY": "container empty"}
-_CODES = {"197288": "MDC_EVT_PUMP_DELIV_START", "197292": "MDC_EVT_PUMP_DELIV_COMP"}
+_CODES = {
+    "197288": "MDC_EVT_PUMP_DELIV_START",
+    "197292": "MDC_EVT_PUMP_DELIV_COMP",
+    "70049": "MDC_DEV_PUMP_INFUS_LVP_MDS",
+    "69985": "MDC_DEV_PUMP_INFUS_MDS",
+    "157784": "MDC_FLOW_FLUID_PUMP",
+    "157993": "MDC_VOL_FLUID_DELIV_TOTAL",
+    "196616": "MDC_EVT_ALARM",
+    "196688": "MDC_EVT_OCCL",
+}
 
 
 def _refid(segment: Segment, number: int) -> str:
@@ -178,12 +199,17 @@ def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator
     pump_volume_ml: Fraction | None = None,
     order_id: str | None = None,
     drug_id: str = "",
+    drug_name: str = "",
     alarm: str | None = None,
     application: str = "PUMPSIM",
     patient_id: str = "",
     chair_name: str = "",
+    library_version: str = "",
 ) -> str:
-    """One ORU^R42 for one event (the simulator's and the golden files' writer)."""
+    """One ORU^R42 for one event, row for row after the IPEC delivery-start sample message
+    (supplement X.1.2.2): the MDS with the event facets, the delivery-information channel,
+    then the primary source with its parameters. Terms IPEC lists as pending go with code 0,
+    as the sample does. The simulator's and the golden files' writer."""
     from msinfusion.adapters.pumps.pcd03 import number  # noqa: PLC0415 - one formatter
 
     event = {
@@ -193,36 +219,61 @@ def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator
         "alarm": "MDC_EVT_PUMP_DELIV_STOP",
         "delivery-complete": "MDC_EVT_PUMP_DELIV_COMP",
     }[kind]
+    delivering = kind in ("delivery-started", "bolus")
     when = hl7_time(at)
-    rows = [
+    mds: list[tuple[str, str]] = [
         ("", f"{LVP_MDS}|1.0.0.0|||||||X|||||||{escape(pump_id)}"),
-        ("CWE", f"{EVENT_CONDITION}|1.0.0.1|{EVENTS[event]}||||||F|||{when}"),
-        ("ST", f"{EVENT_SOURCE}|1.0.0.2|1.1.1||||||F"),
+    ]
+    if library_version:
+        mds.append(("ST", f"{LIBRARY_VERSION}|1.0.0.1|{escape(library_version)}||||||R"))
+    mds += [
+        ("CWE", f"{EVENT_CONDITION}|1.0.0.2|{EVENTS[event]}||||||R|||{when}"),
+        ("ST", f"{EVENT_SOURCE}|1.0.0.3|1.1.2.0||||||R"),
+    ]
+    if kind == "alarm":
+        code = ALARMS.get(alarm or "", "^" + escape(alarm or "unspecified"))
+        mds.append(("CWE", f"{ALARM}|1.0.0.4|{code}||||||R"))
+    status = "pump-status-infusing" if delivering else "pump-status-not-infusing"
+    source = "pump-source-info-loading" if kind == "bolus" else "pump-source-info-primary"
+    current = rate_ml_per_h if delivering and rate_ml_per_h is not None else Fraction(0)
+    channel: list[tuple[str, str]] = [
         ("", f"{LVP_VMD}|1.1.0.0|||||||X"),
-        ("", f"{DELIVERY_CHANNEL}|1.1.1.0|||||||X"),
+        ("", f"{DELIVERY_INFO}|1.1.1.0|||||||X"),
+        ("CWE", f"{INFUSING_STATUS}|1.1.1.1|^{status}||||||R"),
+        ("NM", f"{FLOW_CURRENT}|1.1.1.2|{number(current)}|{ML_PER_H}|||||R"),
+        ("CWE", f"{ACTIVE_SOURCES}|1.1.1.3|^{source}||||||R"),
+        ("", f"{SOURCE_PRIMARY}|1.1.2.0|||||||X"),
+        (
+            "CWE",
+            f"{DELIVERY_STATUS}|1.1.2.1|^pump-delivery-status-"
+            f"{'delivering' if delivering else 'not-delivering'}||||||R",
+        ),
     ]
     if kind in ("delivery-stopped", "alarm"):
         why = "pump-stopped-alarming" if kind == "alarm" else "pump-stopped-by-clinician"
-        rows.append(("CWE", f"{NOT_DELIVERING_REASON}|1.1.1.1|^{why}^MDC||||||F"))
-    if kind == "alarm":
-        code = ALARMS.get(alarm or "", "^" + escape(alarm or "unspecified"))
-        rows.append(("CWE", f"{ALARM}|1.1.1.2|{code}||||||F"))
-    if kind == "bolus":
-        rows.append(("CWE", f"{ACTIVE_SOURCES}|1.1.1.1|^pump-source-info-loading^MDC||||||F"))
+        channel.append(("CWE", f"{NOT_DELIVERING_REASON}|1.1.2.2|^{why}||||||R"))
+    channel.append(("CWE", f"{DELIVERY_MODE}|1.1.2.3|^pump-program-delivery-mode-continuous||||||R"))
     if rate_ml_per_h is not None:
-        rows.append(("NM", f"{RATE}|1.1.1.3|{number(rate_ml_per_h)}|{ML_PER_H}|||||F"))
+        channel.append(("NM", f"{RATE}|1.1.2.4|{number(rate_ml_per_h)}|{ML_PER_H}|||||R"))
     if pump_volume_ml is not None:
-        rows.append(("NM", f"{VOLUME_TOTAL}|1.1.1.4|{number(pump_volume_ml)}|{ML}|||||F"))
+        channel.append(("NM", f"{VOLUME_TOTAL}|1.1.2.7|{number(pump_volume_ml)}|{ML}|||||R"))
+    if drug_name:
+        channel.append(("ST", f"{DRUG_NAME}|1.1.2.10|{escape(drug_name)}||||||R"))
     patient = [f"PID|||{escape(patient_id)}^^^MSINFUSION^PI||^^^^^^U"] if patient_id else []
     if patient and chair_name:
         patient.append(f"PV1||O|^^{escape(chair_name)}")
+    placer = f"{escape(order_id)}^MSINFUSION" if order_id else ""
+    drug = (
+        "^".join(escape(p) for p in (drug_id, drug_name) if p) if drug_id else MEDICATION_UNKNOWN
+    )
     segments = [
         f"MSH|^~\\&|{application}||MSINFUSION||{hl7_time(now)}||ORU^R42^ORU_R01"
         f"|{escape(control_id)}|P|2.6|||AL|NE||UNICODE UTF-8|||{IPEC_PROFILE}",
         *patient,
-        f"OBR|1|{escape(order_id or '')}|{escape(control_id)}^{application}"
-        f"|{escape(drug_id) if drug_id else MEDICATION_UNKNOWN}"
-        f"|||{when}",
-        *(f"OBX|{i}|{value_type}|{row}" for i, (value_type, row) in enumerate(rows, 1)),
+        f"OBR|1|{placer}|{escape(control_id)}^{application}|{drug}|||{when}",
+        *(
+            f"OBX|{i}|{value_type}|{row}"
+            for i, (value_type, row) in enumerate((*mds, *channel), start=1)
+        ),
     ]
     return "\r".join(segments) + "\r"

@@ -46,6 +46,7 @@ class Program:
     order_id: str
     order_control: str
     drug_id: str
+    drug_name: str
     rate_ml_per_h: Fraction
     vtbi_ml: Fraction | None
     patient_id: str
@@ -90,6 +91,8 @@ class PumpSimulator:
         self._lock = threading.RLock()
         self.orders_received: list[str] = []
         self.events_sent: list[str] = []
+        self.library_version = ""
+        """The drug-library version the pumps report (``MDC_PUMP_DRUG_LIBRARY_VERSION``)."""
         self.drop_next_answer = False
         """Test hook: close the next order's connection without answering (a lost ACK)."""
 
@@ -155,6 +158,7 @@ class PumpSimulator:
             order_id=orc.component(2, 1),
             order_control=orc.text(1),
             drug_id=drug_id,
+            drug_name=rxg.component(4, 2),
             rate_ml_per_h=rate,
             vtbi_ml=Fraction(vtbi) if vtbi else None,
             patient_id=patient,
@@ -245,6 +249,8 @@ class PumpSimulator:
             pump_volume_ml=pump.volume_ml,
             order_id=None if program is None else program.order_id,
             drug_id="" if program is None else program.drug_id,
+            drug_name="" if program is None else program.drug_name,
+            library_version=self.library_version,
             alarm=alarm,
             patient_id="" if program is None else program.patient_id,
             chair_name=pump.chair_name,
