@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
@@ -79,6 +79,19 @@ def pump_for_session(uow: UnitOfWork, session_id: str, now: datetime) -> str | N
         return None
     association = active_pump_of_chair(uow, chair.id)
     return None if association is None else association.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PumpPanel:
+    """The chairside's pump read model: the pump at the chair (None: none) and the orders,
+    oldest first, each with its status (queued, sent, confirmed, rejected with reason)."""
+
+    pump_id: str | None
+    orders: tuple[PumpOrder, ...]
+
+    @property
+    def latest(self) -> PumpOrder | None:
+        return self.orders[-1] if self.orders else None
 
 
 class PumpOrders:
@@ -144,6 +157,30 @@ class PumpOrders:
             uow.pump_associations.update(replace(association, ended_at=actor.at))
 
         self._access.run(actor, Action.ASSOCIATE_PUMP, subject, work)
+
+    def associate_with_session(self, actor: Actor, pump_id: str, session_id: str) -> str:
+        """The nurse scanned pump ``pump_id`` at the chair of ``session_id``; the chair's id."""
+        with self._access.uow_factory() as uow:
+            chair_name = chairs_of_sessions(uow, actor.at).get(session_id)
+            chair = next((c for c in uow.chairs.list() if c.name == chair_name), None)
+        if chair is None:
+            raise InvalidCommand(
+                "this session has no chair today to associate a pump with", field="session_id"
+            )
+        self.associate(actor, pump_id, chair.id, method="scan")
+        return chair.id
+
+    def pump_panel(self, actor: Actor, session_id: str) -> PumpPanel:
+        """What the chairside shows: the chair's pump and the session's orders, one read."""
+        subject = Subject(verb="pump.orders.read", resource_type="session", resource_id=session_id)
+
+        def work(uow: UnitOfWork) -> PumpPanel:
+            return PumpPanel(
+                pump_id=pump_for_session(uow, session_id, actor.at),
+                orders=tuple(orders_of(uow, session_id)),
+            )
+
+        return self._access.run(actor, Action.READ_SESSION, subject, work)
 
     def list_for_session(self, actor: Actor, session_id: str) -> list[PumpOrder]:
         """The session's orders, oldest first (the chairside shows their status)."""

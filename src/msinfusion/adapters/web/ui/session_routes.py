@@ -98,6 +98,8 @@ def _chairside_context(request: Request, viewer: Viewer, read: ChairsideView) ->
         "protocol": protocol,
         "may": may,
         "may_override": viewer.may(Action.OVERRIDE_SOFT_LIMIT),
+        "may_associate_pump": viewer.may(Action.ASSOCIATE_PUMP),
+        "pump": centre.pump_orders.pump_panel(viewer.actor, read.session_id),
         "flash": None,
         "refusal": None,
     }
@@ -235,6 +237,28 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
             "command": name,
         },
     )
+
+
+@router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
+async def associate_pump(request: Request, session_id: str) -> Response:
+    """The nurse scans (or types) the pump's serial number at the chair."""
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    form = await request.form()
+    fields = {key: str(form.get(key, "")) for key in form}
+    try:
+        require_csrf(request, viewer, fields)
+        web_context(request).centre.pump_orders.associate_with_session(
+            viewer.actor, fields.get("pump_id", ""), session_id
+        )
+    except MsinfusionError as error:
+        refusal = _refusal(error, "AssociatePump", {})
+        if refusal["status"] in (401, 403):
+            status, code = classify(error)
+            return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+        return _page(request, viewer, session_id, status_code=refusal["status"], refusal=refusal)
+    return _page(request, viewer, session_id)
 
 
 def _identified(check_in: CheckIn, form: Any, display_name: str) -> CheckIn:
