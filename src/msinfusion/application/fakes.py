@@ -20,8 +20,8 @@ from typing import Any, Generic, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.ports import StoredEvent
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,

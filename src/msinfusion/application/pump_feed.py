@@ -190,7 +190,8 @@ class PumpFeed:
         chair_name = uow.chairs.get(chair_id).name
         in_progress = {s.session_id for st in IN_PROGRESS for s in uow.sessions.list(status=st)}
         found = sorted(
-            s for s, name in chairs_of_sessions(uow, now).items()
+            s
+            for s, name in chairs_of_sessions(uow, now).items()
             if name == chair_name and s in in_progress
         )
         if len(found) != 1:
@@ -226,9 +227,7 @@ class PumpFeed:
         self, text: str, now: datetime, error: Exception, report: PumpReport | None
     ) -> Receipt:
         answer = self._codec.answer(text, now=now, error=error)
-        code = (
-            "unassociated-pump" if isinstance(error, UnassociatedPump) else reason_code_of(error)
-        )
+        code = "unassociated-pump" if isinstance(error, UnassociatedPump) else reason_code_of(error)
         reason = getattr(error, "message", "rejected")
         held = QuarantinedMessage(
             id=self._new_id("quarantine"),
@@ -253,5 +252,3 @@ class PumpFeed:
             reason=reason,
             field=getattr(error, "field", None),
         )
-
-

@@ -217,7 +217,9 @@ class PumpOrders:
                     continue
                 except RecordNotFound:
                     pass
-                order = self._order(uow, state, pump_id, session_id, numbered, now)
+                order = self._order(
+                    uow, state, pump_id=pump_id, session_id=session_id, numbered=numbered, now=now
+                )
                 uow.pump_orders.add(order)
                 stored.append(order)
             return stored
@@ -231,6 +233,7 @@ class PumpOrders:
         self,
         uow: UnitOfWork,
         state: SessionState,
+        *,
         pump_id: str,
         session_id: str,
         numbered: NumberedEvent,

@@ -97,7 +97,11 @@ class LibraryEntry:
             "bolus_allowed": False,
             "delivery_mode": "multi-step" if len(self.steps) > 1 else "continuous",
             "steps": [
-                {"step": s.step, "start_min": num(s.start_min), "rate_ml_per_h": num(s.rate_ml_per_h)}
+                {
+                    "step": s.step,
+                    "start_min": num(s.start_min),
+                    "rate_ml_per_h": num(s.rate_ml_per_h),
+                }
                 for s in self.steps
             ],
             "verified": self.verified,
@@ -156,7 +160,8 @@ def library_entry(protocol: Protocol, drug: str) -> LibraryEntry:
         dose_mg_per_m2=None if protocol.dose.mg_per_m2 is None else protocol.dose.mg_per_m2.value,
         diluent_volume_ml=protocol.bag_volume_ml.value,
         concentration_mg_per_ml=(
-            None if protocol.concentration_mg_per_ml is None
+            None
+            if protocol.concentration_mg_per_ml is None
             else protocol.concentration_mg_per_ml.value
         ),
         rate_hard_max_ml_per_h=protocol.max_rate_ml_per_h.value,
@@ -164,9 +169,8 @@ def library_entry(protocol: Protocol, drug: str) -> LibraryEntry:
         steps=steps,
         verified=not unverified,
         unverified=tuple(unverified),
-        sources=_sources(*cited.values()) + tuple(
-            s.url for s in protocol.ladder.sources if s.url not in _sources(*cited.values())
-        ),
+        sources=_sources(*cited.values())
+        + tuple(s.url for s in protocol.ladder.sources if s.url not in _sources(*cited.values())),
         requires_bsa=protocol.dose.is_bsa_based,
     )
 

@@ -17,9 +17,9 @@ from msinfusion.entrypoints.audit_cli import audit_app
 from msinfusion.entrypoints.common import EXIT_INVALID_FILE, OutputFormat, fail, parse_time
 from msinfusion.entrypoints.course_cli import course_app, risk_app
 from msinfusion.entrypoints.db_cli import db_app
-from msinfusion.entrypoints.pumps_cli import drug_library_command, pumps_app
 from msinfusion.entrypoints.monitoring_cli import mllp_listen, monitors_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
+from msinfusion.entrypoints.pumps_cli import drug_library_command, pumps_app
 from msinfusion.entrypoints.schedule_cli import schedule_app
 from msinfusion.entrypoints.server_cli import server_app, users_app
 from msinfusion.entrypoints.session_cli import session_app

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -49,7 +49,7 @@ Database = Annotated[
 ]
 
 
-class LibraryFormat(str, Enum):
+class LibraryFormat(StrEnum):
     json = "json"
     csv = "csv"
 
@@ -98,7 +98,9 @@ def listen(
     port: Annotated[int, typer.Option(min=1, max=65535, help="PCD-10 MLLP port.")] = PCD10_PORT,
     gateway: Annotated[
         str | None,
-        typer.Option(help="host:port of the pump gateway for PCD-03 orders (MSINFUSION_PUMP_GATEWAY)."),
+        typer.Option(
+            help="host:port of the pump gateway for PCD-03 orders (MSINFUSION_PUMP_GATEWAY)."
+        ),
     ] = None,
     retry_every: Annotated[
         float, typer.Option(min=0.5, max=3600, help="Seconds between sends of queued orders.")
@@ -144,10 +146,9 @@ def associate(
 ) -> None:
     """Register pump PUMP_ID (by serial number) for CHAIR."""
     from msinfusion.application.audit import system_actor  # noqa: PLC0415
+    from msinfusion.bootstrap import build_centre  # noqa: PLC0415  # slow import
     from msinfusion.entrypoints.server_cli import _settings  # noqa: PLC0415
     from msinfusion.errors import MsinfusionError  # noqa: PLC0415
-
-    from msinfusion.bootstrap import build_centre  # noqa: PLC0415  # slow import
 
     centre = build_centre(_settings(database))
     actor = system_actor(centre.clock(), source="cli")
@@ -185,7 +186,9 @@ def simulate(
     ] = True,
     manual_rate: Annotated[
         list[str],
-        typer.Option(help="MIN:RATE — at minute MIN (simulated) set RATE mL/h by hand at the pump."),
+        typer.Option(
+            help="MIN:RATE — at minute MIN (simulated) set RATE mL/h by hand at the pump."
+        ),
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
     occlusion_at: Annotated[
         float | None, typer.Option(min=0, help="Minute (simulated) of a downstream occlusion.")
@@ -227,8 +230,10 @@ def simulate(
         fail(f"cannot listen on {host}:{port}: {error.strerror}")
     except KeyboardInterrupt:
         return
-    typer.echo(f"orders received {len(simulator.orders_received)}, events sent "
-               f"{len(simulator.events_sent)}, unsent {len(simulator.unsent)}")
+    typer.echo(
+        f"orders received {len(simulator.orders_received)}, events sent "
+        f"{len(simulator.events_sent)}, unsent {len(simulator.unsent)}"
+    )
 
 
 def _manual(item: str) -> tuple[float, Fraction]:

@@ -39,7 +39,9 @@ PUMP_RATE_CHANGE = "pump"
 """``RateChanged.cause`` of a rate the pump reported (the nurse's are ``nurse``)."""
 
 
-def implied_command(state: SessionState, c: cmd.RecordPumpEvent) -> cmd.Command | None:
+def implied_command(  # noqa: PLR0911 - one return per report kind and chart status
+    state: SessionState, c: cmd.RecordPumpEvent
+) -> cmd.Command | None:
     """The session command the pump's report amounts to at ``c.at`` (None: nothing changes)."""
     at, user = c.at, c.user
     if c.kind == "delivery-started" and c.rate_ml_per_h is not None:

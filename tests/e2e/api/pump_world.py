@@ -79,11 +79,13 @@ class PumpWorld:
 
 
 @contextmanager
-def pump_world(*, associate: bool = True, gateway: bool = True) -> Iterator[PumpWorld]:
-    world = build_world()
+def pump_world(
+    *, associate: bool = True, gateway: bool = True, uow_factory: Any = None
+) -> Iterator[PumpWorld]:
+    world = build_world(uow_factory)
     centre, clock = world.centre, world.clock
     nurse, physician = actor_for(world, Role.NURSE), actor_for(world, Role.PHYSICIAN)
-    from msinfusion.application.audit import system_actor  # noqa: PLC0415
+    from msinfusion.application.audit import system_actor
 
     chair = centre.records.add_chair(system_actor(NOW), name="Chair 2")
     patient, order = patient_on_course(centre, physician, nurse, "Synthetic Patient 03")
@@ -102,9 +104,7 @@ def pump_world(*, associate: bool = True, gateway: bool = True) -> Iterator[Pump
         centre.pump_orders.associate(replace(nurse, at=clock()), PUMP, chair.id)
     library = build_library(shipped_catalog()).to_json_dict()
     with ExitStack() as stack:
-        listener = stack.enter_context(
-            MllpEndpoint(feed_answerer(centre.pump_feed.ingest, clock))
-        )
+        listener = stack.enter_context(MllpEndpoint(feed_answerer(centre.pump_feed.ingest, clock)))
         simulator = PumpSimulator(
             pump_ids=(PUMP,),
             library_max_rate=PumpSimulator.library_from_json(library),

@@ -52,7 +52,8 @@ def test_start_ladder_reaction_and_completion_with_the_pumps_volume() -> None:
         assert order.status is PumpOrderStatus.SENT  # programmed, awaiting the nurse at the pump
         assert len(sim.orders_received) == 1
         assert _valid(sim.orders_received[0]) == "RGV_O15"
-        assert sim.pump(PUMP).pending is not None and not sim.pump(PUMP).running
+        assert sim.pump(PUMP).pending is not None
+        assert not sim.pump(PUMP).running
         # 2. The nurse confirms at the pump; the session shows it.
         sim.confirm(PUMP)
         assert pw.orders()[0].status is PumpOrderStatus.CONFIRMED
@@ -154,7 +155,8 @@ def test_a_lost_connection_queues_orders_once_and_loses_no_event() -> None:
         (sent,) = pw.orders()
         assert (sent.status, sent.attempts) == (PumpOrderStatus.SENT, 3)
         received = pw.simulator.orders_received
-        assert len(received) == 2 and received[0] == received[1]  # the same message again
+        assert len(received) == 2
+        assert received[0] == received[1]  # the same message again
         assert len(pw.simulator.pump(PUMP).answered) == 1  # programmed once
         # The listener is unreachable: the pump keeps its events and sends them in order later.
         pw.simulator.use_sender(mllp_sender("127.0.0.1", 9, timeout_s=2))
@@ -169,7 +171,9 @@ def test_a_lost_connection_queues_orders_once_and_loses_no_event() -> None:
         assert kinds == ["delivery-started", "alarm"]
         events = pw.events()
         assert any(e["type"] == "InfusionPaused" for e in events)
-        assert any(e["type"] == "LineEventRecorded" and e["kind"] == "line-occluded" for e in events)
+        assert any(
+            e["type"] == "LineEventRecorded" and e["kind"] == "line-occluded" for e in events
+        )
         assert any(e["type"] == "AlertRaised" and e["rule"] == "pump-alarm" for e in events)
 
 
@@ -202,7 +206,7 @@ def test_an_unassociated_pump_is_quarantined_and_nothing_is_ordered() -> None:
 
 
 def test_the_nurse_scans_the_pump_at_the_chairside_and_sees_each_orders_state() -> None:
-    from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in  # noqa: PLC0415
+    from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
 
     with pump_world(associate=False) as pw:
         client, path = pw.world.client, f"/sessions/{pw.session_id}"

@@ -33,7 +33,7 @@ START = OrderContent(
 def rgv(kind: str) -> str:
     if kind == "start":
         return Pcd03Writer().write(START, now=AT)
-    from dataclasses import replace  # noqa: PLC0415
+    from dataclasses import replace
 
     step = replace(
         START,
@@ -58,17 +58,31 @@ def oru(kind: str) -> str:
     }
     if kind == "start":
         return write_report(
-            control_id="PUMP-0001-1", kind="delivery-started", at=AT, now=AT,
-            rate_ml_per_h=Fraction(40), pump_volume_ml=Fraction(0), **common,
+            control_id="PUMP-0001-1",
+            kind="delivery-started",
+            at=AT,
+            now=AT,
+            rate_ml_per_h=Fraction(40),
+            pump_volume_ml=Fraction(0),
+            **common,
         )
     if kind == "occlusion":
         at = AT.replace(minute=10)
         return write_report(
-            control_id="PUMP-0001-2", kind="alarm", at=at, now=at, alarm="occlusion",
-            pump_volume_ml=Fraction(20, 3), **common,
+            control_id="PUMP-0001-2",
+            kind="alarm",
+            at=at,
+            now=at,
+            alarm="occlusion",
+            pump_volume_ml=Fraction(20, 3),
+            **common,
         )
     at = AT.replace(hour=15, minute=0)
     return write_report(
-        control_id="PUMP-0001-3", kind="delivery-complete", at=at, now=at,
-        pump_volume_ml=Fraction(500), **common,
+        control_id="PUMP-0001-3",
+        kind="delivery-complete",
+        at=at,
+        now=at,
+        pump_volume_ml=Fraction(500),
+        **common,
     )

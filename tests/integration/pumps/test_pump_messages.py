@@ -137,13 +137,44 @@ def _without(text: str, marker: str) -> str:
     [
         (lambda t: t.replace("ORU^R42^ORU_R01", "ORU^R01^ORU_R01"), UnsupportedMessage, "MSH-9"),
         (lambda t: t.replace("|PUMP-0001\r", "|\r"), MalformedMessage, "OBX-18"),
-        (lambda t: t.replace("|40|265266^MDC_DIM_MILLI_L_PER_HR", "|x|265266^MDC_DIM_MILLI_L_PER_HR"), MalformedMessage, "OBX-5"),
-        (lambda t: t.replace("157784^MDC_FLOW_FLUID_PUMP^MDC|1.1.2.4|40|265266^MDC_DIM_MILLI_L_PER_HR^MDC^mL/h", "157784^MDC_FLOW_FLUID_PUMP^MDC|1.1.2.4|40|264352^MDC_DIM_MIN^MDC^min"), MalformedMessage, "OBX-6"),
-        (lambda t: t.replace("197288^MDC_EVT_PUMP_DELIV_START", "0^MDC_EVT_PATIENT_ID_CHANGE"), UnsupportedMessage, "OBX-5"),
+        (
+            lambda t: t.replace(
+                "|40|265266^MDC_DIM_MILLI_L_PER_HR", "|x|265266^MDC_DIM_MILLI_L_PER_HR"
+            ),
+            MalformedMessage,
+            "OBX-5",
+        ),
+        (
+            lambda t: t.replace(
+                "157784^MDC_FLOW_FLUID_PUMP^MDC|1.1.2.4|40|265266^MDC_DIM_MILLI_L_PER_HR^MDC^mL/h",
+                "157784^MDC_FLOW_FLUID_PUMP^MDC|1.1.2.4|40|264352^MDC_DIM_MIN^MDC^min",
+            ),
+            MalformedMessage,
+            "OBX-6",
+        ),
+        (
+            lambda t: t.replace("197288^MDC_EVT_PUMP_DELIV_START", "0^MDC_EVT_PATIENT_ID_CHANGE"),
+            UnsupportedMessage,
+            "OBX-5",
+        ),
         (lambda t: _without(t, "157784^MDC_FLOW_FLUID_PUMP^"), MalformedMessage, "OBX-5"),
-        (lambda t: t.replace("|||20260302100000+0000\rOBX|1|", "|||20260302100000\rOBX|1|").replace("20260302100000+0000||ORU", "20260302100000||ORU"), MalformedMessage, "OBR-7"),
+        (
+            lambda t: t.replace(
+                "|||20260302100000+0000\rOBX|1|", "|||20260302100000\rOBX|1|"
+            ).replace("20260302100000+0000||ORU", "20260302100000||ORU"),
+            MalformedMessage,
+            "OBR-7",
+        ),
     ],
-    ids=["not-r42", "no-serial", "rate-not-a-number", "rate-units", "unknown-event", "start-no-rate", "no-offset"],
+    ids=[
+        "not-r42",
+        "no-serial",
+        "rate-not-a-number",
+        "rate-units",
+        "unknown-event",
+        "start-no-rate",
+        "no-offset",
+    ],
 )
 def test_bad_pcd10_names_the_field(change: object, error: type[Exception], field: str) -> None:
     assert callable(change)

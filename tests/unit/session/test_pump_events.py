@@ -30,7 +30,11 @@ LADDER = ((0, 40), (30, 80), (60, 120), (90, 160), (120, 200))
 
 def report(minute: float, kind: str, **fields: object) -> cmd.RecordPumpEvent:
     return cmd.RecordPumpEvent(
-        at=at(minute), user=f"device:{PUMP}", pump_id=PUMP, kind=kind, **fields  # type: ignore[arg-type]
+        at=at(minute),
+        user=f"device:{PUMP}",
+        pump_id=PUMP,
+        kind=kind,
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -41,13 +45,15 @@ def types(events: list[ev.Event]) -> list[str]:
 def test_a_confirmation_at_the_charted_rate_records_the_report_beside_the_volume() -> None:
     service, session = started(PROTOCOL)
     events = service.handle(
-        session, report(30, "delivery-started", rate_ml_per_h=Fraction(40), pump_volume_ml=Fraction(20))
+        session,
+        report(30, "delivery-started", rate_ml_per_h=Fraction(40), pump_volume_ml=Fraction(20)),
     )
     assert types(events) == ["PumpEventRecorded"]
     (recorded,) = events
     assert isinstance(recorded, ev.PumpEventRecorded)
     assert (recorded.engine_volume_ml, recorded.volume_difference_ml) == (20, 0)
-    assert recorded.contradiction is None and recorded.pump_rate_ml_per_h_applied is None
+    assert recorded.contradiction is None
+    assert recorded.pump_rate_ml_per_h_applied is None
 
 
 def test_a_ladder_step_set_at_the_pump_is_charted_as_the_pumps_rate_change() -> None:
@@ -65,9 +71,14 @@ def test_a_manual_rate_above_the_step_is_recorded_as_the_pumps_truth_with_an_ale
     events = service.handle(session, report(10, "delivery-started", rate_ml_per_h=Fraction(120)))
     assert types(events) == ["PumpEventRecorded", "AlertRaised"]
     recorded, alert = events
-    assert isinstance(recorded, ev.PumpEventRecorded) and isinstance(alert, ev.AlertRaised)
+    assert isinstance(recorded, ev.PumpEventRecorded)
+    assert isinstance(alert, ev.AlertRaised)
     assert (recorded.contradiction, recorded.pump_rate_ml_per_h_applied) == ("ladder-step", 120)
-    assert (alert.rule, alert.priority, alert.alert_id) == ("pump-contradicts-record", "high", "alert-1")
+    assert (alert.rule, alert.priority, alert.alert_id) == (
+        "pump-contradicts-record",
+        "high",
+        "alert-1",
+    )
     state = service.get_state(session, at(20))
     assert (state.rate_ml_per_h, state.volume_ml) == (120, Fraction(80, 3))
 
@@ -94,7 +105,12 @@ def test_a_stop_at_the_pump_pauses_the_record_once() -> None:
 def test_an_occlusion_pauses_charts_the_line_and_alerts() -> None:
     service, session = started(PROTOCOL)
     events = service.handle(session, report(12, "alarm", alarm="occlusion"))
-    assert types(events) == ["PumpEventRecorded", "InfusionPaused", "LineEventRecorded", "AlertRaised"]
+    assert types(events) == [
+        "PumpEventRecorded",
+        "InfusionPaused",
+        "LineEventRecorded",
+        "AlertRaised",
+    ]
     assert events[2].kind == "line-occluded"  # type: ignore[attr-defined]
     assert events[3].rule == "pump-alarm"  # type: ignore[attr-defined]
     assert service.get_state(session, at(13)).status is Status.PAUSED
@@ -102,9 +118,7 @@ def test_an_occlusion_pauses_charts_the_line_and_alerts() -> None:
 
 def test_a_completion_before_the_bag_is_empty_is_the_pumps_word_not_the_records() -> None:
     service, session = started(PROTOCOL)
-    events = service.handle(
-        session, report(30, "delivery-complete", pump_volume_ml=Fraction(500))
-    )
+    events = service.handle(session, report(30, "delivery-complete", pump_volume_ml=Fraction(500)))
     recorded = events[0]
     assert isinstance(recorded, ev.PumpEventRecorded)
     assert recorded.contradiction == "bag-not-empty"
@@ -113,7 +127,9 @@ def test_a_completion_before_the_bag_is_empty_is_the_pumps_word_not_the_records(
 
 
 @pytest.mark.parametrize(("tolerance", "alerts"), [(Fraction(5), 1), (Fraction(6), 0)])
-def test_a_volume_difference_above_the_tolerance_is_flagged(tolerance: Fraction, alerts: int) -> None:
+def test_a_volume_difference_above_the_tolerance_is_flagged(
+    tolerance: Fraction, alerts: int
+) -> None:
     service, session = started(PROTOCOL)
     events = service.handle(
         session,

@@ -4,9 +4,9 @@
 connection and reads the gateway's ACK^O15 (``adapters/hl7/mllp.send_frames_sync``). A refused
 or lost connection raises ``OSError``/``TimeoutError``, which leaves the order queued.
 
-``MllpEndpoint`` with ``feed_answerer`` is the PCD-10 listener (``msinfusion pumps listen``): each frame's text
-goes to ``PumpFeed.ingest`` in a worker thread and its answer (ACK^R42) is written back before
-the next frame is read. Framing, frame size and idle limits are the monitor listener's
+``MllpEndpoint`` with ``feed_answerer`` is the PCD-10 listener (``msinfusion pumps listen``):
+each frame's text goes to ``PumpFeed.ingest`` in a worker thread and its answer (ACK^R42)
+is written back before the next frame is read. Framing, frame size and idle limits are the monitor listener's
 (``adapters/hl7/mllp``): nothing a pump sends is dropped, a malformed report is quarantined.
 """
 
@@ -47,9 +47,7 @@ class MllpPumpGateway:
 
     def send(self, pump_id: str, message: str) -> GatewayAnswer:
         try:
-            answers = send_frames_sync(
-                self._host, self._port, [message], timeout_s=self._timeout_s
-            )
+            answers = send_frames_sync(self._host, self._port, [message], timeout_s=self._timeout_s)
         except EOFError as error:  # the gateway closed the connection before answering
             raise ConnectionError("the pump gateway closed the connection") from error
         return read_order_answer(answers[0])

@@ -84,7 +84,9 @@ class Pcd03Writer:
                 RGV_PROFILE,
             ]
         )
-        birth = "" if order.patient_birth_date is None else order.patient_birth_date.strftime("%Y%m%d")
+        birth = (
+            "" if order.patient_birth_date is None else order.patient_birth_date.strftime("%Y%m%d")
+        )
         pid = f"PID|||{composite([order.patient_id, '', '', SENDING_APPLICATION, 'PI'])}||" + (
             f"{escape(order.patient_name)}^^^^^^L||{birth}"
         )

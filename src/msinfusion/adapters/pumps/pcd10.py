@@ -101,7 +101,7 @@ def _quantity(segment: Segment, field: str) -> Fraction:
 class Pcd10Codec:
     """The ``PumpEventCodec`` of ``application.pump_ports`` for ORU^R42."""
 
-    def decode(self, text: str) -> PumpReport:  # noqa: C901, PLR0912 - one pass over the rows
+    def decode(self, text: str) -> PumpReport:  # noqa: PLR0912 - one pass over the rows
         lines = split_messages(text)[0]
         segments = parse_segments(lines)
         msh = segments[0]
@@ -156,8 +156,7 @@ class Pcd10Codec:
             pump_volume_ml=volume,
             order_id=obr.component(2, 1) or None,
             alarm=(alarm or "unspecified") if kind == "alarm" else None,
-            patient_id=next((s.component(3, 1) for s in segments if s.name == "PID"), None)
-            or None,
+            patient_id=next((s.component(3, 1) for s in segments if s.name == "PID"), None) or None,
         )
 
     @staticmethod
@@ -175,7 +174,9 @@ class Pcd10Codec:
 
     def answer(self, text: str, *, now: datetime, error: Exception | None) -> str:
         lines = text.replace("\n", "\r").split("\r")
-        msh = next((line.strip("\x0b") for line in lines if line.strip("\x0b").startswith("MSH")), "")
+        msh = next(
+            (line.strip("\x0b") for line in lines if line.strip("\x0b").startswith("MSH")), ""
+        )
         control = header_field(msh, 10) if msh else ""
         return build_ack(
             control_id=f"ACK-{control}" if control else "ACK-UNREADABLE",
@@ -188,7 +189,7 @@ class Pcd10Codec:
         )
 
 
-def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator fills
+def write_report(
     *,
     control_id: str,
     pump_id: str,
@@ -252,7 +253,9 @@ def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator
     if kind in ("delivery-stopped", "alarm"):
         why = "pump-stopped-alarming" if kind == "alarm" else "pump-stopped-by-clinician"
         channel.append(("CWE", f"{NOT_DELIVERING_REASON}|1.1.2.2|^{why}||||||R"))
-    channel.append(("CWE", f"{DELIVERY_MODE}|1.1.2.3|^pump-program-delivery-mode-continuous||||||R"))
+    channel.append(
+        ("CWE", f"{DELIVERY_MODE}|1.1.2.3|^pump-program-delivery-mode-continuous||||||R")
+    )
     if rate_ml_per_h is not None:
         channel.append(("NM", f"{RATE}|1.1.2.4|{number(rate_ml_per_h)}|{ML_PER_H}|||||R"))
     if pump_volume_ml is not None:
@@ -263,9 +266,7 @@ def write_report(  # noqa: PLR0913 - one argument per PCD-10 field the simulator
     if patient and chair_name:
         patient.append(f"PV1||O|^^{escape(chair_name)}")
     placer = f"{escape(order_id)}^MSINFUSION" if order_id else ""
-    drug = (
-        "^".join(escape(p) for p in (drug_id, drug_name) if p) if drug_id else MEDICATION_UNKNOWN
-    )
+    drug = "^".join(escape(p) for p in (drug_id, drug_name) if p) if drug_id else MEDICATION_UNKNOWN
     segments = [
         f"MSH|^~\\&|{application}||MSINFUSION||{hl7_time(now)}||ORU^R42^ORU_R01"
         f"|{escape(control_id)}|P|2.6|||AL|NE||UNICODE UTF-8|||{IPEC_PROFILE}",

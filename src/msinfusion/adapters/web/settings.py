@@ -11,12 +11,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msinfusion.application.schedule_day import MAX_NURSES
+from msinfusion.session.charting import ChartingPolicy
 
 PUMP_VOLUME_TOLERANCE_ML = Decimal("5")
 """UNVERIFIED: no source in /work/shared/reference gives a pump-versus-record volume threshold;
 this default is a centre setting, shipped marked unverified (docs/pumps.md)."""
 PUMP_VOLUME_TOLERANCE_VERIFIED = False
-from msinfusion.session.charting import ChartingPolicy
 
 MAX_BODY_BYTES = 64 * 1024
 
