@@ -7,7 +7,8 @@ or lost connection raises ``OSError``/``TimeoutError``, which leaves the order q
 ``MllpEndpoint`` with ``feed_answerer`` is the PCD-10 listener (``msinfusion pumps listen``):
 each frame's text goes to ``PumpFeed.ingest`` in a worker thread and its answer (ACK^R42)
 is written back before the next frame is read. Framing, frame size and idle limits are the
-monitor listener's (``adapters/hl7/mllp``): nothing a pump sends is dropped, a malformed report is quarantined.
+monitor listener's (``adapters/hl7/mllp``): nothing a pump sends is dropped, a malformed
+report is quarantined.
 """
 
 from __future__ import annotations
