@@ -236,3 +236,24 @@ def test_the_nurse_scans_the_pump_at_the_chairside_and_sees_each_orders_state() 
         refused = client.post(f"{path}/pump", data={"csrf_token": csrf, "pump_id": " "})
         assert refused.status_code == 422
         assert "pump_id" in refused.text
+
+
+def test_no_role_may_send_a_pump_report_through_the_api() -> None:
+    with pump_world() as pw:
+        pw.nurse({"command": "StartInfusion", "rate_ml_per_h": 40})
+        body = {
+            "expected_version": pw.version,
+            "command": {
+                "command": "RecordPumpEvent",
+                "at": pw.world.clock().isoformat(),
+                "pump_id": PUMP,
+                "kind": "delivery-started",
+                "rate_ml_per_h": 200,
+            },
+        }
+        for role in (Role.NURSE, Role.PHYSICIAN, Role.DEVICE, Role.ADMIN):
+            answer = pw.world.request(
+                role, "POST", f"/api/sessions/{pw.session_id}/commands", json=body
+            )
+            assert answer.status_code == 403, (role, answer.text)
+        assert _pump_events(pw.events()) == []
