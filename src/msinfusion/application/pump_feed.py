@@ -26,9 +26,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
-from msinfusion.application.audit import AuditedAccess
+from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.bus import MessageBus, SessionCommitted
-from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.device_records import (
+    DeviceMessage,
+    QuarantinedMessage,
+    QuarantineStatus,
+)
 from msinfusion.application.monitoring import (
     IN_PROGRESS,
     AmbiguousPatient,
@@ -37,6 +41,7 @@ from msinfusion.application.monitoring import (
     storable,
 )
 from msinfusion.application.monitoring_ports import Receipt
+from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.pump_orders import chair_of_pump
 from msinfusion.application.pump_ports import PumpEventCodec, PumpReport
@@ -45,6 +50,7 @@ from msinfusion.application.session_streams import Decision, SessionStreams, in_
 from msinfusion.errors import (
     DeviceMessageError,
     DuplicateRecord,
+    InvalidCommand,
     RecordNotFound,
     SessionError,
     UnknownPatient,
@@ -90,18 +96,69 @@ class PumpFeed:
 
     def ingest(self, text: str, *, now: datetime) -> Receipt:
         """Accept, recognise a duplicate, or quarantine one report; never raises for content."""
+        outcome = self._attempt(text, now)
+        if isinstance(outcome, Receipt):
+            return outcome
+        return self._hold(text, now, *outcome)
+
+    def replay(self, actor: Actor, quarantine_id: str) -> Receipt | None:
+        """Run a held PCD-10 report through the feed again (admin), now; None when the held
+        message is not a pump's (the device feed replays it). On success it is marked
+        replayed; otherwise it stays held with the new reason."""
+        subject = Subject(
+            verb="quarantine.replay", resource_type="quarantine", resource_id=quarantine_id
+        )
+        held = self._access.run(
+            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.get(quarantine_id)
+        )
+        if held.transport != TRANSPORT:
+            return None
+        if held.status is QuarantineStatus.REPLAYED:
+            raise InvalidCommand(f"{quarantine_id} was replayed already", field="quarantine_id")
+        outcome = self._attempt(held.raw, actor.at)
+        if isinstance(outcome, Receipt):
+            receipt = replace(outcome, quarantine_id=held.id)
+            updated = replace(
+                held,
+                status=QuarantineStatus.REPLAYED,
+                attempts=held.attempts + 1,
+                replayed_at=actor.at,
+                replayed_by=actor.user_id,
+                session_id=outcome.session_id,
+            )
+        else:
+            error = outcome[0]
+            code, reason = _reason_of(error), getattr(error, "message", "rejected")
+            answer = self._codec.answer(held.raw, now=actor.at, error=error)
+            receipt = Receipt(
+                outcome="quarantined",
+                answer=answer,
+                quarantine_id=held.id,
+                reason_code=code,
+                reason=reason,
+            )
+            updated = replace(held, attempts=held.attempts + 1, reason_code=code, reason=reason)
+        self._access.run(
+            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.update(updated)
+        )
+        return receipt
+
+    def _attempt(self, text: str, now: datetime) -> Receipt | tuple[Exception, PumpReport | None]:
         try:
             report = self._codec.decode(text)
         except DeviceMessageError as error:
-            return self._hold(text, now, error, None)
+            return error, None
         try:
             command = self._command(report)
         except SessionError as error:
-            return self._hold(text, now, error, report)
+            return error, report
+        touched: list[str] = []
         try:
             outcome = in_transaction(
                 self._access.uow_factory,
-                lambda uow: self._record_in(uow, text, now, report, command),
+                lambda uow: self._record_in(
+                    uow, text, now=now, report=report, c=command, touched=touched
+                ),
                 retry=True,
             )
         except DuplicateRecord:
@@ -109,7 +166,9 @@ class PumpFeed:
                 stored = uow.device_messages.get(report.message_key)
             return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
         except (SessionError, UnknownPatient) as error:
-            return self._hold(text, now, error, report)
+            for session_id in touched:  # decided in a transaction that rolled back
+                self._streams.forget(session_id)
+            return error, report
         if isinstance(outcome, Receipt):
             return outcome
         decision = outcome.decision
@@ -139,7 +198,14 @@ class PumpFeed:
         )
 
     def _record_in(
-        self, uow: UnitOfWork, text: str, now: datetime, report: PumpReport, c: RecordPumpEvent
+        self,
+        uow: UnitOfWork,
+        text: str,
+        *,
+        now: datetime,
+        report: PumpReport,
+        c: RecordPumpEvent,
+        touched: list[str],
     ) -> Receipt | _Accepted:
         try:
             stored = uow.device_messages.get(report.message_key)
@@ -154,6 +220,7 @@ class PumpFeed:
                 "the patient the pump names (PID-3) is not the patient at its chair",
                 field="PID-3",
             )
+        touched.append(session_id)
         decision = self._streams.decide_in(
             uow, session_id, c, None, recorded_at=now, from_device=True
         )
@@ -252,3 +319,7 @@ class PumpFeed:
             reason=reason,
             field=getattr(error, "field", None),
         )
+
+
+def _reason_of(error: Exception) -> str:
+    return "unassociated-pump" if isinstance(error, UnassociatedPump) else reason_code_of(error)

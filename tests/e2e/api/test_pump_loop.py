@@ -23,6 +23,7 @@ from msinfusion.adapters.pumps.simulator import mllp_sender
 from msinfusion.application.pump_records import PumpOrderStatus
 from msinfusion.application.records import Role
 from tests.e2e.api.pump_world import PUMP, T0, pump_world
+from tests.e2e.api.world import actor_for
 
 LADDER = ((30, 80), (60, 120), (90, 160), (120, 200))
 
@@ -257,3 +258,21 @@ def test_no_role_may_send_a_pump_report_through_the_api() -> None:
             )
             assert answer.status_code == 403, (role, answer.text)
         assert _pump_events(pw.events()) == []
+
+
+def test_a_quarantined_pump_report_is_replayed_once_the_pump_is_associated() -> None:
+    with pump_world(associate=False) as pw:
+        pw.nurse({"command": "StartInfusion", "rate_ml_per_h": 40})
+        pw.simulator.set_rate_at_pump(PUMP, Fraction(40))  # sent to the listener: quarantined
+        held = pw.world.request(Role.ADMIN, "GET", "/api/quarantine").json()
+        (mine,) = [q for q in held if q["reason_code"] == "unassociated-pump"]
+        path = f"/api/quarantine/{mine['id']}/replay"
+        still = pw.world.request(Role.ADMIN, "POST", path).json()
+        assert (still["outcome"], still["reason_code"]) == ("quarantined", "unassociated-pump")
+        nurse = actor_for(pw.world, Role.NURSE)
+        pw.world.centre.pump_orders.associate_with_session(nurse, PUMP, pw.session_id)
+        done = pw.world.request(Role.ADMIN, "POST", path).json()
+        assert (done["outcome"], done["session_id"]) == ("accepted", pw.session_id)
+        assert [e["kind"] for e in _pump_events(pw.events())] == ["delivery-started"]
+        again = pw.world.request(Role.ADMIN, "POST", path)
+        assert again.status_code == 422  # replayed already
