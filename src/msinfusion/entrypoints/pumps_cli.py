@@ -259,7 +259,8 @@ def _run(
     assert isinstance(simulator, PumpSimulator)
     pending = sorted(scripted)
     occlusion = occlusion_at
-    while (minute := (clock() - start).total_seconds() / 60) < duration:
+    while True:
+        minute = (clock() - start).total_seconds() / 60
         simulator.advance()
         simulator.flush()
         while pending and pending[0][0] <= minute:
@@ -267,4 +268,6 @@ def _run(
         if occlusion is not None and occlusion <= minute:
             simulator.occlude(ids[0])
             occlusion = None
-        time.sleep(min(1.0, 60 / speed))
+        if minute >= duration:
+            return
+        time.sleep(min(0.25, 15 / speed))
