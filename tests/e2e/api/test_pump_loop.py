@@ -24,6 +24,7 @@ from msinfusion.application.pump_records import PumpOrderStatus
 from msinfusion.application.records import Role
 from tests.e2e.api.pump_world import PUMP, T0, pump_world
 from tests.e2e.api.world import actor_for
+from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
 
 LADDER = ((30, 80), (60, 120), (90, 160), (120, 200))
 
@@ -207,33 +208,36 @@ def test_an_unassociated_pump_is_quarantined_and_nothing_is_ordered() -> None:
 
 
 def test_the_nurse_scans_the_pump_at_the_chairside_and_sees_each_orders_state() -> None:
-    from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
-
     with pump_world(associate=False) as pw:
         client, path = pw.world.client, f"/sessions/{pw.session_id}"
+        panel = f"/ui/sessions/{pw.session_id}/pump"
         csrf = sign_in(pw.world, Role.NURSE)
         page = client.get(path).text
-        assert 'data-testid="pump-none"' in page
+        assert f'hx-get="{panel}"' in page  # the page loads its pump panel
+        assert 'data-testid="pump-none"' in client.get(panel).text
         scanned = client.post(f"{path}/pump", data={"csrf_token": csrf, "pump_id": PUMP})
         assert scanned.status_code == 200, scanned.text
         assert f'data-testid="pump-id">{PUMP}<' in scanned.text
         # The nurse confirms the start on the chairside: the order goes to the scanned pump.
-        fields = page_fields(scanned.text, "StartInfusion")
+        fields = page_fields(page, "StartInfusion")
         started = client.post(
             f"{path}/commands/StartInfusion", data={**fields, "rate_ml_per_h": "40"}
         )
         assert started.status_code == 200, started.text
-        assert 'data-status="sent"' in started.text
-        assert "waiting for confirmation at the pump" in started.text
+        shown = client.get(panel).text
+        assert 'data-status="sent"' in shown
+        assert "waiting for confirmation at the pump" in shown
         pw.simulator.confirm(PUMP)
-        assert 'data-status="confirmed"' in client.get(path).text
+        assert 'data-status="confirmed"' in client.get(panel).text
         # A rate the pump's library refuses comes back rejected, with the pump's reason.
         pw.simulator._library["ocrelizumab-600-standard"] = Fraction(60)
         pw.at(30)
         fields = page_fields(client.get(path).text, "ChangeRate")
         stepped = client.post(f"{path}/commands/ChangeRate", data={**fields, "rate_ml_per_h": "80"})
-        assert 'data-status="rejected"' in stepped.text
-        assert "9024: Library hard limit exceeded" in stepped.text
+        assert stepped.status_code == 200, stepped.text
+        shown = client.get(panel).text
+        assert 'data-status="rejected"' in shown
+        assert "9024: Library hard limit exceeded" in shown
         refused = client.post(f"{path}/pump", data={"csrf_token": csrf, "pump_id": " "})
         assert refused.status_code == 422
         assert "pump_id" in refused.text
