@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from fractions import Fraction
+from pathlib import Path
 
+import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
 from msinfusion.adapters.hl7.mllp import send_frames_sync
 from msinfusion.adapters.pumps.link import MllpPumpGateway
 from msinfusion.adapters.pumps.simulator import mllp_sender
+from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.application.pump_records import PumpOrderStatus
 from msinfusion.application.records import Role
+from msinfusion.bootstrap import build_unit_of_work_factory
 from tests.e2e.api.pump_world import PUMP, T0, pump_world
 from tests.e2e.api.world import actor_for
 from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
@@ -39,8 +43,14 @@ def _valid(text: str) -> str:
     return str(message.name)
 
 
-def test_start_ladder_reaction_and_completion_with_the_pumps_volume() -> None:
-    with pump_world() as pw:
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_start_ladder_reaction_and_completion_with_the_pumps_volume(
+    store: str, tmp_path: Path
+) -> None:
+    factory = (
+        build_unit_of_work_factory(sqlite_url(tmp_path / "pumps.db")) if store == "sqlite" else None
+    )
+    with pump_world(uow_factory=factory) as pw:
         sim = pw.simulator
         # 1. The nurse confirms the start: the pump receives the order (RE, VTBI = the bag).
         started = pw.nurse({"command": "StartInfusion", "rate_ml_per_h": 40})
