@@ -23,15 +23,18 @@ import functools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from msinfusion.adapters.hl7.codec import Pcd01Codec
+from msinfusion.adapters.pumps.pcd03 import Pcd03Writer
+from msinfusion.adapters.pumps.pcd10 import Pcd10Codec
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.adapters.web.settings import Settings
 from msinfusion.application.accounts import Accounts, PasswordHasher
 from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import AuditedAccess
 from msinfusion.application.browser_sessions import BrowserSessions
-from msinfusion.application.bus import MessageBus
+from msinfusion.application.bus import MessageBus, SessionCommitted
 from msinfusion.application.centre import Centre
 from msinfusion.application.clinical_records import ClinicalRecords
 from msinfusion.application.courses import CourseUseCases
@@ -42,6 +45,8 @@ from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import register_notice_handlers
 from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.ports import Clock, UnitOfWork
+from msinfusion.application.pump_feed import PumpFeed
+from msinfusion.application.pump_orders import PumpOrders
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.rate_limit import LoginThrottle
 from msinfusion.application.record_keeping import RecordKeeping
@@ -118,6 +123,41 @@ def build_live_updates(url: str | None = None) -> LiveUpdates:
     return live
 
 
+def build_pumps(
+    settings: Settings,
+    access: AuditedAccess,
+    streams: SessionStreams,
+    bus: MessageBus,
+    new_id: Callable[[str], str],
+) -> tuple[PumpOrders, PumpFeed]:
+    """The smart-pump interface (docs/pumps.md): PCD-03 orders out through the outbox to
+    ``settings.pump_gateway`` (none: queued only), PCD-10 events in."""
+    gateway = None
+    if settings.pump_gateway:
+        from msinfusion.adapters.pumps.link import MllpPumpGateway  # noqa: PLC0415 - asyncio
+
+        host, _, port = settings.pump_gateway.rpartition(":")
+        gateway = MllpPumpGateway(host or "127.0.0.1", int(port))
+    orders = PumpOrders(
+        access,
+        streams,
+        writer=Pcd03Writer(),
+        gateway=gateway,
+        refuse_unverified=settings.pump_refuse_unverified,
+    )
+    bus.subscribe(SessionCommitted, orders.on_committed)
+    tolerance = settings.pump_volume_tolerance_ml
+    feed = PumpFeed(
+        access,
+        streams,
+        bus=bus,
+        codec=Pcd10Codec(),
+        new_id=new_id,
+        volume_tolerance_ml=None if tolerance is None else Fraction(tolerance),
+    )
+    return orders, feed
+
+
 def build_centre(
     settings: Settings,
     *,
@@ -158,7 +198,10 @@ def build_centre(
     )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     accounts = Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id)
+    pump_orders, pump_feed = build_pumps(settings, access, streams, bus, new_id)
     return Centre(
+        pump_orders=pump_orders,
+        pump_feed=pump_feed,
         escalations=escalations,
         access=access,
         clock=clock,

@@ -21,6 +21,8 @@ from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import EscalationWatch
 from msinfusion.application.ports import Clock
+from msinfusion.application.pump_feed import PumpFeed
+from msinfusion.application.pump_orders import PumpOrders
 from msinfusion.application.queries import CatalogQueries, RecordQueries
 from msinfusion.application.record_keeping import RecordKeeping
 from msinfusion.application.scheduling import SchedulingUseCases
@@ -52,5 +54,10 @@ class Centre:
     """The centre worklist: open actions across patients, assignments."""
     ledger: LedgerUseCases
     """The REMS / TOUCH ledger per patient."""
+
+    pump_orders: PumpOrders
+    """Pump associations and the PCD-03 order outbox (``application/pump_orders.py``)."""
+    pump_feed: PumpFeed
+    """PCD-10 pump events in (``application/pump_feed.py``)."""
     """Pushes an escalation for every alert left unacknowledged; a server runs it
     (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

@@ -21,6 +21,7 @@ from typing import Any, Generic, Self, TypeVar
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
 from msinfusion.application.ports import StoredEvent, is_action
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -51,6 +52,8 @@ R = TypeVar(
     BrowserSession,
     DosePreparation,
     WorklistAction,
+    PumpAssociation,
+    PumpOrder,
 )
 
 Reference = tuple[str, Mapping[str, object]]
@@ -352,6 +355,8 @@ _TABLES = (
     "browser_sessions",
     "preparations",
     "worklist_actions",
+    "pump_associations",
+    "pump_orders",
 )
 
 
@@ -408,6 +413,11 @@ class InMemoryUnitOfWork:
         self.worklist_actions = InMemoryWorklistActionRepository(
             "worklist action", tables["worklist_actions"], {"patient_id": patients}
         )
+
+        self.pump_associations = InMemoryRepository[PumpAssociation](
+            "pump association", tables["pump_associations"]
+        )
+        self.pump_orders = InMemoryRepository[PumpOrder]("pump order", tables["pump_orders"])
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
@@ -426,6 +436,8 @@ class InMemoryUnitOfWork:
             "browser_sessions": self.browser_sessions,
             "preparations": self.preparations,
             "worklist_actions": self.worklist_actions,
+            "pump_associations": self.pump_associations,
+            "pump_orders": self.pump_orders,
         }
 
     def __enter__(self) -> Self:

@@ -94,6 +94,9 @@ class Action(enum.Enum):
     READ_WORKLIST = "read_worklist"
     MANAGE_WORKLIST = "manage_worklist"
 
+    ASSOCIATE_PUMP = "associate_pump"
+    RECORD_PUMP_EVENT = "record_pump_event"
+
 
 _N, _P, _PH, _S, _A, _V = (
     Role.NURSE,
@@ -146,6 +149,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.ISSUE_OWN_TOKEN: _PEOPLE,
     Action.READ_WORKLIST: frozenset({_N, _P, _S}),
     Action.MANAGE_WORKLIST: frozenset({_N, _P, _S}),
+    Action.ASSOCIATE_PUMP: frozenset({_N, _P, _A}),
+    Action.RECORD_PUMP_EVENT: frozenset(),  # only the pump adapter, never through the API
 }
 
 COMMAND_ACTIONS: Mapping[str, Action] = {
@@ -167,6 +172,7 @@ COMMAND_ACTIONS: Mapping[str, Action] = {
     "CorrectEntry": Action.CORRECT_ENTRY,
     "AcknowledgeAlert": Action.ACKNOWLEDGE_ALERT,
     "CosignVerbalOrder": Action.OVERRIDE_SOFT_LIMIT,
+    "RecordPumpEvent": Action.RECORD_PUMP_EVENT,
 }
 """The action each session command needs; a command not listed here is refused to everyone."""
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -296,6 +297,16 @@ class UnitOfWork(Protocol):
     @property
     def worklist_actions(self) -> WorklistActionRepository:
         """Assignments and documented resolutions of worklist items."""
+        ...
+
+    @property
+    def pump_associations(self) -> Repository[PumpAssociation]:
+        """Which pump (by serial number) serves which chair."""
+        ...
+
+    @property
+    def pump_orders(self) -> Repository[PumpOrder]:
+        """The PCD-03 order outbox (``add`` refuses an order id twice)."""
         ...
 
     def __enter__(self) -> Self: ...

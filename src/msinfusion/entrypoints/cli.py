@@ -19,6 +19,7 @@ from msinfusion.entrypoints.course_cli import course_app, risk_app
 from msinfusion.entrypoints.db_cli import db_app
 from msinfusion.entrypoints.monitoring_cli import mllp_listen, monitors_app
 from msinfusion.entrypoints.pharmacology_cli import simulate_command, tdm_command
+from msinfusion.entrypoints.pumps_cli import drug_library_command, pumps_app
 from msinfusion.entrypoints.schedule_cli import schedule_app
 from msinfusion.entrypoints.server_cli import server_app, users_app
 from msinfusion.entrypoints.session_cli import session_app
@@ -44,6 +45,8 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(users_app, name="users")
 app.command("mllp-listen")(mllp_listen)
 app.add_typer(monitors_app, name="monitors")
+app.add_typer(pumps_app, name="pumps")
+catalog_app.command("drug-library")(drug_library_command)
 app.registered_commands += server_app.registered_commands  # msinfusion serve, msinfusion demo
 app.command("simulate")(simulate_command)
 app.command("tdm")(tdm_command)

@@ -39,6 +39,16 @@ IDENTITY_CHECKS = ("name-and-birth-date", "identifier", "wristband")
 
 LINE_EVENT_KINDS = ("bag-replaced", "line-occluded", "line-cleared", "cannula-resited", "other")
 
+PUMP_EVENT_KINDS = (
+    "delivery-started",
+    "delivery-stopped",
+    "delivery-complete",
+    "bolus",
+    "alarm",
+)
+"""What an infusion pump reports (IHE IPEC PCD-10: START, STOP, COMP, a loading/bolus source, an
+alarm stop); a rate change or a resume is a START with the new rate, as IPEC expresses it."""
+
 
 def _require_aware(at: datetime) -> None:
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
@@ -469,6 +479,42 @@ class AcknowledgeAlert(Command):
             _require_text(self.note, "note")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordPumpEvent(Command):
+    """What pump ``pump_id`` reports it did at ``at`` (the pump's clock): the engine charts the
+    fact it implies (a start, a rate, a pause, the completion) and, when the engine's rules
+    refuse that fact, records it anyway as the pump's truth and raises an alert for the nurse.
+
+    ``pump_volume_ml`` is the pump's cumulative volume delivered; ``volume_tolerance_ml`` the
+    centre's allowed difference from the engine's volume (None: not compared). Sent by the pump
+    adapter (``application/pump_feed.py``); no role may send it through the API
+    (``permissions.MATRIX``: ``record_pump_event`` is granted to nobody)."""
+
+    pump_id: str
+    kind: str
+    rate_ml_per_h: Fraction | None = None
+    pump_volume_ml: Fraction | None = None
+    order_id: str | None = None
+    alarm: str | None = None
+    volume_tolerance_ml: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_text(self.pump_id, "pump_id")
+        if self.kind not in PUMP_EVENT_KINDS:
+            raise InvalidCommand(f"kind must be one of {', '.join(PUMP_EVENT_KINDS)}", field="kind")
+        if self.kind == "delivery-started" and self.rate_ml_per_h is None:
+            raise InvalidCommand("a delivery start needs rate_ml_per_h", field="rate_ml_per_h")
+        if self.rate_ml_per_h is not None:
+            _require_positive(self.rate_ml_per_h, "rate_ml_per_h")
+        for name in ("pump_volume_ml", "volume_tolerance_ml"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, Fraction) or value < 0):
+                raise InvalidCommand(f"{name} must be zero or more, got {value!r}", field=name)
+        if self.kind == "alarm":
+            _require_text(self.alarm or "", "alarm")
+
+
 COMMAND_TYPES: tuple[type[Command], ...] = (
     CheckIn,
     RecordAssessment,
@@ -488,4 +534,5 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     CorrectEntry,
     AcknowledgeAlert,
     CosignVerbalOrder,
+    RecordPumpEvent,
 )

@@ -24,6 +24,7 @@ from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session.alerting import as_vital_signs, decide_acknowledge, decide_alerts
 from msinfusion.session.medication import check_medication, premedication_counted
+from msinfusion.session.pump_events import implied_command, record_pump_event
 from msinfusion.session.reactions import decide_reaction, require_news2_clear
 from msinfusion.session.rules import (
     COMPLETION_TOLERANCE,
@@ -46,6 +47,7 @@ ALLOWED_AFTER_DISCONTINUATION: tuple[type[cmd.Command], ...] = (
     cmd.Discharge,
     cmd.AcknowledgeAlert,
     cmd.CosignVerbalOrder,
+    cmd.RecordPumpEvent,
 )
 """After a reaction that contraindicates the therapy, only care and record-keeping go on."""
 
@@ -364,6 +366,20 @@ def _correct(state: SessionState, c: cmd.CorrectEntry, protocol: Protocol) -> Ev
     )
 
 
+def _pump(state: SessionState, c: cmd.RecordPumpEvent, protocol: Protocol) -> Events:
+    """The fact the pump's report implies, decided by the usual rules; refused, the report is
+    still recorded as the pump's truth with an alert (``session.pump_events``)."""
+    implied = implied_command(state, c)
+    if implied is None:
+        return record_pump_event(state, c, (), None)
+    try:
+        _guard(state, implied)
+        events = _HANDLERS[type(implied)](state, implied, protocol)
+    except CommandRefused as refusal:
+        return record_pump_event(state, c, (), refusal)
+    return record_pump_event(state, c, events, None)
+
+
 _HANDLERS: dict[type[cmd.Command], Callable[[SessionState, Any, Protocol], Events]] = {
     cmd.CheckIn: _check_in,
     cmd.RecordAssessment: _assessment,
@@ -383,4 +399,5 @@ _HANDLERS: dict[type[cmd.Command], Callable[[SessionState, Any, Protocol], Event
     cmd.CorrectEntry: _correct,
     cmd.AcknowledgeAlert: _acknowledge,
     cmd.CosignVerbalOrder: _cosign,
+    cmd.RecordPumpEvent: _pump,
 }

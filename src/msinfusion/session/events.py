@@ -234,6 +234,30 @@ class LineEventRecorded(Event):
 
 @registered
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PumpEventRecorded(Event):
+    """What a pump reported, beside what the engine knew at that time.
+
+    ``engine_volume_ml`` is the engine's computed volume at ``at``; ``volume_difference_ml`` is
+    the pump's minus the engine's (None when the pump gave no volume). ``contradiction`` names
+    the engine rule the pump's fact broke (``ladder-step``, ``max-rate``, ...) or None;
+    ``pump_rate_ml_per_h_applied`` is the rate the record now runs at because the pump said so
+    (the pump's truth, set only when the engine refused the rate of a running infusion)."""
+
+    TYPE: ClassVar[str] = "PumpEventRecorded"
+    pump_id: str
+    kind: str
+    rate_ml_per_h: Fraction | None
+    pump_volume_ml: Fraction | None
+    engine_volume_ml: Fraction
+    volume_difference_ml: Fraction | None
+    order_id: str | None
+    alarm: str | None
+    contradiction: str | None
+    pump_rate_ml_per_h_applied: Fraction | None
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PatientDischarged(Event):
     TYPE: ClassVar[str] = "PatientDischarged"
     note: str | None

@@ -161,6 +161,13 @@ def _recorded_only(state: SessionState, e: ev.Event) -> SessionState:
     return state
 
 
+def _pump_reported(state: SessionState, e: ev.PumpEventRecorded) -> SessionState:
+    """A rate the engine refused but the pump runs at: the record follows the pump."""
+    if e.pump_rate_ml_per_h_applied is None:
+        return state
+    return _set_rate(state, e.pump_rate_ml_per_h_applied)
+
+
 _APPLY: dict[type[ev.Event], Callable[[SessionState, Any], SessionState]] = {
     ev.SessionCheckedIn: _checked_in,
     ev.AssessmentRecorded: _assessed,
@@ -182,6 +189,7 @@ _APPLY: dict[type[ev.Event], Callable[[SessionState, Any], SessionState]] = {
     ev.AlertAcknowledged: apply_acknowledged,
     ev.AlertConditionCleared: apply_cleared,
     ev.VerbalOrderCosigned: _recorded_only,
+    ev.PumpEventRecorded: _pump_reported,
 }
 
 

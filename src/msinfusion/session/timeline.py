@@ -117,6 +117,17 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.InfusionStopped: _stopped,
     ev.LineEventRecorded: lambda e: f"Line event {e.kind}" + (f": {e.note}" if e.note else ""),
     ev.PatientDischarged: lambda e: "Discharged" + (f": {e.note}" if e.note else ""),
+    ev.PumpEventRecorded: lambda e: (
+        f"Pump {e.pump_id}: {e.kind}"
+        + (f" {n(e.rate_ml_per_h)} mL/h" if e.rate_ml_per_h is not None else "")
+        + (f" ({e.alarm})" if e.alarm else "")
+        + (
+            f", pump {n(e.pump_volume_ml)} mL / record {n(e.engine_volume_ml)} mL"
+            if e.pump_volume_ml is not None
+            else ""
+        )
+        + (f" [contradicts {e.contradiction}]" if e.contradiction else "")
+    ),
     ev.AlertRaised: lambda e: f"ALERT {e.alert_id} ({e.priority}, {e.rule}): {e.message}",
     ev.AlertAcknowledged: lambda e: (
         f"Alert {e.alert_id} acknowledged" + (f": {e.note}" if e.note else "")

@@ -42,6 +42,8 @@ EXPECTED_TABLES = {
     "device_messages",
     "dose_preparations",
     "patients",
+    "pump_associations",
+    "pump_orders",
     "quarantined_messages",
     "session_events",
     "session_summaries",

@@ -159,8 +159,10 @@ def build_ack(
     sending_facility: Sequence[str] | str | None = None,
     version: str | None = None,
     warnings: Sequence[Issue] = (),
+    trigger: str = "R01",
 ) -> str:
-    """An ACK^R01 for the message ``acked_control_id`` (None when it could not be read).
+    """An ACK^R01 (or ACK^``trigger``: R42 for PCD-10) for the message ``acked_control_id``
+    (None when it could not be read).
 
     The sender's MSH-3/MSH-4 come back as MSH-5/MSH-6 (components, re-escaped in our
     delimiters); ``warnings`` become ERR segments, after the error's own when there is one.
@@ -172,7 +174,7 @@ def build_ack(
         code, issue = issue_of_error(error)
         issues = [issue, *warnings]
     text = "" if error is None else escape(_reason(error))
-    message_type = "ACK^R01" if version == "2.3.1" else "ACK^R01^ACK"
+    message_type = f"ACK^{trigger}" if version == "2.3.1" else f"ACK^{trigger}^ACK"
     segments = [
         "|".join(
             [

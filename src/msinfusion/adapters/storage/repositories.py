@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.chain import AUDIT_FIELDS, audit_tail, row_hash
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -53,6 +54,8 @@ R = TypeVar(
     ClinicalEntry,
     BrowserSession,
     WorklistAction,
+    PumpAssociation,
+    PumpOrder,
 )
 
 Reference = tuple[str, Table]

@@ -39,6 +39,7 @@ from msinfusion.adapters.storage.column_types import (
 )
 from msinfusion.application.device_records import QuarantineStatus
 from msinfusion.application.pharmacy_records import PreparationStatus
+from msinfusion.application.pump_records import PumpOrderStatus
 from msinfusion.application.records import (
     Allergy,
     AppointmentStatus,
@@ -303,3 +304,36 @@ worklist_actions = Table(
     Index("ix_worklist_actions_patient_id_recorded_at", "patient_id", "recorded_at"),
 )
 """Assignments and documented resolutions of worklist items, append-only (migration 0010)."""
+
+pump_associations = Table(
+    "pump_associations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("chair_id", String(ID), ForeignKey("chairs.id"), nullable=False, index=True),
+    Column("associated_at", UtcDateTime, nullable=False),
+    Column("associated_by", String(ID), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+"""Which pump (serial number) serves which chair (migration 0009)."""
+
+pump_orders = Table(
+    "pump_orders",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("session_id", String(ID), nullable=False, index=True),
+    Column("event_sequence", Integer, nullable=False),
+    Column("pump_id", String(ID), nullable=False),
+    Column("order_control", String(4), nullable=False),
+    Column("rate_ml_per_h", FractionText, nullable=False),
+    Column("volume_to_be_infused_ml", FractionText, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(ID), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("status", EnumValue(PumpOrderStatus), nullable=False, index=True),
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("answered_at", UtcDateTime),
+)
+"""The PCD-03 order outbox (migration 0009): one row per order-causing session event."""

@@ -30,6 +30,7 @@ from msinfusion.adapters.storage.repositories import (
 from msinfusion.adapters.storage.worklist_actions import SqlWorklistActionRepository
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.ports import Clock
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -94,6 +95,13 @@ class SqlUnitOfWork:
         self.browser_sessions = SqlBrowserSessionRepository(connection)
         self.preparations = SqlDosePreparationRepository(connection)
         self.worklist_actions = SqlWorklistActionRepository(connection)
+
+        self.pump_associations = SqlRepository[PumpAssociation](
+            connection, tables.pump_associations, PumpAssociation, "pump association"
+        )
+        self.pump_orders = SqlRepository[PumpOrder](
+            connection, tables.pump_orders, PumpOrder, "pump order"
+        )
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

@@ -215,7 +215,10 @@ def list_quarantine(
 def replay_quarantined(request: Request, actor: ActorDep, quarantine_id: PathId) -> ReplayOut:
     """Run a held message through the feed again (admin): ``accepted`` or ``duplicate`` marks
     it replayed; ``quarantined`` keeps it held with the new reason."""
-    receipt = web_context(request).centre.monitoring.replay(actor, quarantine_id)
+    centre = web_context(request).centre
+    receipt = centre.pump_feed.replay(actor, quarantine_id) or centre.monitoring.replay(
+        actor, quarantine_id
+    )
     return ReplayOut(
         outcome=receipt.outcome,
         quarantine_id=quarantine_id,

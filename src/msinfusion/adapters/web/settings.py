@@ -7,10 +7,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msinfusion.application.schedule_day import MAX_NURSES
 from msinfusion.session.charting import ChartingPolicy
+
+PUMP_VOLUME_TOLERANCE_ML = Decimal("5")
+"""UNVERIFIED: no source in /work/shared/reference gives a pump-versus-record volume threshold;
+this default is a centre setting, shipped marked unverified (docs/pumps.md)."""
+PUMP_VOLUME_TOLERANCE_VERIFIED = False
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -73,6 +79,17 @@ class Settings:
     local time): the booking page warns before opening and past closing, and the day plan
     solves within them. Site settings; the defaults are examples."""
 
+    pump_gateway: str | None = None
+    """``host:port`` of the pump vendor's IHE PIV gateway that takes PCD-03 orders
+    (``MSINFUSION_PUMP_GATEWAY``); None: orders are queued and not sent (docs/pumps.md)."""
+    pump_volume_tolerance_ml: Decimal | None = PUMP_VOLUME_TOLERANCE_ML
+    """How far the pump's reported volume may differ from the record's before it is flagged
+    (``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``; empty: not compared). UNVERIFIED default: the
+    reference dossier gives no threshold, so 5 mL is a site setting to review, not a rule."""
+    pump_refuse_unverified: bool = False
+    """Refuse to send pump orders whose protocol limits are unverified
+    (``MSINFUSION_PUMP_REFUSE_UNVERIFIED=1``); otherwise they are sent and flagged."""
+
     idle_signout: timedelta = timedelta(minutes=15)
     """An open page with no key press, click or touch for this long signs out, after a
     warning a minute before (``MSINFUSION_IDLE_SIGNOUT_MIN``; 0 turns it off)."""
@@ -126,6 +143,11 @@ class Settings:
             nurses_on_duty=int(values.get("MSINFUSION_NURSES_ON_DUTY", "2")),
             opens=parse_clock(values.get("MSINFUSION_OPENS", "08:00"), "MSINFUSION_OPENS"),
             closes=parse_clock(values.get("MSINFUSION_CLOSES", "18:00"), "MSINFUSION_CLOSES"),
+            pump_gateway=values.get("MSINFUSION_PUMP_GATEWAY") or None,
+            pump_volume_tolerance_ml=parse_tolerance(
+                values.get("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML", str(PUMP_VOLUME_TOLERANCE_ML))
+            ),
+            pump_refuse_unverified=values.get("MSINFUSION_PUMP_REFUSE_UNVERIFIED", "0") == "1",
         )
         if settings.opens >= settings.closes:
             raise ValueError("MSINFUSION_CLOSES: must be after MSINFUSION_OPENS")
@@ -218,3 +240,16 @@ def parse_trusted_proxies(text: str) -> tuple[str, ...]:
                 f"MSINFUSION_TRUSTED_PROXIES: {part!r} is not an IP address or network"
             ) from error
     return found
+
+
+def parse_tolerance(text: str) -> Decimal | None:
+    """``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``: mL, zero or more; empty: not compared."""
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML: must be a number of mL") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML: must be zero or more")
+    return value

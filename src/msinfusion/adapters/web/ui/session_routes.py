@@ -238,6 +238,65 @@ async def send_command(request: Request, session_id: str, name: str) -> Response
     )
 
 
+def _pump_panel(
+    request: Request,
+    viewer: Viewer,
+    session_id: str,
+    *,
+    status_code: int = 200,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The chairside's pump panel (its own audited read, loaded by the page; the command
+    path's one write stays one)."""
+    try:
+        panel = web_context(request).centre.pump_orders.pump_panel(viewer.actor, session_id)
+    except MsinfusionError as error:
+        status, code = classify(error)
+        return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+    return render(
+        request,
+        "_pump_panel.html",
+        viewer,
+        status_code=status_code,
+        session_id=session_id,
+        pump=panel,
+        may_associate_pump=viewer.may(Action.ASSOCIATE_PUMP),
+        refusal=refusal,
+    )
+
+
+@router.get("/ui/sessions/{session_id}/pump", response_class=HTMLResponse)
+def pump_fragment(request: Request, session_id: str) -> Response:
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    return _pump_panel(request, viewer, session_id)
+
+
+@router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
+async def associate_pump(request: Request, session_id: str) -> Response:
+    """The nurse scans (or types) the pump's serial number at the chair."""
+    viewer = current_viewer(request)
+    if viewer is None:
+        return to_login(request)
+    form = await request.form()
+    fields = {key: str(form.get(key, "")) for key in form}
+    try:
+        require_csrf(request, viewer, fields)
+        web_context(request).centre.pump_orders.associate_with_session(
+            viewer.actor, fields.get("pump_id", ""), session_id
+        )
+    except MsinfusionError as error:
+        refusal = _refusal(error, "AssociatePump", {})
+        if refusal["status"] in (401, 403):
+            status, code = classify(error)
+            return render(request, "error.html", viewer, status_code=status, code=code, error=error)
+        return _pump_panel(
+            request, viewer, session_id, status_code=refusal["status"], refusal=refusal
+        )
+    return _pump_panel(request, viewer, session_id)
+
+
 def _identified(check_in: CheckIn, form: Any, display_name: str) -> CheckIn:
     """The check-in with the identity check the nurse did at the chair: an identifier typed or
     scanned, or the name the patient stated (confirmed against the one shown) with the date of
