@@ -171,7 +171,25 @@ def csv_response(text: str, filename: str) -> Response:
     )
 
 
-@router.get("/worklist", tags=["worklist"], response_model=None)
+def _json_or_csv(description: str) -> dict[int | str, dict[str, Any]]:
+    """The documented 200 of a route that answers JSON or, with ``format=csv``, CSV."""
+    return {
+        200: {
+            "description": description,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    }
+
+
+@router.get(
+    "/worklist",
+    tags=["worklist"],
+    response_model=None,
+    responses=_json_or_csv("The worklist as JSON, or with format=csv the daily digest"),
+)
 def get_worklist(
     request: Request,
     actor: ActorDep,
@@ -245,7 +263,12 @@ def post_worklist_action(
     return action_to_dict(action)
 
 
-@router.get("/patients/{patient_id}/ledger", tags=["worklist"], response_model=None)
+@router.get(
+    "/patients/{patient_id}/ledger",
+    tags=["worklist"],
+    response_model=None,
+    responses=_json_or_csv("The REMS / TOUCH ledger as JSON, or with format=csv as CSV"),
+)
 def get_ledger(
     request: Request,
     actor: ActorDep,
