@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation
@@ -188,6 +189,16 @@ class SessionSummaryRepository(Protocol):
 
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
         """The patient's sessions (checked in for them), ordered by session id."""
+        ...
+
+
+@runtime_checkable
+class Savepoints(Protocol):
+    """A unit of work that can roll back part of its transaction (group commit of device
+    messages: one message's failure must not undo the others)."""
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A block whose writes are undone if it raises; the transaction goes on."""
         ...
 
 

@@ -8,6 +8,7 @@ default ``synchronous_commit=on``), which is when a command may be acknowledged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self
 
@@ -119,6 +120,11 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._require_connection().rollback()
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """``SAVEPOINT`` … ``RELEASE``, or ``ROLLBACK TO`` it if the block raises
+        (``Savepoints``: group commit of device messages)."""
+        return self._require_connection().begin_nested()
 
 
 def sql_unit_of_work_factory(
