@@ -160,10 +160,16 @@ async def start_mllp_server(
     clock: Clock,
     idle_timeout_s: float = IDLE_TIMEOUT_S,
     max_connections: int = MAX_CONNECTIONS,
+    max_batch: int = MAX_BATCH,
 ) -> asyncio.Server:
-    """Listen on ``host:port`` (port 0: any free port; read it from ``server.sockets``)."""
+    """Listen on ``host:port`` (port 0: any free port; read it from ``server.sockets``).
+    ``max_batch=1`` turns group commit off (one transaction per message)."""
     handler = MllpHandler(
-        feed, clock, idle_timeout_s=idle_timeout_s, max_connections=max_connections
+        feed,
+        clock,
+        idle_timeout_s=idle_timeout_s,
+        max_connections=max_connections,
+        max_batch=max_batch,
     )
     server: asyncio.Server = await hl7.mllp.start_hl7_server(
         handler, host=host, port=port, limit=MAX_FRAME_BYTES
@@ -188,9 +194,11 @@ class BackgroundMllpServer:
         port: int = 0,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._feed, self._clock, self._host, self._port = feed, clock, host, port
         self._limits = {"idle_timeout_s": idle_timeout_s, "max_connections": max_connections}
+        self._max_batch = max_batch
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -206,6 +214,7 @@ class BackgroundMllpServer:
                 clock=self._clock,
                 idle_timeout_s=float(self._limits["idle_timeout_s"]),
                 max_connections=int(self._limits["max_connections"]),
+                max_batch=self._max_batch,
             ),
             self._loop,
         )
