@@ -5,7 +5,7 @@ and bearer token, each its own infusing session) post ``RecordVitals`` to
 ``POST /api/sessions/{id}/commands`` back to back (``expected_version`` from the last answer;
 every answer must be 200); then 16 threads insert and commit one ~1 kB row per transaction
 through the same engine (the raw reference at the same concurrency). Rate = requests over the
-wall time; latency per request. Target: ≥ 0.30× raw, p99 < 100 ms (the TestClient's thread
+wall time; latency per request. Target: ≥ 0.30x raw, p99 < 100 ms (the TestClient's thread
 hop and the JSON view of the session are inside each request).
 
 With ``--benchmark-disable`` (the CI smoke run) 2 clients send 3 commands each.
@@ -93,9 +93,7 @@ def poster(world: World, sessions: list[str], count: int) -> Callable[[int], lis
         path = f"/api/sessions/{sessions[i]}/commands"
         seconds = []
         with TestClient(world.client.app, base_url="https://testserver") as client:
-            version = client.get(f"/api/sessions/{sessions[i]}", headers=headers).json()[
-                "version"
-            ]
+            version = client.get(f"/api/sessions/{sessions[i]}", headers=headers).json()["version"]
             for n in range(count):
                 body = {
                     "expected_version": version,

@@ -8,7 +8,7 @@ each sending PCD-01 readings back to back (the next once the last is answered), 
 listener — once with group commit (``GroupCommit``: a batch per arrival, one transaction) and
 once with ``max_batch=1`` (one transaction per message, as before). Messages per second is
 all answered messages over the wall time; ACK latency is per message, send to answer. Every
-answer must be AA. Target: ingestion ≥ 0.30× raw with ACK p99 < 1 s.
+answer must be AA. Target: ingestion ≥ 0.30x raw with ACK p99 < 1 s.
 
 With ``--benchmark-disable`` (the CI smoke run) 2 monitors send 3 messages each.
 """

@@ -33,7 +33,7 @@ def start_listener(url: str, port_file: Path) -> tuple[subprocess.Popen[bytes], 
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     log = port_file.with_suffix(".log")
     with log.open("wb") as stderr:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.hl7.listener_process", url, str(port_file)],
             cwd=ROOT,
             env=env,
@@ -72,9 +72,7 @@ async def kill_while_streaming(
     world: World, process: subprocess.Popen[bytes], port: int, round_: int, delay_s: float
 ) -> list[str]:
     acked: list[str] = []
-    senders = [
-        asyncio.create_task(stream(world, port, m, round_, acked)) for m in range(MONITORS)
-    ]
+    senders = [asyncio.create_task(stream(world, port, m, round_, acked)) for m in range(MONITORS)]
     while not acked:  # killed mid-stream, not before the first commit
         await asyncio.sleep(0.01)
     await asyncio.sleep(delay_s)
@@ -88,7 +86,7 @@ def test_every_aa_acknowledged_message_survives_a_sigkill(tmp_path: Path) -> Non
     engine = create_engine_for(url)
     upgrade(engine)
     world = build_world(sql_unit_of_work_factory(engine))
-    shuffle = random.Random(22)  # noqa: S311 - kill moments, not secrets
+    shuffle = random.Random(22)
     all_acked: list[str] = []
     try:
         for round_ in range(KILLS):

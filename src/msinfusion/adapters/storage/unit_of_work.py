@@ -43,9 +43,7 @@ from msinfusion.application.records import (
 class SqlUnitOfWork:
     """A transaction on ``engine``, begun on ``__enter__`` and ended by commit or rollback."""
 
-    def __init__(
-        self, engine: Engine, *, clock: Clock = _utc_now, read_only: bool = False
-    ) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = _utc_now, read_only: bool = False) -> None:
         self._engine = engine
         self._clock = clock
         self._read_only = read_only
