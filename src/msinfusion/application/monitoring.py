@@ -140,7 +140,7 @@ def _normal(text: str) -> str:
 
 
 def content_hash(text: str) -> str:
-    """SHA-256 (hex) of a message's text, whatever its segment endings: with the sender and
+    r"""SHA-256 (hex) of a message's text, whatever its segment endings: with the sender and
     MSH-10 it tells a retransmission from a reused control id.
 
     >>> content_hash("MSH|^~\\&|A\r\n") == content_hash("MSH|^~\\&|A\r")
