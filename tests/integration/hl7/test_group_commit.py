@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, send_frames
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
@@ -168,3 +170,61 @@ def test_a_message_measured_within_the_tolerance_is_accepted_in_a_batch(
     receipts = world.centre.monitoring.ingest_many(TRANSPORT, [(t, later) for t in texts])
     assert [r.outcome for r in receipts] == ["accepted", "accepted"]
     assert receipts[1].version == receipts[0].version + 1  # in order, in one stream
+
+
+KINDS = ("new", "retransmitted", "conflicting", "malformed", "unknown-patient", "future")
+
+
+def batch_of(world: World, kinds: list[str]) -> list[str]:
+    """Messages of the given kinds, in order (a retransmission or conflict reuses the last
+    new message's control id; with none yet it is a new message)."""
+    texts: list[str] = []
+    last: str | None = None
+    for i, kind in enumerate(kinds):
+        if kind == "new" or (last is None and kind in {"retransmitted", "conflicting"}):
+            last = message(world, f"H{i}")
+            texts.append(last)
+        elif kind == "retransmitted" and last is not None:
+            texts.append(last)
+        elif kind == "conflicting" and last is not None:
+            texts.append(last.replace("|72|", f"|{60 + i}|"))
+        elif kind == "malformed":
+            texts.append(f"not HL7 {i}")
+        elif kind == "unknown-patient":
+            texts.append(message(world, f"H{i}", bed="CHAIR 99"))
+        else:
+            texts.append(message(world, f"H{i}").replace("20260302104500", "20260302114500"))
+    return texts
+
+
+def stored_outcome(world: World) -> tuple[list[int | None], list[str], list[str]]:
+    with world.uow_factory() as uow:
+        keys = sorted(m.id for m in uow.device_messages.list())
+        held = sorted(q.reason_code for q in uow.quarantine.list())
+    return [v.heart_rate_bpm for v in device_vitals(world)], keys, held
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=2, max_size=9))
+def test_a_batch_decides_what_its_messages_decide_one_by_one(
+    kinds: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    engine = create_engine_for(sqlite_url(tmp_path_factory.mktemp("batch") / "b.db"))
+    upgrade(engine)
+    try:
+        batched, alone = build_world(sql_unit_of_work_factory(engine)), build_world()
+        texts = batch_of(batched, kinds)  # each world's own patient (PID-3)
+        receipts = batched.centre.monitoring.ingest_many(TRANSPORT, [(t, NOW) for t in texts])
+        oracle = [
+            alone.centre.monitoring.ingest(TRANSPORT, t, now=NOW) for t in batch_of(alone, kinds)
+        ]
+        assert [(r.outcome, r.reason_code, msa(r.answer)) for r in receipts] == [
+            (r.outcome, r.reason_code, msa(r.answer)) for r in oracle
+        ]
+        assert stored_outcome(batched) == stored_outcome(alone)
+    finally:
+        engine.dispose()
