@@ -33,7 +33,7 @@ from msinfusion.application.password_policy import (
 )
 from msinfusion.application.password_policy import check_password as _check_password
 from msinfusion.application.permissions import Action
-from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.ports import UnitOfWork, read_only_unit
 from msinfusion.application.rate_limit import LoginThrottle
 from msinfusion.application.records import ApiToken, Role, User
 from msinfusion.errors import (
@@ -170,7 +170,7 @@ class Accounts:
         """The principal of an active, unrevoked token; ``AuthenticationFailed`` otherwise."""
         if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 200:
             raise AuthenticationFailed()
-        with self._access.uow_factory() as uow:
+        with read_only_unit(self._access.uow_factory) as uow:
             try:
                 token = uow.tokens.get_by_hash(token_digest(raw_token))
                 user = uow.users.get(token.user_id)
@@ -182,7 +182,7 @@ class Accounts:
 
     def get_principal(self, user_id: str) -> Principal:
         """The current principal of a logged-in user (role changes apply at once)."""
-        with self._access.uow_factory() as uow:
+        with read_only_unit(self._access.uow_factory) as uow:
             try:
                 user = uow.users.get(user_id)
             except RecordNotFound:

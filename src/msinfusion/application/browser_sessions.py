@@ -5,17 +5,22 @@ cookie), with the user id, the CSRF token and the times; a server restart signs 
 every server on one PostgreSQL database sees the same sessions. Sessions end on logout, after
 ``idle`` without use, ``lifetime`` after login, when the user's password changes (all but the
 session that changed it) and when an administrator resets it or deactivates the user. The
-last-seen time is written at most once a ``touch_every`` so that reads do not all become writes.
+last-seen time is written at most once a ``touch_every`` so that reads do not all become writes;
+the sign-in read itself is a read-only unit (on SQLite it takes no write lock), and the rare
+touch or removal is a short write of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from msinfusion.application.audit import UnitOfWorkFactory
+from msinfusion.application.ports import UnitOfWork, read_only_unit
 from msinfusion.application.records import BrowserSession, User
 from msinfusion.errors import RecordNotFound
 
@@ -72,27 +77,38 @@ class BrowserSessions:
     def signed_in(self, session_id: str, at: datetime) -> tuple[BrowserSession, User] | None:
         """The live session of ``session_id`` and its active user, in one read (a page's whole
         sign-in cost), or None."""
-        if len(session_id) > 200:
-            return None
         key = session_digest(session_id)
-        with self._uow_factory() as uow:
+        found = self._read(key) if len(session_id) <= 200 else None
+        if found is None:
+            return None
+        session, user = found
+        if self._expired(session, at):
+            with contextlib.suppress(RecordNotFound):  # removed meanwhile: as good
+                self._write(lambda uow: uow.browser_sessions.remove(key))
+            return None
+        if not user.active:
+            return None
+        if at - session.last_seen_at < self._touch_every:
+            return session, user
+        touched = replace(session, last_seen_at=at)
+        try:  # the idle clock restarted, at most every ``touch_every``
+            self._write(lambda uow: uow.browser_sessions.update(touched))
+        except RecordNotFound:  # signed out meanwhile
+            return None
+        return touched, user
+
+    def _read(self, key: str) -> tuple[BrowserSession, User] | None:
+        with read_only_unit(self._uow_factory) as uow:  # no write lock for a page's sign-in
             try:
                 session = uow.browser_sessions.get(key)
-                user = uow.users.get(session.user_id)
+                return session, uow.users.get(session.user_id)
             except RecordNotFound:
                 return None
-            if self._expired(session, at):
-                uow.browser_sessions.remove(key)
-                uow.commit()
-                return None
-            if not user.active:
-                return None
-            if at - session.last_seen_at < self._touch_every:
-                return session, user
-            touched = replace(session, last_seen_at=at)
-            uow.browser_sessions.update(touched)
+
+    def _write(self, change: Callable[[UnitOfWork], None]) -> None:
+        with self._uow_factory() as uow:
+            change(uow)
             uow.commit()
-            return touched, user
 
     def close(self, session_id: str) -> None:
         with self._uow_factory() as uow:

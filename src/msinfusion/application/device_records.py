@@ -1,7 +1,8 @@
 """What the device feed stores: accepted device messages (for idempotency) and the quarantine.
 
 ``DeviceMessage.id`` is the message's idempotency key — ``hl7:<sender>:<MSH-10>`` for HL7,
-``rest:<user>:<idempotency_key>`` for ``POST /api/observations`` — and ``answer`` is exactly
+``rest:<user>:<idempotency_key>`` for ``POST /api/observations``, with ``content_sha256`` the
+hash of its text — and ``answer`` is exactly
 what was sent back (the ACK, or the JSON body), so a duplicate gets the same answer and no
 second record. A ``QuarantinedMessage`` keeps a message that could not be used, with the
 reason, until an admin replays it: nothing a device sends is dropped.
@@ -25,6 +26,9 @@ class DeviceMessage:
     received_at: datetime
     answer: str
     raw: str
+    content_sha256: str | None = None
+    """SHA-256 of the text (segment endings normalised): a retransmission has the same
+    (migration 0012; None for a message stored before)."""
 
 
 class QuarantineStatus(enum.Enum):

@@ -27,15 +27,27 @@ own ``RecordVitals`` in the one transaction, or none.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from fractions import Fraction
+from datetime import datetime
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.bus import MessageBus, SessionCommitted
+from msinfusion.application.device_matching import (
+    IN_PROGRESS,
+    AmbiguousPatient,
+    SessionMatcher,
+    chairs_of_sessions,
+    sessions_in_progress,
+)
+from msinfusion.application.device_readings import (
+    ConflictingMessage,
+    reason_code_of,
+    vitals_command,
+)
 from msinfusion.application.device_records import (
     DeviceMessage,
     QuarantinedMessage,
@@ -44,97 +56,50 @@ from msinfusion.application.device_records import (
 from msinfusion.application.monitoring_ports import (
     DeviceCodec,
     DeviceReading,
-    PatientKey,
     Receipt,
 )
 from msinfusion.application.permissions import Action
-from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.ports import Savepoints, UnitOfWork
 from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
 from msinfusion.errors import (
-    CommandRefused,
+    ConcurrencyError,
     DeviceMessageError,
     DuplicateRecord,
     InvalidCommand,
     InvalidVitalSigns,
-    MalformedMessage,
     MonitoringError,
     RecordNotFound,
     SessionError,
     UnknownPatient,
     UnmappableMessage,
-    UnsupportedMessage,
 )
-from msinfusion.session.commands import VITAL_SIGN_FIELDS, VITAL_SIGN_RESOLUTION, RecordVitals
+from msinfusion.session.commands import RecordVitals
 from msinfusion.session.events import AlertRaised
 
 log = logging.getLogger(__name__)
 
-IN_PROGRESS = ("checked-in", "infusing", "paused", "observation")
-"""Session statuses a device reading may be recorded in."""
+__all__ = [
+    "IN_PROGRESS",
+    "AmbiguousPatient",
+    "ConflictingMessage",
+    "DeviceFeed",
+    "chairs_of_sessions",
+    "reason_code_of",
+    "sessions_in_progress",
+    "vitals_command",
+]
 
 
-class ConflictingMessage(DeviceMessageError):
-    """A message reuses the idempotency key (HL7: sender + MSH-10) of an accepted message with
-    other content: it is quarantined as ``conflict``, the first one stands."""
-
-
-class AmbiguousPatient(UnknownPatient):
-    """The identifiers and chair of a message fit more than one session in progress, or its
-    identifiers name different patients: quarantined as ``ambiguous-patient``, nothing guessed."""
-
-
-_REASON_CODES: tuple[tuple[type[Exception], str], ...] = (
-    (MalformedMessage, "malformed"),
-    (UnsupportedMessage, "unsupported"),
-    (AmbiguousPatient, "ambiguous-patient"),
-    (UnknownPatient, "unknown-patient"),
-    (UnmappableMessage, "unmappable"),
-    (InvalidVitalSigns, "invalid-vital-signs"),
-    (InvalidCommand, "invalid-vital-signs"),
-    (ConflictingMessage, "conflict"),
-)
 Failure = tuple[Exception, DeviceReading | None]
+Message = tuple[str, datetime]
+"""A message's text and when it was received."""
 
 
-def reason_code_of(error: Exception) -> str:
-    if isinstance(error, CommandRefused):
-        return f"refused:{error.rule}"
-    for cls, code in _REASON_CODES:
-        if isinstance(error, cls):
-            return code
-    return "rejected"
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """A decoded message: each reading with its ``RecordVitals``."""
 
-
-def vitals_command(reading: DeviceReading) -> RecordVitals:
-    """The ``RecordVitals`` of a reading, by user ``device:<sender>``; a device's finer value is
-    rounded (half to even) to the resolution vital signs are charted at
-    (``session.commands.VITAL_SIGN_RESOLUTION``: 36.85 °C is charted 36.8, 71.5 /min 72)."""
-    vitals = reading.vitals
-
-    def value(name: str) -> Fraction | None:
-        raw = getattr(vitals, name)
-        if raw is None:
-            return None
-        steps = VITAL_SIGN_RESOLUTION[name]
-        return Fraction(round(Fraction(raw) * steps), steps)
-
-    if all(value(name) is None for name in VITAL_SIGN_FIELDS):
-        raise UnmappableMessage(
-            "no observation maps to a vital sign the session records (oxygen flow alone is "
-            "not recorded)",
-            field="OBX-3",
-        )
-    return RecordVitals(
-        at=vitals.measured_at,
-        user=f"device:{reading.sender}",
-        systolic_mmhg=value("systolic_mmhg"),
-        diastolic_mmhg=value("diastolic_mmhg"),
-        heart_rate_bpm=value("heart_rate_bpm"),
-        spo2_pct=value("spo2_pct"),
-        temperature_c=value("temperature_c"),
-        respiratory_rate_per_min=value("respiratory_rate_per_min"),
-        mean_arterial_mmhg=value("mean_arterial_mmhg"),
-    )
+    commands: tuple[tuple[DeviceReading, RecordVitals], ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,13 +135,26 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _same_message(stored: str, text: str) -> bool:
-    """A retransmission: the same text, whatever its segment endings."""
+def _normal(text: str) -> str:
+    return text.replace("\r\n", "\r").replace("\n", "\r").strip("\x0b\x1c\r ")
 
-    def normal(value: str) -> str:
-        return value.replace("\r\n", "\r").replace("\n", "\r").strip("\x0b\x1c\r ")
 
-    return normal(stored) == normal(text)
+def content_hash(text: str) -> str:
+    r"""SHA-256 (hex) of a message's text, whatever its segment endings: with the sender and
+    MSH-10 it tells a retransmission from a reused control id.
+
+    >>> content_hash("MSH|^~\\&|A\r\n") == content_hash("MSH|^~\\&|A\r")
+    True
+    """
+    return hashlib.sha256(_normal(text).encode("utf-8")).hexdigest()
+
+
+def _same_message(stored: DeviceMessage, text: str) -> bool:
+    """A retransmission: the same text, whatever its segment endings (by the stored hash;
+    a message stored before hashes were kept is compared by its text)."""
+    if stored.content_sha256 is not None:
+        return stored.content_sha256 == content_hash(text)
+    return _normal(stored.raw) == _normal(text)
 
 
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
@@ -184,57 +162,6 @@ def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
         return uow.device_messages.get(key)
     except RecordNotFound:
         return None
-
-
-def chairs_of_sessions(uow: UnitOfWork, now: datetime) -> dict[str, str]:
-    """Session id -> chair name for the appointments of the day around ``now``."""
-    names = {chair.id: chair.name for chair in uow.chairs.list()}
-    window = timedelta(days=1)
-    return {
-        a.session_id: names.get(a.chair_id, "")
-        for a in uow.appointments.list_between(now - window, now + window)
-        if a.session_id is not None
-    }
-
-
-def _same_system(recorded: str, given: tuple[str, ...]) -> bool:
-    wanted = recorded.casefold()
-    return any(wanted == system.casefold() for system in given)
-
-
-def _is_patient(uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...]) -> bool:
-    """Whether ``keys`` identify the session's patient: a key is msinfusion's patient id, or
-    the value of one of the patient's identifiers in the system it names. A key whose system
-    the patient has with another value contradicts the others (``AmbiguousPatient``)."""
-    patient_id = uow.sessions.get(session_id).patient_id
-    if patient_id is None:
-        return False
-    try:
-        identifiers = uow.patients.get(patient_id).identifiers
-    except RecordNotFound:
-        identifiers = ()
-    found = contradicted = False
-    for key in keys:
-        if key.value == patient_id:
-            found = True
-            continue
-        same_system = [
-            i for i in identifiers if key.systems and _same_system(i.system, key.systems)
-        ]
-        if any(i.value == key.value for i in same_system):
-            found = True
-        elif same_system:
-            contradicted = True
-    if found and contradicted:
-        raise AmbiguousPatient(
-            "the message's patient identifiers (PID-3) name different patients: nothing recorded",
-            field="PID-3",
-        )
-    return found
-
-
-def sessions_in_progress(uow: UnitOfWork) -> list[str]:
-    return sorted(s.session_id for status in IN_PROGRESS for s in uow.sessions.list(status=status))
 
 
 class DeviceFeed:
@@ -254,7 +181,7 @@ class DeviceFeed:
         self._bus = bus
         self._new_id = new_id
         self._codecs: dict[str, DeviceCodec] = {c.transport: c for c in codecs}
-        self._matches: dict[tuple[tuple[PatientKey, ...], str | None], str] = {}
+        self._matcher = SessionMatcher()
         self._skew: dict[str, ClockSkew] = {}
         self._lock = threading.Lock()
 
@@ -314,6 +241,11 @@ class DeviceFeed:
         return receipt
 
     def _attempt(self, codec: DeviceCodec, text: str, now: datetime) -> Receipt | Failure:
+        decoded = self._decoded(codec, text, now)
+        return decoded if isinstance(decoded, tuple) else self._recorded(codec, text, now, decoded)
+
+    def _decoded(self, codec: DeviceCodec, text: str, now: datetime) -> Readings | Failure:
+        """Step 1: the message's readings and their commands, or why it cannot be used."""
         try:
             readings = codec.decode(text)
         except (DeviceMessageError, InvalidVitalSigns) as error:
@@ -323,9 +255,15 @@ class DeviceFeed:
         for reading in readings:
             self._count_skew(reading.sender, reading.vitals.measured_at, now)
         try:
-            commands = tuple((r, vitals_command(r)) for r in readings)
+            return Readings(commands=tuple((r, vitals_command(r)) for r in readings))
         except (MonitoringError, SessionError) as error:
             return error, readings[0]
+
+    def _recorded(
+        self, codec: DeviceCodec, text: str, now: datetime, decoded: Readings
+    ) -> Receipt | Failure:
+        """Steps 2-3 for one message in a transaction of its own (retried on a lost race)."""
+        commands = decoded.commands
         touched: set[str] = set()
         try:
             return in_transaction(
@@ -338,13 +276,13 @@ class DeviceFeed:
         except DuplicateRecord:  # the same message, accepted concurrently: answer as before
             self._forget(touched)
             with self._access.uow_factory() as uow:
-                stored = _stored(uow, readings[0].message_key)
+                stored = _stored(uow, commands[0][0].message_key)
             if stored is None:  # pragma: no cover - a duplicate that is not stored
                 raise
             return Receipt(outcome="duplicate", answer=stored.answer, session_id=stored.session_id)
         except (SessionError, MonitoringError) as error:
             self._forget(touched)
-            return error, readings[0]
+            return error, commands[0][0]
         except BaseException:
             self._forget(touched)
             raise
@@ -370,7 +308,7 @@ class DeviceFeed:
         keys = {reading.message_key: reading for reading, _ in commands}
         stored = [found for key in keys if (found := _stored(uow, key)) is not None]
         if stored:
-            if all(_same_message(found.raw, text) for found in stored):
+            if all(_same_message(found, text) for found in stored):
                 found = stored[0]
                 return Receipt(
                     outcome="duplicate", answer=found.answer, session_id=found.session_id
@@ -382,7 +320,7 @@ class DeviceFeed:
         sessions: list[str] = []
         for reading, _ in commands:
             try:
-                session_id = self._find_session_in(uow, reading, now)
+                session_id = self._matcher.find_in(uow, reading, now)
             except UnknownPatient as error:
                 return error, reading
             sessions.append(session_id)
@@ -405,6 +343,7 @@ class DeviceFeed:
                     received_at=now,
                     answer=answer,
                     raw=text,
+                    content_sha256=content_hash(text),
                 )
             )
         last = decisions[-1]
@@ -444,6 +383,22 @@ class DeviceFeed:
         error: Exception,
         reading: DeviceReading | None,
     ) -> Receipt:
+        held, receipt = self._held(codec, text, now, error, reading)
+        with self._access.uow_factory() as uow:
+            uow.quarantine.add(held)
+            uow.commit()
+        log.info("device message quarantined %s %s", held.id, held.reason_code)
+        return receipt
+
+    def _held(
+        self,
+        codec: DeviceCodec,
+        text: str,
+        now: datetime,
+        error: Exception,
+        reading: DeviceReading | None,
+    ) -> tuple[QuarantinedMessage, Receipt]:
+        """The quarantine row of a message that cannot be used, and its answer."""
         answer = codec.answer(text, now=now, error=error, session_id=None)
         code, reason = reason_code_of(error), getattr(error, "message", "rejected")
         held = QuarantinedMessage(
@@ -457,11 +412,7 @@ class DeviceFeed:
             sender=None if reading is None else reading.sender,
             message_key=None if reading is None else reading.message_key,
         )
-        with self._access.uow_factory() as uow:
-            uow.quarantine.add(held)
-            uow.commit()
-        log.info("device message quarantined %s %s", held.id, code)
-        return Receipt(
+        return held, Receipt(
             outcome="quarantined",
             answer=answer,
             quarantine_id=held.id,
@@ -470,54 +421,114 @@ class DeviceFeed:
             field=getattr(error, "field", None),
         )
 
-    def _find_session_in(self, uow: UnitOfWork, reading: DeviceReading, now: datetime) -> str:
-        """The one session in progress of the patient (any identifier of ``reading``: every
-        PID-3 repetition) at the chair; ``UnknownPatient`` / ``AmbiguousPatient`` name the
-        field that failed."""
-        keys, chair = reading.patient_keys, reading.chair_name
-        if not keys and not chair:
-            raise UnknownPatient(
-                "the message names neither the patient (PID-3) nor the chair (PV1-3)",
-                field="PID-3",
-            )
-        with self._lock:
-            cached = self._matches.get((keys, chair))
-        if cached is not None and self._still_matches(uow, cached, keys):
-            return cached
-        candidates = sessions_in_progress(uow)
-        if keys:
-            candidates = [s for s in candidates if _is_patient(uow, s, keys)]
-            if not candidates:
-                raise UnknownPatient(
-                    "no infusion in progress is for the patient the message identifies (PID-3)",
-                    field="PID-3",
-                )
-        if chair:
-            chair_of = chairs_of_sessions(uow, now)
-            wanted = chair.casefold()
-            candidates = [s for s in candidates if chair_of.get(s, "").casefold() == wanted]
-            if not candidates:
-                raise UnknownPatient(
-                    "no infusion in progress of that patient is at the chair the message names "
-                    "(PV1-3)"
-                    if keys
-                    else "no infusion in progress is at the chair the message names (PV1-3)",
-                    field="PV1-3",
-                )
-        if len(candidates) > 1:
-            raise AmbiguousPatient(
-                f"{len(candidates)} infusions in progress fit the patient (PID-3) and chair "
-                "(PV1-3): nothing recorded",
-                field="PID-3" if keys else "PV1-3",
-            )
-        with self._lock:
-            self._matches[(keys, chair)] = candidates[0]
-        return candidates[0]
+    def ingest_many(self, transport: str, messages: Sequence[Message]) -> list[Receipt]:
+        """``ingest`` of messages that arrived together, committed in one transaction (group
+        commit); the receipts are returned, in order, only after that commit.
 
-    @staticmethod
-    def _still_matches(uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...]) -> bool:
-        summary = uow.sessions.get(session_id)
-        return summary.status in IN_PROGRESS and (not keys or _is_patient(uow, session_id, keys))
+        Each message is recorded in a savepoint: one whose decision fails (refused, unknown
+        patient, conflict) is rolled back to it and quarantined in the same transaction; one
+        that meets another writer (the same message accepted by another listener, a lost race
+        on its stream) or a storage error is rolled back to it and ingested alone after the
+        commit. If the batch cannot commit, nothing of it is stored and every message is
+        ingested alone. A unit of work without savepoints ingests one message at a time."""
+        codec = self._codec(transport)
+        decoded = [self._decoded(codec, text, now) for text, now in messages]
+        try:
+            outcomes = self._batch_in_one_transaction(codec, messages, decoded)
+        except Exception as error:  # nothing of the batch is stored: one by one
+            log.warning("device batch not committed: %s", type(error).__name__)
+            outcomes = [None] * len(messages)
+        receipts: list[Receipt] = []
+        for (text, now), readings, outcome in zip(messages, decoded, outcomes, strict=True):
+            if outcome is None:
+                alone = (
+                    readings
+                    if isinstance(readings, tuple)
+                    else self._recorded(codec, text, now, readings)
+                )
+                receipts.append(
+                    self._hold(codec, text, now, *alone)
+                    if isinstance(alone, tuple)
+                    else self._committed(alone, now)
+                )
+            else:
+                receipts.append(self._committed(outcome, now))
+        return receipts
+
+    def _batch_in_one_transaction(
+        self,
+        codec: DeviceCodec,
+        messages: Sequence[Message],
+        decoded: Sequence[Readings | Failure],
+    ) -> list[Receipt | None]:
+        """The batch's receipts (None: to be ingested alone), committed before they return."""
+        if len(messages) < 2:
+            return [None] * len(messages)
+        with self._access.uow_factory() as uow:
+            if not isinstance(uow, Savepoints):
+                return [None] * len(messages)
+            outcomes = [
+                self._in_savepoint(uow, codec, text, now, readings)
+                for (text, now), readings in zip(messages, decoded, strict=True)
+            ]
+            uow.commit()
+        for outcome in outcomes:
+            if outcome is not None and outcome.outcome == "quarantined":
+                log.info(
+                    "device message quarantined %s %s", outcome.quarantine_id, outcome.reason_code
+                )
+        return outcomes
+
+    def _in_savepoint(
+        self,
+        uow: UnitOfWork,
+        codec: DeviceCodec,
+        text: str,
+        now: datetime,
+        decoded: Readings | Failure,
+    ) -> Receipt | None:
+        """One message of a batch (None: to be ingested alone after the commit)."""
+        assert isinstance(uow, Savepoints)  # the caller checked
+        outcome = (
+            self._record_in_savepoint(uow, codec, text, now, decoded)
+            if isinstance(decoded, Readings)
+            else decoded
+        )
+        if outcome is None or isinstance(outcome, Receipt):
+            return outcome
+        held, receipt = self._held(codec, text, now, *outcome)
+        try:
+            with uow.savepoint():
+                uow.quarantine.add(held)
+        except Exception:  # quarantined alone after the commit instead
+            return None
+        return receipt
+
+    def _record_in_savepoint(
+        self, uow: UnitOfWork, codec: DeviceCodec, text: str, now: datetime, decoded: Readings
+    ) -> Receipt | Failure | None:
+        assert isinstance(uow, Savepoints)  # the caller checked
+        touched: set[str] = set()
+        try:
+            with uow.savepoint():
+                return self._record_in(
+                    uow,
+                    codec=codec,
+                    text=text,
+                    now=now,
+                    commands=decoded.commands,
+                    touched=touched,
+                )
+        except (DuplicateRecord, ConcurrencyError):  # another writer was first: alone
+            self._forget(touched)
+            return None
+        except (SessionError, MonitoringError) as error:
+            self._forget(touched)
+            return error, decoded.commands[0][0]
+        except Exception as error:  # storage trouble for this message only: alone
+            self._forget(touched)
+            log.warning("device message set aside from its batch: %s", type(error).__name__)
+            return None
 
     def list_quarantine(
         self, actor: Actor, *, status: QuarantineStatus | None = None

@@ -10,10 +10,11 @@ never a silent overwrite.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation
@@ -236,6 +237,31 @@ class SessionSummaryRepository(Protocol):
 
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
         """The patient's sessions (checked in for them), ordered by session id."""
+        ...
+
+
+@runtime_checkable
+class ReadOnlyUnits(Protocol):
+    """A unit-of-work factory that also makes units for reads alone: on SQLite they do not
+    take the write lock (``BEGIN DEFERRED``), so authentication never queues behind writers."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+    def read_only(self) -> UnitOfWork: ...
+
+
+def read_only_unit(factory: Callable[[], UnitOfWork]) -> UnitOfWork:
+    """A unit for reads alone from ``factory`` if it has them, else an ordinary one."""
+    return factory.read_only() if isinstance(factory, ReadOnlyUnits) else factory()
+
+
+@runtime_checkable
+class Savepoints(Protocol):
+    """A unit of work that can roll back part of its transaction (group commit of device
+    messages: one message's failure must not undo the others)."""
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A block whose writes are undone if it raises; the transaction goes on."""
         ...
 
 

@@ -12,7 +12,9 @@ beyond ``MAX_CONNECTIONS`` (256) are closed at once. Log lines name event kinds 
 only, never message text (it holds PID).
 
 Ingestion is synchronous storage work, so it runs in a worker thread (``asyncio.to_thread``):
-one slow commit never stalls the other monitors' connections. Frames of one connection are
+one slow commit never stalls the other monitors' connections. Frames that arrive together on
+different connections are committed together (``group_commit.GroupCommit``: one transaction,
+a savepoint per message, each answered only after that commit). Frames of one connection are
 answered in order. ``BackgroundMllpServer`` runs the listener on its own event loop thread (tests,
 benchmarks, ``mllp-listen --api-port``).
 """
@@ -31,6 +33,7 @@ import hl7.mllp
 
 from msinfusion.adapters.hl7.ack import build_ack
 from msinfusion.adapters.hl7.codec import TRANSPORT, Pcd01Codec
+from msinfusion.adapters.hl7.group_commit import BATCH_WAIT_S, MAX_BATCH, GroupCommit
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.ports import Clock
 from msinfusion.errors import MalformedMessage, MsinfusionError
@@ -74,6 +77,8 @@ class MllpHandler:
         *,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
+        batch_wait_s: float = BATCH_WAIT_S,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         if not feed.has_codec(TRANSPORT):  # the centre's codec carries its device settings
             feed.add_codec(Pcd01Codec())
@@ -84,6 +89,14 @@ class MllpHandler:
         self._max_connections = max_connections
         self.open_connections = 0
         self.frames = 0
+        self.batches = GroupCommit(
+            feed,
+            clock,
+            transport=TRANSPORT,
+            senders=lambda: self.open_connections,
+            wait_s=batch_wait_s,
+            max_batch=max_batch,
+        )
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
@@ -120,7 +133,7 @@ class MllpHandler:
         """The feed's answer; if storage itself fails, AE (send again) and a log line that
         names the failure's type only (its text may quote the message: PHI)."""
         try:
-            receipt = await asyncio.to_thread(self._feed.ingest, TRANSPORT, text, now=self._clock())
+            receipt = await self.batches.ingest(text)
         except Exception as error:
             log.error("device message not stored: %s", type(error).__name__)
             failure = MsinfusionError("the message could not be stored: send it again")
@@ -147,10 +160,16 @@ async def start_mllp_server(
     clock: Clock,
     idle_timeout_s: float = IDLE_TIMEOUT_S,
     max_connections: int = MAX_CONNECTIONS,
+    max_batch: int = MAX_BATCH,
 ) -> asyncio.Server:
-    """Listen on ``host:port`` (port 0: any free port; read it from ``server.sockets``)."""
+    """Listen on ``host:port`` (port 0: any free port; read it from ``server.sockets``).
+    ``max_batch=1`` turns group commit off (one transaction per message)."""
     handler = MllpHandler(
-        feed, clock, idle_timeout_s=idle_timeout_s, max_connections=max_connections
+        feed,
+        clock,
+        idle_timeout_s=idle_timeout_s,
+        max_connections=max_connections,
+        max_batch=max_batch,
     )
     server: asyncio.Server = await hl7.mllp.start_hl7_server(
         handler, host=host, port=port, limit=MAX_FRAME_BYTES
@@ -175,9 +194,11 @@ class BackgroundMllpServer:
         port: int = 0,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._feed, self._clock, self._host, self._port = feed, clock, host, port
         self._limits = {"idle_timeout_s": idle_timeout_s, "max_connections": max_connections}
+        self._max_batch = max_batch
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -193,6 +214,7 @@ class BackgroundMllpServer:
                 clock=self._clock,
                 idle_timeout_s=float(self._limits["idle_timeout_s"]),
                 max_connections=int(self._limits["max_connections"]),
+                max_batch=self._max_batch,
             ),
             self._loop,
         )

@@ -6,7 +6,9 @@ default ``~/.local/share/msinfusion/msinfusion.db``). Every SQLite connection ru
 with ``synchronous=FULL`` (a commit is on disk before it returns), foreign keys on, and a busy
 timeout so that concurrent writers wait for each other instead of failing. SQLite transactions
 begin with ``BEGIN IMMEDIATE``: a unit of work takes the write lock when it starts, so a
-read-then-append can never fail half-way with a stale snapshot.
+read-then-append can never fail half-way with a stale snapshot. A connection with the
+``READ_ONLY`` execution option (a read-only unit of work: authentication, for one) begins
+``BEGIN DEFERRED`` instead: it reads a WAL snapshot and never waits for, or holds up, a writer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from sqlalchemy.pool import StaticPool
 DATABASE_URL_VARIABLE = "MSINFUSION_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another one before giving up (30 s)."""
+
+READ_ONLY = "msinfusion_read_only"
+"""The execution option of a connection whose transactions only read."""
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -84,4 +89,5 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if reads_only else "BEGIN IMMEDIATE")

@@ -224,8 +224,10 @@ device_messages = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("answer", Text, nullable=False),
     Column("raw", Text, nullable=False),
+    Column("content_sha256", String(64)),
 )
-"""Accepted device messages by idempotency key (migration 0002): a duplicate key is refused."""
+"""Accepted device messages by idempotency key (migration 0002): a duplicate key is refused;
+``content_sha256`` (migration 0012) tells a retransmission from a reused control id."""
 
 quarantined_messages = Table(
     "quarantined_messages",

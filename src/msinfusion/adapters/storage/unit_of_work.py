@@ -7,13 +7,14 @@ default ``synchronous_commit=on``), which is when a command may be acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
 
 from msinfusion.adapters.storage import tables
+from msinfusion.adapters.storage.engine import READ_ONLY
 from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
 from msinfusion.adapters.storage.preparations import SqlDosePreparationRepository
 from msinfusion.adapters.storage.repositories import (
@@ -44,15 +45,18 @@ from msinfusion.application.records import (
 class SqlUnitOfWork:
     """A transaction on ``engine``, begun on ``__enter__`` and ended by commit or rollback."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = _utc_now) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = _utc_now, read_only: bool = False) -> None:
         self._engine = engine
         self._clock = clock
+        self._read_only = read_only
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already in use")
         connection = self._engine.connect()
+        if self._read_only:  # SQLite: BEGIN DEFERRED, no write lock (engine.py)
+            connection.execution_options(**{READ_ONLY: True})
         self._connection = connection
         patients = ("patient", tables.patients)
         self.patients = SqlRepository[Patient](connection, tables.patients, Patient, "patient")
@@ -125,18 +129,34 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Make every write of this transaction durable; the block may go on with a new one."""
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
         self._require_connection().commit()
 
     def rollback(self) -> None:
         self._require_connection().rollback()
 
+    def savepoint(self) -> AbstractContextManager[object]:
+        """``SAVEPOINT`` … ``RELEASE``, or ``ROLLBACK TO`` it if the block raises
+        (``Savepoints``: group commit of device messages)."""
+        return self._require_connection().begin_nested()
 
-def sql_unit_of_work_factory(
-    engine: Engine, *, clock: Clock = _utc_now
-) -> Callable[[], SqlUnitOfWork]:
-    """What ``SessionService(unit_of_work=...)`` and the web app take: a new unit per call."""
 
-    def make() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock=clock)
+class SqlUnitOfWorkFactory:
+    """What ``SessionService(unit_of_work=...)`` and the web app take: a new unit per call;
+    ``read_only()`` a unit for reads alone (``application.ports.ReadOnlyUnits``)."""
 
-    return make
+    def __init__(self, engine: Engine, *, clock: Clock = _utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, clock=self._clock)
+
+    def read_only(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, clock=self._clock, read_only=True)
+
+
+def sql_unit_of_work_factory(engine: Engine, *, clock: Clock = _utc_now) -> SqlUnitOfWorkFactory:
+    """A ``SqlUnitOfWorkFactory`` on ``engine``."""
+    return SqlUnitOfWorkFactory(engine, clock=clock)

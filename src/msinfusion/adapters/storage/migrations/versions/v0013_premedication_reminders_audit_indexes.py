@@ -1,7 +1,7 @@
 """An order's premedication choices, a patient's reminder contact, and audit-search indexes.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03
 
 Orders stored before carry no premedication choice (the protocol's own first choice applies at
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | None = None
 depends_on: str | None = None
 
