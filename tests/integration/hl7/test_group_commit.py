@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, send_frames
+from msinfusion.adapters.hl7.mllp import BackgroundMllpServer, run_coroutine, send_frames
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
 from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.adapters.web import Settings
@@ -115,7 +115,7 @@ def test_frames_arriving_together_share_commits_and_each_is_acknowledged(
 
     factory.reset()
     with BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as server:
-        answers = asyncio.run(send_all(server.port))
+        answers = run_coroutine(lambda: send_all(server.port))
     commits = factory.reset().writes
     assert all(msa(a) == "AA" for per in answers for a in per)
     assert len(device_vitals(world)) == connections * per_connection
@@ -149,7 +149,7 @@ def test_two_listeners_on_one_postgresql_database_record_each_message_once(
             BackgroundMllpServer(world.centre.monitoring, clock=world.clock) as one,
             BackgroundMllpServer(twin.monitoring, clock=world.clock) as two,
         ):
-            answers = asyncio.run(both(one.port, two.port))
+            answers = run_coroutine(lambda: both(one.port, two.port))
         assert all(msa(a) == "AA" for per in answers for a in per)
         assert answers[:monitors] == answers[monitors:]  # the duplicate gets the first's answer
         assert len(device_vitals(world)) == monitors * 8

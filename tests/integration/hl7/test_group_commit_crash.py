@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from msinfusion.adapters.hl7.mllp import END_BLOCK, frame, unframe
+from msinfusion.adapters.hl7.mllp import END_BLOCK, frame, run_coroutine, unframe
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
 from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.session.events import VitalsRecorded
@@ -92,8 +93,9 @@ def test_every_aa_acknowledged_message_survives_a_sigkill(tmp_path: Path) -> Non
         for round_ in range(KILLS):
             process, port = start_listener(url, tmp_path / "port")
             try:
-                acked = asyncio.run(
-                    kill_while_streaming(world, process, port, round_, shuffle.uniform(0.2, 0.8))
+                delay_s = shuffle.uniform(0.2, 0.8)
+                acked = run_coroutine(
+                    functools.partial(kill_while_streaming, world, process, port, round_, delay_s)
                 )
             finally:
                 process.kill()
