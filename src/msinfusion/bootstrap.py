@@ -145,7 +145,8 @@ def build_pumps(
         gateway=gateway,
         refuse_unverified=settings.pump_refuse_unverified,
     )
-    bus.subscribe(SessionCommitted, orders.on_committed)
+    if settings.pumps or settings.pump_gateway:
+        bus.subscribe(SessionCommitted, orders.on_committed)
     tolerance = settings.pump_volume_tolerance_ml
     feed = PumpFeed(
         access,

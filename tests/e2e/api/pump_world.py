@@ -16,6 +16,7 @@ from typing import Any
 
 from msinfusion.adapters.pumps.link import MllpEndpoint, MllpPumpGateway, feed_answerer
 from msinfusion.adapters.pumps.simulator import PumpSimulator, mllp_sender
+from msinfusion.adapters.web import Settings
 from msinfusion.application.pump_records import PumpOrder
 from msinfusion.application.records import Role
 from msinfusion.catalog import shipped_catalog
@@ -82,7 +83,7 @@ class PumpWorld:
 def pump_world(
     *, associate: bool = True, gateway: bool = True, uow_factory: Any = None
 ) -> Iterator[PumpWorld]:
-    world = build_world(uow_factory)
+    world = build_world(uow_factory, settings=Settings(pumps=True))
     centre, clock = world.centre, world.clock
     nurse, physician = actor_for(world, Role.NURSE), actor_for(world, Role.PHYSICIAN)
     from msinfusion.application.audit import system_actor

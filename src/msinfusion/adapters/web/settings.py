@@ -87,6 +87,10 @@ class Settings:
     (``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``; empty: not compared). UNVERIFIED default: the
     reference dossier gives no threshold, so 5 mL is a site setting to review, not a rule."""
     pump_refuse_unverified: bool = False
+    pumps: bool = False
+    """Whether the centre's chairs have smart pumps (``MSINFUSION_PUMPS=1``, implied by
+    ``MSINFUSION_PUMP_GATEWAY``): only then does a committed start, step or resume queue a
+    PCD-03 order, so a centre without pumps keeps one write per chairside command."""
     """Refuse to send pump orders whose protocol limits are unverified
     (``MSINFUSION_PUMP_REFUSE_UNVERIFIED=1``); otherwise they are sent and flagged."""
 
@@ -148,6 +152,8 @@ class Settings:
                 values.get("MSINFUSION_PUMP_VOLUME_TOLERANCE_ML", str(PUMP_VOLUME_TOLERANCE_ML))
             ),
             pump_refuse_unverified=values.get("MSINFUSION_PUMP_REFUSE_UNVERIFIED", "0") == "1",
+            pumps=values.get("MSINFUSION_PUMPS", "0") == "1"
+            or bool(values.get("MSINFUSION_PUMP_GATEWAY")),
         )
         if settings.opens >= settings.closes:
             raise ValueError("MSINFUSION_CLOSES: must be after MSINFUSION_OPENS")
