@@ -45,6 +45,7 @@ from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import register_notice_handlers
 from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.ports import Clock, UnitOfWork
+from msinfusion.application.pump_dispatch import PumpDispatcher
 from msinfusion.application.pump_feed import PumpFeed
 from msinfusion.application.pump_orders import PumpOrders
 from msinfusion.application.queries import CatalogQueries, RecordQueries
@@ -126,18 +127,23 @@ def build_live_updates(url: str | None = None) -> LiveUpdates:
 def build_pumps(
     settings: Settings,
     access: AuditedAccess,
-    streams: SessionStreams,
+    sessions: SessionUseCases,
     bus: MessageBus,
+    *,
     new_id: Callable[[str], str],
-) -> tuple[PumpOrders, PumpFeed]:
-    """The smart-pump interface (docs/pumps.md): PCD-03 orders out through the outbox to
-    ``settings.pump_gateway`` (none: queued only), PCD-10 events in."""
+    clock: Clock,
+) -> tuple[PumpOrders, PumpFeed, PumpDispatcher]:
+    """The smart-pump interface (docs/pumps.md): PCD-03 orders stored in the nurse's command
+    transaction (a projector: a chair without a pump costs one indexed read, whatever
+    ``settings.pumps`` says), sent by the dispatcher to ``settings.pump_gateway`` (none:
+    queued only); PCD-10 events in."""
     gateway = None
     if settings.pump_gateway:
         from msinfusion.adapters.pumps.link import MllpPumpGateway  # noqa: PLC0415 - asyncio
 
         host, _, port = settings.pump_gateway.rpartition(":")
         gateway = MllpPumpGateway(host or "127.0.0.1", int(port))
+    streams = sessions.streams
     orders = PumpOrders(
         access,
         streams,
@@ -145,8 +151,9 @@ def build_pumps(
         gateway=gateway,
         refuse_unverified=settings.pump_refuse_unverified,
     )
-    if settings.pumps or settings.pump_gateway:
-        bus.subscribe(SessionCommitted, orders.on_committed)
+    sessions.add_projector(orders.project)
+    dispatcher = PumpDispatcher(orders, clock)
+    bus.subscribe(SessionCommitted, dispatcher.on_committed)
     tolerance = settings.pump_volume_tolerance_ml
     feed = PumpFeed(
         access,
@@ -156,7 +163,7 @@ def build_pumps(
         new_id=new_id,
         volume_tolerance_ml=None if tolerance is None else Fraction(tolerance),
     )
-    return orders, feed
+    return orders, feed, dispatcher
 
 
 def build_centre(
@@ -199,10 +206,13 @@ def build_centre(
     )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
     accounts = Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id)
-    pump_orders, pump_feed = build_pumps(settings, access, streams, bus, new_id)
+    pump_orders, pump_feed, pump_dispatcher = build_pumps(
+        settings, access, sessions, bus, new_id=new_id, clock=clock
+    )
     return Centre(
         pump_orders=pump_orders,
         pump_feed=pump_feed,
+        pump_dispatcher=pump_dispatcher,
         escalations=escalations,
         access=access,
         clock=clock,

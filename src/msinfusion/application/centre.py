@@ -21,6 +21,7 @@ from msinfusion.application.live import LiveUpdates
 from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import EscalationWatch
 from msinfusion.application.ports import Clock
+from msinfusion.application.pump_dispatch import PumpDispatcher
 from msinfusion.application.pump_feed import PumpFeed
 from msinfusion.application.pump_orders import PumpOrders
 from msinfusion.application.queries import CatalogQueries, RecordQueries
@@ -59,5 +60,8 @@ class Centre:
     """Pump associations and the PCD-03 order outbox (``application/pump_orders.py``)."""
     pump_feed: PumpFeed
     """PCD-10 pump events in (``application/pump_feed.py``)."""
+    pump_dispatcher: PumpDispatcher
+    """Sends the order outbox off the request path (``application/pump_dispatch.py``); the web
+    server's lifespan and ``pumps listen`` start it when a gateway is set."""
     """Pushes an escalation for every alert left unacknowledged; a server runs it
     (``entrypoints.server_cli.build_server_centre``), otherwise it checks on each commit."""

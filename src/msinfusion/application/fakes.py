@@ -21,7 +21,7 @@ from typing import Any, Generic, Self, TypeVar
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
 from msinfusion.application.ports import StoredEvent, is_action
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder, PumpOrderStatus
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -241,6 +241,46 @@ class InMemoryWorklistActionRepository(InMemoryRepository[WorklistAction]):
         return [a for a in self.list() if a.patient_id == patient_id]
 
 
+class InMemoryPumpAssociationRepository(InMemoryRepository[PumpAssociation]):
+    def __init__(self, rows: dict[str, PumpAssociation], appointments: dict[str, Any]) -> None:
+        super().__init__("pump association", rows)
+        self._appointments = appointments
+
+    def active_for_session(self, session_id: str) -> PumpAssociation | None:
+        chairs = {a.chair_id for a in self._appointments.values() if a.session_id == session_id}
+        found = [a for a in self._rows.values() if a.chair_id in chairs and a.is_active]
+        return max(found, key=lambda a: (a.associated_at, a.id)) if found else None
+
+
+class InMemoryPumpOrderRepository(InMemoryRepository[PumpOrder]):
+    """``claim`` takes the lease in the shared database at once, under its lock (as if in a
+    transaction of its own, which is how the dispatcher claims): one claimant wins."""
+
+    def __init__(self, rows: dict[str, PumpOrder], database: InMemoryDatabase) -> None:
+        super().__init__("pump order", rows)
+        self._database = database
+
+    def queued(self) -> builtins.list[PumpOrder]:
+        found = [o for o in self._rows.values() if o.status is PumpOrderStatus.QUEUED]
+        return sorted(found, key=lambda o: (o.requested_at, o.session_id, o.event_sequence))
+
+    def of_session(self, session_id: str) -> builtins.list[PumpOrder]:
+        found = [o for o in self._rows.values() if o.session_id == session_id]
+        return sorted(found, key=lambda o: o.event_sequence)
+
+    def claim(self, order_id: str, *, claimant: str, until: datetime, now: datetime) -> bool:
+        with self._database.lock:
+            committed = self._database.tables.setdefault("pump_orders", {})
+            order = committed.get(order_id)
+            free = order is not None and (order.claimed_until is None or order.claimed_until < now)
+            if order is None or order.status is not PumpOrderStatus.QUEUED or not free:
+                return False
+            claimed = dataclasses.replace(order, claimed_by=claimant, claimed_until=until)
+            committed[order_id] = claimed
+            self._rows[order_id] = claimed
+            return True
+
+
 class InMemorySessionSummaryRepository:
     def __init__(self, rows: dict[str, SessionSummary]) -> None:
         self._rows = rows
@@ -414,10 +454,10 @@ class InMemoryUnitOfWork:
             "worklist action", tables["worklist_actions"], {"patient_id": patients}
         )
 
-        self.pump_associations = InMemoryRepository[PumpAssociation](
-            "pump association", tables["pump_associations"]
+        self.pump_associations = InMemoryPumpAssociationRepository(
+            tables["pump_associations"], tables["appointments"]
         )
-        self.pump_orders = InMemoryRepository[PumpOrder]("pump order", tables["pump_orders"])
+        self.pump_orders = InMemoryPumpOrderRepository(tables["pump_orders"], self.database)
         self.events = InMemoryEventStore(self._streams)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 

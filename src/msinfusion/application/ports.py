@@ -82,6 +82,32 @@ class Repository(Protocol[T]):
     def list(self) -> builtins.list[T]: ...
 
 
+class PumpAssociationRepository(Repository[PumpAssociation], Protocol):
+    def active_for_session(self, session_id: str) -> PumpAssociation | None:
+        """The pump serving the chair of the session's appointment now (the newest active
+        association), or None: one indexed query, run inside every chairside command that
+        could cause a pump order."""
+        ...
+
+
+class PumpOrderRepository(Repository[PumpOrder], Protocol):
+    """The PCD-03 outbox (``add`` refuses an order id twice)."""
+
+    def queued(self) -> builtins.list[PumpOrder]:
+        """The queued orders, oldest first (``requested_at``, session, sequence): indexed."""
+        ...
+
+    def of_session(self, session_id: str) -> builtins.list[PumpOrder]:
+        """A session's orders in event order: indexed."""
+        ...
+
+    def claim(self, order_id: str, *, claimant: str, until: datetime, now: datetime) -> bool:
+        """Take the send lease of a queued order: True for exactly one claimant while the lease
+        is free (never claimed, released, or ended before ``now``), False otherwise. A
+        conditional update: two processes claiming at once cannot both win."""
+        ...
+
+
 class UserRepository(Repository[User], Protocol):
     def get_by_username(self, username: str) -> User: ...
 
@@ -326,13 +352,13 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def pump_associations(self) -> Repository[PumpAssociation]:
+    def pump_associations(self) -> PumpAssociationRepository:
         """Which pump (by serial number) serves which chair."""
         ...
 
     @property
-    def pump_orders(self) -> Repository[PumpOrder]:
-        """The PCD-03 order outbox (``add`` refuses an order id twice)."""
+    def pump_orders(self) -> PumpOrderRepository:
+        """The PCD-03 order outbox (``add`` refuses an order id twice), with its leases."""
         ...
 
     def __enter__(self) -> Self: ...

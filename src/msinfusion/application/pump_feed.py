@@ -273,18 +273,14 @@ class PumpFeed:
         """A start at an order's rate confirms it (the nurse confirmed it at the pump)."""
         if report.kind != "delivery-started":
             return
-        sent: list[PumpOrder] = sorted(
-            (
-                o
-                for o in uow.pump_orders.list()
-                if o.session_id == session_id
-                and o.pump_id == report.pump_id
-                and o.status is PumpOrderStatus.SENT
-                and (report.order_id is None or o.id == report.order_id)
-                and o.rate_ml_per_h == report.rate_ml_per_h
-            ),
-            key=lambda o: o.event_sequence,
-        )
+        sent: list[PumpOrder] = [
+            o
+            for o in uow.pump_orders.of_session(session_id)  # in event order
+            if o.pump_id == report.pump_id
+            and o.status is PumpOrderStatus.SENT
+            and (report.order_id is None or o.id == report.order_id)
+            and o.rate_ml_per_h == report.rate_ml_per_h
+        ]
         if sent:
             uow.pump_orders.update(
                 replace(sent[-1], status=PumpOrderStatus.CONFIRMED, answered_at=now)

@@ -1,38 +1,64 @@
 """Orders to the pump (IHE PIV PCD-03): which pump, what to send, the durable outbox.
 
-When a nurse's confirmed start, rate step, reaction rate cut, re-escalation or resume is
-committed (``SessionCommitted`` on the bus, never one a pump reported), ``queue`` writes one
-``PumpOrder`` per such event for the pump associated with the session's chair, in its own
-transaction. The order id is ``<session>-<event sequence>``: a second notice of the same
-event, a retry, or ``queue`` run again after a crash finds the order there and adds nothing.
+The outbox is transactional: ``project`` runs inside the nurse's command (a ``SessionUseCases``
+projector, before its one commit) and stores one ``PumpOrder`` per person-charted start, rate
+step, reaction rate cut, re-escalation or resume, for the pump associated with the session's
+chair — the order exists exactly when the command does. A chair without a pump costs one
+indexed read in that transaction (``active_for_session``), no transaction of its own. The order
+id is ``<session>-<event sequence>``: the event that caused it can never cause a second one.
 Before an order is stored as ``queued`` it is checked against the engine's hard limits (the
 protocol's maximum rate, the volume left in the bag) and, when the centre refuses unverified
 library values, against the protocol's verification: a failed check stores it ``rejected`` with
 the reason and nothing is sent. The pump's own library is the second check.
 
-``dispatch`` sends queued orders, oldest first, one pump at a time. A lost connection leaves the
-order ``queued`` (``attempts`` counts tries) and stops that pump's queue so that orders never
-overtake each other; the next ``dispatch`` (after the next order, or the listener's timer)
-sends the same frozen message again, so the gateway sees one order, never two.
+``dispatch`` sends queued orders, oldest first, one pump at a time, off the request path
+(``pump_dispatch.PumpDispatcher``, woken after the commit and by a timer). Several processes
+may dispatch (the web server and ``pumps listen``): an order is sent only under its lease,
+won by a conditional update (``PumpOrderRepository.claim``) that one process alone wins; a
+lease that ran out (a crashed sender) is claimed again. A lost connection leaves the order
+``queued`` (``attempts`` counts tries, the lease is released) and stops that pump's queue so
+that orders never overtake each other; the next ``dispatch`` sends the same frozen message
+again, so the gateway sees one order, never two.
+
+The gateway answers twice (TF-2 §3.3.4.4.10, §3.3.5): ACK^O15 at once (accepted: ``sent``,
+the pump is programmed; CE/CR: ``rejected``) and later, on a connection of its own, RRG^O16:
+``answer`` records it — AA ``confirmed`` at the pump, AE/AR ``rejected`` with ERR-5's reason.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
-from msinfusion.application.bus import SessionCommitted
 from msinfusion.application.monitoring import chairs_of_sessions
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.pump_ports import OrderContent, OrderWriter, PumpGateway
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder, PumpOrderStatus
-from msinfusion.application.session_streams import NumberedEvent, SessionStreams, in_transaction
+from msinfusion.application.pump_ports import (
+    GatewayAnswer,
+    OrderContent,
+    OrderWriter,
+    PumpGateway,
+)
+from msinfusion.application.pump_records import (
+    TERMINAL,
+    PumpAssociation,
+    PumpOrder,
+    PumpOrderStatus,
+)
+from msinfusion.application.session_streams import (
+    Decision,
+    NumberedEvent,
+    SessionStreams,
+    in_transaction,
+)
 from msinfusion.catalog.model import Protocol
 from msinfusion.errors import DuplicateRecord, InvalidCommand, RecordNotFound
 from msinfusion.session.events import Event, InfusionResumed, InfusionStarted, RateChanged
@@ -41,6 +67,10 @@ from msinfusion.session.state import SessionState
 log = logging.getLogger(__name__)
 
 DEVICE_USER_PREFIX = "device:"
+
+SEND_LEASE = timedelta(seconds=60)
+"""How long a dispatcher holds an order it is sending: longer than a gateway's answer may take
+(``MllpPumpGateway`` waits 10 s per connect and per answer), so a live sender never loses it."""
 
 
 def causes_order(event: Event) -> bool:
@@ -71,14 +101,15 @@ def chair_of_pump(uow: UnitOfWork, pump_id: str) -> str | None:
     return association.chair_id if association.is_active else None
 
 
-def pump_for_session(uow: UnitOfWork, session_id: str, now: datetime) -> str | None:
+def pump_for_session(uow: UnitOfWork, session_id: str) -> str | None:
     """The pump associated with the chair of the session's appointment, or None."""
-    chair_name = chairs_of_sessions(uow, now).get(session_id)
-    chair = next((c for c in uow.chairs.list() if c.name == chair_name), None)
-    if chair is None:
-        return None
-    association = active_pump_of_chair(uow, chair.id)
+    association = uow.pump_associations.active_for_session(session_id)
     return None if association is None else association.id
+
+
+def new_claimant() -> str:
+    """A dispatcher's name in the leases it takes: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +136,8 @@ class PumpOrders:
         writer: OrderWriter,
         gateway: PumpGateway | None = None,
         refuse_unverified: bool = False,
+        claimant: str | None = None,
+        lease: timedelta = SEND_LEASE,
     ) -> None:
         self._access = access
         self._streams = streams
@@ -112,9 +145,15 @@ class PumpOrders:
         self._gateway = gateway
         self._refuse_unverified = refuse_unverified
         self._sending = threading.Lock()
+        self.claimant = claimant or new_claimant()
+        self._lease = lease
 
-    def use_gateway(self, gateway: PumpGateway) -> None:
+    def use_gateway(self, gateway: PumpGateway | None) -> None:
         self._gateway = gateway
+
+    @property
+    def has_gateway(self) -> bool:
+        return self._gateway is not None
 
     # -- associations ---------------------------------------------------------------------
     def associate(self, actor: Actor, pump_id: str, chair_id: str, *, method: str = "scan") -> None:
@@ -176,8 +215,8 @@ class PumpOrders:
 
         def work(uow: UnitOfWork) -> PumpPanel:
             return PumpPanel(
-                pump_id=pump_for_session(uow, session_id, actor.at),
-                orders=tuple(orders_of(uow, session_id)),
+                pump_id=pump_for_session(uow, session_id),
+                orders=tuple(uow.pump_orders.of_session(session_id)),
             )
 
         return self._access.run(actor, Action.READ_SESSION, subject, work)
@@ -186,48 +225,76 @@ class PumpOrders:
         """The session's orders, oldest first (the chairside shows their status)."""
         subject = Subject(verb="pump.orders.read", resource_type="session", resource_id=session_id)
         return self._access.run(
-            actor, Action.READ_SESSION, subject, lambda uow: orders_of(uow, session_id)
+            actor, Action.READ_SESSION, subject, lambda uow: uow.pump_orders.of_session(session_id)
         )
 
     # -- the outbox -----------------------------------------------------------------------
-    def on_committed(self, notice: SessionCommitted) -> None:
-        """The bus handler: queue the notice's orders, then send what is queued."""
-        if notice.from_device:
+    def project(self, uow: UnitOfWork, decision: Decision) -> None:
+        """The ``SessionUseCases`` projector: the decision's orders, in its transaction."""
+        wanted = [n for n in decision.numbered_events if causes_order(n.event)]
+        if not wanted:
             return
-        wanted = [n for n in notice.events if causes_order(n.event)]
-        if wanted and self.queue(notice.session_id, wanted, now=notice.at):
-            self.dispatch(now=notice.at)
+        association = uow.pump_associations.active_for_session(decision.session_id)
+        if association is None:
+            return  # no pump at this chair: the nurse programs it by hand
+        self._store(
+            uow,
+            decision.session_id,
+            decision.after.state,
+            association,
+            wanted,
+            now=decision.command.recorded_at,
+        )
 
     def queue(
         self, session_id: str, events: Iterable[NumberedEvent], *, now: datetime
     ) -> list[PumpOrder]:
-        """Store the orders of ``events`` not stored yet (see the module docstring)."""
+        """Store the orders of ``events`` not stored yet, in a transaction of its own (for
+        events committed without the projector: tools, benchmarks)."""
         wanted = list(events)
 
         def work(uow: UnitOfWork) -> list[PumpOrder]:
-            pump_id = pump_for_session(uow, session_id, now)
-            if pump_id is None:
-                return []  # no pump at this chair: the nurse programs it by hand
+            association = uow.pump_associations.active_for_session(session_id)
+            if association is None:
+                return []
             state = self._streams.read_in(uow, session_id).state
-            stored = []
-            for numbered in wanted:
-                order_id = f"{session_id}-{numbered.sequence}"
-                try:
-                    uow.pump_orders.get(order_id)
-                    continue
-                except RecordNotFound:
-                    pass
-                order = self._order(
-                    uow, state, pump_id=pump_id, session_id=session_id, numbered=numbered, now=now
-                )
-                uow.pump_orders.add(order)
-                stored.append(order)
-            return stored
+            return self._store(uow, session_id, state, association, wanted, now=now)
 
         try:
             return in_transaction(self._access.uow_factory, work, retry=True)
-        except DuplicateRecord:  # queued concurrently by another notice: it is there
+        except DuplicateRecord:  # queued concurrently: it is there
             return []
+
+    def _store(
+        self,
+        uow: UnitOfWork,
+        session_id: str,
+        state: SessionState,
+        association: PumpAssociation,
+        wanted: list[NumberedEvent],
+        *,
+        now: datetime | None,
+    ) -> list[PumpOrder]:
+        chair_name = uow.chairs.get(association.chair_id).name
+        stored = []
+        for numbered in wanted:
+            try:
+                uow.pump_orders.get(f"{session_id}-{numbered.sequence}")
+                continue
+            except RecordNotFound:
+                pass
+            order = self._order(
+                uow,
+                state,
+                pump_id=association.id,
+                chair_name=chair_name,
+                session_id=session_id,
+                numbered=numbered,
+                now=now or numbered.event.at,
+            )
+            uow.pump_orders.add(order)
+            stored.append(order)
+        return stored
 
     def _order(
         self,
@@ -235,6 +302,7 @@ class PumpOrders:
         state: SessionState,
         *,
         pump_id: str,
+        chair_name: str,
         session_id: str,
         numbered: NumberedEvent,
         now: datetime,
@@ -245,7 +313,6 @@ class PumpOrders:
         protocol = self._streams.catalog.get_protocol(state.protocol_id)
         therapy = self._streams.catalog.therapy_of(protocol)
         patient = uow.patients.get(state.patient_id)
-        chair_name = chairs_of_sessions(uow, now).get(session_id, "")
         content = OrderContent(
             order_id=order_id,
             order_control="RE" if isinstance(event, InfusionStarted) else "XO",
@@ -300,20 +367,21 @@ class PumpOrders:
         return None
 
     def dispatch(self, *, now: datetime) -> int:
-        """Send the queued orders (see the module docstring); the number sent."""
+        """Send the queued orders this dispatcher can claim (see the module docstring);
+        the number answered by the gateway."""
         gateway = self._gateway
         if gateway is None:
             return 0
         sent = 0
-        with self._sending:  # one sender at a time: an order is never sent twice at once
+        with self._sending:  # one sender per process; the lease keeps other processes out
             with self._access.uow_factory() as uow:
-                queued = sorted(
-                    (o for o in uow.pump_orders.list() if o.status is PumpOrderStatus.QUEUED),
-                    key=lambda o: (o.requested_at, o.session_id, o.event_sequence),
-                )
+                queued = uow.pump_orders.queued()
             blocked: set[str] = set()
             for order in queued:
                 if order.pump_id in blocked:
+                    continue
+                if not self._claim(order, now):
+                    blocked.add(order.pump_id)  # another dispatcher sends this pump's queue
                     continue
                 try:
                     answer = gateway.send(order.pump_id, order.message)
@@ -322,32 +390,68 @@ class PumpOrders:
                     blocked.add(order.pump_id)
                     self._save(replace(order, attempts=order.attempts + 1))
                     continue
-                status = PumpOrderStatus.SENT if answer.accepted else PumpOrderStatus.REJECTED
-                reason = None
-                if not answer.accepted:
-                    reason = f"{answer.code or 'rejected'}: {answer.reason or 'no reason given'}"
-                self._save(
-                    replace(
-                        order,
-                        status=status,
-                        reason=reason,
-                        attempts=order.attempts + 1,
-                        sent_at=now,
-                        answered_at=now,
-                    )
-                )
+                self._save(_answered(order, answer, now=now, sent=True))
                 sent += 1
         return sent
 
+    def _claim(self, order: PumpOrder, now: datetime) -> bool:
+        def work(uow: UnitOfWork) -> bool:
+            return uow.pump_orders.claim(
+                order.id, claimant=self.claimant, until=now + self._lease, now=now
+            )
+
+        return in_transaction(self._access.uow_factory, work, retry=False)
+
     def _save(self, order: PumpOrder) -> None:
-        with self._access.uow_factory() as uow:
-            uow.pump_orders.update(order)
-            uow.commit()
+        """The order's new state, its lease released."""
+        released = replace(order, claimed_by=None, claimed_until=None)
+        in_transaction(
+            self._access.uow_factory, lambda uow: uow.pump_orders.update(released), retry=False
+        )
+
+    def answer(self, order_id: str, answer: GatewayAnswer, *, now: datetime) -> PumpOrder:
+        """The gateway's later application answer (RRG^O16) to order ``order_id``: accepted,
+        the nurse confirmed it at the pump; else rejected with the pump's code and reason. An
+        order already confirmed or rejected keeps its state (a repeated answer changes
+        nothing). ``RecordNotFound`` (field ``order_id``) for an order never sent from here."""
+
+        def work(uow: UnitOfWork) -> PumpOrder:
+            try:
+                order = uow.pump_orders.get(order_id)
+            except RecordNotFound:
+                raise RecordNotFound(f"no pump order {order_id}", field="order_id") from None
+            if order.status in TERMINAL:
+                return order
+            answered = _answered(order, answer, now=now, confirmed=True)
+            uow.pump_orders.update(answered)
+            return answered
+
+        return in_transaction(self._access.uow_factory, work, retry=False)
 
 
-def orders_of(uow: UnitOfWork, session_id: str) -> list[PumpOrder]:
-    found = [o for o in uow.pump_orders.list() if o.session_id == session_id]
-    return sorted(found, key=lambda o: o.event_sequence)
+def _answered(
+    order: PumpOrder,
+    answer: GatewayAnswer,
+    *,
+    now: datetime,
+    sent: bool = False,
+    confirmed: bool = False,
+) -> PumpOrder:
+    """``order`` as ``answer`` leaves it: ACK^O15 (``sent``) or RRG^O16 (``confirmed``)."""
+    if answer.accepted:
+        status = PumpOrderStatus.CONFIRMED if confirmed else PumpOrderStatus.SENT
+        reason = None
+    else:
+        status = PumpOrderStatus.REJECTED
+        reason = f"{answer.code or 'rejected'}: {answer.reason or 'no reason given'}"
+    return replace(
+        order,
+        status=status,
+        reason=reason,
+        attempts=order.attempts + 1 if sent else order.attempts,
+        sent_at=now if sent else order.sent_at,
+        answered_at=now,
+    )
 
 
 def _verified(protocol: Protocol) -> bool:

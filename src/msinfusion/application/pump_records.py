@@ -4,7 +4,9 @@ A ``PumpAssociation`` ties a pump (its serial number, as the pump sends it in OB
 barcode reads) to a chair until it is ended. A ``PumpOrder`` is one infusion order for the pump
 (IHE PIV PCD-03): it is stored as ``queued`` with its message text frozen, so that a resend after
 a lost connection is the same message (same MSH-10 and ORC-2: the gateway can tell a resend from
-a new order), and its status follows what the gateway and the pump answer.
+a new order), and its status follows what the gateway and the pump answer. A dispatcher sends
+an order only while it holds the order's lease (``claimed_by`` until ``claimed_until``), won by a
+conditional update that one process alone can win (migration 0014).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ class PumpOrderStatus(enum.Enum):
     """The pump reported that it runs the order (PCD-10 start at the ordered rate)."""
     REJECTED = "rejected"
     """Refused by the engine's limits before sending, or by the gateway or pump (reason)."""
+
+
+TERMINAL = frozenset({PumpOrderStatus.CONFIRMED, PumpOrderStatus.REJECTED})
+"""An order in one of these states is never changed by a later answer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,3 +70,8 @@ class PumpOrder:
     attempts: int = 0
     sent_at: datetime | None = None
     answered_at: datetime | None = None
+    claimed_by: str | None = None
+    """The dispatcher that holds the send lease (``PumpOrderRepository.claim``), if any."""
+    claimed_until: datetime | None = None
+    """When that lease ends: after it, another dispatcher may claim the order (a crashed
+    sender's order is sent again, the same frozen message)."""

@@ -12,6 +12,11 @@ then one commit. The answer (``CommandOutcome``) holds the committed version, th
 with their sequence numbers and the view after them, so the HTTP reply and the chairside page
 render from it without reading again. After the commit the bus publishes ``SessionCommitted``.
 
+Projectors (``add_projector``) run inside that one transaction, after the decision and before
+the commit: what must be stored with the command or not at all — the pump order outbox
+(``pump_orders.PumpOrders.project``) — is written there, never by a bus handler afterwards.
+A projector that raises rolls the command back; one with nothing to do costs no transaction.
+
 The command's ``user`` must be the authenticated user (field ``user``); a command with an
 ``override_reason`` also needs ``override_soft_limit``. Every command — accepted, refused by a
 safety rule, stale or malformed — leaves an audit entry: the accepted one in the transaction
@@ -143,6 +148,10 @@ def _patient_of(uow: UnitOfWork, stream: Stream) -> Patient | None:
         return None
 
 
+DecisionProjector = Callable[[UnitOfWork, Decision], None]
+"""Called with the command's unit of work and its decision, before the commit."""
+
+
 class SessionUseCases:
     """Open sessions, handle commands, read views and events — with permissions and audit."""
 
@@ -160,10 +169,15 @@ class SessionUseCases:
         self._new_id = new_id
         self._bus = bus
         self._clinical = clinical
+        self._projectors: list[DecisionProjector] = []
 
     @property
     def streams(self) -> SessionStreams:
         return self._streams
+
+    def add_projector(self, projector: DecisionProjector) -> None:
+        """Run ``projector`` in every accepted command's transaction (module docstring)."""
+        self._projectors.append(projector)
 
     def open_session(self, actor: Actor, *, appointment_id: str | None = None) -> str:
         """A new, empty session (its first command is ``CheckIn``), linked to an appointment,
@@ -233,6 +247,8 @@ class SessionUseCases:
             late = self._streams.policy.is_late(charted.at, charted.recorded_at)
             uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
             ordered = _ordered_premedications(uow, session_id)
+            for project in self._projectors:
+                project(uow, decision)
             return decision, _patient_of(uow, decision.after), ordered
 
         try:

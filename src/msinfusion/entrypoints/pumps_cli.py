@@ -15,7 +15,6 @@ Exit codes: 0 success, 1 unverified values refused, 2 bad input.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -107,7 +106,8 @@ def listen(
     ] = 10.0,
     database: Database = None,
 ) -> None:
-    """Accept PCD-10 pump events over MLLP; send queued PCD-03 orders to the gateway."""
+    """Accept PCD-10 pump events and RRG^O16 order answers over MLLP; send queued PCD-03
+    orders to the gateway (under their leases: safe beside the web server's sender)."""
     from dataclasses import replace  # noqa: PLC0415
 
     from msinfusion.adapters.pumps.link import MllpEndpoint, feed_answerer  # noqa: PLC0415
@@ -117,25 +117,18 @@ def listen(
     if gateway is not None:
         settings = replace(settings, pump_gateway=gateway)
     centre = build_server_centre(settings)
-    stop = threading.Event()
-
-    def retry() -> None:
-        while not stop.wait(retry_every):
-            centre.pump_orders.dispatch(now=centre.clock())
-
+    dispatcher = centre.pump_dispatcher
+    dispatcher.every_s = retry_every
+    answer = feed_answerer(centre.pump_feed.ingest, centre.clock, orders=centre.pump_orders)
     try:
-        with MllpEndpoint(
-            feed_answerer(centre.pump_feed.ingest, centre.clock), host=host, port=port
-        ) as endpoint:
+        with MllpEndpoint(answer, host=host, port=port) as endpoint, dispatcher:
             typer.echo(f"PCD-10 listening on {host}:{endpoint.port}")
-            threading.Thread(target=retry, name="pump-orders", daemon=True).start()
+            dispatcher.wake()  # what is queued now, then every --retry-every seconds
             endpoint.serve_forever()
     except OSError as error:
         fail(f"cannot listen on {host}:{port}: {error.strerror}")
     except KeyboardInterrupt:
         return
-    finally:
-        stop.set()
 
 
 @pumps_app.command("associate")

@@ -64,7 +64,13 @@ class PumpWorld:
         )
         assert answer.status_code == 200, answer.text
         self.version = answer.json()["version"]
+        self.send()
         return answer.json()
+
+    def send(self) -> int:
+        """One round of the order dispatcher, here and now (the background sender's work,
+        done in the test's thread so that what follows sees its outcome)."""
+        return self.world.centre.pump_orders.dispatch(now=self.world.clock())
 
     def refresh(self) -> None:
         self.version = self.world.service.get_version(self.session_id)
@@ -83,7 +89,7 @@ class PumpWorld:
 def pump_world(
     *, associate: bool = True, gateway: bool = True, uow_factory: Any = None
 ) -> Iterator[PumpWorld]:
-    world = build_world(uow_factory, settings=Settings(pumps=True))
+    world = build_world(uow_factory, settings=Settings())  # no pump setting: the chair decides
     centre, clock = world.centre, world.clock
     nurse, physician = actor_for(world, Role.NURSE), actor_for(world, Role.PHYSICIAN)
     from msinfusion.application.audit import system_actor
@@ -105,7 +111,9 @@ def pump_world(
         centre.pump_orders.associate(replace(nurse, at=clock()), PUMP, chair.id)
     library = build_library(shipped_catalog()).to_json_dict()
     with ExitStack() as stack:
-        listener = stack.enter_context(MllpEndpoint(feed_answerer(centre.pump_feed.ingest, clock)))
+        listener = stack.enter_context(
+            MllpEndpoint(feed_answerer(centre.pump_feed.ingest, clock, orders=centre.pump_orders))
+        )
         simulator = PumpSimulator(
             pump_ids=(PUMP,),
             library_max_rate=PumpSimulator.library_from_json(library),

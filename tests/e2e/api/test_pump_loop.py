@@ -175,10 +175,12 @@ def test_a_lost_connection_queues_orders_once_and_loses_no_event() -> None:
         pw.simulator.confirm(PUMP)
         pw.at(10)
         pw.simulator.occlude(PUMP)
-        assert len(pw.simulator.unsent) == 2
+        assert len(pw.simulator.unsent) == 3  # the RRG^O16, the start, the occlusion
         assert _pump_events(pw.events()) == []
+        assert pw.orders()[0].status is PumpOrderStatus.SENT  # its RRG is held at the gateway
         pw.simulator.use_sender(mllp_sender("127.0.0.1", pw.listener_port))
-        assert pw.simulator.flush() == 2
+        assert pw.simulator.flush() == 3
+        assert pw.orders()[0].status is PumpOrderStatus.CONFIRMED
         kinds = [e["kind"] for e in _pump_events(pw.events())]
         assert kinds == ["delivery-started", "alarm"]
         events = pw.events()
@@ -234,6 +236,8 @@ def test_the_nurse_scans_the_pump_at_the_chairside_and_sees_each_orders_state() 
             f"{path}/commands/StartInfusion", data={**fields, "rate_ml_per_h": "40"}
         )
         assert started.status_code == 200, started.text
+        assert 'data-status="queued"' in client.get(panel).text  # stored with the start
+        pw.send()
         shown = client.get(panel).text
         assert 'data-status="sent"' in shown
         assert "waiting for confirmation at the pump" in shown
@@ -245,6 +249,7 @@ def test_the_nurse_scans_the_pump_at_the_chairside_and_sees_each_orders_state() 
         fields = page_fields(client.get(path).text, "ChangeRate")
         stepped = client.post(f"{path}/commands/ChangeRate", data={**fields, "rate_ml_per_h": "80"})
         assert stepped.status_code == 200, stepped.text
+        pw.send()
         shown = client.get(panel).text
         assert 'data-status="rejected"' in shown
         assert "9024: Library hard limit exceeded" in shown

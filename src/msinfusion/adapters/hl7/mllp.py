@@ -228,21 +228,30 @@ class BackgroundMllpServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        async def stop() -> None:
-            if self._server is not None:
-                self._server.close()
-                await self._server.wait_closed()
-            # Connections still waiting for a frame (this loop is ours alone): end them.
-            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        stop_background_loop(self._loop, self._thread, self._server)
 
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+
+def stop_background_loop(
+    loop: asyncio.AbstractEventLoop, thread: threading.Thread, server: asyncio.Server | None
+) -> None:
+    """Stop a server running on its own event-loop thread: close ``server``, end the
+    connections still waiting for a frame (the loop is the server's alone), stop and close
+    ``loop`` and join ``thread``. The one shutdown of every background MLLP listener."""
+
+    async def stop() -> None:
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
 
 
 async def send_frames(

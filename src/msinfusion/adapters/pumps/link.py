@@ -6,9 +6,10 @@ or lost connection raises ``OSError``/``TimeoutError``, which leaves the order q
 
 ``MllpEndpoint`` with ``feed_answerer`` is the PCD-10 listener (``msinfusion pumps listen``):
 each frame's text goes to ``PumpFeed.ingest`` in a worker thread and its answer (ACK^R42)
-is written back before the next frame is read. Framing, frame size and idle limits are the
-monitor listener's (``adapters/hl7/mllp``): nothing a pump sends is dropped, a malformed
-report is quarantined.
+is written back before the next frame is read; an RRG^O16 (the gateway's later application
+answer to an order, IHE PCD TF-2 §3.3.5) updates its order instead and is answered ACK^O16.
+Framing, frame size and idle limits are the monitor listener's (``adapters/hl7/mllp``):
+nothing a pump sends is dropped, a malformed report is quarantined.
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ from msinfusion.adapters.hl7.mllp import (
     bound_port,
     frame,
     send_frames_sync,
+    stop_background_loop,
     unframe,
 )
-from msinfusion.adapters.pumps.pcd03 import read_order_answer
+from msinfusion.adapters.pumps.pcd03 import (
+    acknowledge_application_answer,
+    is_application_answer,
+    read_application_answer,
+    read_order_answer,
+)
 from msinfusion.application.monitoring_ports import Receipt
+from msinfusion.application.pump_orders import PumpOrders
 from msinfusion.application.pump_ports import GatewayAnswer
+from msinfusion.errors import MsinfusionError
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +64,34 @@ class MllpPumpGateway:
 
 
 def feed_answerer(
-    ingest: Callable[..., Receipt], clock: Callable[[], datetime]
+    ingest: Callable[..., Receipt],
+    clock: Callable[[], datetime],
+    *,
+    orders: PumpOrders | None = None,
 ) -> Callable[[str], str]:
-    """``PumpFeed.ingest`` as an MLLP endpoint's answer function."""
-    return lambda text: ingest(text, now=clock()).answer
+    """The listener's answer function: an RRG^O16 (the gateway's application answer to an
+    order, on a connection of its own) to ``orders`` and ACK^O16 back; everything else to
+    ``PumpFeed.ingest`` and its ACK^R42."""
+
+    def answer(text: str) -> str:
+        if orders is not None and is_application_answer(text):
+            return answer_application(orders, text, now=clock())
+        return ingest(text, now=clock()).answer
+
+    return answer
+
+
+def answer_application(orders: PumpOrders, text: str, *, now: datetime) -> str:
+    """Record one RRG^O16 on its order; the ACK^O16 (AE naming the problem: malformed, or an
+    order that was never sent from here — nothing is changed then)."""
+    try:
+        found = read_application_answer(text)
+        order = orders.answer(found.order_id, found.answer, now=now)
+    except MsinfusionError as error:
+        log.warning("RRG^O16 not recorded: %s", error)
+        return acknowledge_application_answer(text, now=now, error=error)
+    log.info("pump order %s answered by the gateway: %s", order.id, order.status.value)
+    return acknowledge_application_answer(text, now=now, error=None)
 
 
 class MllpEndpoint:
@@ -127,17 +160,4 @@ class MllpEndpoint:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        async def stop() -> None:
-            if self._server is not None:
-                self._server.close()
-                await self._server.wait_closed()
-            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        stop_background_loop(self._loop, self._thread, self._server)

@@ -23,11 +23,12 @@ Times are arguments, so golden files are byte-exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from msinfusion.adapters.hl7.ack import composite, escape
-from msinfusion.adapters.hl7.er7 import parse_segments, split_messages
+from msinfusion.adapters.hl7.ack import build_ack, composite, escape
+from msinfusion.adapters.hl7.er7 import Segment, header_field, parse_segments, split_messages
 from msinfusion.adapters.hl7.hl7_time import hl7_time
 from msinfusion.application.pump_ports import GatewayAnswer, OrderContent
 from msinfusion.errors import MalformedMessage
@@ -131,13 +132,15 @@ class Pcd03Writer:
 
 def read_order_answer(text: str) -> GatewayAnswer:
     """The gateway's ACK^O15: CA (or AA) accepted; CE/CR/AE/AR with ERR-5 code and text."""
-    lines = split_messages(text)[0]
-    segments = parse_segments(lines)
+    return _answer_of(parse_segments(split_messages(text)[0]), accepted=("CA", "AA"))
+
+
+def _answer_of(segments: list[Segment], *, accepted: tuple[str, ...]) -> GatewayAnswer:
     msa = next((s for s in segments if s.name == "MSA"), None)
     if msa is None:
         raise MalformedMessage("the answer has no MSA segment", field="MSA")
     code = msa.text(1)
-    if code in ("CA", "AA"):
+    if code in accepted:
         return GatewayAnswer(accepted=True)
     err = next((s for s in segments if s.name == "ERR"), None)
     if err is None:
@@ -149,3 +152,114 @@ def read_order_answer(text: str) -> GatewayAnswer:
         code=err.component(5, 1) or err.component(3, 1) or code,
         reason=f"{reason} ({extra})" if extra else reason or None,
     )
+
+
+# -- RRG^O16: the gateway's application answer, later, on a connection of its own ----------
+# IHE PCD TF-2 Rev 8.0 §3.3.5 (Table 3.3.5-1): MSH R, MSA R (MSA-1 AA / AE / AR, MSA-2 the
+# RGV's MSH-10), ERR C (when not AA: ERR-5 the PIV code and text, Appendix B.3), PID O, ORC O
+# (ORC-2 the order id); TQ1, RXG, RXR, NTE and SFT are not used (X). MSH-15 AL, MSH-16 NE; the
+# IOP (us) answers ACK^O16^ACK (device-interop dossier §D, "Responses"). MSH-21's OID is the
+# RRG profile's, 1.3.6.1.4.1.19376.1.6.1.3.2; its EI-1 text follows the RGV's naming.
+
+RRG_PROFILE = "IHE_PCD_RRG_O16^IHE PCD^1.3.6.1.4.1.19376.1.6.1.3.2^ISO"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationAnswer:
+    """One RRG^O16: the order it answers (ORC-2, else MSA-2 without ``RGV-``) and how."""
+
+    order_id: str
+    answer: GatewayAnswer
+
+
+def read_application_answer(text: str) -> ApplicationAnswer:
+    """The RRG^O16 in ``text``; ``MalformedMessage`` naming the field otherwise."""
+    segments = parse_segments(split_messages(text)[0])
+    msh = next((s for s in segments if s.name == "MSH"), None)
+    if msh is None or msh.component(9, 1) != "RRG" or msh.component(9, 2) != "O16":
+        raise MalformedMessage("not an RRG^O16 application answer", field="MSH-9")
+    answer = _answer_of(segments, accepted=("AA",))
+    orc = next((s for s in segments if s.name == "ORC"), None)
+    order_id = "" if orc is None else orc.component(2, 1)
+    if not order_id:
+        msa = next(s for s in segments if s.name == "MSA")
+        acked = msa.text(2)
+        order_id = acked.removeprefix("RGV-") if acked.startswith("RGV-") else ""
+    if not order_id:
+        raise MalformedMessage("the answer names no order (ORC-2 or MSA-2)", field="ORC-2")
+    return ApplicationAnswer(order_id=order_id, answer=answer)
+
+
+def is_application_answer(text: str) -> bool:
+    """Whether ``text`` is an RRG (the listener routes it here, a PCD-10 to the feed)."""
+    lines = split_messages(text)
+    msh = lines[0][0] if lines and lines[0] else ""
+    return msh.startswith("MSH") and header_field(msh, 9).startswith("RRG")
+
+
+def acknowledge_application_answer(text: str, *, now: datetime, error: Exception | None) -> str:
+    """ACK^O16^ACK to an RRG: AA, or AE/AR naming the problem (an order unknown here)."""
+    lines = split_messages(text)
+    msh = lines[0][0] if lines and lines[0] else ""
+    control = header_field(msh, 10) if msh.startswith("MSH") else ""
+    return build_ack(
+        control_id=f"ACK-{control}" if control else "ACK-UNREADABLE",
+        acked_control_id=control or None,
+        sending_application=header_field(msh, 3).split("^") if control else None,
+        sending_facility=header_field(msh, 4).split("^") if control else None,
+        now=now,
+        error=error,
+        trigger="O16",
+    )
+
+
+def write_application_answer(
+    *,
+    message_id: str,
+    order_id: str,
+    patient_id: str,
+    now: datetime,
+    error: tuple[str, str] | None = None,
+    gateway_application: str = "PUMP_GATEWAY",
+) -> str:
+    """An RRG^O16 for order ``order_id`` (the simulated gateway's): AA, or AE with ERR-5
+    ``error`` = (PIV code, text), e.g. ``("9023", "Program rejected by the user")``."""
+    msh = "|".join(
+        [
+            "MSH",
+            "^~\\&",
+            escape(gateway_application),
+            "",
+            SENDING_APPLICATION,
+            "",
+            hl7_time(now),
+            "",
+            "RRG^O16^RRG_O16",
+            escape(message_id),
+            "P",
+            "2.6",
+            "",
+            "",
+            "AL",
+            "NE",
+            "",
+            "UNICODE UTF-8",
+            "",
+            "",
+            RRG_PROFILE,
+        ]
+    )
+    segments = [msh, f"MSA|{'AA' if error is None else 'AE'}|{escape(control_id(order_id))}"]
+    if error is not None:
+        code, text = error
+        segments.append(
+            f"ERR||ORC^1|207^Application internal error^HL70357|E|{escape(code)}^{escape(text)}"
+        )
+    if patient_id:
+        # PID-5 is required in base v2.6: the name is not the gateway's to send (type U)
+        pid = composite([patient_id, "", "", SENDING_APPLICATION, "PI"])
+        segments.append(f"PID|||{pid}||^^^^^^U")
+    # HL7 table 0119: OK order accepted, UA unable to accept
+    control = "OK" if error is None else "UA"
+    segments.append(f"ORC|{control}|{escape(order_id)}^{SENDING_APPLICATION}")
+    return SEGMENT_END.join(segments) + SEGMENT_END

@@ -7,14 +7,17 @@ pump behind it (``msinfusion pumps simulate``):
   ``rate_hard_max_ml_per_h`` for RXG-4, the second check after the engine's) and answered
   ACK^O15: CA, or CE with ERR-5 ``9024`` (library hard limit exceeded), ``9010`` (drug not in
   the library) or ``9001`` (unknown pump). An accepted order waits, like a real pump, for the
-  nurse to confirm it at the pump (``confirm``; ``auto_confirm`` does it for the nurse).
+  nurse to confirm it at the pump (``confirm``; ``auto_confirm`` does it for the nurse) or
+  reject it there (``reject``). Either way the gateway then sends its application answer,
+  RRG^O16 (IHE PCD TF-2 §3.3.5), on a connection of its own to the listener: AA when the
+  nurse confirmed, AE with ERR-5 ``9023`` (program rejected by the user) when not.
   A resent order (same ORC-2) is answered as before and never programmed twice.
 - the pump runs at the confirmed rate on the simulator's clock (which can be sped up), and
   reports PCD-10 events: the start at each confirmed rate, a manual rate change at the pump
   (``set_rate_at_pump``), an occlusion (``occlude``), the completion with its volume when the
   volume to be infused is reached.
-- an event the listener cannot take (connection lost) stays in the pump's own buffer and is
-  sent, in order, with the next one (``flush``): events are not lost.
+- an event (or RRG) the listener cannot take (connection lost) stays in the pump's own buffer
+  and is sent, in order, with the next one (``flush``): nothing is lost.
 
 Volumes are exact (``Fraction``): volume += rate x elapsed hours, capped at the VTBI.
 """
@@ -33,6 +36,7 @@ from msinfusion.adapters.hl7.ack import escape
 from msinfusion.adapters.hl7.er7 import Segment, parse_segments, split_messages
 from msinfusion.adapters.hl7.hl7_time import hl7_time
 from msinfusion.adapters.hl7.mllp import send_frames_sync
+from msinfusion.adapters.pumps.pcd03 import is_application_answer, write_application_answer
 from msinfusion.adapters.pumps.pcd10 import write_report
 from msinfusion.errors import MsinfusionError
 
@@ -91,6 +95,9 @@ class PumpSimulator:
         self._lock = threading.RLock()
         self.orders_received: list[str] = []
         self.events_sent: list[str] = []
+        """The PCD-10 reports the listener took, in order."""
+        self.answers_sent: list[str] = []
+        """The RRG^O16 application answers the listener took, in order."""
         self.library_version = ""
         """The drug-library version the pumps report (``MDC_PUMP_DRUG_LIBRARY_VERSION``)."""
         self.drop_next_answer = False
@@ -215,7 +222,33 @@ class PumpSimulator:
                 pump.volume_ml, pump.vtbi_ml = Fraction(0), program.vtbi_ml
             pump.program, pump.pending = program, None
             pump.rate_ml_per_h, pump.running = program.rate_ml_per_h, True
+            self._application_answer(program, None)
             self._report(pump, "delivery-started", now)
+
+    def reject(
+        self, pump_id: str, code: str = "9023", text: str = "Program rejected by the user"
+    ) -> None:
+        """The nurse rejects the pending program at the pump: nothing runs; the gateway's
+        RRG^O16 says so (AE, ERR-5 ``code^text``)."""
+        with self._lock:
+            pump = self._pumps[pump_id]
+            program = pump.pending
+            if program is None:
+                raise MsinfusionError(f"pump {pump_id} has no program to reject")
+            pump.pending = None
+            self._application_answer(program, (code, text))
+            self.flush()
+
+    def _application_answer(self, program: Program, error: tuple[str, str] | None) -> None:
+        self._unsent.append(
+            write_application_answer(
+                message_id=f"RRG-{next(self._ids)}",
+                order_id=program.order_id,
+                patient_id=program.patient_id,
+                now=self._clock(),
+                error=error,
+            )
+        )
 
     def set_rate_at_pump(self, pump_id: str, rate_ml_per_h: Fraction) -> None:
         """A nurse changes the rate by hand at the pump (no order)."""
@@ -268,7 +301,10 @@ class PumpSimulator:
                 except (OSError, TimeoutError, EOFError):
                     log.warning("pump event not delivered: kept in the pump's buffer")
                     break
-                self.events_sent.append(self._unsent.pop(0))
+                text = self._unsent.pop(0)
+                (self.answers_sent if is_application_answer(text) else self.events_sent).append(
+                    text
+                )
                 sent += 1
         return sent
 

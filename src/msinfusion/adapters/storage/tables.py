@@ -323,7 +323,7 @@ pump_orders = Table(
     "pump_orders",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("session_id", String(ID), nullable=False, index=True),
+    Column("session_id", String(ID), nullable=False),
     Column("event_sequence", Integer, nullable=False),
     Column("pump_id", String(ID), nullable=False),
     Column("order_control", String(4), nullable=False),
@@ -332,10 +332,15 @@ pump_orders = Table(
     Column("requested_at", UtcDateTime, nullable=False),
     Column("requested_by", String(ID), nullable=False),
     Column("message", Text, nullable=False),
-    Column("status", EnumValue(PumpOrderStatus), nullable=False, index=True),
+    Column("status", EnumValue(PumpOrderStatus), nullable=False),
     Column("reason", Text),
     Column("attempts", Integer, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("answered_at", UtcDateTime),
+    Column("claimed_by", String(ID)),
+    Column("claimed_until", UtcDateTime),
+    Index("ix_pump_orders_status_requested_at", "status", "requested_at"),
+    Index("ix_pump_orders_session_id_event_sequence", "session_id", "event_sequence"),
 )
-"""The PCD-03 order outbox (migration 0009): one row per order-causing session event."""
+"""The PCD-03 order outbox (migration 0009): one row per order-causing session event; the
+send lease and the indexes of the queued and per-session lookups (migration 0014)."""

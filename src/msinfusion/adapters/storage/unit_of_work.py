@@ -17,6 +17,7 @@ from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.engine import READ_ONLY
 from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
 from msinfusion.adapters.storage.preparations import SqlDosePreparationRepository
+from msinfusion.adapters.storage.pumps import SqlPumpAssociationRepository, SqlPumpOrderRepository
 from msinfusion.adapters.storage.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
@@ -31,7 +32,6 @@ from msinfusion.adapters.storage.repositories import (
 from msinfusion.adapters.storage.worklist_actions import SqlWorklistActionRepository
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.ports import Clock
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -100,12 +100,8 @@ class SqlUnitOfWork:
         self.preparations = SqlDosePreparationRepository(connection)
         self.worklist_actions = SqlWorklistActionRepository(connection)
 
-        self.pump_associations = SqlRepository[PumpAssociation](
-            connection, tables.pump_associations, PumpAssociation, "pump association"
-        )
-        self.pump_orders = SqlRepository[PumpOrder](
-            connection, tables.pump_orders, PumpOrder, "pump order"
-        )
+        self.pump_associations = SqlPumpAssociationRepository(connection)
+        self.pump_orders = SqlPumpOrderRepository(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
         return self
 

@@ -2,10 +2,14 @@
 
 ``create_app(centre, settings=...)`` only adapts: the service layer, its storage, clock and
 codecs come wired from the composition root (``bootstrap.build_centre``). Every route calls
-only that layer (``application.centre.Centre``).
+only that layer (``application.centre.Centre``). The app's lifespan runs the pump order
+dispatcher when a pump gateway is set (docs/pumps.md): orders go out off the request path.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -40,7 +44,22 @@ from msinfusion.application.centre import Centre
 def create_app(centre: Centre, *, settings: Settings | None = None) -> FastAPI:
     """The web app over ``centre`` (built by ``bootstrap.build_centre``)."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dispatcher = centre.pump_dispatcher
+        sending = centre.pump_orders.has_gateway and not dispatcher.running
+        if sending:
+            dispatcher.start()
+            dispatcher.wake()  # what an earlier run left queued
+        try:
+            yield
+        finally:
+            if sending:
+                dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=settings.title,
         version="1",
         description="msinfusion JSON API: see docs/api.md. Supports clinicians; the current "
