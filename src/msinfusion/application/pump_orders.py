@@ -124,6 +124,12 @@ class PumpPanel:
     def latest(self) -> PumpOrder | None:
         return self.orders[-1] if self.orders else None
 
+    @property
+    def awaiting_answer(self) -> bool:
+        """Whether an order is still queued or waits for the pump's answer (the panel then
+        looks again sooner)."""
+        return any(o.status not in TERMINAL for o in self.orders)
+
 
 class PumpOrders:
     """Associations (scan or serial), the order outbox and its dispatch."""

@@ -88,9 +88,10 @@ class Settings:
     reference dossier gives no threshold, so 5 mL is a site setting to review, not a rule."""
     pump_refuse_unverified: bool = False
     pumps: bool = False
-    """Whether the centre's chairs have smart pumps (``MSINFUSION_PUMPS=1``, implied by
-    ``MSINFUSION_PUMP_GATEWAY``): only then does a committed start, step or resume queue a
-    PCD-03 order, so a centre without pumps keeps one write per chairside command."""
+    """``MSINFUSION_PUMPS=1`` (implied by ``MSINFUSION_PUMP_GATEWAY``): the centre says its
+    chairs have smart pumps. Accepted and shown, but nothing depends on it any more: an order
+    is stored in the nurse's own command transaction exactly when the session's chair has an
+    associated pump, and a chair without one costs one indexed read (docs/pumps.md)."""
     """Refuse to send pump orders whose protocol limits are unverified
     (``MSINFUSION_PUMP_REFUSE_UNVERIFIED=1``); otherwise they are sent and flagged."""
 
