@@ -60,6 +60,7 @@ from msinfusion.application.monitoring_ports import (
 )
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Savepoints, UnitOfWork
+from msinfusion.application.quarantine_replay import replay_held
 from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
 from msinfusion.errors import (
     ConcurrencyError,
@@ -540,44 +541,25 @@ class DeviceFeed:
         return [q for q in found if status is None or q.status is status]
 
     def replay(self, actor: Actor, quarantine_id: str) -> Receipt:
-        """Run a held message through the feed again, now; on success it is marked replayed,
-        otherwise it stays held with the new reason. A replayed message is not replayed twice."""
-        subject = Subject(
-            verb="quarantine.replay", resource_type="quarantine", resource_id=quarantine_id
-        )
-        held = self._access.run(
-            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.get(quarantine_id)
-        )
-        if held.status is QuarantineStatus.REPLAYED:
-            raise InvalidCommand(
-                f"{quarantine_id} was replayed already (session {held.session_id})",
-                field="quarantine_id",
+        """Run a held message through the feed again, now (``quarantine_replay``)."""
+
+        def attempt(held: QuarantinedMessage) -> Receipt | Exception:
+            outcome = self._attempt(self._codec(held.transport), held.raw, actor.at)
+            return (
+                self._committed(outcome, actor.at) if isinstance(outcome, Receipt) else outcome[0]
             )
-        codec = self._codec(held.transport)
-        outcome = self._attempt(codec, held.raw, actor.at)
-        if isinstance(outcome, Receipt):
-            receipt = replace(self._committed(outcome, actor.at), quarantine_id=held.id)
-            updated = replace(
-                held,
-                status=QuarantineStatus.REPLAYED,
-                attempts=held.attempts + 1,
-                replayed_at=actor.at,
-                replayed_by=actor.user_id,
-                session_id=outcome.session_id,
-            )
-        else:
-            error = outcome[0]
-            code, reason = reason_code_of(error), getattr(error, "message", "rejected")
-            answer = codec.answer(held.raw, now=actor.at, error=error, session_id=None)
-            receipt = Receipt(
-                outcome="quarantined",
-                answer=answer,
-                quarantine_id=held.id,
-                reason_code=code,
-                reason=reason,
-            )
-            updated = replace(held, attempts=held.attempts + 1, reason_code=code, reason=reason)
-        self._access.run(
-            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.update(updated)
+
+        def answer(held: QuarantinedMessage, error: Exception) -> str:
+            codec = self._codec(held.transport)
+            return codec.answer(held.raw, now=actor.at, error=error, session_id=None)
+
+        receipt = replay_held(
+            self._access,
+            actor,
+            quarantine_id,
+            attempt=attempt,
+            answer=answer,
+            reason_code=reason_code_of,
         )
+        assert receipt is not None  # every transport is this feed's
         return receipt

@@ -26,12 +26,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
-from msinfusion.application.audit import Actor, AuditedAccess, Subject
+from msinfusion.application.audit import Actor, AuditedAccess
 from msinfusion.application.bus import MessageBus, SessionCommitted
 from msinfusion.application.device_records import (
     DeviceMessage,
     QuarantinedMessage,
-    QuarantineStatus,
 )
 from msinfusion.application.monitoring import (
     IN_PROGRESS,
@@ -41,16 +40,15 @@ from msinfusion.application.monitoring import (
     storable,
 )
 from msinfusion.application.monitoring_ports import Receipt
-from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.pump_orders import chair_of_pump
 from msinfusion.application.pump_ports import PumpEventCodec, PumpReport
 from msinfusion.application.pump_records import PumpOrder, PumpOrderStatus
+from msinfusion.application.quarantine_replay import replay_held
 from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
 from msinfusion.errors import (
     DeviceMessageError,
     DuplicateRecord,
-    InvalidCommand,
     RecordNotFound,
     SessionError,
     UnknownPatient,
@@ -102,46 +100,23 @@ class PumpFeed:
         return self._hold(text, now, *outcome)
 
     def replay(self, actor: Actor, quarantine_id: str) -> Receipt | None:
-        """Run a held PCD-10 report through the feed again (admin), now; None when the held
-        message is not a pump's (the device feed replays it). On success it is marked
-        replayed; otherwise it stays held with the new reason."""
-        subject = Subject(
-            verb="quarantine.replay", resource_type="quarantine", resource_id=quarantine_id
+        """Run a held PCD-10 report through the feed again (admin), now
+        (``quarantine_replay``); None when the held message is not a pump's (the device feed
+        replays it)."""
+
+        def attempt(held: QuarantinedMessage) -> Receipt | Exception:
+            outcome = self._attempt(held.raw, actor.at)
+            return outcome if isinstance(outcome, Receipt) else outcome[0]
+
+        return replay_held(
+            self._access,
+            actor,
+            quarantine_id,
+            attempt=attempt,
+            answer=lambda held, error: self._codec.answer(held.raw, now=actor.at, error=error),
+            reason_code=_reason_of,
+            accepts=lambda held: held.transport == TRANSPORT,
         )
-        held = self._access.run(
-            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.get(quarantine_id)
-        )
-        if held.transport != TRANSPORT:
-            return None
-        if held.status is QuarantineStatus.REPLAYED:
-            raise InvalidCommand(f"{quarantine_id} was replayed already", field="quarantine_id")
-        outcome = self._attempt(held.raw, actor.at)
-        if isinstance(outcome, Receipt):
-            receipt = replace(outcome, quarantine_id=held.id)
-            updated = replace(
-                held,
-                status=QuarantineStatus.REPLAYED,
-                attempts=held.attempts + 1,
-                replayed_at=actor.at,
-                replayed_by=actor.user_id,
-                session_id=outcome.session_id,
-            )
-        else:
-            error = outcome[0]
-            code, reason = _reason_of(error), getattr(error, "message", "rejected")
-            answer = self._codec.answer(held.raw, now=actor.at, error=error)
-            receipt = Receipt(
-                outcome="quarantined",
-                answer=answer,
-                quarantine_id=held.id,
-                reason_code=code,
-                reason=reason,
-            )
-            updated = replace(held, attempts=held.attempts + 1, reason_code=code, reason=reason)
-        self._access.run(
-            actor, Action.REVIEW_QUARANTINE, subject, lambda uow: uow.quarantine.update(updated)
-        )
-        return receipt
 
     def _attempt(self, text: str, now: datetime) -> Receipt | tuple[Exception, PumpReport | None]:
         try:

@@ -61,9 +61,7 @@ def pump_server(tmp_path: Path) -> Iterator[tuple[Server, PumpSimulator]]:
     library = PumpSimulator.library_from_json(build_library(shipped_catalog()).to_json_dict())
     with ExitStack() as stack:
         listener = stack.enter_context(
-            MllpEndpoint(
-                feed_answerer(centre.pump_feed.ingest, clock, orders=centre.pump_orders)
-            )
+            MllpEndpoint(feed_answerer(centre.pump_feed.ingest, clock, orders=centre.pump_orders))
         )
         simulator = PumpSimulator(
             pump_ids=(PUMP,),
