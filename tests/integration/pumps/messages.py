@@ -86,3 +86,18 @@ def oru(kind: str) -> str:
         pump_volume_ml=Fraction(500),
         **common,
     )
+
+
+def rrg(kind: str) -> str:
+    """The gateway's RRG^O16 to the start order: ``accepted`` (AA) or ``rejected`` (AE 9023)."""
+    from msinfusion.adapters.pumps.pcd03 import write_application_answer
+
+    at = AT.replace(minute=2)
+    error = None if kind == "accepted" else ("9023", "Program rejected by the user")
+    return write_application_answer(
+        message_id=f"RRG-{kind}",
+        order_id="session-0001-5",
+        patient_id="patient-0001",
+        now=at,
+        error=error,
+    )

@@ -15,12 +15,17 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.exceptions import ValidationError
 from hl7apy.parser import parse_message
 
-from msinfusion.adapters.pumps.pcd03 import read_order_answer
+from msinfusion.adapters.pumps.pcd03 import (
+    acknowledge_application_answer,
+    is_application_answer,
+    read_application_answer,
+    read_order_answer,
+)
 from msinfusion.adapters.pumps.pcd10 import Pcd10Codec
 from msinfusion.adapters.pumps.simulator import PumpSimulator
 from msinfusion.errors import MalformedMessage, UnsupportedMessage
 from tests.integration.hl7.hl7check import GOLDEN as HL7_GOLDEN
-from tests.integration.pumps.messages import AT, oru, rgv
+from tests.integration.pumps.messages import AT, oru, rgv, rrg
 
 GOLDEN = HL7_GOLDEN.parent.parent / "pumps" / "golden"
 
@@ -181,3 +186,50 @@ def test_bad_pcd10_names_the_field(change: object, error: type[Exception], field
     with pytest.raises(error) as raised:
         Pcd10Codec().decode(change(oru("start")))
     assert getattr(raised.value, "field", None) == field
+
+
+@pytest.mark.parametrize(
+    ("kind", "accepted", "code", "reason"),
+    [
+        ("accepted", True, None, None),
+        ("rejected", False, "9023", "Program rejected by the user"),
+    ],
+)
+def test_rrg_o16_matches_its_golden_file_validates_and_reads_back(
+    kind: str, accepted: bool, code: str | None, reason: str | None
+) -> None:
+    text = rrg(kind)
+    assert text == golden(f"rrg_o16_{kind}.hl7")
+    assert strict(text) == "RRG_O16"
+    message = parse_message(text, find_groups=True)
+    assert message.msh.msh_21.to_er7() == "IHE_PCD_RRG_O16^IHE PCD^1.3.6.1.4.1.19376.1.6.1.3.2^ISO"
+    assert (message.msh.msh_15.to_er7(), message.msh.msh_16.to_er7()) == ("AL", "NE")
+    assert message.msa.msa_2.to_er7() == "RGV-session-0001-5"  # the RGV's MSH-10
+    read = read_application_answer(text)
+    assert read.order_id == "session-0001-5"
+    assert (read.answer.accepted, read.answer.code, read.answer.reason) == (accepted, code, reason)
+    assert is_application_answer(text)
+    assert not is_application_answer(oru("start"))
+
+
+def test_the_ack_o16_matches_its_golden_file_and_validates() -> None:
+    ack = acknowledge_application_answer(rrg("accepted"), now=AT.replace(minute=2), error=None)
+    assert ack == golden("ack_o16.hl7")
+    assert strict(ack) == "ACK"
+    assert ack.split("\r")[1].startswith("MSA|AA|RRG-accepted")
+
+
+def test_an_rrg_without_orc_is_read_by_its_msa_and_a_bad_one_names_the_field() -> None:
+    no_orc = "\r".join(line for line in rrg("accepted").split("\r") if not line.startswith("ORC"))
+    assert read_application_answer(no_orc).order_id == "session-0001-5"
+    with pytest.raises(MalformedMessage) as not_rrg:
+        read_application_answer(rgv("start"))
+    assert not_rrg.value.field == "MSH-9"
+    nameless = no_orc.replace("MSA|AA|RGV-session-0001-5", "MSA|AA|SOMETHING-ELSE")
+    with pytest.raises(MalformedMessage) as no_order:
+        read_application_answer(nameless)
+    assert no_order.value.field == "ORC-2"
+    no_msa = "\r".join(line for line in no_orc.split("\r") if not line.startswith("MSA"))
+    with pytest.raises(MalformedMessage) as missing:
+        read_application_answer(no_msa)
+    assert missing.value.field == "MSA"
