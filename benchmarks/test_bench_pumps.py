@@ -7,8 +7,10 @@ pump_world.py`` with its simulated pump and gateway:
 * events: N PCD-10 reports (a start confirmation each, distinct MSH-10) sent over one MLLP
   connection to the listener and answered ACK^R42 one by one: decode, one transaction
   (idempotency check, ``RecordPumpEvent`` decided and appended, the message stored), the ACK;
-* orders: N orders queued in the outbox (one transaction each, RGV^O15 written) and dispatched
-  to the simulated gateway over MLLP (ACK^O15 read, status stored).
+* orders: N orders stored in the outbox (one transaction each, RGV^O15 written; on the
+  chairside this is part of the nurse's command transaction) and dispatched to the simulated
+  gateway: the lease claimed (one transaction), the RGV^O15 sent over MLLP and its ACK^O15
+  read, the status stored with the lease released (one transaction).
 
 Reported as rates and as the cost of one event / order in raw inserts, measured in the same run
 (the machine is shared and loaded: ratios stay comparable). N is ``MSINFUSION_BENCH_PUMP_N``
