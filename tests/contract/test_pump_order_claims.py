@@ -21,9 +21,10 @@ from msinfusion.application.audit import AuditedAccess
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.pump_orders import SEND_LEASE, PumpOrders
 from msinfusion.application.pump_ports import GatewayAnswer
-from msinfusion.application.pump_records import PumpOrder, PumpOrderStatus
+from msinfusion.application.pump_records import PumpAssociation, PumpOrder, PumpOrderStatus
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog import shipped_catalog
+from tests.contract import samples
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 Factory = Callable[[], UnitOfWork]
@@ -96,6 +97,40 @@ def test_queued_and_of_session_are_ordered_and_filtered(uow_factory: Factory) ->
     assert queued == ["s-1-1", "s-2-1", "s-1-3"]  # by requested_at (1 s, 1 s, 3 s), session
     assert mine == ["s-1-1", "s-1-2", "s-1-3"]
     assert nobody == []
+
+
+def test_the_pump_of_a_session_is_its_chairs_active_one(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        uow.patients.add(samples.patient())
+        for chair_id in ("c-1", "c-2", "c-3"):
+            uow.chairs.add(samples.chair(chair_id, name=f"Chair {chair_id}"))
+        uow.appointments.add(samples.appointment("a-1", session_id="s-1"))
+        uow.appointments.add(samples.appointment("a-2", chair_id="c-2", session_id="s-2"))
+        uow.appointments.add(samples.appointment("a-3", chair_id="c-3", session_id="s-3"))
+        for pump, chair_id, minutes, ended in (
+            ("P-old", "c-1", 0, True),  # released
+            ("P-1", "c-1", 5, False),
+            ("P-2", "c-2", 0, False),
+        ):
+            uow.pump_associations.add(
+                PumpAssociation(
+                    id=pump,
+                    chair_id=chair_id,
+                    associated_at=T0 + timedelta(minutes=minutes),
+                    associated_by="nurse1",
+                    ended_at=T0 + timedelta(minutes=1) if ended else None,
+                )
+            )
+        uow.commit()
+    with uow_factory() as uow:
+        found = {s: uow.pump_associations.active_for_session(s) for s in ("s-1", "s-2", "s-3")}
+        unknown = uow.pump_associations.active_for_session("s-404")
+    assert {s: a.id if a else None for s, a in found.items()} == {
+        "s-1": "P-1",
+        "s-2": "P-2",
+        "s-3": None,  # its chair has no pump: the nurse programs it by hand
+    }
+    assert unknown is None
 
 
 def test_one_claimant_wins_a_lease_until_it_runs_out(uow_factory: Factory) -> None:
