@@ -224,3 +224,23 @@ def test_a_failed_send_releases_the_lease_for_the_next_round(
     other = _dispatcher(uow_factory, gateway, "listener")  # another process, at once
     assert other.dispatch(now=T0 + timedelta(seconds=1)) == 1
     assert gateway.sent == [("P-1", "RGV-s-1-1")]
+
+
+def test_an_rrg_that_overtakes_the_ack_is_kept(uow_factory: Factory) -> None:
+    """The gateway's RRG^O16 (on its own connection) is stored before the dispatcher has read
+    the ACK^O15 of the same order: the order stays confirmed, the attempt is counted."""
+    _store(uow_factory, _order(1, "P-1"))
+    holder: list[PumpOrders] = []
+
+    class Quick:
+        def send(self, pump_id: str, message: str) -> GatewayAnswer:
+            holder[0].answer("s-1-1", GatewayAnswer(accepted=True), now=T0)
+            return GatewayAnswer(accepted=True)
+
+    orders = _dispatcher(uow_factory, RecordingGateway(), "web")
+    orders.use_gateway(Quick())
+    holder.append(orders)
+    assert orders.dispatch(now=T0) == 1
+    stored = _all(uow_factory)["s-1-1"]
+    assert (stored.status, stored.attempts, stored.sent_at) == (PumpOrderStatus.CONFIRMED, 1, T0)
+    assert stored.claimed_by is None

@@ -409,11 +409,18 @@ class PumpOrders:
         return in_transaction(self._access.uow_factory, work, retry=False)
 
     def _save(self, order: PumpOrder) -> None:
-        """The order's new state, its lease released."""
-        released = replace(order, claimed_by=None, claimed_until=None)
-        in_transaction(
-            self._access.uow_factory, lambda uow: uow.pump_orders.update(released), retry=False
-        )
+        """The order's new state, its lease released. An answer stored while it was being
+        sent (the gateway's RRG^O16, or the pump's PCD-10 start, can come before its ACK^O15
+        is read) is kept: only the attempt is counted."""
+
+        def work(uow: UnitOfWork) -> None:
+            current = uow.pump_orders.get(order.id)
+            final = order
+            if current.status in TERMINAL:
+                final = replace(current, attempts=order.attempts, sent_at=order.sent_at)
+            uow.pump_orders.update(replace(final, claimed_by=None, claimed_until=None))
+
+        in_transaction(self._access.uow_factory, work, retry=False)
 
     def answer(self, order_id: str, answer: GatewayAnswer, *, now: datetime) -> PumpOrder:
         """The gateway's later application answer (RRG^O16) to order ``order_id``: accepted,
