@@ -35,7 +35,7 @@ from tests.e2e.api.pump_world import PUMP, pump_world
 from tests.e2e.api.world import actor_for
 from tests.transactions import CountingFactory
 
-GATEWAY_TIMEOUT_S = 3.0
+GATEWAY_TIMEOUT_S = 6.0
 
 
 @contextmanager
