@@ -87,13 +87,13 @@ class Settings:
     (``MSINFUSION_PUMP_VOLUME_TOLERANCE_ML``; empty: not compared). UNVERIFIED default: the
     reference dossier gives no threshold, so 5 mL is a site setting to review, not a rule."""
     pump_refuse_unverified: bool = False
-    pumps: bool = False
-    """``MSINFUSION_PUMPS=1`` (implied by ``MSINFUSION_PUMP_GATEWAY``): the centre says its
-    chairs have smart pumps. Accepted and shown, but nothing depends on it any more: an order
-    is stored in the nurse's own command transaction exactly when the session's chair has an
-    associated pump, and a chair without one costs one indexed read (docs/pumps.md)."""
     """Refuse to send pump orders whose protocol limits are unverified
     (``MSINFUSION_PUMP_REFUSE_UNVERIFIED=1``); otherwise they are sent and flagged."""
+    pumps: bool = False
+    """``MSINFUSION_PUMPS=1`` (implied by ``MSINFUSION_PUMP_GATEWAY``): the centre says its
+    chairs have smart pumps. Still accepted (a contract), but nothing depends on it: an order
+    is stored in the nurse's own command transaction exactly when the session's chair has an
+    associated pump, and a chair without one costs one indexed read (docs/pumps.md)."""
 
     idle_signout: timedelta = timedelta(minutes=15)
     """An open page with no key press, click or touch for this long signs out, after a
