@@ -34,6 +34,7 @@ from msinfusion.session.commands import StartInfusion
 from tests.e2e.api.pump_world import PUMP, pump_world
 from tests.e2e.api.world import actor_for
 from tests.transactions import CountingFactory
+from tests.unit.adapters.web.test_ui_routes import page_fields, sign_in
 
 GATEWAY_TIMEOUT_S = 6.0
 
@@ -117,18 +118,13 @@ def test_a_hung_gateway_never_holds_the_nurse_and_the_order_goes_out_later(
         orders, dispatcher = pw.world.centre.pump_orders, pw.world.centre.pump_dispatcher
         orders.use_gateway(MllpPumpGateway("127.0.0.1", port, timeout_s=GATEWAY_TIMEOUT_S))
         dispatcher.every_s = 0.2
+        client, path = pw.world.client, f"/sessions/{pw.session_id}"
+        sign_in(pw.world, Role.NURSE)
+        fields = page_fields(client.get(path).text, "StartInfusion")
         with dispatcher:
-            body = {
-                "expected_version": pw.version,
-                "command": {
-                    "command": "StartInfusion",
-                    "at": pw.world.clock().isoformat(),
-                    "rate_ml_per_h": 40,
-                },
-            }
-            begun = time.perf_counter()
-            answer = pw.world.request(
-                Role.NURSE, "POST", f"/api/sessions/{pw.session_id}/commands", json=body
+            begun = time.perf_counter()  # the nurse confirms the start on the chairside form
+            answer = client.post(
+                f"{path}/commands/StartInfusion", data={**fields, "rate_ml_per_h": "40"}
             )
             elapsed = time.perf_counter() - begun
             assert answer.status_code == 200, answer.text
