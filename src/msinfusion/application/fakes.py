@@ -21,7 +21,12 @@ from typing import Any, Generic, Self, TypeVar
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
 from msinfusion.application.ports import StoredEvent, is_action
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder, PumpOrderStatus
+from msinfusion.application.pump_records import (
+    TERMINAL,
+    PumpAssociation,
+    PumpOrder,
+    PumpOrderStatus,
+)
 from msinfusion.application.records import (
     ApiToken,
     Appointment,
@@ -267,6 +272,12 @@ class InMemoryPumpOrderRepository(InMemoryRepository[PumpOrder]):
     def of_session(self, session_id: str) -> builtins.list[PumpOrder]:
         found = [o for o in self._rows.values() if o.session_id == session_id]
         return sorted(found, key=lambda o: o.event_sequence)
+
+    def update_unless_answered(self, order: PumpOrder) -> bool:
+        if self.get(order.id).status in TERMINAL:
+            return False
+        self.update(order)
+        return True
 
     def claim(self, order_id: str, *, claimant: str, until: datetime, now: datetime) -> bool:
         with self._database.lock:

@@ -101,6 +101,11 @@ class PumpOrderRepository(Repository[PumpOrder], Protocol):
         """A session's orders in event order: indexed."""
         ...
 
+    def update_unless_answered(self, order: PumpOrder) -> bool:
+        """Store ``order`` whole unless the stored one is already confirmed or rejected (an
+        answer that came in meanwhile); whether it was stored. One conditional update."""
+        ...
+
     def claim(self, order_id: str, *, claimant: str, until: datetime, now: datetime) -> bool:
         """Take the send lease of a queued order: True for exactly one claimant while the lease
         is free (never claimed, released, or ended before ``now``), False otherwise. A

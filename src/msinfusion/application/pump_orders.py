@@ -411,14 +411,23 @@ class PumpOrders:
     def _save(self, order: PumpOrder) -> None:
         """The order's new state, its lease released. An answer stored while it was being
         sent (the gateway's RRG^O16, or the pump's PCD-10 start, can come before its ACK^O15
-        is read) is kept: only the attempt is counted."""
+        is read) is kept: only the attempt is counted. The first write is conditional on the
+        stored status, so an answer committed concurrently is never overwritten."""
 
         def work(uow: UnitOfWork) -> None:
-            current = uow.pump_orders.get(order.id)
-            final = order
-            if current.status in TERMINAL:
-                final = replace(current, attempts=order.attempts, sent_at=order.sent_at)
-            uow.pump_orders.update(replace(final, claimed_by=None, claimed_until=None))
+            released = replace(order, claimed_by=None, claimed_until=None)
+            if uow.pump_orders.update_unless_answered(released):
+                return
+            current = uow.pump_orders.get(order.id)  # answered: final, no one changes it now
+            uow.pump_orders.update(
+                replace(
+                    current,
+                    attempts=order.attempts,
+                    sent_at=order.sent_at,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
 
         in_transaction(self._access.uow_factory, work, retry=False)
 

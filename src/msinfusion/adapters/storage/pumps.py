@@ -9,13 +9,19 @@ condition after waiting) let exactly one of two concurrent claimants change the 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy import Connection, or_, select, update
 
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.repositories import SqlRepository
-from msinfusion.application.pump_records import PumpAssociation, PumpOrder, PumpOrderStatus
+from msinfusion.application.pump_records import (
+    TERMINAL,
+    PumpAssociation,
+    PumpOrder,
+    PumpOrderStatus,
+)
 
 
 class SqlPumpAssociationRepository(SqlRepository[PumpAssociation]):
@@ -54,6 +60,17 @@ class SqlPumpOrderRepository(SqlRepository[PumpOrder]):
             select(table).where(table.c.session_id == session_id).order_by(table.c.event_sequence)
         )
         return [PumpOrder(**row) for row in self._connection.execute(query).mappings()]
+
+    def update_unless_answered(self, order: PumpOrder) -> bool:
+        table = tables.pump_orders
+        values = {f.name: getattr(order, f.name) for f in dataclasses.fields(order)}
+        del values["id"]
+        statement = (
+            update(table)
+            .where(table.c.id == order.id, table.c.status.not_in(list(TERMINAL)))
+            .values(values)
+        )
+        return self._connection.execute(statement).rowcount == 1
 
     def claim(self, order_id: str, *, claimant: str, until: datetime, now: datetime) -> bool:
         table = tables.pump_orders
