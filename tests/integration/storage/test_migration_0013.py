@@ -34,7 +34,7 @@ def test_0013_upgrades_a_0008_database_with_rows_and_downgrades_back(
                 "'2026-03-02', 'u-1', '[]', true)"
             )
         )
-    assert upgrade(empty_engine) == "0013"
+    assert upgrade(empty_engine, "0013") == "0013"
     with empty_engine.connect() as connection:
         premedications = connection.execute(
             text("SELECT premedications FROM therapy_orders")
