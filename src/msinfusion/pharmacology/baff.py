@@ -33,11 +33,14 @@ splitting with exact sub-flows: BAFF over h/2 with B held, B over h with BAFF he
 equation, solved exactly, killing included), BAFF over h/2 with the new B. The half-flows of
 neighbouring steps are merged when BAFF is not recorded (the exact flows compose, so the result
 is the same to rounding); a window of the population resumes from (B, BAFF) at its first point.
+The splitting is stable while ``kF h <= 1`` or ``kB h <= 1`` (spectral radius of the linearised
+step below 1; with both above ~2 it amplifies); ``kF h`` is checked (``MAX_BAFF_RATE_X_STEP``):
+on the one-day grid it is 0.016.
 
 >>> import numpy as np
 >>> b, f = baff_b_cells(np.array([100.0]), np.array([100.0]), np.zeros((3, 1)),
 ...                     np.ones(3), np.array([0.0124]), 0.02, record_baff=True)
->>> b.tolist(), f.tolist()
+>>> b.round(9).tolist(), f.round(9).tolist()   # no drug: the baseline balances
 ([[100.0, 100.0, 100.0, 100.0]], [[100.0, 100.0, 100.0, 100.0]])
 """
 
@@ -48,9 +51,10 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-# Below this fraction of baseline the BAFF uptake by B cells is treated as this value (it only
-# keeps 1/u finite; the uptake is then ~kF * 1e-12, i.e. none).
-_U_FLOOR = 1e-12
+# Below this fraction of baseline the BAFF uptake by B cells is treated as this value (it keeps
+# 1/u finite and the rounding of 1/u + (F - 1/u) e near 1e-7; the uptake is then ~kF * 1e-9).
+_U_FLOOR = 1e-9
+MAX_BAFF_RATE_X_STEP = 1.0
 
 
 def baff_b_cells(
@@ -66,43 +70,75 @@ def baff_b_cells(
     """B cells and BAFF (% of baseline) on the grid, shape (N, T), from (N,) start values.
 
     ``kill`` (T-1, N), time-major, is the integrated drug loss per step (``kkill * AUC``),
-    ``h_day`` (T-1,) the step lengths. Without ``record_baff`` the BAFF array holds only its
-    last column (the state to resume from) and the rest is left unfilled. The results are
-    transposed views of time-major arrays.
+    ``h_day`` (T-1,) the step lengths; a loss above 700 per step counts as 700 (e^-700 is
+    zero here). Without ``record_baff`` the BAFF array has one column, its value at the last
+    point (the state to resume from). The results are transposed views of time-major arrays.
     """
     steps, n = kill.shape
-    b = start_b_pct.astype(np.float64).copy()
-    f = start_baff_pct.astype(np.float64) / 100.0
-    kill_t = kill
-    kb_h = np.multiply.outer(h_day, k_b_per_day)  # (T-1, N): kB*h per step
+    if steps and k_baff_per_day * float(h_day.max()) > MAX_BAFF_RATE_X_STEP:
+        raise ValueError(
+            f"k_baff_per_day: {k_baff_per_day} x the longest step {float(h_day.max())} day "
+            f"exceeds {MAX_BAFF_RATE_X_STEP}, where the split step can be unstable; use a finer grid"
+        )
     b_out = np.empty((steps + 1, n))
-    f_out = np.empty((steps + 1, n))
-    b_out[0], f_out[0] = b, f
-    half = 0.5 * h_day
-    # negative half-step BAFF rates, merged between neighbouring steps unless recorded
-    tau = np.append(half, 0.0) + np.append(0.0, half)
+    f_out = np.empty((steps + 1 if record_baff else 1, n))
+    b_out[0] = start_b_pct
+    f = start_baff_pct.astype(np.float64) / 100.0
+    f_out[0] = f
+    k_b_100 = 100.0 * k_b_per_day
+    half = 0.5 * k_baff_per_day * h_day
+    # BAFF flow lengths (x kF) before each B step: half a step first, then the merged second
+    # half of the last step and first half of this one (or half again when BAFF is recorded)
+    before = half.copy()
+    if not record_baff and steps > 1:
+        before[1:] += half[:-1]
+    flow = _BaffFlow(n)
+    loss, grow, gain = np.empty(n), np.empty(n), np.empty(n)
+    rows = list(b_out)
     for m in range(steps):
-        first = -k_baff_per_day * (half[m] if record_baff or m == 0 else tau[m])
-        f = _baff_flow(f, b, first)
-        b = _b_flow(b, f, kb_h[m], kill_t[m])
+        b, row, step = rows[m], rows[m + 1], float(h_day[m])
+        flow(f, b, before[m])
+        # B over the step with F held: with L = kB h/F + kill the exact step is
+        # b' = b e^-L + 100 kB h F (1 - e^-L)/L = (b + 100 kB h F expm1(L)/L) / e^L
+        np.divide(k_b_per_day, f, out=loss)
+        loss *= step
+        loss += kill[m]
+        # e^-700 is already zero next to b; L = 0 (a zero-length step) is read as 1e-300,
+        # where expm1(L)/L = 1 exactly
+        np.clip(loss, 1e-300, 700.0, out=loss)
+        np.exp(loss, out=grow)
+        np.expm1(loss, out=gain)
+        gain /= loss
+        gain *= f
+        gain *= k_b_100
+        gain *= step
+        np.add(b, gain, out=row)
+        row /= grow
         if record_baff:
-            f_out[m + 1] = _baff_flow(f, b, -k_baff_per_day * half[m])
-            f = f_out[m + 1]
-        b_out[m + 1] = b
+            flow(f, row, half[m])
+            f_out[m + 1] = f
     if not record_baff:
-        f_out[-1] = _baff_flow(f, b, -k_baff_per_day * half[-1]) if steps else f
+        if steps:
+            flow(f, b_out[-1], half[-1])
+        f_out[0] = f
     f_out *= 100.0
     return b_out.T, f_out.T
 
 
-def _baff_flow(f: Array, b_pct: Array, minus_kf_tau: float) -> Array:
-    """Exact ``dF/dt = kF (1 - F u)`` over tau with u held: ``F + expm1(-kF u tau) (F - 1/u)``."""
-    u = np.maximum(b_pct * 0.01, _U_FLOOR)
-    return np.asarray(f + np.expm1(minus_kf_tau * u) * (f - 1.0 / u), dtype=np.float64)
+class _BaffFlow:
+    """Exact ``dF/dt = kF (1 - F u)`` over a length tau with u held, in place on F:
+    ``F' = 1/u + (F - 1/u) exp(-kF tau u)`` (u floored at ``_U_FLOOR``)."""
 
+    def __init__(self, n: int) -> None:
+        self.u, self.e = np.empty(n), np.empty(n)
 
-def _b_flow(b: Array, f: Array, kb_h: Array, kill: Array) -> Array:
-    """Exact ``dB/dt = kB (100 F - B/F) - kill B`` over the step with F held (B in %)."""
-    loss = kb_h / f + kill
-    target = 100.0 * kb_h * f / np.maximum(loss, 1e-300)  # loss = 0 only for kB h = 0
-    return np.asarray(b + np.expm1(-loss) * (b - target), dtype=np.float64)
+    def __call__(self, f: Array, b_pct: Array, kf_tau: float) -> None:
+        u, e = self.u, self.e
+        np.multiply(b_pct, 0.01, out=u)
+        np.maximum(u, _U_FLOOR, out=u)
+        np.multiply(u, -kf_tau, out=e)
+        np.exp(e, out=e)
+        np.reciprocal(u, out=u)  # 1/u
+        f -= u
+        f *= e
+        f += u

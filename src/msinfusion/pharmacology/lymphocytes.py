@@ -31,7 +31,7 @@ Why this structure and not more:
 
 Numerics: on each grid step the kill ``kkill*C`` is integrated exactly through the step's AUC
 (the exact AUC of the linear PK). The T-cell equations are linear and solved in closed form for
-the whole window at once (``pd.relax_steps``); B cells and BAFF are stepped by exact sub-flows
+the whole window at once (``pd.relax_in_place``); B cells and BAFF are stepped by exact sub-flows
 (``baff.baff_b_cells``), so depletion during 4-hour infusions needs no fine grid.
 
 >>> grid = np.array([0.0, 1.0, 2.0])
@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 
 from msinfusion.pharmacology.baff import baff_b_cells
 from msinfusion.pharmacology.parameters import Parameter, ParameterSet, omega2_from_cv
-from msinfusion.pharmacology.pd import relax_steps_time_major, time_to_threshold_day
+from msinfusion.pharmacology.pd import relax_in_place, time_to_threshold_day
 
 Array = NDArray[np.float64]
 _DOSSIER = "/work/shared/reference/pkpd-models.md"
@@ -179,33 +179,40 @@ def reconstitute(
     k_baff_per_day: float | None = None,
     record_baff: bool = True,
 ) -> tuple[dict[str, Array], Array]:
-    """% of baseline of each subset, shape (N, T), and BAFF (% of baseline, (N, T); only its
-    last column without ``record_baff``), from the cumulative AUC of C (mg*day/L).
+    """% of baseline of each subset, shape (N, T), and BAFF (% of baseline, (N, T); (N, 1),
+    its last value, without ``record_baff``), from the cumulative AUC of C (mg*day/L).
 
     The subset named "B" follows the BAFF model; every other name the linear one. Starts at
     baseline unless ``start_pct``/``start_baff_pct`` (the state a window resumes from).
     """
-    n = cum_auc_ug_day_per_ml.shape[0]
+    n, points = cum_auc_ug_day_per_ml.shape
     h = np.diff(grid_day)
     # time-major (T-1, N): every pass below runs down the time axis over all patients at once
-    kill = kkill_l_per_mg_day * np.diff(np.ascontiguousarray(cum_auc_ug_day_per_ml.T), axis=0)
+    cum_t = cum_auc_ug_day_per_ml.T
+    kill = np.subtract(cum_t[1:], cum_t[:-1], out=np.empty((points - 1, n)))
+    kill *= kkill_l_per_mg_day
     starts = start_pct or {name: np.full(n, BASELINE_PCT) for name in rates_per_day}
     baff = np.full(n, BASELINE_PCT) if start_baff_pct is None else start_baff_pct
     kf = ALEMTUZUMAB_SUBSETS.value("k_BAFF") if k_baff_per_day is None else k_baff_per_day
     out: dict[str, Array] = {}
     linear = [name for name in rates_per_day if name != "B"]
-    if linear:  # the linear subsets in one stacked closed-form pass
-        k_h = np.multiply.outer(h, np.concatenate([rates_per_day[name] for name in linear]))
-        loss = np.tile(kill, (1, len(linear)))
-        loss += k_h
+    if linear:  # the linear subsets side by side in one pass: (T-1, N x subsets)
+        width = n * len(linear)
+        loss, production = np.empty((points - 1, width)), np.empty((points - 1, width))
+        for j, name in enumerate(linear):
+            block = slice(j * n, (j + 1) * n)
+            np.multiply.outer(h, rates_per_day[name], out=production[:, block])
+            np.add(production[:, block], kill, out=loss[:, block])
+        production *= BASELINE_PCT
         start = np.concatenate([starts[name] for name in linear])
-        values = relax_steps_time_major(start, loss, np.multiply(k_h, BASELINE_PCT, out=k_h))
-        out.update(zip(linear, np.split(values.T, len(linear)), strict=True))
-    baff_out = np.full((n, grid_day.size), np.nan)
+        values = relax_in_place(start, loss, production)
+        out.update((name, values[:, j * n : (j + 1) * n].T) for j, name in enumerate(linear))
     if "B" in rates_per_day:
         out["B"], baff_out = baff_b_cells(
             starts["B"], baff, kill, h, rates_per_day["B"], kf, record_baff=record_baff
         )
+    else:
+        baff_out = np.full((n, points if record_baff else 1), np.nan)
     return {name: out[name] for name in rates_per_day}, baff_out
 
 

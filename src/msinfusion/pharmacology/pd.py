@@ -141,70 +141,50 @@ def relax_steps(start: Array, loss: Array, production: Array) -> Array:
     """Exact steps of ``dx/dt = p - r x`` with p, r constant on each grid step.
 
     ``loss`` is r*h (>= 0) and ``production`` p*h per step, shape (N, T-1); returns x, shape
-    (N, T), from ``x(0) = start``. See ``relax_steps_time_major`` for the closed form.
+    (N, T), from ``x(0) = start``. See ``relax_in_place`` for the step form.
 
     >>> relax_steps(np.array([0.0]), np.array([[0.0, 1.0]]), np.array([[2.0, 1.0]])).round(6)
     array([[0.      , 2.      , 1.367879]])
     """
-    out = relax_steps_time_major(start, np.ascontiguousarray(loss.T), production.T)
+    out = relax_in_place(start, np.ascontiguousarray(loss.T), np.ascontiguousarray(production.T))
     return np.ascontiguousarray(out.T)
 
 
-def relax_steps_time_major(start: Array, loss: Array, production: Array) -> Array:
+def relax_in_place(start: Array, loss: Array, production: Array) -> Array:
     """``relax_steps`` with time on the first axis: loss, production (T-1, N) -> x (T, N).
 
     One step is ``x' = x d + g`` with ``d = exp(-L)`` and ``g = P (1 - d)/L`` (``= P`` for
-    L = 0), so the whole course is the closed form
-    ``x_n = D_n (x_0 + sum_{k<n} g_k / D_{k+1})`` with ``D_n = exp(-sum_{k<n} L_k)``: two
-    cumulative sums over time instead of a Python loop over steps. Every term is >= 0 for
-    x_0, P >= 0, so the sums do not cancel; blocks keep ``1/D`` below e^600.
+    L = 0; the same exact solution as ``P/L + (x - P/L) d`` without its cancellation for
+    small L). Both factors are computed for the whole window at once, **overwriting** ``loss``
+    and ``production`` (they are the scratch space: in these windows a fresh large temporary
+    costs more than the arithmetic, each one faulting its pages in); the recurrence itself
+    is two in-place operations per step on contiguous rows.
 
-    >>> x = relax_steps_time_major(np.array([100.0]), np.array([[0.5], [700.0]]), np.ones((2, 1)))
+    >>> x = relax_in_place(np.array([100.0]), np.array([[0.5], [700.0]]), np.ones((2, 1)))
     >>> x.ravel().round(6).tolist()  # 100 e^-0.5 + (1 - e^-0.5)/0.5, then ~ P/L = 1/700
     [100.0, 61.440005, 0.001429]
     """
     steps = loss.shape[0]
-    gain = production * _one_minus_exp_over(loss)
     out = np.empty((steps + 1, start.shape[0]))
-    x = start.astype(np.float64)
-    out[0] = x
-    done = 0
-    while done < steps:
-        cum = _running_sum(loss[done:].copy())  # non-decreasing down the time axis
-        fits = int(np.count_nonzero(cum.max(axis=1) <= _MAX_LOG_SPAN))
-        if fits == 0:  # a single step with a huge loss: the plain step form
-            x = x * np.exp(-loss[done]) + gain[done]
-            out[done + 1] = x
-            done += 1
-            continue
-        grow = np.exp(cum[:fits], out=cum[:fits])  # 1/D_{k+1}, relative to the block start
-        block = out[done + 1 : done + 1 + fits]
-        np.multiply(gain[done : done + fits], grow, out=block)
-        _running_sum(block)
-        block += x
-        block /= grow
-        x = block[-1]
-        done += fits
+    out[0] = start
+    decay = np.negative(loss, out=out[1:])  # d_k lives in the row x_{k+1} will overwrite
+    np.exp(decay, out=decay)
+    zero = None if not loss.size or loss.min() > 0.0 else loss <= 0.0
+    if zero is not None:  # zero-length steps: g = P there (computed on L = 1, then replaced)
+        kept = production[zero]
+        np.copyto(loss, 1.0, where=zero)
+    np.divide(production, loss, out=production)  # P/L
+    np.negative(loss, out=loss)
+    np.expm1(loss, out=loss)  # -(1 - d)
+    production *= loss
+    gain = np.negative(production, out=production)  # (P/L) (1 - d)
+    if zero is not None:
+        gain[zero] = kept
+    rows = list(out)
+    for previous, row, g in zip(rows[:-1], rows[1:], gain, strict=True):
+        row *= previous  # d_k x_k
+        row += g
     return out
-
-
-def _running_sum(rows: Array) -> Array:
-    """Cumulative sum down axis 0, in place (row by row: several times faster than
-    ``np.cumsum`` on these short, wide arrays)."""
-    for k in range(1, rows.shape[0]):
-        np.add(rows[k], rows[k - 1], out=rows[k])
-    return rows
-
-
-_MAX_LOG_SPAN = 600.0
-
-
-def _one_minus_exp_over(loss: Array) -> Array:
-    """(1 - e^-L)/L, 1 at L = 0 (a zero-length step adds nothing)."""
-    if loss.size == 0 or loss.min() > 0.0:
-        return np.asarray(-np.expm1(-loss) / loss, dtype=np.float64)
-    safe = np.where(loss > 0.0, loss, 1.0)
-    return np.where(loss > 0.0, -np.expm1(-safe) / safe, 1.0)
 
 
 def time_to_threshold_day(

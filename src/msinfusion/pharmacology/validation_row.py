@@ -110,7 +110,7 @@ def parse_table(markdown: str) -> dict[tuple[str, str], tuple[str, str, str, str
     """(drug, quantity) -> (typical, population, result, use) of a generated table (the rows
     between the markers when present; every row of ``markdown_table``'s shape otherwise).
 
-    >>> parse_table("| a | q | 1 | A | 2.5 | - | - | - | pass | development |\n")
+    >>> parse_table("| a | q | 1 | A | 2.5 | - | - | - | pass | development |\\n")
     {('a', 'q'): ('2.5', '-', 'pass', 'development')}
     """
     if TABLE_START in markdown:

@@ -60,9 +60,9 @@ def test_baff_with_b_cells_held_hand_worked() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    steps=arrays(np.float64, st.integers(1, 30), elements=st.floats(1e-3, 30.0)),
-    k_b=st.floats(1e-4, 1.0),
-    k_f=st.floats(0.0, 1.0),
+    steps=arrays(np.float64, st.integers(1, 30), elements=st.floats(1e-3, 5.0)),
+    k_b=st.floats(1e-4, 0.2),
+    k_f=st.floats(0.0, 0.2),
     record=st.booleans(),
 )
 def test_no_drug_keeps_b_cells_and_baff_at_baseline(
@@ -75,15 +75,20 @@ def test_no_drug_keeps_b_cells_and_baff_at_baseline(
         np.full(2, 100.0), np.full(2, 100.0), zeros, steps, np.full(2, k_b), k_f,
         record_baff=record,
     )
-    np.testing.assert_allclose(b, 100.0, rtol=1e-10)
-    np.testing.assert_allclose(f[:, -1], 100.0, rtol=1e-10)
+    np.testing.assert_allclose(b, 100.0, rtol=1e-12)
+    np.testing.assert_allclose(f[:, -1], 100.0, rtol=1e-12)
+
+
+def test_a_baff_rate_too_large_for_the_step_is_refused() -> None:
+    with pytest.raises(ValueError, match="k_baff_per_day"):
+        baff_b_cells(_one(100.0), _one(100.0), np.zeros((1, 1)), _one(30.0), _one(0.01), 0.1)
 
 
 @settings(max_examples=40, deadline=None)
 @given(
     kill=arrays(np.float64, (12, 3), elements=st.floats(0.0, 50.0)),
     k_b=st.floats(1e-4, 0.5),
-    k_f=st.floats(1e-3, 1.0),
+    k_f=st.floats(1e-3, 0.5),
 )
 def test_counts_and_baff_stay_positive_and_finite(
     kill: np.ndarray, k_b: float, k_f: float
