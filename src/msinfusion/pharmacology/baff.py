@@ -38,8 +38,8 @@ step below 1; with both above ~2 it amplifies); ``kF h`` is checked (``MAX_BAFF_
 on the one-day grid it is 0.016.
 
 >>> import numpy as np
->>> b, f = baff_b_cells(np.array([100.0]), np.array([100.0]), np.zeros((3, 1)),
-...                     np.ones(3), np.array([0.0124]), 0.02, record_baff=True)
+>>> b, f = baff_b_cells(np.array([100.0]), np.array([100.0]), np.zeros((3, 1)), h_day=np.ones(3),
+...                     k_b_per_day=np.array([0.0124]), k_baff_per_day=0.02, record_baff=True)
 >>> b.round(9).tolist(), f.round(9).tolist()   # no drug: the baseline balances
 ([[100.0, 100.0, 100.0, 100.0]], [[100.0, 100.0, 100.0, 100.0]])
 """
@@ -61,10 +61,10 @@ def baff_b_cells(
     start_b_pct: Array,
     start_baff_pct: Array,
     kill: Array,
+    *,
     h_day: Array,
     k_b_per_day: Array,
     k_baff_per_day: float,
-    *,
     record_baff: bool = False,
 ) -> tuple[Array, Array]:
     """B cells and BAFF (% of baseline) on the grid, shape (N, T), from (N,) start values.
@@ -78,7 +78,8 @@ def baff_b_cells(
     if steps and k_baff_per_day * float(h_day.max()) > MAX_BAFF_RATE_X_STEP:
         raise ValueError(
             f"k_baff_per_day: {k_baff_per_day} x the longest step {float(h_day.max())} day "
-            f"exceeds {MAX_BAFF_RATE_X_STEP}, where the split step can be unstable; use a finer grid"
+            f"exceeds {MAX_BAFF_RATE_X_STEP}, where the split step can be unstable; "
+            "use a finer grid"
         )
     b_out = np.empty((steps + 1, n))
     f_out = np.empty((steps + 1 if record_baff else 1, n))

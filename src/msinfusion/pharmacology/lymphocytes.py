@@ -209,7 +209,13 @@ def reconstitute(
         out.update((name, values[:, j * n : (j + 1) * n].T) for j, name in enumerate(linear))
     if "B" in rates_per_day:
         out["B"], baff_out = baff_b_cells(
-            starts["B"], baff, kill, h, rates_per_day["B"], kf, record_baff=record_baff
+            starts["B"],
+            baff,
+            kill,
+            h_day=h,
+            k_b_per_day=rates_per_day["B"],
+            k_baff_per_day=kf,
+            record_baff=record_baff,
         )
     else:
         baff_out = np.full((n, points if record_baff else 1), np.nan)

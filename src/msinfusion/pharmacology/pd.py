@@ -182,8 +182,8 @@ def relax_in_place(start: Array, loss: Array, production: Array) -> Array:
         gain[zero] = kept
     rows = list(out)
     for previous, row, g in zip(rows[:-1], rows[1:], gain, strict=True):
-        row *= previous  # d_k x_k
-        row += g
+        np.multiply(row, previous, out=row)  # d_k x_k
+        np.add(row, g, out=row)
     return out
 
 

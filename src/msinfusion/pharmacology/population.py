@@ -73,12 +73,17 @@ class LogHistogram:
         work *= BINS_PER_DECADE
         np.clip(work, 0, self.n_bins - 1, out=work)
         idx = work.astype(np.int64)
-        if idx.size:
-            self.lowest = min(self.lowest, int(idx.min()))
-            self.highest = max(self.highest, int(idx.max()))
-        idx += (np.arange(self.n_times) * self.n_bins)[None, :]
-        self.counts += np.bincount(idx.ravel(order="K"), minlength=self.counts.shape[0])
         self.total += values.shape[0]
+        if not idx.size:
+            return
+        low, high = int(idx.min()), int(idx.max())
+        self.lowest, self.highest = min(self.lowest, low), max(self.highest, high)
+        # count only over the bins this batch occupies (a far smaller array than all of them)
+        width = high - low + 1
+        idx += (np.arange(self.n_times) * width - low)[None, :]
+        counts = np.bincount(idx.ravel(order="K"), minlength=self.n_times * width)
+        table = self.counts.reshape(self.n_times, self.n_bins)
+        table[:, low : high + 1] += counts.reshape(self.n_times, width)
 
     def clear(self) -> None:
         self.counts[:] = 0

@@ -44,7 +44,10 @@ class FirstCrossing:
         if open_rows.size == 0:
             return
         # the grid is sorted: the selected points are one slice (a view, not a copy)
-        lo, hi = np.searchsorted(grid, self.after, "left"), np.searchsorted(grid, self.until, "right")
+        lo, hi = (
+            np.searchsorted(grid, self.after, "left"),
+            np.searchsorted(grid, self.until, "right"),
+        )
         t = grid[lo:hi]
         v = values[:, lo:hi] if open_rows.size == values.shape[0] else values[open_rows, lo:hi]
         above = v >= self.threshold[open_rows, None]

@@ -1,7 +1,8 @@
-"""BAFF-driven B-cell reconstitution (baff.py) and the closed-form linear steps (pd.py)."""
+"""BAFF-driven B-cell reconstitution (baff.py) and the exact linear steps (pd.relax_steps)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import numpy as np
@@ -41,7 +42,12 @@ def test_b_cells_with_baff_held_hand_worked() -> None:
     """kF = 0 holds BAFF at 200 %: dB/dt = kB (200 - B/2), so B -> 400 % at rate kB/2:
     B(10) = 400 - 300 exp(-0.0124 * 10 / 2) = 118.035134 %."""
     b, f = baff_b_cells(
-        _one(100.0), _one(200.0), np.zeros((1, 1)), _one(10.0), _one(0.0124), 0.0
+        _one(100.0),
+        _one(200.0),
+        np.zeros((1, 1)),
+        h_day=_one(10.0),
+        k_b_per_day=_one(0.0124),
+        k_baff_per_day=0.0,
     )
     assert b[0].tolist() == pytest.approx([100.0, 118.03513396267334], rel=1e-12)
     assert f[0, -1] == pytest.approx(200.0, rel=1e-12)
@@ -51,7 +57,12 @@ def test_baff_with_b_cells_held_hand_worked() -> None:
     """kB ~ 0 holds B at 50 %: dF/dt = kF (1 - F/2), so F(10) = 2 - exp(-0.02 * 0.5 * 10)
     = 109.516258 % (uptake by half the B cells: BAFF rises towards 200 %)."""
     b, f = baff_b_cells(
-        _one(50.0), _one(100.0), np.zeros((1, 1)), _one(10.0), _one(1e-300), 0.02,
+        _one(50.0),
+        _one(100.0),
+        np.zeros((1, 1)),
+        h_day=_one(10.0),
+        k_b_per_day=_one(1e-300),
+        k_baff_per_day=0.02,
         record_baff=True,
     )
     assert b[0].tolist() == pytest.approx([50.0, 50.0], rel=1e-12)
@@ -72,7 +83,12 @@ def test_no_drug_keeps_b_cells_and_baff_at_baseline(
     loss kB*u/F at F = u = 1, for any steps and rates."""
     zeros = np.zeros((steps.size, 2))
     b, f = baff_b_cells(
-        np.full(2, 100.0), np.full(2, 100.0), zeros, steps, np.full(2, k_b), k_f,
+        np.full(2, 100.0),
+        np.full(2, 100.0),
+        zeros,
+        h_day=steps,
+        k_b_per_day=np.full(2, k_b),
+        k_baff_per_day=k_f,
         record_baff=record,
     )
     np.testing.assert_allclose(b, 100.0, rtol=1e-12)
@@ -81,7 +97,14 @@ def test_no_drug_keeps_b_cells_and_baff_at_baseline(
 
 def test_a_baff_rate_too_large_for_the_step_is_refused() -> None:
     with pytest.raises(ValueError, match="k_baff_per_day"):
-        baff_b_cells(_one(100.0), _one(100.0), np.zeros((1, 1)), _one(30.0), _one(0.01), 0.1)
+        baff_b_cells(
+            _one(100.0),
+            _one(100.0),
+            np.zeros((1, 1)),
+            h_day=_one(30.0),
+            k_b_per_day=_one(0.01),
+            k_baff_per_day=0.1,
+        )
 
 
 @settings(max_examples=40, deadline=None)
@@ -90,13 +113,16 @@ def test_a_baff_rate_too_large_for_the_step_is_refused() -> None:
     k_b=st.floats(1e-4, 0.5),
     k_f=st.floats(1e-3, 0.5),
 )
-def test_counts_and_baff_stay_positive_and_finite(
-    kill: np.ndarray, k_b: float, k_f: float
-) -> None:
+def test_counts_and_baff_stay_positive_and_finite(kill: np.ndarray, k_b: float, k_f: float) -> None:
     """Any drug loss (up to e^-50 in one day): B and BAFF stay > 0 and finite; BAFF rises
     on the first step of any depletion (uptake falls below production)."""
     b, f = baff_b_cells(
-        np.full(3, 100.0), np.full(3, 100.0), kill, np.ones(12), np.full(3, k_b), k_f,
+        np.full(3, 100.0),
+        np.full(3, 100.0),
+        kill,
+        h_day=np.ones(12),
+        k_b_per_day=np.full(3, k_b),
+        k_baff_per_day=k_f,
         record_baff=True,
     )
     assert np.isfinite(b).all()
@@ -118,7 +144,9 @@ def test_b_cells_and_baff_match_scipy_on_the_label_regimen() -> None:
     grid = simulation_grid(schedule, days)
     course = simulate_patients(model, schedule, grid, typical_patients())
     ours, baff = reconstitute(
-        grid, course.cum_auc_ug_day_per_ml, {"B": _one(B_TURNOVER_PER_DAY)},
+        grid,
+        course.cum_auc_ug_day_per_ml,
+        {"B": _one(B_TURNOVER_PER_DAY)},
         CALIBRATED_KKILL_L_PER_MG_DAY,
     )
     cl, v = model.pk.value("CL"), model.pk.value("V1")
@@ -137,7 +165,7 @@ def test_b_cells_and_baff_match_scipy_on_the_label_regimen() -> None:
     cuts = sorted({0.0, days, *(p for p in schedule.breakpoints_day() if p < days)})
     y = np.array([0.0, 100.0, 1.0])
     ref_b, ref_f = [100.0], [100.0]
-    for a, z in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, z in itertools.pairwise(cuts):
         rate = schedule.rate_at(0.5 * (a + z)) * 24.0
         inside = grid[(grid > a) & (grid <= z)]
         sol = solve_ivp(
