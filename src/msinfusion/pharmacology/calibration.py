@@ -6,6 +6,11 @@ repletes (B >= repletion fraction x B0) 72 weeks after the start of the last inf
 targets table, label 12.2, phase 2 extension). Calibration regimen (a modelling choice, the
 dossier does not give the extension's regimen): 2 x 300 mg two weeks apart, then three 600 mg
 infusions every 24 weeks, then no more.
+
+Alemtuzumab (``lymphocytes.py``): ``kkill`` and the T-cell rates (``calibrate_lymphocyte_rates``)
+and the BAFF rate ``kF`` (``calibrate_baff_rate``, to B cells at 100 % at month 3, Thompson
+2010); the other Thompson 2010 targets (165 % and BAFF +33 % at month 12) and the B-cell time to
+LLN are held out for validation (``baff_readouts`` reports them).
 """
 
 from __future__ import annotations

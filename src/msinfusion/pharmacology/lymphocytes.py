@@ -109,6 +109,10 @@ _IIV_NOTE = (
     "(30-40 % CV on CL and V, §3.2) reused at 35 % CV"
 )
 _THOMPSON = "Thompson 2010, https://www.ncbi.nlm.nih.gov/pubmed/19763798"
+_HILL_CAWTHORNE = (
+    "Hill-Cawthorne 2012, https://academia.kaust.edu.sa/en/publications/"
+    "long-term-lymphocyte-reconstitution-after-alemtuzumab-treatment-o"
+)
 
 ALEMTUZUMAB_SUBSETS = ParameterSet(
     model_id="alemtuzumab_subsets_linear_T_cells_baff_driven_B_cells",
@@ -118,7 +122,8 @@ ALEMTUZUMAB_SUBSETS = ParameterSet(
                 CALIBRATED_KKILL_L_PER_MG_DAY,
                 "L/mg/day",
                 "calibrated",
-                "§3.3 + US label 12.2 CD4 40 -> 270 cells/uL (month 1 -> 12)",
+                "§3.3; calibrated to US label 12.2 CD4 40 -> 270 cells/uL (month 1 -> 12), "
+                "https://ptmasterguide.com/2022/03/19/alemtuzumab-mechanism-of-action/",
                 "drug-driven lysis per unit concentration, shared by B, CD4 and CD8",
             ),
             "k_B": _p(
@@ -140,7 +145,8 @@ ALEMTUZUMAB_SUBSETS = ParameterSet(
                     CALIBRATED_K_PER_DAY[s],
                     "1/day",
                     "calibrated",
-                    f"targets table: {s} to LLN {_TARGET_MONTHS[s]} months (Hill-Cawthorne 2012)",
+                    f"targets table; calibrated to {s} at LLN {_TARGET_MONTHS[s]} months after "
+                    f"one course, {_HILL_CAWTHORNE}",
                     "reconstitution (= turnover) rate; single course of 12 mg x 5 days",
                 )
                 for s in ("CD4", "CD8")
