@@ -97,9 +97,10 @@ MODELS: Mapping[str, DrugModel] = {
         notes=(
             "Label-level one-compartment PK (dossier §3.2), no lymphocyte-dependent clearance.",
             "Lymphocyte subsets (B, CD4, CD8) in % of the patient's baseline (no baselines in "
-            "the dossier); LLN = 50 % of baseline is a placeholder; rates calibrated to one "
-            "course (lymphocytes.py). The one-pool model cannot overshoot (B cells 165 % at "
-            "12 months, Thompson 2010, is not reproduced).",
+            "the dossier); LLN = 50 % of baseline is a placeholder; T-cell rates calibrated to "
+            "one course (lymphocytes.py). B cells are driven by BAFF (baff.py, Thompson 2010; "
+            "BAFF rate calibrated to B back to baseline at month 3); the mechanism overshoots "
+            "by at most ~20 %, so B cells at 165 % at 12 months are not reproduced.",
         ),
     ),
 }

@@ -141,19 +141,50 @@ def relax_steps(start: Array, loss: Array, production: Array) -> Array:
     """Exact steps of ``dx/dt = p - r x`` with p, r constant on each grid step.
 
     ``loss`` is r*h (>= 0) and ``production`` p*h per step, shape (N, T-1); returns x, shape
-    (N, T), from ``x(0) = start``: ``x' = P/L + (x - P/L) exp(-L)``.
+    (N, T), from ``x(0) = start``. See ``relax_in_place`` for the step form.
+
+    >>> relax_steps(np.array([0.0]), np.array([[0.0, 1.0]]), np.array([[2.0, 1.0]])).round(6)
+    array([[0.      , 2.      , 1.367879]])
     """
-    # a zero-length step (L = P = 0) leaves x unchanged whatever the target
-    ratio = np.divide(production, loss, out=np.zeros_like(loss), where=loss > 0.0)
-    target = np.ascontiguousarray(ratio.T)
-    decay = np.ascontiguousarray(np.exp(-loss).T)
-    out = np.empty((loss.shape[1] + 1, start.shape[0]))
-    x = start.astype(np.float64).copy()
-    out[0] = x
-    for k in range(decay.shape[0]):
-        x = target[k] + (x - target[k]) * decay[k]
-        out[k + 1] = x
+    out = relax_in_place(start, np.ascontiguousarray(loss.T), np.ascontiguousarray(production.T))
     return np.ascontiguousarray(out.T)
+
+
+def relax_in_place(start: Array, loss: Array, production: Array) -> Array:
+    """``relax_steps`` with time on the first axis: loss, production (T-1, N) -> x (T, N).
+
+    One step is ``x' = x d + g`` with ``d = exp(-L)`` and ``g = P (1 - d)/L`` (``= P`` for
+    L = 0; the same exact solution as ``P/L + (x - P/L) d`` without its cancellation for
+    small L). Both factors are computed for the whole window at once, **overwriting** ``loss``
+    and ``production`` (they are the scratch space: in these windows a fresh large temporary
+    costs more than the arithmetic, each one faulting its pages in); the recurrence itself
+    is two in-place operations per step on contiguous rows.
+
+    >>> x = relax_in_place(np.array([100.0]), np.array([[0.5], [700.0]]), np.ones((2, 1)))
+    >>> x.ravel().round(6).tolist()  # 100 e^-0.5 + (1 - e^-0.5)/0.5, then ~ P/L = 1/700
+    [100.0, 61.440005, 0.001429]
+    """
+    steps = loss.shape[0]
+    out = np.empty((steps + 1, start.shape[0]))
+    out[0] = start
+    decay = np.negative(loss, out=out[1:])  # d_k lives in the row x_{k+1} will overwrite
+    np.exp(decay, out=decay)
+    zero = None if not loss.size or loss.min() > 0.0 else loss <= 0.0
+    if zero is not None:  # zero-length steps: g = P there (computed on L = 1, then replaced)
+        kept = production[zero]
+        np.copyto(loss, 1.0, where=zero)
+    np.divide(production, loss, out=production)  # P/L
+    np.negative(loss, out=loss)
+    np.expm1(loss, out=loss)  # -(1 - d)
+    production *= loss
+    gain = np.negative(production, out=production)  # (P/L) (1 - d)
+    if zero is not None:
+        gain[zero] = kept
+    rows = list(out)
+    for previous, row, g in zip(rows[:-1], rows[1:], gain, strict=True):
+        np.multiply(row, previous, out=row)  # d_k x_k
+        np.add(row, g, out=row)
+    return out
 
 
 def time_to_threshold_day(

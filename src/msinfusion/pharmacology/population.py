@@ -65,14 +65,25 @@ class LogHistogram:
 
     def add(self, values: Array) -> None:
         """Add one row per patient, shape (n, T)."""
-        logs = np.log10(np.maximum(values, 10.0**LOG10_LOW))
-        idx = np.clip(((logs - LOG10_LOW) * BINS_PER_DECADE).astype(np.int64), 0, self.n_bins - 1)
-        flat = idx + (np.arange(self.n_times) * self.n_bins)[None, :]
-        self.counts += np.bincount(flat.ravel(), minlength=self.counts.shape[0])
+        # in place on one float and one integer temporary (fresh large temporaries cost more
+        # than the arithmetic); the bin is floor((log10 x - low) * bins), clipped to the range
+        work = np.maximum(values, 10.0**LOG10_LOW)
+        np.log10(work, out=work)
+        work -= LOG10_LOW
+        work *= BINS_PER_DECADE
+        np.clip(work, 0, self.n_bins - 1, out=work)
+        idx = work.astype(np.int64)
         self.total += values.shape[0]
-        if idx.size:
-            self.lowest = min(self.lowest, int(idx.min()))
-            self.highest = max(self.highest, int(idx.max()))
+        if not idx.size:
+            return
+        low, high = int(idx.min()), int(idx.max())
+        self.lowest, self.highest = min(self.lowest, low), max(self.highest, high)
+        # count only over the bins this batch occupies (a far smaller array than all of them)
+        width = high - low + 1
+        idx += (np.arange(self.n_times) * width - low)[None, :]
+        counts = np.bincount(idx.ravel(order="K"), minlength=self.n_times * width)
+        table = self.counts.reshape(self.n_times, self.n_bins)
+        table[:, low : high + 1] += counts.reshape(self.n_times, width)
 
     def clear(self) -> None:
         self.counts[:] = 0

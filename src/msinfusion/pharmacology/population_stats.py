@@ -43,8 +43,13 @@ class FirstCrossing:
         open_rows = np.flatnonzero(np.isnan(self.day))  # rows still waiting for their crossing
         if open_rows.size == 0:
             return
-        sel = (grid >= self.after) & (grid <= self.until)
-        t, v = grid[sel], values[open_rows][:, sel]
+        # the grid is sorted: the selected points are one slice (a view, not a copy)
+        lo, hi = (
+            np.searchsorted(grid, self.after, "left"),
+            np.searchsorted(grid, self.until, "right"),
+        )
+        t = grid[lo:hi]
+        v = values[:, lo:hi] if open_rows.size == values.shape[0] else values[open_rows, lo:hi]
         above = v >= self.threshold[open_rows, None]
         if not above.any():  # all still below (a depleted stretch): nothing to search
             self.below_seen[open_rows] |= v.shape[1] > 0
@@ -137,9 +142,9 @@ class SubsetAccumulator:
     def add(self, first: int, grid: Array, subsets: dict[str, Array]) -> None:
         for name, values in subsets.items():
             for j, (start, stop) in enumerate(zip(self.starts, self.stops, strict=True)):
-                sel = (grid >= start) & (grid <= stop)
-                if sel.any():
-                    t, v = grid[sel], values[:, sel]
+                lo, hi = np.searchsorted(grid, start, "left"), np.searchsorted(grid, stop, "right")
+                if hi > lo:  # the course's points in this window: one slice of the sorted grid
+                    t, v = grid[lo:hi], values[:, lo:hi]
                     low = v.argmin(axis=1)
                     value = v[np.arange(self.n), low]
                     better = value < self.nadir[name][:, j]

@@ -20,6 +20,7 @@ from msinfusion.pharmacology.lymphocytes import (
     ALEMTUZUMAB_SUBSETS,
     BASELINE_PCT,
     individual_rates,
+    reconstitute,
 )
 from msinfusion.pharmacology.models import (
     Course,
@@ -72,6 +73,7 @@ class ChunkState:
     cum_auc: Array  # (N,)
     b_cells: Array | None
     subsets: dict[str, Array] | None
+    baff_pct: Array | None = None
 
 
 def start_chunk(model: DrugModel, patients: Patients) -> ChunkState:
@@ -94,6 +96,7 @@ def start_chunk(model: DrugModel, patients: Patients) -> ChunkState:
         cum_auc=np.zeros(n),
         b_cells=b_cells,
         subsets=subsets,
+        baff_pct=None if subsets is None else np.full(n, BASELINE_PCT),
     )
 
 
@@ -142,17 +145,18 @@ def _effect(state: ChunkState, grid: Array, conc: Array) -> Array | None:
 
 
 def _subsets(state: ChunkState, grid: Array, cum: Array) -> dict[str, Array] | None:
-    """Subsets as ``lymphocytes.subset_courses``, from the carried state."""
+    """Subsets as ``lymphocytes.subset_courses``, from the carried state (BAFF included)."""
     if state.subsets is None:
         return None
-    h = np.diff(grid)[None, :]
-    kill = ALEMTUZUMAB_SUBSETS.value("kkill") * np.diff(cum, axis=1)
-    rates = individual_rates(state.patients.eta, state.patients.size)
-    # all subsets in one stacked pass (one time loop for 3N rows instead of three for N)
-    k = np.concatenate(list(rates.values()))[:, None]
-    kills = np.concatenate([kill] * len(rates))
-    start = np.concatenate([state.subsets[name] for name in rates])
-    values = relax_steps(start, k * h + kills, k * h * BASELINE_PCT)
-    out = dict(zip(rates, np.split(values, len(rates)), strict=True))
+    out, baff = reconstitute(
+        grid,
+        cum,
+        individual_rates(state.patients.eta, state.patients.size),
+        ALEMTUZUMAB_SUBSETS.value("kkill"),
+        start_pct=state.subsets,
+        start_baff_pct=state.baff_pct,
+        record_baff=False,
+    )
     state.subsets = {name: v[:, -1].copy() for name, v in out.items()}
+    state.baff_pct = baff[:, -1].copy()
     return out

@@ -28,12 +28,13 @@ from msinfusion.pharmacology.validation_row import (
     SEED,
     Row,
     band,
+    change_table,
     markdown_table,
     population_stats,
     schedule_at,
 )
 
-__all__ = ["Row", "markdown_table", "validation_rows"]
+__all__ = ["Row", "change_table", "markdown_table", "validation_rows"]
 
 
 def _ocrelizumab(catalog: Catalog) -> list[Row]:
@@ -153,7 +154,8 @@ def _natalizumab(catalog: Catalog) -> list[Row]:
     q4 = schedule_at(["natalizumab-300"] * 20, [28.0 * k for k in range(20)], catalog)
     q6 = schedule_at(["natalizumab-300"] * 14, [42.0 * k for k in range(14)], catalog)
     r4 = simulate("natalizumab", q4, end_day=28.0 * 20, n_patients=POPULATION, seed=SEED)
-    r6 = simulate("natalizumab", q6, end_day=42.0 * 14)
+    r6 = simulate("natalizumab", q6, end_day=42.0 * 14, n_patients=POPULATION, seed=SEED)
+    pop6 = band(population_stats(r6).trough[:, -1])
     t4, t6 = r4.typical_stats, r6.typical_stats
     trough4, trough6 = float(t4.trough[0, -1]), float(t6.trough[0, -1])
     sat = NATALIZUMAB_SATURATION
@@ -204,7 +206,7 @@ def _natalizumab(catalog: Catalog) -> list[Row]:
             target="10-21",
             target_value=15.5,
             typical=trough6,
-            population="-",
+            population=pop6,
             kind="rel",
             tolerance=0.20,
             grade="B",
@@ -215,6 +217,19 @@ def _natalizumab(catalog: Catalog) -> list[Row]:
             target="18.2 (EID ~5-8 w)",
             target_value=18.2,
             typical=trough6,
+            population=pop6,
+            kind="rel",
+            tolerance=0.20,
+            grade="B",
+        ),
+        # The same NOVA arms as a ratio (midpoints 15.5 / 35.5), which cancels the assay and
+        # population offset that puts both NOVA arms above the label's q4w 23-29 ug/mL.
+        Row(
+            drug="natalizumab",
+            quantity="trough ratio q6w / q4w, NOVA arms (midpoints)",
+            target="0.44 (15.5 / 35.5)",
+            target_value=15.5 / 35.5,
+            typical=trough6 / trough4,
             population="-",
             kind="rel",
             tolerance=0.20,
@@ -302,6 +317,14 @@ def validation_rows(catalog: Catalog) -> list[Row]:
 
 
 if __name__ == "__main__":  # pragma: no cover - the table's generator, run by hand
+    import sys
+    from pathlib import Path
+
     from msinfusion.catalog.registry import shipped_catalog
 
-    print(markdown_table(validation_rows(shipped_catalog())), end="")
+    table_rows = validation_rows(shipped_catalog())
+    # ``--changes-from OLD.md``: the before -> after table against an earlier generated table
+    if len(sys.argv) == 3 and sys.argv[1] == "--changes-from":
+        print(change_table(Path(sys.argv[2]).read_text(encoding="utf-8"), table_rows), end="")
+    else:
+        print(markdown_table(table_rows), end="")

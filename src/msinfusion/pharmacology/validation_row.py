@@ -30,7 +30,7 @@ class Row:
     target_value: float
     typical: float
     population: str
-    kind: str  # "rel" (relative error), "pp" (percentage points), "max" (must stay below)
+    kind: str  # "rel" (relative error), "pp" (percentage points), "max"/"min" (stay below/above)
     tolerance: float
     grade: str
     use: str = "development"
@@ -45,6 +45,8 @@ class Row:
     def passed(self) -> bool:
         if self.kind == "max":
             return self.typical <= self.target_value
+        if self.kind == "min":
+            return self.typical > self.target_value
         return abs(self.error) <= self.tolerance
 
 
@@ -77,13 +79,14 @@ def markdown_table(rows: list[Row]) -> str:
             f"{100 * row.error:+.1f} %"
             if row.kind == "rel"
             else "-"
-            if row.kind == "max"
+            if row.kind in {"max", "min"}
             else f"{row.error:+.1f} pp"
         )
         tolerance = {
             "rel": f"+-{100 * row.tolerance:.0f} %",
             "pp": f"+-{row.tolerance:.0f} pp",
             "max": "below target",
+            "min": "above target",
         }[row.kind]
         lines.append(
             f"| {row.drug} | {row.quantity} | {row.target} | {row.grade} | {_fmt(row.typical)} "
@@ -97,3 +100,63 @@ def population_stats(report: SimulationReport) -> IntervalStats:
     if report.population is None:  # pragma: no cover - every caller asks for a population
         raise RuntimeError("validation row needs a population run")
     return report.population.stats
+
+
+TABLE_START = "<!-- generated table: do not edit by hand -->\n"
+TABLE_END = "<!-- end of generated table -->"
+
+
+def parse_table(markdown: str) -> dict[tuple[str, str], tuple[str, str, str, str]]:
+    """(drug, quantity) -> (typical, population, result, use) of a generated table (the rows
+    between the markers when present; every row of ``markdown_table``'s shape otherwise).
+
+    >>> parse_table("| a | q | 1 | A | 2.5 | - | - | - | pass | development |\\n")
+    {('a', 'q'): ('2.5', '-', 'pass', 'development')}
+    """
+    if TABLE_START in markdown:
+        markdown = markdown.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0]
+    out: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 10 or cells[0] in {"drug", ""} or cells[0].startswith("---"):
+            continue
+        out[(cells[0], cells[1])] = (cells[4], cells[5], cells[8], cells[9])
+    return out
+
+
+def change_table(before_markdown: str, rows: list[Row]) -> str:
+    """Before -> after for every row of ``rows`` (and any row that disappeared): the typical
+    patient's value and result, and whether the population band or the row's use changed."""
+    before = parse_table(before_markdown)
+    after = parse_table(markdown_table(rows))
+    lines = [
+        "| drug | quantity | before: typical (result) | after: typical (result) | change "
+        "| use (after) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, (value, population, result, use) in after.items():
+        old = before.get(key)
+        was = "-" if old is None else f"{old[0]} ({old[2]})"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {was} | {value} ({result}) "
+            f"| {_change(old, (value, population, result, use))} | {use} |"
+        )
+    for key, (value, _, result, use) in before.items():
+        if key not in after:
+            lines.append(f"| {key[0]} | {key[1]} | {value} ({result}) | - | removed | {use} |")
+    return "\n".join(lines) + "\n"
+
+
+def _change(old: tuple[str, str, str, str] | None, new: tuple[str, str, str, str]) -> str:
+    if old is None:
+        return "new row"
+    notes = []
+    if old[2] != new[2]:
+        notes.append(f"{old[2]} -> {new[2]}")
+    elif old[0] != new[0]:
+        notes.append("value moved, same result")
+    if old[1] != new[1]:
+        notes.append("population band changed")
+    if old[3] != new[3]:
+        notes.append(f"use: {old[3]} -> {new[3]}")
+    return "; ".join(notes) or "unchanged"

@@ -21,6 +21,7 @@ from msinfusion.pharmacology.calibration import (
 )
 from msinfusion.pharmacology.dosing import InfusionSchedule
 from msinfusion.pharmacology.lymphocytes import (
+    B_TURNOVER_PER_DAY,
     CALIBRATED_K_PER_DAY,
     CALIBRATED_KKILL_L_PER_MG_DAY,
     DAYS_PER_MONTH,
@@ -79,10 +80,12 @@ def test_reconstitution_speeds_are_ordered_b_then_cd8_then_cd4(
     assert stats is not None
     at_6_months = {s: stats.pct_at_month[s][0, 2] for s in ("B", "CD4", "CD8")}
     assert at_6_months["B"] > at_6_months["CD8"] > at_6_months["CD4"]
-    assert CALIBRATED_K_PER_DAY["B"] > CALIBRATED_K_PER_DAY["CD8"] > CALIBRATED_K_PER_DAY["CD4"]
-    # B cells reach LLN before course 2; CD4 and CD8 do not (NaN: not within course 1's window)
+    assert B_TURNOVER_PER_DAY > CALIBRATED_K_PER_DAY["CD8"] > CALIBRATED_K_PER_DAY["CD4"]
+    # B cells reach LLN before course 2 (BAFF-driven: within ~2 months, well before the 7.1
+    # months of Hill-Cawthorne 2012, a failing validation row); CD4 and CD8 do not (NaN: not
+    # within course 1's window)
     months = stats.months_to_lln
-    assert 6.0 < months["B"][0, 0] < 8.0
+    assert 1.0 < months["B"][0, 0] < 3.0
     assert math.isnan(months["CD4"][0, 0])
     assert math.isnan(months["CD8"][0, 0])
 
@@ -95,16 +98,18 @@ def test_course_2_re_depletes(label_run: SimulationReport) -> None:
         before = np.interp(course2, grid, pct)
         after = np.interp(course2 + 14.0, grid, pct)
         assert after < 0.5 * before, name
-        assert after < 20.0, name
+        # B cells are already coming back two weeks on (BAFF raised by the depletion)
+        assert after < (25.0 if name == "B" else 20.0), name
     stats = label_run.typical_subsets
     assert stats is not None
     assert stats.course_start_day.tolist() == [0.0, 365.0]
-    assert stats.nadir_pct["B"][0, 1] < 20.0
+    assert stats.nadir_pct["B"][0, 1] < 25.0
 
 
 def test_calibrated_rates_reproduce_the_dossier_targets() -> None:
     kkill = CALIBRATED_KKILL_L_PER_MG_DAY
-    for name, months in TARGET_MONTHS_TO_LLN.items():
+    for name in ("CD4", "CD8"):
+        months = TARGET_MONTHS_TO_LLN[name]
         reached, _ = subset_readouts(kkill, CALIBRATED_K_PER_DAY[name], CATALOG)
         assert reached == pytest.approx(months, abs=0.01), name
     ratio = subset_readouts(kkill, CALIBRATED_K_PER_DAY["CD4"], CATALOG)[1]
@@ -155,15 +160,19 @@ def test_subsets_match_a_tight_ode_solution_for_the_real_course() -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(schedules())
-def test_subsets_stay_between_zero_and_baseline(s: InfusionSchedule) -> None:
+def test_subsets_stay_positive_and_t_cells_below_baseline(s: InfusionSchedule) -> None:
+    """T cells never exceed baseline (linear, no overshoot); B cells may (BAFF), but stay
+    positive and finite."""
     end = (s.segments[-1].end_day if s.segments else 0.0) + 40.0
     course = simulate_patients(
         get_model("alemtuzumab"), s, simulation_grid(s, end), typical_patients()
     )
     assert course.subsets_pct_of_baseline is not None
-    for values in course.subsets_pct_of_baseline.values():
-        assert (values > 0.0).all()
-        assert (values <= 100.0 + 1e-9).all()
+    for name, values in course.subsets_pct_of_baseline.items():
+        assert np.isfinite(values).all(), name
+        assert (values > 0.0).all(), name
+        if name != "B":
+            assert (values <= 100.0 + 1e-9).all(), name
 
 
 def test_course_starts_group_consecutive_days() -> None:
@@ -201,7 +210,7 @@ def test_cli_shows_subset_courses_and_times_to_lln() -> None:
     subsets = json.loads(result.output)["summary"]["lymphocyte_subsets"]
     assert subsets["lln_is_placeholder"] is True
     b_course1 = subsets["B"]["courses"][0]
-    assert b_course1["months_to_lln"] == pytest.approx(7.1, abs=0.05)
+    assert b_course1["months_to_lln"] == pytest.approx(1.6, abs=0.1)
     assert [c["start_day"] for c in subsets["CD4"]["courses"]] == [0.0, 365.0]
     assert subsets["CD4"]["courses"][0]["months_to_lln"] is None
     table = runner.invoke(pharmacology_app, args)
