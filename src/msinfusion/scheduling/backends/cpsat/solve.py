@@ -1,25 +1,51 @@
-"""Solve a centre day with CP-SAT: lexicographic levels, a time limit, a warm start.
+"""Solve a centre day with CP-SAT and a time-indexed MIP: lexicographic levels, a time limit.
 
-The time limit covers everything from the call to the answer: building the model, the greedy
-warm start and every level. It is shared out level by level (each level gets the time left
-divided by the levels left, less a margin for CP-SAT's own set-up, so time a level does not need
-passes on), measured with a monotonic clock. A level that gets no time keeps the value it has in
-the schedule found so far and is reported unproven. "Infeasible" and "no answer in time" are
-statuses.
+Each level (``objective``) is solved in three phases within its share of the time:
+
+1. CP-SAT, hinted with the best schedule so far (the greedy one at first), for a quarter of the
+   share: it proves the easy levels (visits booked, often overtime) outright;
+2. if a gap is left, the time-indexed MIP of that level (``timeindexed``, HiGHS): optimised for
+   waiting and the peak, whose LP bound is strong, then *probes* ("is there a schedule with
+   overtime <= v?") from the proven bound upwards for overtime and the peak, where HiGHS proves
+   "no" in about a second even at 60 chairs. Every MIP solution is turned into a schedule and
+   must pass ``check()`` before it is used;
+3. if a gap is still left, CP-SAT again with the rest of the share, hinted with the best
+   schedule and bounded below by what the MIP proved.
+
+The level's gap is its value against the best bound either solver proved; the value is then
+held in both models and the next level starts. The time limit covers everything from the call
+to the answer: building both models, the greedy warm start and every level. It is shared out
+level by level (the time left divided by the levels left, less a margin for CP-SAT's own
+set-up, so time a level does not need passes on), measured with a monotonic clock. A level that
+gets no time keeps the value it has in the schedule found so far and is reported unproven.
+"Infeasible" and "no answer in time" are statuses.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
+from msinfusion.errors import SchedulingError
 from msinfusion.scheduling.assignment import Assignment
+from msinfusion.scheduling.backends.cpsat.mip import MipStatus
 from msinfusion.scheduling.backends.cpsat.objective import Level, build_levels
+from msinfusion.scheduling.backends.cpsat.timeindexed import (
+    LevelSolution,
+    probe_values,
+    solve_level,
+)
+from msinfusion.scheduling.backends.cpsat.timeindexed_build import (
+    TimeIndexedDay,
+    build_time_indexed,
+)
 from msinfusion.scheduling.backends.cpsat.variables import DayVars, VisitVars, build_variables
 from msinfusion.scheduling.backends.greedy import solve_greedy
+from msinfusion.scheduling.check import check_schedule
 from msinfusion.scheduling.colouring import Stay, assign_chairs
 from msinfusion.scheduling.problem import ChairId, DayProblem, VisitId
 from msinfusion.scheduling.schedule import Schedule, SolveStatus
@@ -28,64 +54,85 @@ from msinfusion.scheduling.timeline import whole_minutes
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpSatOptions:
-    """``time_limit`` for all levels together; ``warm_start`` hints the greedy schedule."""
+    """``time_limit`` for all levels together; ``warm_start`` hints the greedy schedule;
+    ``mip_bound`` adds the time-indexed MIP phase to every level."""
 
     time_limit: timedelta = timedelta(seconds=10)
     num_workers: int = 8
     random_seed: int = 0
     warm_start: bool = True
+    mip_bound: bool = True
 
 
 # (visit index, booked, slot index, chair class) for every visit that is not pinned
 _Values = dict[int, tuple[bool, int, int]]
 
+_SETUP_MARGIN = 0.05  # seconds per level: CP-SAT's model copy and presolve start-up
+_MIN_LEVEL_TIME = 0.05
+_CP_FIRST = 0.25  # share of a level's time for the first CP-SAT phase
+_CP_LAST = 0.15  # share kept for the last CP-SAT phase when the MIP leaves a gap
+_OPTIMISED = frozenset({"visits_booked", "total_wait_min", "peak_nurse_load"})
+_PROBED = frozenset({"overtime_min", "peak_nurse_load"})
+
+
+@dataclass(slots=True, kw_only=True)
+class _Search:
+    """The models, the solver and the best schedule so far with every level's value in it."""
+
+    day: DayVars
+    levels: tuple[Level, ...]
+    relaxed: TimeIndexedDay | None
+    solver: cp_model.CpSolver
+    values: _Values | None = None
+    level_values: dict[str, int] = field(default_factory=dict)
+    found_at: dict[str, int] = field(default_factory=dict)
+
 
 def solve_cpsat(
     problem: DayProblem, options: CpSatOptions | None = None, *, hint: Schedule | None = None
 ) -> Schedule:
-    """The best schedule CP-SAT finds within the time limit; never raises for "infeasible"."""
+    """The best schedule found within the time limit; never raises for "infeasible"."""
     options = options or CpSatOptions()
     deadline = time.monotonic() + options.time_limit.total_seconds()
     day = build_variables(problem)
     levels = build_levels(day)
-    if options.warm_start:
-        _hint(day, _values_of(day, hint or solve_greedy(problem)))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(1, options.num_workers)
     solver.parameters.random_seed = options.random_seed
-    values: _Values | None = None
+    search = _Search(
+        day=day,
+        levels=levels,
+        relaxed=build_time_indexed(day) if options.mip_bound else None,
+        solver=solver,
+    )
+    if options.warm_start:
+        _hint(day, _values_of(day, hint or solve_greedy(problem)))
     gaps: list[tuple[str, float]] = []
-    found_at: dict[str, int] = {}
     for number, level in enumerate(levels):
-        left = deadline - time.monotonic()
-        share = left / (len(levels) - number) - _SETUP_MARGIN
-        if share < _MIN_LEVEL_TIME and values is not None:
-            gaps.extend(_unproven(solver, lv) for lv in levels[number:])
+        share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
+        if share < _MIN_LEVEL_TIME and search.values is not None:
+            gaps.extend(_unproven(search, lv) for lv in levels[number:])
             break
         if level.prepare is not None:
-            level.prepare(found_at)
+            level.prepare(search.found_at)
             share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
-        solver.parameters.max_time_in_seconds = max(_MIN_LEVEL_TIME, share)
-        day.model.minimize(level.expression)
-        status = solver.solve(day.model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if values is None:
-                return _no_schedule(problem, status, solver.status_name(status))
-            # levels that got no answer keep the last solution's values, unproven
+        proven = _solve_level(search, level, max(_MIN_LEVEL_TIME, share))
+        if isinstance(proven, Schedule):
+            return proven
+        if proven is None:  # no answer at this level: keep the last solution's values
             gaps.extend((lv.name, 1.0) for lv in levels[number:])
             break
-        values = _read(day, solver)
-        found = round(solver.objective_value)
-        found_at[level.name] = found
-        optimal = status == cp_model.OPTIMAL
-        gaps.append((level.name, 0.0 if optimal else _gap(found, solver.best_objective_bound)))
+        found, bound = proven
+        gaps.append((level.name, _gap(found, bound)))
+        search.found_at[level.name] = found
         day.model.add(level.expression <= found)
-        _hint(day, values)
-    assert values is not None
+        assert search.values is not None
+        _hint(day, search.values)
+    assert search.values is not None
     first_open = next((gap for _, gap in gaps if gap > 0), 0.0)
     return Schedule(
         problem=problem,
-        assignments=_assignments(day, values),
+        assignments=_assignments(day, search.values),
         status=SolveStatus.OPTIMAL if first_open == 0 else SolveStatus.FEASIBLE,
         solver="cpsat",
         bound_gap=round(first_open, 4),
@@ -93,13 +140,112 @@ def solve_cpsat(
     )
 
 
-_SETUP_MARGIN = 0.05  # seconds per level: CP-SAT's model copy and presolve start-up
-_MIN_LEVEL_TIME = 0.05
+def _solve_level(
+    search: _Search, level: Level, share: float
+) -> tuple[int, int] | Schedule | None:
+    """(value found, proven bound) of one level; a Schedule when the day has none; None when
+    neither solver found a schedule at this level in time."""
+    level_deadline = time.monotonic() + share
+    first = _run_cpsat(search, level, share * _CP_FIRST if search.relaxed else share)
+    if isinstance(first, Schedule):
+        return first
+    bound = first
+    found = search.level_values.get(level.name) if search.values is not None else None
+    if found is not None and found <= bound:
+        return found, found
+    if search.relaxed is not None:
+        bound = _mip_phase(search, level, bound, level_deadline - share * _CP_LAST)
+        found = search.level_values.get(level.name) if search.values is not None else None
+        if found is not None and found <= bound:
+            return found, found
+        left = level_deadline - time.monotonic()
+        if left >= _MIN_LEVEL_TIME:
+            if bound > 0:
+                search.day.model.add(level.expression >= bound)  # proven by the MIP
+            last = _run_cpsat(search, level, left)
+            if isinstance(last, Schedule):
+                return last
+            bound = max(bound, last)
+    if search.values is None or level.name not in search.level_values:
+        return None
+    found = search.level_values[level.name]
+    return found, min(found, bound)
 
 
-def _unproven(solver: cp_model.CpSolver, level: Level) -> tuple[str, float]:
+def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
+    """CP-SAT on ``level`` for ``seconds``; keeps a better schedule; returns its proven bound."""
+    day, solver = search.day, search.solver
+    if search.values is not None:
+        _hint(day, search.values)
+    solver.parameters.max_time_in_seconds = max(_MIN_LEVEL_TIME, seconds)
+    day.model.minimize(level.expression)
+    status = solver.solve(day.model)
+    if status == cp_model.INFEASIBLE and search.values is None:
+        return _no_schedule(day.problem, status, solver.status_name(status))
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return 0
+    found = round(solver.objective_value)
+    if search.values is None or found < search.level_values[level.name]:
+        search.values = _read(day, solver)
+        search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
+    if status == cp_model.OPTIMAL:
+        return found
+    return math.ceil(solver.best_objective_bound - 1e-6)
+
+
+def _mip_phase(search: _Search, level: Level, bound: int, mip_deadline: float) -> int:
+    """The time-indexed MIP on ``level``: optimise, then probe upwards; returns the bound."""
+    relaxed = search.relaxed
+    assert relaxed is not None
+    name = level.name
+    if name in _OPTIMISED:
+        outcome = solve_level(
+            relaxed, name, search.found_at, time_limit_s=mip_deadline - time.monotonic()
+        )
+        if outcome.bound is not None:
+            bound = max(bound, outcome.bound)
+        _take(search, name, outcome.solution)
+    found = search.level_values.get(name)
+    if name not in _PROBED or found is None:
+        return bound
+    candidates = probe_values(relaxed, name, bound, found)
+    for i, value in enumerate(candidates):
+        seconds = mip_deadline - time.monotonic()
+        if seconds < _MIN_LEVEL_TIME:
+            break
+        outcome = solve_level(
+            relaxed, None, {**search.found_at, name: value}, time_limit_s=seconds
+        )
+        if outcome.status is MipStatus.INFEASIBLE:
+            bound = candidates[i + 1] if i + 1 < len(candidates) else found
+            continue
+        if _take(search, name, outcome.solution):
+            bound = value  # every value below was proven impossible
+        break
+    return bound
+
+
+def _take(search: _Search, level: str, solution: LevelSolution | None) -> bool:
+    """Keep a MIP solution if it passes ``check()`` and is better at ``level``; True if the
+    best schedule now has the solution's value there."""
+    if solution is None:
+        return False
+    if search.values is not None and solution.levels[level] >= search.level_values[level]:
+        return solution.levels[level] == search.level_values[level]
+    try:
+        placed = _assignments(search.day, solution.values)
+    except SchedulingError:
+        return False
+    if check_schedule(search.day.problem, placed):
+        return False
+    search.values = dict(solution.values)
+    search.level_values = dict(solution.levels)
+    return True
+
+
+def _unproven(search: _Search, level: Level) -> tuple[str, float]:
     """A level never solved: its value in the last solution against the trivial bound 0."""
-    return level.name, 0.0 if solver.value(level.expression) == 0 else 1.0
+    return level.name, 0.0 if search.level_values.get(level.name, 1) == 0 else 1.0
 
 
 def _gap(found: int, bound: float) -> float:
