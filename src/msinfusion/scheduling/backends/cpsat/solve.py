@@ -23,6 +23,7 @@ gets no time keeps the value it has in the schedule found so far and is reported
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from msinfusion.scheduling.assignment import Assignment
 from msinfusion.scheduling.backends.cpsat.mip import MipStatus
 from msinfusion.scheduling.backends.cpsat.objective import Level, build_levels
 from msinfusion.scheduling.backends.cpsat.timeindexed import (
+    LevelOutcome,
     LevelSolution,
     probe_values,
     solve_level,
@@ -67,12 +69,16 @@ class CpSatOptions:
 # (visit index, booked, slot index, chair class) for every visit that is not pinned
 _Values = dict[int, tuple[bool, int, int]]
 
+_log = logging.getLogger(__name__)
+
 _SETUP_MARGIN = 0.05  # seconds per level: CP-SAT's model copy and presolve start-up
 _MIN_LEVEL_TIME = 0.05
 _CP_FIRST = 0.25  # share of a level's time for the first CP-SAT phase
 _CP_LAST = 0.15  # share kept for the last CP-SAT phase when the MIP leaves a gap
 _OPTIMISED = frozenset({"visits_booked", "total_wait_min", "peak_nurse_load"})
 _PROBED = frozenset({"overtime_min", "peak_nurse_load"})
+# a probe of overtime optimises waiting: if its value is the one kept, waiting is solved too
+_NEXT = {"overtime_min": "total_wait_min"}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,6 +92,7 @@ class _Search:
     values: _Values | None = None
     level_values: dict[str, int] = field(default_factory=dict)
     found_at: dict[str, int] = field(default_factory=dict)
+    solved_next: tuple[dict[str, int], str, LevelOutcome] | None = None
 
 
 def solve_cpsat(
@@ -146,6 +153,15 @@ def _solve_level(
     """(value found, proven bound) of one level; a Schedule when the day has none; None when
     neither solver found a schedule at this level in time."""
     level_deadline = time.monotonic() + share
+    if search.solved_next is not None:
+        fixed, name, outcome = search.solved_next
+        search.solved_next = None
+        if name == level.name and fixed == search.found_at and outcome.solution is not None:
+            _take(search, name, outcome.solution)
+            value = outcome.solution.levels[name]
+            if outcome.bound == value and search.level_values.get(name) == value:
+                _log.debug("%s solved by the last probe: %s", name, value)
+                return value, value
     first = _run_cpsat(search, level, share * _CP_FIRST if search.relaxed else share)
     if isinstance(first, Schedule):
         return first
@@ -188,6 +204,7 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
     if search.values is None or found < search.level_values[level.name]:
         search.values = _read(day, solver)
         search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
+    _log.debug("cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds)
     if status == cp_model.OPTIMAL:
         return found
     return math.ceil(solver.best_objective_bound - 1e-6)
@@ -199,30 +216,48 @@ def _mip_phase(search: _Search, level: Level, bound: int, mip_deadline: float) -
     assert relaxed is not None
     name = level.name
     if name in _OPTIMISED:
+        seconds = mip_deadline - time.monotonic()
         outcome = solve_level(
-            relaxed, name, search.found_at, time_limit_s=mip_deadline - time.monotonic()
+            relaxed, name, search.found_at, time_limit_s=seconds / 3 if name in _PROBED else seconds
         )
+        _log.debug("mip %s %s bound %s", name, outcome.status, outcome.bound)
         if outcome.bound is not None:
             bound = max(bound, outcome.bound)
         _take(search, name, outcome.solution)
-    found = search.level_values.get(name)
-    if name not in _PROBED or found is None:
+    if name not in _PROBED or name not in search.level_values:
         return bound
-    candidates = probe_values(relaxed, name, bound, found)
-    for i, value in enumerate(candidates):
+    return _probe(search, name, bound, mip_deadline)
+
+
+def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
+    """Binary search over the values the level can take between the bound and the value found:
+    "no schedule keeps the level <= v" raises the bound above v, a schedule lowers the value
+    found. A probe that gets no answer in time ends the search above it; returns the bound."""
+    relaxed = search.relaxed
+    assert relaxed is not None
+    found = search.level_values[name]
+    values = [*probe_values(relaxed, name, bound, found), found]
+    low, high = 0, len(values) - 1  # values[high] is reached; below values[low] is impossible
+    while low < high:
         seconds = mip_deadline - time.monotonic()
         if seconds < _MIN_LEVEL_TIME:
             break
-        outcome = solve_level(
-            relaxed, None, {**search.found_at, name: value}, time_limit_s=seconds
-        )
+        middle = (low + high) // 2 if name == "overtime_min" else high - max(1, (high - low) // 4)
+        fixed = {**search.found_at, name: values[middle]}
+        following = _NEXT.get(name)
+        outcome = solve_level(relaxed, following, fixed, time_limit_s=seconds)
+        _log.debug("probe %s <= %s: %s (%.2fs given)", name, values[middle], outcome.status, seconds)
         if outcome.status is MipStatus.INFEASIBLE:
-            bound = candidates[i + 1] if i + 1 < len(candidates) else found
-            continue
-        if _take(search, name, outcome.solution):
-            bound = value  # every value below was proven impossible
-        break
-    return bound
+            low = middle + 1
+        elif _take(search, name, outcome.solution):
+            reached = search.level_values[name]
+            if following is not None and outcome.status is MipStatus.OPTIMAL:
+                search.solved_next = ({**search.found_at, name: reached}, following, outcome)
+            high = next(i for i, v in enumerate(values) if v >= reached)
+            values[high] = reached
+        else:
+            high = middle  # unknown: nothing is proven at or above this value
+    return values[low] if low < len(values) - 1 else search.level_values[name]
 
 
 def _take(search: _Search, level: str, solution: LevelSolution | None) -> bool:
