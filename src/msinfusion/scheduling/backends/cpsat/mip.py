@@ -65,6 +65,10 @@ def integer_bound(value: float) -> int:
 
 def solve_mip(mip: Mip, *, time_limit_s: float) -> MipResult:
     """HiGHS on ``mip`` for at most ``time_limit_s`` seconds (presolve included)."""
+    if len(mip.c) == 0:  # nothing to choose (HiGHS wants one variable): x = () or nothing
+        if np.all(mip.row_low <= 0) and np.all(mip.row_high >= 0):
+            return MipResult(status=MipStatus.OPTIMAL, x=np.zeros(0), objective=0.0, bound=0)
+        return MipResult(status=MipStatus.INFEASIBLE, x=None, objective=None, bound=None)
     if time_limit_s <= 0:
         return MipResult(status=MipStatus.UNKNOWN, x=None, objective=None, bound=None)
     result = milp(
