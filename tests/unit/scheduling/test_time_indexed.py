@@ -233,6 +233,8 @@ def test_a_started_visit_off_the_grid_takes_its_chair_and_nurse_minutes() -> Non
     relaxed = _relaxed(problem)
     booked = solve_level(relaxed, "visits_booked", {}, time_limit_s=5.0)
     assert booked.bound == 0
-    wait = solve_level(relaxed, "total_wait_min", {"visits_booked": 0, "overtime_min": 0}, time_limit_s=5.0)
+    wait = solve_level(
+        relaxed, "total_wait_min", {"visits_booked": 0, "overtime_min": 0}, time_limit_s=5.0
+    )
     assert wait.status is MipStatus.OPTIMAL
     assert wait.bound == 3 + 35  # a's own 3 minutes after its 08:00 start_by, then b's 35

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy import sparse  # type: ignore[import-untyped]  # scipy ships no type stubs
+from scipy.optimize import (  # type: ignore[import-untyped]  # scipy ships no type stubs
+    Bounds,
+    LinearConstraint,
+    milp,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -63,12 +67,17 @@ def integer_bound(value: float) -> int:
     return math.ceil(value - BOUND_TOLERANCE)
 
 
+def _solve_empty(mip: Mip) -> MipResult:
+    """A programme without variables: optimal at x = () if 0 meets every row, else infeasible."""
+    if np.all(mip.row_low <= 0) and np.all(mip.row_high >= 0):
+        return MipResult(status=MipStatus.OPTIMAL, x=np.zeros(0), objective=0.0, bound=0)
+    return MipResult(status=MipStatus.INFEASIBLE, x=None, objective=None, bound=None)
+
+
 def solve_mip(mip: Mip, *, time_limit_s: float) -> MipResult:
     """HiGHS on ``mip`` for at most ``time_limit_s`` seconds (presolve included)."""
-    if len(mip.c) == 0:  # nothing to choose (HiGHS wants one variable): x = () or nothing
-        if np.all(mip.row_low <= 0) and np.all(mip.row_high >= 0):
-            return MipResult(status=MipStatus.OPTIMAL, x=np.zeros(0), objective=0.0, bound=0)
-        return MipResult(status=MipStatus.INFEASIBLE, x=None, objective=None, bound=None)
+    if len(mip.c) == 0:  # nothing to choose (HiGHS wants one variable)
+        return _solve_empty(mip)
     if time_limit_s <= 0:
         return MipResult(status=MipStatus.UNKNOWN, x=None, objective=None, bound=None)
     result = milp(
@@ -78,7 +87,7 @@ def solve_mip(mip: Mip, *, time_limit_s: float) -> MipResult:
         constraints=[LinearConstraint(mip.a, mip.row_low, mip.row_high)],
         options={"time_limit": time_limit_s, "disp": False, "mip_rel_gap": MIP_REL_GAP},
     )
-    if result.status == 2:  # noqa: PLR2004 - scipy's code for "infeasible"
+    if result.status == 2:  # scipy: "infeasible"
         return MipResult(status=MipStatus.INFEASIBLE, x=None, objective=None, bound=None)
     dual = getattr(result, "mip_dual_bound", None)
     bound = integer_bound(dual) if dual is not None and math.isfinite(dual) else None

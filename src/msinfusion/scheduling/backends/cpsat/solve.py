@@ -147,45 +147,56 @@ def solve_cpsat(
     )
 
 
-def _solve_level(
-    search: _Search, level: Level, share: float
-) -> tuple[int, int] | Schedule | None:
+def _solve_level(search: _Search, level: Level, share: float) -> tuple[int, int] | Schedule | None:
     """(value found, proven bound) of one level; a Schedule when the day has none; None when
     neither solver found a schedule at this level in time."""
     level_deadline = time.monotonic() + share
-    if search.solved_next is not None:
-        fixed, name, outcome = search.solved_next
-        search.solved_next = None
-        if name == level.name and fixed == search.found_at and outcome.solution is not None:
-            _take(search, name, outcome.solution)
-            value = outcome.solution.levels[name]
-            if outcome.bound == value and search.level_values.get(name) == value:
-                _log.debug("%s solved by the last probe: %s", name, value)
-                return value, value
-    first = _run_cpsat(search, level, share * _CP_FIRST if search.relaxed else share)
-    if isinstance(first, Schedule):
-        return first
-    bound = first
+    solved = _solved_by_probe(search, level.name)
+    if solved is not None:
+        return solved, solved
+    bound = _run_cpsat(search, level, share * _CP_FIRST if search.relaxed else share)
+    if isinstance(bound, Schedule):
+        return bound
     found = search.level_values.get(level.name) if search.values is not None else None
-    if found is not None and found <= bound:
-        return found, found
-    if search.relaxed is not None:
-        bound = _mip_phase(search, level, bound, level_deadline - share * _CP_LAST)
-        found = search.level_values.get(level.name) if search.values is not None else None
-        if found is not None and found <= bound:
-            return found, found
-        left = level_deadline - time.monotonic()
-        if left >= _MIN_LEVEL_TIME:
-            if bound > 0:
-                search.day.model.add(level.expression >= bound)  # proven by the MIP
-            last = _run_cpsat(search, level, left)
-            if isinstance(last, Schedule):
-                return last
-            bound = max(bound, last)
+    if search.relaxed is not None and (found is None or found > bound):
+        bound = _close_gap(search, level, bound, level_deadline, share)
+        if isinstance(bound, Schedule):
+            return bound
     if search.values is None or level.name not in search.level_values:
         return None
     found = search.level_values[level.name]
     return found, min(found, bound)
+
+
+def _solved_by_probe(search: _Search, name: str) -> int | None:
+    """The level's optimum if the last probe of the level above already proved it."""
+    if search.solved_next is None:
+        return None
+    fixed, solved, outcome = search.solved_next
+    search.solved_next = None
+    if solved != name or fixed != search.found_at or outcome.solution is None:
+        return None
+    _take(search, name, outcome.solution)
+    value = outcome.solution.levels[name]
+    if outcome.bound == value and search.level_values.get(name) == value:
+        _log.debug("%s solved by the last probe: %s", name, value)
+        return value
+    return None
+
+
+def _close_gap(
+    search: _Search, level: Level, bound: int, level_deadline: float, share: float
+) -> int | Schedule:
+    """The MIP phase, then CP-SAT for the rest of the level's time; returns the bound."""
+    bound = _mip_phase(search, level, bound, level_deadline - share * _CP_LAST)
+    found = search.level_values.get(level.name) if search.values is not None else None
+    left = level_deadline - time.monotonic()
+    if (found is not None and found <= bound) or left < _MIN_LEVEL_TIME:
+        return bound
+    if bound > 0:
+        search.day.model.add(level.expression >= bound)  # proven by the MIP
+    last = _run_cpsat(search, level, left)
+    return last if isinstance(last, Schedule) else max(bound, last)
 
 
 def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
@@ -204,7 +215,9 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
     if search.values is None or found < search.level_values[level.name]:
         search.values = _read(day, solver)
         search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
-    _log.debug("cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds)
+    _log.debug(
+        "cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds
+    )
     if status == cp_model.OPTIMAL:
         return found
     return math.ceil(solver.best_objective_bound - 1e-6)
@@ -246,7 +259,9 @@ def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
         fixed = {**search.found_at, name: values[middle]}
         following = _NEXT.get(name)
         outcome = solve_level(relaxed, following, fixed, time_limit_s=seconds)
-        _log.debug("probe %s <= %s: %s (%.2fs given)", name, values[middle], outcome.status, seconds)
+        _log.debug(
+            "probe %s <= %s: %s (%.2fs given)", name, values[middle], outcome.status, seconds
+        )
         if outcome.status is MipStatus.INFEASIBLE:
             low = middle + 1
         elif _take(search, name, outcome.solution):

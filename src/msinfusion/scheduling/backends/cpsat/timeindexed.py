@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]  # scipy ships no type stubs
 
 from msinfusion.scheduling.backends.cpsat.mip import Mip, MipStatus, solve_mip
 from msinfusion.scheduling.backends.cpsat.timeindexed_build import TimeIndexedDay
@@ -75,7 +75,9 @@ def _visit_rows(day: TimeIndexedDay, visits: npt.NDArray[np.int64]) -> sparse.cs
     position = {int(number): i for i, number in enumerate(day.free)}
     rows = np.asarray([position[int(v)] for v in visits], dtype=np.int64)
     ones = np.ones(len(visits))
-    return sparse.csr_array((ones, (rows, np.arange(len(visits)))), shape=(len(day.free), len(visits)))
+    return sparse.csr_array(
+        (ones, (rows, np.arange(len(visits)))), shape=(len(day.free), len(visits))
+    )
 
 
 def build_level(
@@ -176,7 +178,7 @@ def solve_level(
     bound = None if result.bound is None or level is None else result.bound + offset
     solution = None
     if result.x is not None:
-        chosen = np.flatnonzero(keep)[result.x[: int(keep.sum())] > 0.5]  # noqa: PLR2004
+        chosen = np.flatnonzero(keep)[result.x[: int(keep.sum())] > 0.5]
         solution = read_solution(day, chosen)
         if bound is not None and level is not None:
             bound = min(bound, solution.levels[level])  # never above a value it reached

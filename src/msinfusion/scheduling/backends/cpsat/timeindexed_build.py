@@ -9,11 +9,11 @@ their load is added to the peak. Everything is in whole minutes from the opening
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]  # scipy ships no type stubs
 
 from msinfusion.scheduling.backends.cpsat.variables import DayVars
 from msinfusion.scheduling.timeline import (
@@ -80,7 +80,8 @@ def _slot_reduce(values: IntArray, step: int, slots: int, *, low: bool) -> IntAr
     padded = np.full(slots * step, values[-1] if len(values) else 0, dtype=np.int64)
     padded[: len(values)] = values
     grid = padded.reshape(slots, step)
-    return grid.min(axis=1) if low else grid.max(axis=1)
+    reduced: IntArray = grid.min(axis=1) if low else grid.max(axis=1)
+    return reduced
 
 
 def _slot_profile(day: DayVars, number: int, step: int) -> tuple[int, IntArray]:
@@ -92,80 +93,94 @@ def _slot_profile(day: DayVars, number: int, step: int) -> tuple[int, IntArray]:
     return shape.length // step, demand
 
 
+@dataclass(slots=True)
+class _Parts:
+    """Column and matrix pieces gathered visit by visit."""
+
+    count: int = 0
+    rows_c: list[IntArray] = field(default_factory=list)
+    cols_c: list[IntArray] = field(default_factory=list)
+    rows_l: list[IntArray] = field(default_factory=list)
+    cols_l: list[IntArray] = field(default_factory=list)
+    data_l: list[IntArray] = field(default_factory=list)
+    visit: list[IntArray] = field(default_factory=list)
+    cls: list[IntArray] = field(default_factory=list)
+    slot: list[IntArray] = field(default_factory=list)
+    wait: list[IntArray] = field(default_factory=list)
+    late: list[IntArray] = field(default_factory=list)
+
+
+def _add_columns(day: DayVars, number: int, slots: int, parts: _Parts) -> None:
+    """The columns of one free visit: each compatible class x each start slot it may use."""
+    problem, step = day.problem, whole_minutes(day.problem.slot)
+    v = day.visits[number]
+    low = earliest_start(problem, v.visit) // step
+    high = latest_start(problem, v.visit) // step
+    if low > high:  # cannot fit today: no column, never booked (as in ``variables``)
+        return
+    length, demand = _slot_profile(day, number, step)
+    starts = np.arange(low, high + 1, dtype=np.int64)
+    busy = np.flatnonzero(demand)
+    offsets = np.arange(length, dtype=np.int64)
+    closes = problem.minute(problem.closes)
+    for cls in sorted(v.presence):
+        ids = np.arange(parts.count, parts.count + len(starts), dtype=np.int64)
+        parts.count += len(starts)
+        parts.rows_c.append((cls * slots + starts[:, None] + offsets[None, :]).ravel())
+        parts.cols_c.append(np.repeat(ids, length))
+        parts.rows_l.append((starts[:, None] + busy[None, :]).ravel())
+        parts.cols_l.append(np.repeat(ids, len(busy)))
+        parts.data_l.append(np.tile(demand[busy], len(starts)))
+        parts.visit.append(np.full(len(starts), number, dtype=np.int64))
+        parts.cls.append(np.full(len(starts), cls, dtype=np.int64))
+        parts.slot.append(starts)
+        parts.wait.append(np.maximum(0, starts * step - v.start_by))
+        parts.late.append(np.maximum(0, (starts + length) * step - closes))
+
+
+def _cat(pieces: list[IntArray]) -> IntArray:
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+
 def build_time_indexed(day: DayVars) -> TimeIndexedDay:
     """The time-indexed matrices of ``day`` (the CP-SAT variables must already exist)."""
     problem, step = day.problem, whole_minutes(day.problem.slot)
     closes = problem.minute(problem.closes)
-    ends = [horizon(problem)] + [
-        v.start + v.shape.length for v in day.visits if isinstance(v.start, int)
-    ]
+    pinned = [(v, v.start) for v in day.visits if isinstance(v.start, int)]
+    ends = [horizon(problem)] + [start + v.shape.length for v, start in pinned]
     slots = -(-max(ends) // step)
     units, pinned_load, most = _per_minute(day, slots * step)
-    rows_c: list[IntArray] = []
-    rows_l: list[IntArray] = []
-    cols_c: list[IntArray] = []
-    cols_l: list[IntArray] = []
-    data_l: list[IntArray] = []
-    visit_of: list[IntArray] = []
-    cls_of: list[IntArray] = []
-    slot_of: list[IntArray] = []
-    wait_of: list[IntArray] = []
-    late_of: list[IntArray] = []
     chair_busy = np.zeros((len(day.classes), slots * step), dtype=np.int64)
-    free: list[int] = []
-    mandatory: list[bool] = []
-    pinned_wait = pinned_late = 0
-    count = 0
-    for number, v in enumerate(day.visits):
-        if isinstance(v.start, int):
-            (cls,) = v.presence
-            chair_busy[cls, v.start : v.start + v.shape.length] += 1
-            pinned_wait += int(v.wait) if isinstance(v.wait, int) else 0
-            pinned_late = max(pinned_late, v.start + v.shape.length - closes)
-            continue
-        free.append(number)
-        mandatory.append(v.visit.mandatory)
-        low = earliest_start(problem, v.visit) // step
-        high = latest_start(problem, v.visit) // step
-        if low > high:  # cannot fit today: no column, never booked (as in ``variables``)
-            continue
-        length, demand = _slot_profile(day, number, step)
-        starts = np.arange(low, high + 1, dtype=np.int64)
-        busy = np.flatnonzero(demand)
-        for cls in sorted(v.presence):
-            ids = np.arange(count, count + len(starts), dtype=np.int64)
-            count += len(starts)
-            offsets = np.arange(length, dtype=np.int64)
-            rows_c.append((cls * slots + starts[:, None] + offsets[None, :]).ravel())
-            cols_c.append(np.repeat(ids, length))
-            rows_l.append((starts[:, None] + busy[None, :]).ravel())
-            cols_l.append(np.repeat(ids, len(busy)))
-            data_l.append(np.tile(demand[busy], len(starts)))
-            visit_of.append(np.full(len(starts), number, dtype=np.int64))
-            cls_of.append(np.full(len(starts), cls, dtype=np.int64))
-            slot_of.append(starts)
-            wait_of.append(np.maximum(0, starts * step - v.start_by))
-            late_of.append(np.maximum(0, (starts + length) * step - closes))
+    for v, start in pinned:
+        (cls,) = v.presence
+        chair_busy[cls][start : start + v.shape.length] += 1
+    parts = _Parts()
+    free = [number for number, v in enumerate(day.visits) if not isinstance(v.start, int)]
+    for number in free:
+        _add_columns(day, number, slots, parts)
     chair_room = np.concatenate(
         [
             len(members) - _slot_reduce(chair_busy[c], step, slots, low=False)
             for c, members in enumerate(day.classes)
         ]
     )
-    empty = np.zeros(0, dtype=np.int64)
-
-    def cat(parts: list[IntArray]) -> IntArray:
-        return np.concatenate(parts) if parts else empty
-
     chair = sparse.csr_array(
-        (np.ones(len(cat(rows_c)), dtype=np.int64), (cat(rows_c), cat(cols_c))),
-        shape=(len(day.classes) * slots, count),
+        (
+            np.ones(len(_cat(parts.rows_c)), dtype=np.int64),
+            (_cat(parts.rows_c), _cat(parts.cols_c)),
+        ),
+        shape=(len(day.classes) * slots, parts.count),
     )
-    load = sparse.csr_array((cat(data_l), (cat(rows_l), cat(cols_l))), shape=(slots, count))
+    load = sparse.csr_array(
+        (_cat(parts.data_l), (_cat(parts.rows_l), _cat(parts.cols_l))), shape=(slots, parts.count)
+    )
     return TimeIndexedDay(
         columns=Columns(
-            visit=cat(visit_of), cls=cat(cls_of), slot=cat(slot_of), wait=cat(wait_of),
-            late=cat(late_of),
+            visit=_cat(parts.visit),
+            cls=_cat(parts.cls),
+            slot=_cat(parts.slot),
+            wait=_cat(parts.wait),
+            late=_cat(parts.late),
         ),
         chair=chair,
         chair_room=chair_room,
@@ -174,7 +189,7 @@ def build_time_indexed(day: DayVars) -> TimeIndexedDay:
         pinned_peak=_slot_reduce(pinned_load, step, slots, low=False),
         most_units=most,
         free=np.asarray(free, dtype=np.int64),
-        mandatory=np.asarray(mandatory, dtype=np.bool_),
-        pinned_wait=pinned_wait,
-        pinned_late=max(0, pinned_late),
+        mandatory=np.asarray([day.visits[n].visit.mandatory for n in free], dtype=np.bool_),
+        pinned_wait=sum(v.wait for v, _ in pinned if isinstance(v.wait, int)),
+        pinned_late=max([0, *(start + v.shape.length - closes for v, start in pinned)]),
     )
