@@ -99,3 +99,37 @@ def solve_mip(mip: Mip, *, time_limit_s: float) -> MipResult:
         bound = integer_bound(objective) if bound is None else max(bound, integer_bound(objective))
         return MipResult(status=MipStatus.OPTIMAL, x=x, objective=objective, bound=bound)
     return MipResult(status=MipStatus.FEASIBLE, x=x, objective=objective, bound=bound)
+
+
+def step_form(mip: Mip, block: npt.NDArray[np.int64]) -> tuple[Mip, sparse.csr_array]:
+    """The same programme in cumulative ("step") variables; returns it and ``D`` with x = D z.
+
+    Consecutive variables with the same ``block`` id (one visit in one chair class, by start)
+    become ``z_j = x_first + ... + x_j`` ("started by slot j"); ids < 0 stay as they are. A
+    chair or load row of a visit then has two non-zeros (``+1`` where it starts, ``-1`` where
+    it ends) instead of one per slot, and branching on ``z`` splits "starts by s" from "after".
+    ``D`` is invertible and integral both ways, so the feasible integer points, the objective
+    values and the LP bound are the same: ``x >= 0`` becomes the rows ``D z >= 0``.
+    """
+    n = len(mip.c)
+    same = np.zeros(n, dtype=np.bool_)
+    same[1:] = (block[1:] == block[:-1]) & (block[1:] >= 0)
+    rows = np.concatenate([np.arange(n), np.flatnonzero(same)])
+    cols = np.concatenate([np.arange(n), np.flatnonzero(same) - 1])
+    data = np.concatenate([np.ones(n), -np.ones(int(same.sum()))])
+    d = sparse.csr_array((data, (rows, cols)), shape=(n, n))
+    a = (mip.a @ d).tocsr()
+    a.eliminate_zeros()
+    stepped = np.flatnonzero(block >= 0)
+    monotone = d[stepped]
+    return (
+        Mip(
+            c=d.T @ mip.c,
+            a=sparse.vstack([a, monotone], format="csr"),
+            row_low=np.concatenate([mip.row_low, np.zeros(len(stepped))]),
+            row_high=np.concatenate([mip.row_high, np.full(len(stepped), np.inf)]),
+            low=mip.low,
+            high=mip.high,
+        ),
+        d,
+    )

@@ -30,13 +30,13 @@ value found cannot be used, so its column is left out (the total waiting stays o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse  # type: ignore[import-untyped]  # scipy ships no type stubs
 
-from msinfusion.scheduling.backends.cpsat.mip import Mip, MipStatus, solve_mip
+from msinfusion.scheduling.backends.cpsat.mip import Mip, MipStatus, solve_mip, step_form
 from msinfusion.scheduling.backends.cpsat.timeindexed_build import TimeIndexedDay
 
 LEVELS = ("visits_booked", "overtime_min", "total_wait_min", "peak_nurse_load")
@@ -165,7 +165,12 @@ def _late_rows(day: TimeIndexedDay, keep: npt.NDArray[np.bool_]) -> sparse.csr_a
 
 
 def solve_level(
-    day: TimeIndexedDay, level: str | None, fixed: Mapping[str, int], *, time_limit_s: float
+    day: TimeIndexedDay,
+    level: str | None,
+    fixed: Mapping[str, int],
+    *,
+    time_limit_s: float,
+    steps: bool = True,
 ) -> LevelOutcome:
     """HiGHS's bound for ``level`` (with its constants) and its solution, if any. With
     ``level`` None it only looks for a point that keeps every ``fixed`` level at its value."""
@@ -173,7 +178,16 @@ def solve_level(
     if built is None:
         return LevelOutcome(status=MipStatus.INFEASIBLE, bound=None, solution=None)
     mip, keep = built
-    result = solve_mip(mip, time_limit_s=time_limit_s)
+    cols = day.columns
+    block = np.full(len(mip.c), -1, dtype=np.int64)
+    block[: int(keep.sum())] = (cols.visit * len(day.chair_room) + cols.cls)[keep]
+    if steps:
+        stepped, d = step_form(mip, block)
+        result = solve_mip(stepped, time_limit_s=time_limit_s)
+        if result.x is not None:
+            result = replace(result, x=d @ np.round(result.x))
+    else:
+        result = solve_mip(mip, time_limit_s=time_limit_s)
     offset = {"visits_booked": len(day.free), "total_wait_min": day.pinned_wait}.get(level or "", 0)
     bound = None if result.bound is None or level is None else result.bound + offset
     solution = None
