@@ -73,6 +73,7 @@ _log = logging.getLogger(__name__)
 
 _SETUP_MARGIN = 0.05  # seconds per level: CP-SAT's model copy and presolve start-up
 _MIN_LEVEL_TIME = 0.05
+_MIN_MIP_TIME = 0.2  # seconds: below this HiGHS cannot even solve the root LP at 30 chairs
 _CP_FIRST = 0.25  # share of a level's time for the first CP-SAT phase
 _CP_LAST = 0.15  # share kept for the last CP-SAT phase when the MIP leaves a gap
 # levels where CP-SAT's first phase never closed a gap at 30 or 60 chairs and the MIP did
@@ -158,7 +159,8 @@ def _solve_level(search: _Search, level: Level, share: float) -> tuple[int, int]
         return solved, solved
     bound: int | Schedule = 0
     if search.relaxed is None or level.name not in _MIP_FIRST:
-        bound = _run_cpsat(search, level, share * _CP_FIRST if search.relaxed else share)
+        first = max(share * _CP_FIRST, min(share, _MIN_MIP_TIME)) if search.relaxed else share
+        bound = _run_cpsat(search, level, first)
     if isinstance(bound, Schedule):
         return bound
     found = search.level_values.get(level.name) if search.values is not None else None
@@ -232,7 +234,7 @@ def _mip_phase(search: _Search, level: Level, bound: int, mip_deadline: float) -
     relaxed = search.relaxed
     assert relaxed is not None
     name = level.name
-    if name in _OPTIMISED:
+    if name in _OPTIMISED and mip_deadline - time.monotonic() >= _MIN_MIP_TIME:
         seconds = mip_deadline - time.monotonic()
         outcome = solve_level(
             relaxed,
@@ -260,7 +262,7 @@ def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
     low, high = 0, len(values) - 1  # values[high] is reached; below values[low] is impossible
     while low < high:
         seconds = mip_deadline - time.monotonic()
-        if seconds < _MIN_LEVEL_TIME:
+        if seconds < _MIN_MIP_TIME:
             break
         middle = (low + high) // 2 if name == "overtime_min" else high - max(1, (high - low) // 4)
         fixed = {**search.found_at, name: values[middle]}
