@@ -1,6 +1,6 @@
 """The CP-SAT back end, split as in PyJobShop: variables, constraints, objective, solve.
 
-The only place in msinfusion that imports OR-Tools.
+The only place in msinfusion that imports OR-Tools; also the time-indexed MIP (HiGHS via scipy).
 """
 
 from __future__ import annotations

@@ -32,9 +32,15 @@ from datetime import timedelta
 from ortools.sat.python import cp_model
 
 from msinfusion.errors import SchedulingError
-from msinfusion.scheduling.assignment import Assignment
 from msinfusion.scheduling.backends.cpsat.mip import MipStatus
 from msinfusion.scheduling.backends.cpsat.objective import Level, build_levels
+from msinfusion.scheduling.backends.cpsat.solver_values import (
+    Values,
+    add_hint,
+    assignments_of,
+    read_values,
+    values_of,
+)
 from msinfusion.scheduling.backends.cpsat.timeindexed import (
     LevelOutcome,
     LevelSolution,
@@ -45,13 +51,11 @@ from msinfusion.scheduling.backends.cpsat.timeindexed_build import (
     TimeIndexedDay,
     build_time_indexed,
 )
-from msinfusion.scheduling.backends.cpsat.variables import DayVars, VisitVars, build_variables
+from msinfusion.scheduling.backends.cpsat.variables import DayVars, build_variables
 from msinfusion.scheduling.backends.greedy import solve_greedy
 from msinfusion.scheduling.check import check_schedule
-from msinfusion.scheduling.colouring import Stay, assign_chairs
-from msinfusion.scheduling.problem import ChairId, DayProblem, VisitId
+from msinfusion.scheduling.problem import DayProblem
 from msinfusion.scheduling.schedule import Schedule, SolveStatus
-from msinfusion.scheduling.timeline import whole_minutes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,9 +69,6 @@ class CpSatOptions:
     warm_start: bool = True
     mip_bound: bool = True
 
-
-# (visit index, booked, slot index, chair class) for every visit that is not pinned
-_Values = dict[int, tuple[bool, int, int]]
 
 _log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class _Search:
     levels: tuple[Level, ...]
     relaxed: TimeIndexedDay | None
     solver: cp_model.CpSolver
-    values: _Values | None = None
+    values: Values | None = None
     level_values: dict[str, int] = field(default_factory=dict)
     found_at: dict[str, int] = field(default_factory=dict)
     solved_next: tuple[dict[str, int], str, LevelOutcome] | None = None
@@ -116,7 +117,7 @@ def solve_cpsat(
         solver=solver,
     )
     if options.warm_start:
-        _hint(day, _values_of(day, hint or solve_greedy(problem)))
+        add_hint(day, values_of(day, hint or solve_greedy(problem)))
     gaps: list[tuple[str, float]] = []
     for number, level in enumerate(levels):
         share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
@@ -137,12 +138,12 @@ def solve_cpsat(
         search.found_at[level.name] = found
         day.model.add(level.expression <= found)
         assert search.values is not None
-        _hint(day, search.values)
+        add_hint(day, search.values)
     assert search.values is not None
     first_open = next((gap for _, gap in gaps if gap > 0), 0.0)
     return Schedule(
         problem=problem,
-        assignments=_assignments(day, search.values),
+        assignments=assignments_of(day, search.values),
         status=SolveStatus.OPTIMAL if first_open == 0 else SolveStatus.FEASIBLE,
         solver="cpsat",
         bound_gap=round(first_open, 4),
@@ -209,7 +210,7 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
     """CP-SAT on ``level`` for ``seconds``; keeps a better schedule; returns its proven bound."""
     day, solver = search.day, search.solver
     if search.values is not None:
-        _hint(day, search.values)
+        add_hint(day, search.values)
     solver.parameters.max_time_in_seconds = max(_MIN_LEVEL_TIME, seconds)
     day.model.minimize(level.expression)
     status = solver.solve(day.model)
@@ -219,7 +220,7 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
         return 0
     found = round(solver.objective_value)
     if search.values is None or found < search.level_values[level.name]:
-        search.values = _read(day, solver)
+        search.values = read_values(day, solver)
         search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
     _log.debug(
         "cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds
@@ -294,7 +295,7 @@ def _take(search: _Search, level: str, solution: LevelSolution | None) -> bool:
     if search.values is not None and solution.levels[level] >= search.level_values[level]:
         return solution.levels[level] == search.level_values[level]
     try:
-        placed = _assignments(search.day, solution.values)
+        placed = assignments_of(search.day, solution.values)
     except SchedulingError:
         return False
     if check_schedule(search.day.problem, placed):
@@ -328,79 +329,3 @@ def _no_schedule(problem: DayProblem, status: object, name: str) -> Schedule:
         bound_gap=None,
         message=reason,
     )
-
-
-def _read(day: DayVars, solver: cp_model.CpSolver) -> _Values:
-    values: _Values = {}
-    for number, v in enumerate(day.visits):
-        if v.slot_index is None:
-            continue
-        booked = bool(solver.value(v.booked))
-        cls = next((c for c, lit in v.presence.items() if solver.value(lit)), -1)
-        values[number] = (booked, solver.value(v.slot_index), cls)
-    return values
-
-
-def _values_of(day: DayVars, schedule: Schedule) -> _Values:
-    """Solver values of an existing schedule (the warm start)."""
-    step = whole_minutes(day.problem.slot)
-    chair_class = {
-        day.problem.chairs[i].id: c for c, members in enumerate(day.classes) for i in members
-    }
-    values: _Values = {}
-    for number, v in enumerate(day.visits):
-        if v.slot_index is None:
-            continue
-        placed = schedule.assignment(v.visit.id)
-        if placed is None:
-            values[number] = (False, 0, -1)
-        else:
-            minute = day.problem.minute(placed.start)
-            values[number] = (True, minute // step, chair_class[placed.chair_id])
-    return values
-
-
-def _hint(day: DayVars, values: _Values) -> None:
-    day.model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in ortools 9.15
-    for number, (booked, index, cls) in values.items():
-        v = day.visits[number]
-        assert v.slot_index is not None
-        if not isinstance(v.booked, int):
-            day.model.add_hint(v.booked, booked)
-        if booked:
-            day.model.add_hint(v.slot_index, index)
-        for c, lit in v.presence.items():
-            if not isinstance(lit, int) and lit is not v.booked:
-                day.model.add_hint(lit, c == cls)
-
-
-def _assignments(day: DayVars, values: _Values) -> tuple[Assignment, ...]:
-    problem, step = day.problem, whole_minutes(day.problem.slot)
-    stays: dict[int, list[tuple[VisitVars, Stay]]] = {c: [] for c in range(len(day.classes))}
-    for number, v in enumerate(day.visits):
-        if v.visit.pin is not None:
-            start = problem.minute(v.visit.pin.start)
-            cls, chair = next(iter(v.presence)), v.visit.pin.chair_id
-        else:
-            booked, index, cls = values[number]
-            if not booked:
-                continue
-            start, chair = index * step, None
-        stay = Stay(
-            visit_id=v.visit.id, start=start, end=start + v.shape.length, pinned_chair=chair
-        )
-        stays[cls].append((v, stay))
-    placed: list[Assignment] = []
-    for cls, members in stays.items():
-        chairs = [ChairId(problem.chairs[i].id) for i in day.classes[cls]]
-        chosen = assign_chairs([stay for _, stay in members], chairs)
-        for v, stay in members:
-            pin = v.visit.pin
-            moment = pin.start if pin is not None else problem.at_minute(stay.start)
-            placed.append(
-                Assignment(
-                    visit_id=VisitId(v.visit.id), chair_id=chosen[stay.visit_id], start=moment
-                )
-            )
-    order = {v.id: i for i, v in enumerate(problem.visits)}
-    return tuple(sorted(placed, key=lambda a: order[a.visit_id]))

@@ -37,12 +37,10 @@ import numpy.typing as npt
 from scipy import sparse  # type: ignore[import-untyped]  # scipy ships no type stubs
 
 from msinfusion.scheduling.backends.cpsat.mip import Mip, MipStatus, solve_mip, step_form
+from msinfusion.scheduling.backends.cpsat.solver_values import Values
 from msinfusion.scheduling.backends.cpsat.timeindexed_build import TimeIndexedDay
 
 LEVELS = ("visits_booked", "overtime_min", "total_wait_min", "peak_nurse_load")
-
-# (booked, start slot, chair class) per free visit number, the solver values of ``solve``
-Values = dict[int, tuple[bool, int, int]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
