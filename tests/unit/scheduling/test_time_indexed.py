@@ -17,7 +17,6 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msinfusion.errors import SchedulingError
 from msinfusion.scheduling import (
     Assignment,
     Chair,
@@ -35,7 +34,6 @@ from msinfusion.scheduling.backends.cpsat.timeindexed import LEVELS, solve_level
 from msinfusion.scheduling.backends.cpsat.timeindexed_build import build_time_indexed
 from msinfusion.scheduling.backends.cpsat.variables import build_variables
 from msinfusion.scheduling.check import check_schedule, measure
-from msinfusion.scheduling.colouring import Stay, assign_chairs
 from msinfusion.scheduling.problem import Pin
 from tests.unit.scheduling.helpers import DAY, FAST, OPENS, at, day, visit
 
@@ -53,36 +51,24 @@ def _objective(problem: DayProblem, placed: list[Assignment]) -> Objective:
 
 
 def brute_force(problem: DayProblem) -> Objective | None:
-    """The lexicographic optimum over every booking (identical chairs), or None if none."""
+    """The lexicographic optimum over every booking (each visit unbooked, or at any grid start
+    in any chair, chairs not coloured), kept only if ``check()`` passes; None if none does."""
     step = int(problem.slot / timedelta(minutes=1))
     end = problem.minute(problem.latest_end)
-    chairs = [ChairId(c.id) for c in problem.chairs]
-    options = []
+    options: list[list[tuple[int, ChairId] | None]] = []
     for v in problem.visits:
         if v.pin is not None:
-            options.append([problem.minute(v.pin.start)])
-        else:
-            length = int(v.chair_time / timedelta(minutes=1))
-            options.append([None, *range(0, end - length + 1, step)])
-    best: Objective | None = None
-    for starts in itertools.product(*options):
-        stays = [
-            Stay(
-                visit_id=VisitId(v.id),
-                start=s,
-                end=s + int(v.chair_time / timedelta(minutes=1)),
-                pinned_chair=v.pin.chair_id if v.pin is not None else None,
-            )
-            for v, s in zip(problem.visits, starts, strict=True)
-            if s is not None
-        ]
-        try:
-            chosen = assign_chairs(stays, chairs)
-        except SchedulingError:
+            options.append([(problem.minute(v.pin.start), v.pin.chair_id)])
             continue
+        length = int(v.chair_time / timedelta(minutes=1))
+        starts = range(0, end - length + 1, step)
+        options.append([None, *((s, ChairId(c.id)) for s in starts for c in problem.chairs)])
+    best: Objective | None = None
+    for choice in itertools.product(*options):
         placed = [
-            Assignment(visit_id=s.visit_id, chair_id=chosen[s.visit_id], start=at(s.start))
-            for s in stays
+            Assignment(visit_id=VisitId(v.id), chair_id=picked[1], start=at(picked[0]))
+            for v, picked in zip(problem.visits, choice, strict=True)
+            if picked is not None
         ]
         if check_schedule(problem, placed):
             continue
@@ -93,7 +79,8 @@ def brute_force(problem: DayProblem) -> Objective | None:
 
 @st.composite
 def tiny_days(draw: st.DrawFn) -> DayProblem:
-    """1-3 visits on 1-2 identical chairs, a 60-min day; off-grid nurse shifts and pins."""
+    """1-3 visits on 1-2 chairs (two classes when one is a bed), a 60-min day; off-grid nurse
+    shifts and started visits."""
     nurses = tuple(
         Nurse(
             id=NurseId(f"n{i}"),
@@ -116,10 +103,20 @@ def tiny_days(draw: st.DrawFn) -> DayProblem:
                 mandatory=draw(st.booleans()) and i == 0,
             )
         )
+    chairs = (Chair(id=ChairId("c0")),)
+    if draw(st.booleans()):  # a second chair, perhaps a bed that the last visit needs
+        bed = draw(st.booleans())
+        chairs += (Chair(id=ChairId("c1"), attributes=frozenset({"bed"}) if bed else frozenset()),)
+        if bed and draw(st.booleans()):
+            visits[-1] = replace(visits[-1], requires=frozenset({"bed"}))
     not_before = None
     if draw(st.booleans()):  # the first visit started at minute 0 or 3, off the grid
         visits[0] = replace(
-            visits[0], pin=Pin(chair_id=ChairId("c0"), start=at(draw(st.sampled_from([0, 3]))))
+            visits[0],
+            pin=Pin(
+                chair_id=ChairId("c1" if visits[0].requires else "c0"),
+                start=at(draw(st.sampled_from([0, 3]))),
+            ),
         )
         not_before = at(5)
     return DayProblem(
@@ -127,7 +124,7 @@ def tiny_days(draw: st.DrawFn) -> DayProblem:
         opens=OPENS,
         closes=at(40),
         latest_end=at(60),
-        chairs=tuple(Chair(id=ChairId(f"c{i}")) for i in range(draw(st.integers(1, 2)))),
+        chairs=chairs,
         nurses=nurses,
         visits=tuple(visits),
         nurse_ratio=draw(st.sampled_from([2, 4])),
