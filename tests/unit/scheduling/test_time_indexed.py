@@ -11,12 +11,14 @@ schedule that passes ``check()`` and has that optimum.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from msinfusion.catalog import shipped_catalog
 from msinfusion.scheduling import (
     Assignment,
     Chair,
@@ -34,6 +36,7 @@ from msinfusion.scheduling.backends.cpsat.timeindexed import LEVELS, solve_level
 from msinfusion.scheduling.backends.cpsat.timeindexed_build import build_time_indexed
 from msinfusion.scheduling.backends.cpsat.variables import build_variables
 from msinfusion.scheduling.check import check_schedule, measure
+from msinfusion.scheduling.generator import generate_day
 from msinfusion.scheduling.problem import Pin
 from tests.unit.scheduling.helpers import DAY, FAST, OPENS, at, day, visit
 
@@ -235,3 +238,28 @@ def test_a_started_visit_off_the_grid_takes_its_chair_and_nurse_minutes() -> Non
     )
     assert wait.status is MipStatus.OPTIMAL
     assert wait.bound == 3 + 35  # a's own 3 minutes after its 08:00 start_by, then b's 35
+
+
+def test_without_the_mip_cpsat_alone_reaches_the_same_hand_worked_optimum() -> None:
+    problem = day(
+        [visit("a", 60), visit("b", 60), visit("c", 60)],
+        chairs=2,
+        nurses=2,
+        closes=240,
+        latest_end=300,
+    )
+    schedule = solve_cpsat(problem, replace(FAST, mip_bound=False))
+    assert schedule.check() == ()
+    assert _objective(problem, list(schedule.assignments)) == (0, 0, 60, 8)
+
+
+def test_the_mip_phases_keep_the_time_limit_at_60_chairs() -> None:
+    problem = generate_day(
+        chairs=60, seed=0, day=date(2026, 3, 2), zone=UTC, catalog=shipped_catalog()
+    )
+    started = time.monotonic()
+    schedule = solve_cpsat(problem, CpSatOptions(time_limit=timedelta(seconds=3), num_workers=2))
+    # model building and every HiGHS call included; 1 s of slack for a loaded 2-core machine
+    assert time.monotonic() - started < 4.0
+    assert schedule.check() == ()
+    assert [name for name, _ in schedule.level_gaps] == list(LEVELS)
