@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from msinfusion.application.ports import UnitOfWork
+from msinfusion.application.ports import StoredSnapshot, UnitOfWork
 from msinfusion.application.session_summary import summarise
 from msinfusion.application.session_views import ViewMemo
 from msinfusion.catalog.model import Protocol
@@ -41,6 +42,7 @@ from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
+    InvalidEvent,
     ProtocolNotFound,
     RecordNotFound,
     SessionNotFound,
@@ -56,7 +58,10 @@ from msinfusion.session.codec import event_from_dict, event_to_dict
 from msinfusion.session.commands import CheckIn, Command
 from msinfusion.session.events import Event, SessionCheckedIn
 from msinfusion.session.interchange import command_from_dict, command_to_dict
+from msinfusion.session.snapshot import SNAPSHOT_SCHEMA, chart_from_dict, chart_to_dict
 from msinfusion.session.state import SessionState, Status
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -66,6 +71,11 @@ RETRIES_WITHOUT_EXPECTED_VERSION = 5
 
 MAX_CACHED_STREAMS = 2_048
 """Streams a process keeps decoded and folded (a centre's day is a few dozen)."""
+
+SNAPSHOT_EVERY = 100
+"""A command whose events take the stream past a multiple of this stores a snapshot in its
+transaction (ADR 0005): a cold read folds at most this many events after the snapshot, and a
+snapshot's write (the whole chart) is paid once per this many events, not on every command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +189,12 @@ class SessionStreams:
         *,
         policy: ChartingPolicy | None = None,
         max_streams: int = MAX_CACHED_STREAMS,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self._catalog = catalog
         self._policy = policy or ChartingPolicy()
         self._max_streams = max_streams
+        self._snapshot_every = snapshot_every
         self._cache: OrderedDict[str, Stream] = OrderedDict()
         self._written: weakref.WeakKeyDictionary[UnitOfWork, set[str]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -199,34 +211,63 @@ class SessionStreams:
         """The stream with every stored event, reading only those the cache lacks.
 
         A cached stream is used only if its last event is still the stored one at its
-        version (one query either way); a stream this transaction appended to is not cached."""
+        version (one query either way); without one, the stored snapshot is used by the same
+        rule (one query more), else the stream is read from the start. A stream this
+        transaction appended to is not cached."""
         with self._lock:
             cached = self._cache.get(session_id)
             if cached is not None:
                 self._cache.move_to_end(session_id)
-        stored: list[dict[str, Any]] = []
-        if cached is not None:
-            stored = uow.events.read(session_id, after_version=cached.version - 1)
-            if not stored or event_from_dict(dict(stored[0])) != cached.last_stored:
-                self.forget(session_id)  # the store no longer holds what was cached
-                cached = None
-            else:
-                del stored[0]
-        if cached is None:
+        base, stored = (None, []) if cached is None else self._tail_after(uow, session_id, cached)
+        if cached is not None and base is None:
+            self.forget(session_id)  # the store no longer holds what was cached
+        if base is None:
+            base, stored = self._from_snapshot(uow, session_id)
+        if base is None:
             stored = uow.events.read(session_id)
-        base = cached or Stream()
-        if not stored:
-            if cached is None:
+            if not stored:
                 _require_session(uow, session_id)
-            return base
-        entries = entries_of(stored, first_sequence=base.version + 1)
-        protocol = base.protocol or self._protocol_of(
-            tuple(e for entry in entries for e in entry.stored)
-        )
-        stream = base.followed_by(extend(base.chart, entries, protocol), protocol)
-        if not self._has_written(uow, session_id):  # only committed rows are cached
-            self.remember(session_id, stream)
-        return stream
+                return Stream()
+            base = Stream()
+        if stored:
+            entries = entries_of(stored, first_sequence=base.version + 1)
+            protocol = base.protocol or self._protocol_of(
+                tuple(e for entry in entries for e in entry.stored)
+            )
+            base = base.followed_by(extend(base.chart, entries, protocol), protocol)
+        if base is not cached and not self._has_written(uow, session_id):
+            self.remember(session_id, base)  # only committed rows are cached
+        return base
+
+    @staticmethod
+    def _tail_after(
+        uow: UnitOfWork, session_id: str, stream: Stream
+    ) -> tuple[Stream | None, list[dict[str, Any]]]:
+        """``stream`` and the events stored after it, if its last event is still the stored
+        one at its version; else ``(None, [])``."""
+        stored = uow.events.read(session_id, after_version=stream.version - 1)
+        if not stored or event_from_dict(dict(stored[0])) != stream.last_stored:
+            return None, []
+        return stream, stored[1:]
+
+    def _from_snapshot(
+        self, uow: UnitOfWork, session_id: str
+    ) -> tuple[Stream | None, list[dict[str, Any]]]:
+        """The stored snapshot as a stream and the events after it, validated as the cache
+        is; ``(None, [])`` when there is none, or it is of another schema, unreadable or no
+        longer matches the stored events (then the caller replays)."""
+        found = uow.snapshots.get(session_id)
+        if found is None or found.schema_version != SNAPSHOT_SCHEMA or found.version < 1:
+            return None, []
+        try:
+            chart = chart_from_dict(found.payload)
+        except InvalidEvent as error:
+            log.warning("session snapshot %s not read, replaying: %s", session_id, error.message)
+            return None, []
+        if chart.version != found.version:
+            return None, []
+        protocol = self._protocol_of(e for entry in chart.entries[:2] for e in entry.stored)
+        return self._tail_after(uow, session_id, Stream(chart, protocol))
 
     def decide_in(
         self,
@@ -268,6 +309,15 @@ class SessionStreams:
                 self.forget(session_id)
                 raise
             uow.sessions.save(summarise(session_id, chart.state, protocol))
+            if self._is_snapshot_due(stream.version, chart.version):
+                uow.snapshots.put(
+                    StoredSnapshot(
+                        stream_id=session_id,
+                        version=chart.version,
+                        schema_version=SNAPSHOT_SCHEMA,
+                        payload=chart_to_dict(chart),
+                    )
+                )
         after = stream.followed_by(chart, protocol)
         return Decision(
             session_id=session_id,
@@ -276,6 +326,12 @@ class SessionStreams:
             new_events=new_events,
             command=charted,
         )
+
+    def _is_snapshot_due(self, before: int, after: int) -> bool:
+        """Whether a command taking a stream from ``before`` to ``after`` events crosses a
+        multiple of ``snapshot_every`` (0: never)."""
+        every = self._snapshot_every
+        return every > 0 and after // every > before // every
 
     def remember(self, session_id: str, stream: Stream | Decision) -> None:
         """Cache a committed stream (a newer cached one wins)."""
@@ -302,7 +358,7 @@ class SessionStreams:
         with self._lock:
             return session_id in self._written.get(uow, ())
 
-    def _protocol_of(self, events: Sequence[Event]) -> Protocol | None:
+    def _protocol_of(self, events: Iterable[Event]) -> Protocol | None:
         """The protocol named by the stream's check-in (None if unknown to this catalog)."""
         for event in events:
             if isinstance(event, SessionCheckedIn):

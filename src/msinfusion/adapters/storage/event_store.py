@@ -11,16 +11,17 @@ loser's events are not stored and its unit of work must be rolled back.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.chain import EVENT_FIELDS, row_hash, stream_tail
-from msinfusion.adapters.storage.tables import session_events
-from msinfusion.application.ports import Clock, StoredEvent
+from msinfusion.adapters.storage.tables import session_events, session_snapshots
+from msinfusion.application.ports import Clock, StoredEvent, StoredSnapshot
 from msinfusion.errors import ConcurrencyError, InvalidEvent
 
 
@@ -112,3 +113,45 @@ class SqlEventStore:
             return self.version(stream_id)
         with self._engine.connect() as connection:
             return self._version_on(connection, stream_id)
+
+
+class SqlSnapshotStore:
+    """Implements ``SnapshotStore``: one ``session_snapshots`` row per stream, replaced whole.
+
+    The document is compact JSON text (read and written as one string: a snapshot is never
+    queried inside). Two writers of one stream's snapshot are already serialised by the
+    events they append in the same transaction (the unique ``(stream_id, version)``)."""
+
+    def __init__(self, connection: Connection, clock: Clock = _utc_now) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    def get(self, stream_id: str) -> StoredSnapshot | None:
+        table = session_snapshots
+        row = self._connection.execute(
+            select(table.c.version, table.c.schema_version, table.c.payload).where(
+                table.c.stream_id == stream_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredSnapshot(
+            stream_id=stream_id,
+            version=int(row.version),
+            schema_version=int(row.schema_version),
+            payload=json.loads(row.payload),
+        )
+
+    def put(self, snapshot: StoredSnapshot) -> None:
+        table = session_snapshots
+        values = {
+            "version": snapshot.version,
+            "schema_version": snapshot.schema_version,
+            "payload": json.dumps(snapshot.payload, separators=(",", ":"), ensure_ascii=False),
+            "written_at": self._clock(),
+        }
+        changed = self._connection.execute(
+            update(table).where(table.c.stream_id == snapshot.stream_id).values(**values)
+        )
+        if changed.rowcount == 0:
+            self._connection.execute(insert(table).values(stream_id=snapshot.stream_id, **values))
