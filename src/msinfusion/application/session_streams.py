@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from msinfusion.application.ports import StoredSnapshot, UnitOfWork
-from msinfusion.application.session_summary import summarise
+from msinfusion.application.session_summary import summarise_with_end
 from msinfusion.application.session_views import ViewMemo
 from msinfusion.catalog.model import Protocol
 from msinfusion.catalog.registry import Catalog
@@ -58,6 +58,7 @@ from msinfusion.session.codec import event_from_dict, event_to_dict
 from msinfusion.session.commands import CheckIn, Command
 from msinfusion.session.events import Event, SessionCheckedIn
 from msinfusion.session.interchange import command_from_dict, command_to_dict
+from msinfusion.session.queries import projected_end
 from msinfusion.session.snapshot import SNAPSHOT_SCHEMA, chart_from_dict, chart_to_dict
 from msinfusion.session.state import SessionState, Status
 
@@ -93,9 +94,16 @@ class Stream:
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", self.chart.version)
 
-    def followed_by(self, chart: Chart, protocol: Protocol | None) -> Stream:
-        """The next version of this stream, its views seeded from this one's."""
-        return Stream(chart, protocol, self.memo.successor())
+    def followed_by(
+        self,
+        chart: Chart,
+        protocol: Protocol | None,
+        *,
+        known_end: tuple[SessionState, datetime | None] | None = None,
+    ) -> Stream:
+        """The next version of this stream, its views seeded from this one's (and from
+        ``known_end``: a state and its projected end, when the caller computed it already)."""
+        return Stream(chart, protocol, self.memo.successor(known_end))
 
     @property
     def last_stored(self) -> Event | None:
@@ -299,6 +307,7 @@ class SessionStreams:
             require_late_reason=not from_device,
         )
         chart, new_events = record(stream.chart, charted, protocol)
+        known_end = None
         if new_events:
             stored = [event_to_dict(event) for event in new_events]
             stored[0]["command"] = command_to_dict(charted)
@@ -308,7 +317,9 @@ class SessionStreams:
             except ConcurrencyError:
                 self.forget(session_id)
                 raise
-            uow.sessions.save(summarise(session_id, chart.state, protocol))
+            end = projected_end(chart.state, protocol)  # once, for the summary and the view
+            known_end = (chart.state, end)
+            uow.sessions.save(summarise_with_end(session_id, chart.state, protocol, end))
             if self._is_snapshot_due(stream.version, chart.version):
                 uow.snapshots.put(
                     StoredSnapshot(
@@ -318,11 +329,10 @@ class SessionStreams:
                         payload=chart_to_dict(chart),
                     )
                 )
-        after = stream.followed_by(chart, protocol)
         return Decision(
             session_id=session_id,
             before=stream,
-            after=after,
+            after=stream.followed_by(chart, protocol, known_end=known_end),
             new_events=new_events,
             command=charted,
         )
