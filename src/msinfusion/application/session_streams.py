@@ -321,14 +321,7 @@ class SessionStreams:
             known_end = (chart.state, end)
             uow.sessions.save(summarise_with_end(session_id, chart.state, protocol, end))
             if self._is_snapshot_due(stream.version, chart.version):
-                uow.snapshots.put(
-                    StoredSnapshot(
-                        stream_id=session_id,
-                        version=chart.version,
-                        schema_version=SNAPSHOT_SCHEMA,
-                        payload=chart_to_dict(chart),
-                    )
-                )
+                uow.snapshots.put(_snapshot_of(session_id, chart))
         return Decision(
             session_id=session_id,
             before=stream,
@@ -336,6 +329,13 @@ class SessionStreams:
             new_events=new_events,
             command=charted,
         )
+
+    def write_snapshot_in(self, uow: UnitOfWork, session_id: str) -> int:
+        """Store a snapshot of the stream as it is now in ``uow`` (the caller commits); its
+        version. For streams written without commands' snapshots (bulk loads, imports)."""
+        stream = self.read_in(uow, session_id)
+        uow.snapshots.put(_snapshot_of(session_id, stream.chart))
+        return stream.version
 
     def _is_snapshot_due(self, before: int, after: int) -> bool:
         """Whether a command taking a stream from ``before`` to ``after`` events crosses a
@@ -409,6 +409,15 @@ def entries_of(stored: Sequence[Mapping[str, Any]], *, first_sequence: int) -> l
             last = entries[-1]
             entries[-1] = replace(last, stored=(*last.stored, event))
     return entries
+
+
+def _snapshot_of(session_id: str, chart: Chart) -> StoredSnapshot:
+    return StoredSnapshot(
+        stream_id=session_id,
+        version=chart.version,
+        schema_version=SNAPSHOT_SCHEMA,
+        payload=chart_to_dict(chart),
+    )
 
 
 def _check_in_at(chart: Chart) -> datetime | None:

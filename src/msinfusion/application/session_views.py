@@ -103,10 +103,13 @@ def build_basis(
     late_after: timedelta | None,
     seed: ViewBasis | None = None,
     known_end: tuple[SessionState, datetime | None] | None = None,
+    folded: SessionState | None = None,
 ) -> ViewBasis:
     """The basis of ``events``; from ``seed`` (an earlier version's) when its events are a
     prefix of ``events`` with the same numbers, folding only the rest. ``known_end``: a state
-    and its ``projected_end``, used when the folded state equals it (not computed twice)."""
+    and its ``projected_end``, used when the folded state equals it (not computed twice).
+    ``folded``: ``replay(events)`` when the caller holds it (a chart's state is the fold of its
+    events in clinical order), so a cold view does not fold every event a second time."""
     known = 0 if seed is None else len(seed.events)
     extends = (
         seed is not None
@@ -118,7 +121,8 @@ def build_basis(
         seed, known = None, 0
     tail, numbers = events[known:], sequences[known:]
     entries = list_timeline_entries(tail, sequences=numbers, late_after=late_after)
-    folded = replay(tail, None if seed is None else seed.folded)
+    if folded is None:
+        folded = replay(tail, None if seed is None else seed.folded)
     verbal = (() if seed is None else seed.verbal) + _verbal(numbers, tail)
     basis = ViewBasis(
         events=events,
@@ -177,6 +181,7 @@ class ViewMemo:
             late_after=late_after,
             seed=seed,
             known_end=self._known_end,
+            folded=stream.state,
         )
         with self._lock:
             return self._bases.setdefault(late_after, found)
