@@ -15,6 +15,12 @@ which must still be stored and equal to the cached one, else the stream is read 
 start. The cache keeps ``max_streams`` streams, least recently used out first. Each cached
 ``Stream`` carries the memo its views are built from (``session_views``, ADR 0003).
 
+Under the cache, the store keeps a snapshot of each long stream (``session.snapshot``, ADR
+0005): a command whose events pass a multiple of ``SNAPSHOT_EVERY`` writes the folded chart in
+its own transaction, and a stream not in the cache is read as that snapshot plus the events
+after it, validated by the same last-event rule; a snapshot that is of another schema, cannot
+be read or no longer matches falls back to a replay.
+
 Optimistic concurrency: ``expected_version=n`` refuses with ``ConcurrencyError`` unless the stream
 has exactly ``n`` events; the store's unique ``(stream, version)`` key catches a race between the
 read and the append. ``in_transaction`` is the one retry loop: without an expected version a
