@@ -30,7 +30,7 @@ from msinfusion.adapters.pumps.pcd03 import Pcd03Writer
 from msinfusion.adapters.pumps.pcd10 import Pcd10Codec
 from msinfusion.adapters.web.passwords import Argon2Hasher
 from msinfusion.adapters.web.settings import Settings
-from msinfusion.application.accounts import Accounts, PasswordHasher
+from msinfusion.application.accounts import Accounts, PasswordHasher, Principal
 from msinfusion.application.alerts import AlertUseCases
 from msinfusion.application.audit import AuditedAccess
 from msinfusion.application.browser_sessions import BrowserSessions
@@ -45,6 +45,7 @@ from msinfusion.application.monitoring import DeviceFeed
 from msinfusion.application.notices import register_notice_handlers
 from msinfusion.application.observations import JsonObservationCodec
 from msinfusion.application.ports import Clock, UnitOfWork
+from msinfusion.application.principal_cache import PrincipalCache
 from msinfusion.application.pump_dispatch import PumpDispatcher
 from msinfusion.application.pump_feed import PumpFeed
 from msinfusion.application.pump_orders import PumpOrders
@@ -176,6 +177,7 @@ def build_centre(
     new_id: Callable[[str], str] = random_id,
     login_throttle: LoginThrottle | None = None,
     live: LiveUpdates | None = None,
+    token_cache: PrincipalCache[Principal] | None = None,
 ) -> Centre:
     """Every use case, wired once (see the module docstring). The login throttle defaults to 5
     (user + address), 50 (address) and 100 (account) failed logins per 15 minutes;
@@ -205,7 +207,9 @@ def build_centre(
         jurisdiction=settings.jurisdiction,
     )
     sessions = SessionUseCases(access, streams, new_id=new_id, bus=bus, clinical=clinical)
-    accounts = Accounts(access, hasher or Argon2Hasher(), throttle, new_id=new_id)
+    accounts = Accounts(
+        access, hasher or Argon2Hasher(), throttle, new_id=new_id, token_cache=token_cache
+    )
     pump_orders, pump_feed, pump_dispatcher = build_pumps(
         settings, access, sessions, bus, new_id=new_id, clock=clock
     )

@@ -34,6 +34,7 @@ from msinfusion.application.password_policy import (
 from msinfusion.application.password_policy import check_password as _check_password
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork, read_only_unit
+from msinfusion.application.principal_cache import PrincipalCache
 from msinfusion.application.rate_limit import LoginThrottle
 from msinfusion.application.records import ApiToken, Role, User
 from msinfusion.errors import (
@@ -120,8 +121,10 @@ class Accounts:
         throttle: LoginThrottle,
         *,
         new_id: Callable[[str], str],
+        token_cache: PrincipalCache[Principal] | None = None,
     ) -> None:
         self._access = access
+        self._tokens: PrincipalCache[Principal] = token_cache or PrincipalCache()
         self._hasher = hasher
         self._throttle = throttle
         self._new_id = new_id
@@ -167,18 +170,31 @@ class Accounts:
             uow.commit()
 
     def authenticate_token(self, raw_token: str) -> Principal:
-        """The principal of an active, unrevoked token; ``AuthenticationFailed`` otherwise."""
+        """The principal of an active, unrevoked token; ``AuthenticationFailed`` otherwise.
+
+        Served from memory for up to ``TOKEN_CACHE_SECONDS`` after the store was read
+        (``principal_cache``: a revocation elsewhere takes effect here within that bound)."""
         if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 200:
             raise AuthenticationFailed()
+        digest = token_digest(raw_token)
+        cached = self._tokens.get(digest)
+        if cached is not None:
+            return cached
         with read_only_unit(self._access.uow_factory) as uow:
             try:
-                token = uow.tokens.get_by_hash(token_digest(raw_token))
+                token = uow.tokens.get_by_hash(digest)
                 user = uow.users.get(token.user_id)
             except RecordNotFound:
                 raise AuthenticationFailed() from None
         if token.revoked or not user.active:
             raise AuthenticationFailed()
-        return principal_of(user)
+        principal = principal_of(user)
+        self._tokens.put(digest, principal)
+        return principal
+
+    def clear_token_cache(self) -> None:
+        """Read every token from the store again at its next use (``principal_cache``)."""
+        self._tokens.clear()
 
     def get_principal(self, user_id: str) -> Principal:
         """The current principal of a logged-in user (role changes apply at once)."""
@@ -301,6 +317,7 @@ class Accounts:
 
         subject = Subject(verb="user.update", resource_type="user", resource_id=user_id)
         updated = self._access.run(actor, Action.MANAGE_USERS, subject, work)
+        self._tokens.clear()  # a role, activity or reset applies to tokens at once here
         if password is not None:
             reset = Subject(verb="user.password_reset", resource_type="user", resource_id=user_id)
             self._access.note(actor, reset, "ok")
@@ -340,7 +357,9 @@ class Accounts:
             return changed
 
         subject = replace(subject, resource_id=actor.user_id)
-        return self._access.run(actor, Action.CHANGE_OWN_PASSWORD, subject, work)
+        changed = self._access.run(actor, Action.CHANGE_OWN_PASSWORD, subject, work)
+        self._tokens.clear()  # the user's tokens ended: refused here at once
+        return changed
 
     def issue_token(self, actor: Actor, user_id: str, *, label: str = "") -> tuple[ApiToken, str]:
         """A new API token for ``user_id``: the record and the raw token (shown once).
@@ -388,7 +407,9 @@ class Accounts:
             return revoked
 
         subject = Subject(verb="token.revoke", resource_type="token", resource_id=token_id)
-        return self._access.run(actor, Action.MANAGE_USERS, subject, work)
+        revoked = self._access.run(actor, Action.MANAGE_USERS, subject, work)
+        self._tokens.clear()  # revoked in this process: refused here at once
+        return revoked
 
 
 def _keep_an_admin(uow: UnitOfWork, before: User, after: User) -> None:

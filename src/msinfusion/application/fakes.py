@@ -20,7 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pharmacy_records import DosePreparation, decision_order
-from msinfusion.application.ports import StoredEvent, is_action
+from msinfusion.application.ports import StoredEvent, StoredSnapshot, is_action
 from msinfusion.application.pump_records import (
     TERMINAL,
     PumpAssociation,
@@ -71,6 +71,7 @@ class InMemoryDatabase:
 
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     streams: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    snapshots: dict[str, StoredSnapshot] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -356,6 +357,20 @@ class InMemoryEventStore:
         return sorted(sid for sid, events in self._streams.items() if events)
 
 
+class InMemorySnapshotStore:
+    """Snapshots by stream; ``written`` are published on commit."""
+
+    def __init__(self, committed: Mapping[str, StoredSnapshot]) -> None:
+        self._committed = committed
+        self.written: dict[str, StoredSnapshot] = {}
+
+    def get(self, stream_id: str) -> StoredSnapshot | None:
+        return self.written.get(stream_id) or self._committed.get(stream_id)
+
+    def put(self, snapshot: StoredSnapshot) -> None:
+        self.written[snapshot.stream_id] = snapshot
+
+
 class InMemoryAuditLog:
     """Entries of this transaction after the committed ones (``committed`` is a snapshot)."""
 
@@ -423,6 +438,7 @@ class InMemoryUnitOfWork:
         with db.lock:
             self._tables = {name: dict(db.tables.get(name, {})) for name in _TABLES}
             self._streams = dict(db.streams)
+            committed_snapshots = dict(db.snapshots)
             self._committed_audit = tuple(db.audit)
             self._audit: list[AuditEntry] = []
         tables = self._tables
@@ -470,6 +486,7 @@ class InMemoryUnitOfWork:
         )
         self.pump_orders = InMemoryPumpOrderRepository(tables["pump_orders"], self.database)
         self.events = InMemoryEventStore(self._streams)
+        self.snapshots = InMemorySnapshotStore(committed_snapshots)
         self.audit = InMemoryAuditLog(self._audit, self._committed_audit)
 
     def _repositories(self) -> dict[str, Any]:
@@ -526,6 +543,7 @@ class InMemoryUnitOfWork:
                     rows.pop(record_id, None)
             for stream_id in self.events.appended_from:
                 db.streams[stream_id] = self._streams[stream_id]
+            db.snapshots.update(self.snapshots.written)
             first = len(db.audit) + 1
             db.audit.extend(
                 dataclasses.replace(entry, sequence=first + i)

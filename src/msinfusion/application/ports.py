@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, runtime_checkable
@@ -68,6 +69,28 @@ class EventStore(Protocol):
     def version(self, stream_id: str) -> int: ...
 
     def list_streams(self) -> builtins.list[str]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredSnapshot:
+    """A stream's folded chart at ``version`` (``session.snapshot``), in its stored form."""
+
+    stream_id: str
+    version: int
+    schema_version: int
+    payload: Mapping[str, Any]
+
+
+class SnapshotStore(Protocol):
+    """One snapshot per stream, the latest written (derived data: the events stay the truth)."""
+
+    def get(self, stream_id: str) -> StoredSnapshot | None:
+        """The stream's snapshot, or None."""
+        ...
+
+    def put(self, snapshot: StoredSnapshot) -> None:
+        """Store ``snapshot`` in this transaction, replacing the stream's earlier one."""
+        ...
 
 
 class Repository(Protocol[T]):
@@ -337,6 +360,11 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionSummaryRepository: ...
+
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """Stream snapshots, written in the transaction of the events they fold."""
+        ...
 
     @property
     def device_messages(self) -> Repository[DeviceMessage]:

@@ -15,6 +15,12 @@ which must still be stored and equal to the cached one, else the stream is read 
 start. The cache keeps ``max_streams`` streams, least recently used out first. Each cached
 ``Stream`` carries the memo its views are built from (``session_views``, ADR 0003).
 
+Under the cache, the store keeps a snapshot of each long stream (``session.snapshot``, ADR
+0005): a command whose events pass a multiple of ``SNAPSHOT_EVERY`` writes the folded chart in
+its own transaction, and a stream not in the cache is read as that snapshot plus the events
+after it, validated by the same last-event rule; a snapshot that is of another schema, cannot
+be read or no longer matches falls back to a replay.
+
 Optimistic concurrency: ``expected_version=n`` refuses with ``ConcurrencyError`` unless the stream
 has exactly ``n`` events; the store's unique ``(stream, version)`` key catches a race between the
 read and the append. ``in_transaction`` is the one retry loop: without an expected version a
@@ -25,22 +31,24 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.session_summary import summarise
+from msinfusion.application.ports import StoredSnapshot, UnitOfWork
+from msinfusion.application.session_summary import summarise_with_end
 from msinfusion.application.session_views import ViewMemo
 from msinfusion.catalog.model import Protocol
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
+    InvalidEvent,
     ProtocolNotFound,
     RecordNotFound,
     SessionNotFound,
@@ -56,7 +64,11 @@ from msinfusion.session.codec import event_from_dict, event_to_dict
 from msinfusion.session.commands import CheckIn, Command
 from msinfusion.session.events import Event, SessionCheckedIn
 from msinfusion.session.interchange import command_from_dict, command_to_dict
+from msinfusion.session.queries import projected_end
+from msinfusion.session.snapshot import SNAPSHOT_SCHEMA, chart_from_dict, chart_to_dict
 from msinfusion.session.state import SessionState, Status
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -66,6 +78,11 @@ RETRIES_WITHOUT_EXPECTED_VERSION = 5
 
 MAX_CACHED_STREAMS = 2_048
 """Streams a process keeps decoded and folded (a centre's day is a few dozen)."""
+
+SNAPSHOT_EVERY = 100
+"""A command whose events take the stream past a multiple of this stores a snapshot in its
+transaction (ADR 0005): a cold read folds at most this many events after the snapshot, and a
+snapshot's write (the whole chart) is paid once per this many events, not on every command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +100,16 @@ class Stream:
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", self.chart.version)
 
-    def followed_by(self, chart: Chart, protocol: Protocol | None) -> Stream:
-        """The next version of this stream, its views seeded from this one's."""
-        return Stream(chart, protocol, self.memo.successor())
+    def followed_by(
+        self,
+        chart: Chart,
+        protocol: Protocol | None,
+        *,
+        known_end: tuple[SessionState, datetime | None] | None = None,
+    ) -> Stream:
+        """The next version of this stream, its views seeded from this one's (and from
+        ``known_end``: a state and its projected end, when the caller computed it already)."""
+        return Stream(chart, protocol, self.memo.successor(known_end))
 
     @property
     def last_stored(self) -> Event | None:
@@ -179,10 +203,12 @@ class SessionStreams:
         *,
         policy: ChartingPolicy | None = None,
         max_streams: int = MAX_CACHED_STREAMS,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self._catalog = catalog
         self._policy = policy or ChartingPolicy()
         self._max_streams = max_streams
+        self._snapshot_every = snapshot_every
         self._cache: OrderedDict[str, Stream] = OrderedDict()
         self._written: weakref.WeakKeyDictionary[UnitOfWork, set[str]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -199,34 +225,63 @@ class SessionStreams:
         """The stream with every stored event, reading only those the cache lacks.
 
         A cached stream is used only if its last event is still the stored one at its
-        version (one query either way); a stream this transaction appended to is not cached."""
+        version (one query either way); without one, the stored snapshot is used by the same
+        rule (one query more), else the stream is read from the start. A stream this
+        transaction appended to is not cached."""
         with self._lock:
             cached = self._cache.get(session_id)
             if cached is not None:
                 self._cache.move_to_end(session_id)
-        stored: list[dict[str, Any]] = []
-        if cached is not None:
-            stored = uow.events.read(session_id, after_version=cached.version - 1)
-            if not stored or event_from_dict(dict(stored[0])) != cached.last_stored:
-                self.forget(session_id)  # the store no longer holds what was cached
-                cached = None
-            else:
-                del stored[0]
-        if cached is None:
+        base, stored = (None, []) if cached is None else self._tail_after(uow, session_id, cached)
+        if cached is not None and base is None:
+            self.forget(session_id)  # the store no longer holds what was cached
+        if base is None:
+            base, stored = self._from_snapshot(uow, session_id)
+        if base is None:
             stored = uow.events.read(session_id)
-        base = cached or Stream()
-        if not stored:
-            if cached is None:
+            if not stored:
                 _require_session(uow, session_id)
-            return base
-        entries = entries_of(stored, first_sequence=base.version + 1)
-        protocol = base.protocol or self._protocol_of(
-            tuple(e for entry in entries for e in entry.stored)
-        )
-        stream = base.followed_by(extend(base.chart, entries, protocol), protocol)
-        if not self._has_written(uow, session_id):  # only committed rows are cached
-            self.remember(session_id, stream)
-        return stream
+                return Stream()
+            base = Stream()
+        if stored:
+            entries = entries_of(stored, first_sequence=base.version + 1)
+            protocol = base.protocol or self._protocol_of(
+                tuple(e for entry in entries for e in entry.stored)
+            )
+            base = base.followed_by(extend(base.chart, entries, protocol), protocol)
+        if base is not cached and not self._has_written(uow, session_id):
+            self.remember(session_id, base)  # only committed rows are cached
+        return base
+
+    @staticmethod
+    def _tail_after(
+        uow: UnitOfWork, session_id: str, stream: Stream
+    ) -> tuple[Stream | None, list[dict[str, Any]]]:
+        """``stream`` and the events stored after it, if its last event is still the stored
+        one at its version; else ``(None, [])``."""
+        stored = uow.events.read(session_id, after_version=stream.version - 1)
+        if not stored or event_from_dict(dict(stored[0])) != stream.last_stored:
+            return None, []
+        return stream, stored[1:]
+
+    def _from_snapshot(
+        self, uow: UnitOfWork, session_id: str
+    ) -> tuple[Stream | None, list[dict[str, Any]]]:
+        """The stored snapshot as a stream and the events after it, validated as the cache
+        is; ``(None, [])`` when there is none, or it is of another schema, unreadable or no
+        longer matches the stored events (then the caller replays)."""
+        found = uow.snapshots.get(session_id)
+        if found is None or found.schema_version != SNAPSHOT_SCHEMA or found.version < 1:
+            return None, []
+        try:
+            chart = chart_from_dict(found.payload)
+        except InvalidEvent as error:
+            log.warning("session snapshot %s not read, replaying: %s", session_id, error.message)
+            return None, []
+        if chart.version != found.version:
+            return None, []
+        protocol = self._protocol_of(e for entry in chart.entries[:2] for e in entry.stored)
+        return self._tail_after(uow, session_id, Stream(chart, protocol))
 
     def decide_in(
         self,
@@ -258,6 +313,7 @@ class SessionStreams:
             require_late_reason=not from_device,
         )
         chart, new_events = record(stream.chart, charted, protocol)
+        known_end = None
         if new_events:
             stored = [event_to_dict(event) for event in new_events]
             stored[0]["command"] = command_to_dict(charted)
@@ -267,15 +323,31 @@ class SessionStreams:
             except ConcurrencyError:
                 self.forget(session_id)
                 raise
-            uow.sessions.save(summarise(session_id, chart.state, protocol))
-        after = stream.followed_by(chart, protocol)
+            end = projected_end(chart.state, protocol)  # once, for the summary and the view
+            known_end = (chart.state, end)
+            uow.sessions.save(summarise_with_end(session_id, chart.state, protocol, end))
+            if self._is_snapshot_due(stream.version, chart.version):
+                uow.snapshots.put(_snapshot_of(session_id, chart))
         return Decision(
             session_id=session_id,
             before=stream,
-            after=after,
+            after=stream.followed_by(chart, protocol, known_end=known_end),
             new_events=new_events,
             command=charted,
         )
+
+    def write_snapshot_in(self, uow: UnitOfWork, session_id: str) -> int:
+        """Store a snapshot of the stream as it is now in ``uow`` (the caller commits); its
+        version. For streams written without commands' snapshots (bulk loads, imports)."""
+        stream = self.read_in(uow, session_id)
+        uow.snapshots.put(_snapshot_of(session_id, stream.chart))
+        return stream.version
+
+    def _is_snapshot_due(self, before: int, after: int) -> bool:
+        """Whether a command taking a stream from ``before`` to ``after`` events crosses a
+        multiple of ``snapshot_every`` (0: never)."""
+        every = self._snapshot_every
+        return every > 0 and after // every > before // every
 
     def remember(self, session_id: str, stream: Stream | Decision) -> None:
         """Cache a committed stream (a newer cached one wins)."""
@@ -302,7 +374,7 @@ class SessionStreams:
         with self._lock:
             return session_id in self._written.get(uow, ())
 
-    def _protocol_of(self, events: Sequence[Event]) -> Protocol | None:
+    def _protocol_of(self, events: Iterable[Event]) -> Protocol | None:
         """The protocol named by the stream's check-in (None if unknown to this catalog)."""
         for event in events:
             if isinstance(event, SessionCheckedIn):
@@ -343,6 +415,15 @@ def entries_of(stored: Sequence[Mapping[str, Any]], *, first_sequence: int) -> l
             last = entries[-1]
             entries[-1] = replace(last, stored=(*last.stored, event))
     return entries
+
+
+def _snapshot_of(session_id: str, chart: Chart) -> StoredSnapshot:
+    return StoredSnapshot(
+        stream_id=session_id,
+        version=chart.version,
+        schema_version=SNAPSHOT_SCHEMA,
+        payload=chart_to_dict(chart),
+    )
 
 
 def _check_in_at(chart: Chart) -> datetime | None:

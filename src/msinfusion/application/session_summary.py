@@ -44,7 +44,14 @@ def summary_from_view(session_id: str, view: SessionView) -> SessionSummary:
 
 def summarise(session_id: str, state: SessionState, protocol: Protocol | None) -> SessionSummary:
     """``summary_from_view(session_id, view_at(events, protocol))`` from the folded state."""
-    end = projected_end(state, protocol)
+    return summarise_with_end(session_id, state, protocol, projected_end(state, protocol))
+
+
+def summarise_with_end(
+    session_id: str, state: SessionState, protocol: Protocol | None, end: datetime | None
+) -> SessionSummary:
+    """``summarise`` with ``end = projected_end(state, protocol)`` already computed (the
+    command path computes it once for the summary and the view it returns)."""
     chair: datetime | None
     if state.discharged_at is not None:
         chair = state.discharged_at

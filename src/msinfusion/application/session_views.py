@@ -102,9 +102,14 @@ def build_basis(
     *,
     late_after: timedelta | None,
     seed: ViewBasis | None = None,
+    known_end: tuple[SessionState, datetime | None] | None = None,
+    folded: SessionState | None = None,
 ) -> ViewBasis:
     """The basis of ``events``; from ``seed`` (an earlier version's) when its events are a
-    prefix of ``events`` with the same numbers, folding only the rest."""
+    prefix of ``events`` with the same numbers, folding only the rest. ``known_end``: a state
+    and its ``projected_end``, used when the folded state equals it (not computed twice).
+    ``folded``: ``replay(events)`` when the caller holds it (a chart's state is the fold of its
+    events in clinical order), so a cold view does not fold every event a second time."""
     known = 0 if seed is None else len(seed.events)
     extends = (
         seed is not None
@@ -116,7 +121,8 @@ def build_basis(
         seed, known = None, 0
     tail, numbers = events[known:], sequences[known:]
     entries = list_timeline_entries(tail, sequences=numbers, late_after=late_after)
-    folded = replay(tail, None if seed is None else seed.folded)
+    if folded is None:
+        folded = replay(tail, None if seed is None else seed.folded)
     verbal = (() if seed is None else seed.verbal) + _verbal(numbers, tail)
     basis = ViewBasis(
         events=events,
@@ -124,7 +130,9 @@ def build_basis(
         latest_at=_latest(None if seed is None else seed.latest_at, tail),
         entries=entries if seed is None else seed.entries + entries,
         folded=folded,
-        projected_end=projected_end(folded, protocol),
+        projected_end=known_end[1]
+        if known_end is not None and known_end[0] == folded
+        else projected_end(folded, protocol),
         segments=list_actual_segments(events, until=RUNNING),
         verbal=verbal,
         pending=pending_verbal_orders(verbal),
@@ -138,21 +146,26 @@ def build_basis(
 class ViewMemo:
     """The view bases of one stream version, by ``late_after``; seeded from a predecessor's."""
 
-    __slots__ = ("_bases", "_lock", "_previous")
+    __slots__ = ("_bases", "_known_end", "_lock", "_previous")
 
-    def __init__(self, previous: ViewMemo | None = None) -> None:
+    def __init__(
+        self,
+        previous: ViewMemo | None = None,
+        known_end: tuple[SessionState, datetime | None] | None = None,
+    ) -> None:
         self._bases: dict[timedelta | None, ViewBasis] = {}
         self._previous = previous
+        self._known_end = known_end
         self._lock = threading.Lock()
 
-    def successor(self) -> ViewMemo:
+    def successor(self, known_end: tuple[SessionState, datetime | None] | None = None) -> ViewMemo:
         """The memo of the next version: seeded from this one (or, if this one built nothing,
         from what it was seeded from), so that at most two versions' bases are held."""
         with self._lock:
             if self._bases:
                 self._previous = None
-                return ViewMemo(self)
-            return ViewMemo(self._previous)
+                return ViewMemo(self, known_end)
+            return ViewMemo(self._previous, known_end)
 
     def basis(self, stream: Stream, late_after: timedelta | None) -> ViewBasis:
         with self._lock:
@@ -167,6 +180,8 @@ class ViewMemo:
             stream.protocol,
             late_after=late_after,
             seed=seed,
+            known_end=self._known_end,
+            folded=stream.state,
         )
         with self._lock:
             return self._bases.setdefault(late_after, found)

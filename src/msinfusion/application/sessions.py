@@ -48,6 +48,7 @@ from msinfusion.application.reaction_history import reaction_history, require_no
 from msinfusion.application.record_keeping import referenced
 from msinfusion.application.records import AppointmentStatus, Patient, SessionSummary
 from msinfusion.application.session_streams import (
+    SNAPSHOT_EVERY,
     Decision,
     NumberedEvent,
     SessionStreams,
@@ -445,9 +446,10 @@ class SessionService:
         *,
         unit_of_work: UnitOfWorkFactory,
         new_session_id: Callable[[], str] | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         counter = itertools.count(1)
-        self._streams = SessionStreams(catalog)
+        self._streams = SessionStreams(catalog, snapshot_every=snapshot_every)
         self._unit_of_work = unit_of_work
         self._new_session_id = new_session_id or (lambda: f"session-{next(counter)}")
 

@@ -214,29 +214,56 @@ def record(
 
 def extend(chart: Chart, entries: Sequence[Entry], protocol: Protocol | None) -> Chart:
     """The chart with entries another writer stored (already decided): appended as stored when
-    they come in clinical order, else the whole chart folded again (never refusing)."""
+    they come in clinical order, else the whole chart folded again (never refusing).
+
+    Linear in the chart's length per call, not per entry: the corrections that move clinical
+    times are collected once (again only after a fold), and only the last entry's clinical
+    time is compared; the entries are gathered in lists and frozen once."""
+    listed, order, state = list(chart.entries), list(chart.order), chart.state
+    corrections: list[tuple[int, datetime]] | None = None
     for entry in entries:
-        if _in_order(chart, entry):
+        last = order[-1] if order else None
+        in_order = not _moves_entries(entry)
+        if in_order and last is not None and not (last.is_check_in or entry.is_check_in):
+            if corrections is None:
+                corrections = _corrections(listed)
+            in_order = entry.own_at >= _clinical_at(last, corrections)
+        if in_order:
             placed = replace(entry, events=entry.stored)
-            state = chart.state
             for event in placed.events:
                 state = evolve(state, event)
-            chart = Chart(
-                entries=(*chart.entries, placed), order=(*chart.order, placed), state=state
-            )
+            listed.append(placed)
+            order.append(placed)
         else:
-            chart = fold((*chart.entries, entry), protocol, strict=False)
-    return chart
+            folded = fold((*listed, entry), protocol, strict=False)
+            listed, order, state = list(folded.entries), list(folded.order), folded.state
+            corrections = None
+    return Chart(entries=tuple(listed), order=tuple(order), state=state)
 
 
-def _in_order(chart: Chart, entry: Entry) -> bool:
-    """Whether ``entry`` folds after everything in ``chart`` without moving anything."""
-    if any(isinstance(e, ev.EntryCorrected) and e.corrected_at is not None for e in entry.stored):
-        return False
-    last = chart.order[-1] if chart.order else None
-    if last is None or last.is_check_in or entry.is_check_in:
-        return True
-    return entry.own_at >= moved_times(chart.entries).get(last.sequence, last.own_at)
+def _moves_entries(entry: Entry) -> bool:
+    return any(
+        isinstance(e, ev.EntryCorrected) and e.corrected_at is not None for e in entry.stored
+    )
+
+
+def _corrections(entries: Iterable[Entry]) -> list[tuple[int, datetime]]:
+    """Every time correction, in recording order: (the sequence it corrects, the true time)."""
+    return [
+        (event.corrects_sequence, event.corrected_at)
+        for entry in entries
+        for event in entry.stored
+        if isinstance(event, ev.EntryCorrected) and event.corrected_at is not None
+    ]
+
+
+def _clinical_at(entry: Entry, corrections: Sequence[tuple[int, datetime]]) -> datetime:
+    """``entry``'s clinical time: the latest correction of it wins (as ``moved_times``)."""
+    found = entry.own_at
+    for sequence, corrected_at in corrections:
+        if entry.holds(sequence):
+            found = corrected_at
+    return found
 
 
 def _after(command: cmd.Command, last: Entry, moved: Mapping[int, datetime]) -> bool:

@@ -268,3 +268,31 @@ def test_a_warm_read_fetches_only_the_cached_last_event(reads: list[int]) -> Non
     reads.clear()
     version = service.get_version(sid)
     assert reads == [version - 1]  # the cache held: no read from the start
+
+
+def test_a_decision_computes_the_projected_end_once_for_summary_and_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import msinfusion.application.session_streams as streams_module
+    import msinfusion.application.session_views as views_module
+
+    service, sid, database = _started()
+    service.get_view(sid)  # the memo of the current version is built
+    calls: list[object] = []
+    original = streams_module.projected_end
+
+    def counted(*args: object) -> object:
+        calls.append(args)
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(streams_module, "projected_end", counted)
+    monkeypatch.setattr(views_module, "projected_end", counted)
+    vitals = _vitals_after(service, sid, 1)
+    with InMemoryUnitOfWork(database) as uow:
+        decision = service.streams.decide_in(uow, sid, vitals, None, recorded_at=vitals.at)
+        summary = uow.sessions.get(sid)
+        uow.commit()
+    view = stream_view(decision.after, None, UTC)
+    assert len(calls) == 1
+    assert view == _expected(decision.after, None, UTC)
+    assert summary.projected_infusion_end == view.projected_infusion_end is not None

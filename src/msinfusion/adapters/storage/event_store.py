@@ -1,26 +1,29 @@
 """The SQL event store: one row per event in ``session_events``, unique ``(stream_id, version)``.
 
-``append`` checks the stream's version first (a stale caller gets ``ConcurrencyError`` with the
-actual version at once); a concurrent transaction that appends the same version between that
-check and the insert makes the insert violate the unique key — on PostgreSQL the insert waits
-for the winner's commit, on SQLite ``BEGIN IMMEDIATE`` serialises writers — and the
-``IntegrityError`` becomes ``ConcurrencyError``. Either way nothing is lost or interleaved: the
-loser's events are not stored and its unit of work must be rolled back.
+``append`` runs no version query of its own (the caller has just read the stream at that
+version): it reads the hash of event ``expected_version`` to chain to — absent, the stream is
+shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. A stream that is
+longer (a stale caller, or a concurrent transaction that appended the same version) makes the
+insert violate the unique key — on PostgreSQL the insert waits for the winner's commit, on
+SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
+``ConcurrencyError`` with the committed version. Either way nothing is lost or interleaved: the
+loser's events are not stored and its unit of work (or savepoint) must be rolled back.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from msinfusion.adapters.storage.chain import EVENT_FIELDS, row_hash, stream_tail
-from msinfusion.adapters.storage.tables import session_events
-from msinfusion.application.ports import Clock, StoredEvent
+from msinfusion.adapters.storage.chain import EVENT_FIELDS, GENESIS, row_hash
+from msinfusion.adapters.storage.tables import session_events, session_snapshots
+from msinfusion.application.ports import Clock, StoredEvent, StoredSnapshot
 from msinfusion.errors import ConcurrencyError, InvalidEvent
 
 
@@ -56,18 +59,24 @@ class SqlEventStore:
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
     ) -> int:
-        actual = self.version(stream_id)
-        if actual != expected_version:
-            raise ConcurrencyError(session_id=stream_id, expected=expected_version, actual=actual)
         if not events:
+            actual = self.version(stream_id)
+            if actual != expected_version:
+                raise ConcurrencyError(
+                    session_id=stream_id, expected=expected_version, actual=actual
+                )
             return actual
+        previous = self._tail_hash(stream_id, expected_version)
+        if previous is None:  # the stream is shorter than the caller thinks
+            raise ConcurrencyError(
+                session_id=stream_id, expected=expected_version, actual=self.version(stream_id)
+            )
         now = self._clock()
         rows = [_row(stream_id, expected_version + i, e, now) for i, e in enumerate(events, 1)]
-        previous = stream_tail(self._connection, stream_id, expected_version)
         for row in rows:  # each event holds the hash of the one before it (chain.py)
             row["previous_hash"] = previous
             row["row_hash"] = previous = row_hash(previous, EVENT_FIELDS, row)
-        try:
+        try:  # a longer stream (stale caller, or a writer that won) violates the unique key
             self._connection.execute(insert(session_events), rows)
         except IntegrityError:
             raise ConcurrencyError(
@@ -76,6 +85,19 @@ class SqlEventStore:
                 actual=self._committed_version(stream_id),
             ) from None
         return expected_version + len(rows)
+
+    def _tail_hash(self, stream_id: str, version: int) -> str | None:
+        """The hash of event ``version`` (``GENESIS`` for 0, or a row stored before hashes), or
+        None when the stream has no such event: one indexed read instead of a version query."""
+        if version == 0:
+            return GENESIS
+        table = session_events
+        found = self._connection.execute(
+            select(table.c.row_hash).where(
+                table.c.stream_id == stream_id, table.c.version == version
+            )
+        ).first()
+        return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         query = (
@@ -112,3 +134,45 @@ class SqlEventStore:
             return self.version(stream_id)
         with self._engine.connect() as connection:
             return self._version_on(connection, stream_id)
+
+
+class SqlSnapshotStore:
+    """Implements ``SnapshotStore``: one ``session_snapshots`` row per stream, replaced whole.
+
+    The document is compact JSON text (read and written as one string: a snapshot is never
+    queried inside). Two writers of one stream's snapshot are already serialised by the
+    events they append in the same transaction (the unique ``(stream_id, version)``)."""
+
+    def __init__(self, connection: Connection, clock: Clock = _utc_now) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    def get(self, stream_id: str) -> StoredSnapshot | None:
+        table = session_snapshots
+        row = self._connection.execute(
+            select(table.c.version, table.c.schema_version, table.c.payload).where(
+                table.c.stream_id == stream_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredSnapshot(
+            stream_id=stream_id,
+            version=int(row.version),
+            schema_version=int(row.schema_version),
+            payload=json.loads(row.payload),
+        )
+
+    def put(self, snapshot: StoredSnapshot) -> None:
+        table = session_snapshots
+        values = {
+            "version": snapshot.version,
+            "schema_version": snapshot.schema_version,
+            "payload": json.dumps(snapshot.payload, separators=(",", ":"), ensure_ascii=False),
+            "written_at": self._clock(),
+        }
+        changed = self._connection.execute(
+            update(table).where(table.c.stream_id == snapshot.stream_id).values(**values)
+        )
+        if changed.rowcount == 0:
+            self._connection.execute(insert(table).values(stream_id=snapshot.stream_id, **values))

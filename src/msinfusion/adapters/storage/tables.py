@@ -192,6 +192,18 @@ session_events = Table(
     UniqueConstraint("stream_id", "version"),
 )
 
+session_snapshots = Table(
+    # One row per stream: its folded chart at ``version`` (``session.snapshot``), written in
+    # the transaction of the events it folds (migration 0016). Derived data, replaced whole.
+    "session_snapshots",
+    metadata,
+    Column("stream_id", String(ID), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("written_at", UtcDateTime, nullable=False),
+)
+
 session_summaries = Table(
     "session_summaries",
     metadata,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.engine import READ_ONLY
-from msinfusion.adapters.storage.event_store import SqlEventStore, _utc_now
+from msinfusion.adapters.storage.event_store import SqlEventStore, SqlSnapshotStore, _utc_now
 from msinfusion.adapters.storage.preparations import SqlDosePreparationRepository
 from msinfusion.adapters.storage.pumps import SqlPumpAssociationRepository, SqlPumpOrderRepository
 from msinfusion.adapters.storage.repositories import (
@@ -103,6 +103,7 @@ class SqlUnitOfWork:
         self.pump_associations = SqlPumpAssociationRepository(connection)
         self.pump_orders = SqlPumpOrderRepository(connection)
         self.events = SqlEventStore(connection, self._engine, self._clock)
+        self.snapshots = SqlSnapshotStore(connection, self._clock)
         return self
 
     def __exit__(
