@@ -229,9 +229,12 @@ class ClinicalRecords:
             sessions=tuple(uow.sessions.list_for_patient(patient_id)),
         )
 
-    def courses_of(self, file: PatientFile, day: date) -> PatientCourses:
+    def courses_of(
+        self, file: PatientFile, day: date, *, monitoring_until: date | None = None
+    ) -> PatientCourses:
         """Every active order's course check on ``day`` from a patient's file (no storage read:
-        the worklist reads every patient's file in a few queries, ``WorklistUseCases``)."""
+        the worklist reads every patient's file in a few queries, ``WorklistUseCases``).
+        ``monitoring_until``: monitoring slots only up to there (``check_course``)."""
         entries = list(file.entries)
         record = stored_record(entries, file.patient_id, sex=file.sex)
         therapy_of_order = {o.id: o.therapy_id for o in file.orders}
@@ -252,7 +255,11 @@ class ClinicalRecords:
                     excluding_session_id=None,
                 )
                 check = check_course(
-                    course_order(order, given), record, as_of=day, jurisdiction=self._jurisdiction
+                    course_order(order, given),
+                    record,
+                    as_of=day,
+                    jurisdiction=self._jurisdiction,
+                    monitoring_until=monitoring_until,
                 )
             except (InvalidCourseOrder, ArithmeticError) as error:
                 problems.append(f"{order.therapy_id} order {order.id}: {error}")

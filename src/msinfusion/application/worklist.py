@@ -220,7 +220,7 @@ class WorklistUseCases:
             cached = self._memo.get(file.patient_id)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        courses = self._clinical.courses_of(file, day)
+        courses = self._clinical.courses_of(file, day, monitoring_until=window.due_before)
         found = tuple(
             patient_items(
                 courses,

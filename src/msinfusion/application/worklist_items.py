@@ -23,6 +23,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from operator import attrgetter
 
 from msinfusion.application.clinical_record_view import OrderCourse, PatientCourses, booked_doses
 from msinfusion.application.records import Appointment
@@ -322,6 +323,9 @@ def patient_items(
     return in_window(found, states, window)
 
 
+_NO_DECISION = ItemState()
+
+
 def in_window(
     items: Iterable[WorklistItem],
     states: Mapping[tuple[str, str], ItemState],
@@ -333,7 +337,7 @@ def in_window(
     for item in items:
         if window.therapy_id is not None and item.therapy_id != window.therapy_id:
             continue
-        state = states.get((item.patient_id, item.id), ItemState())
+        state = states.get((item.patient_id, item.id), _NO_DECISION)
         if state.resolved is not None:
             continue
         if window.owner is not None and (state.owner or "") != window.owner:
@@ -352,8 +356,16 @@ STATUS_ORDER = {
     WorkStatus.DUE: 2,
     WorkStatus.UPCOMING: 3,
 }
+_IN_ORDER = tuple(sorted(STATUS_ORDER, key=STATUS_ORDER.__getitem__))
 
 
 def in_worklist_order(items: Iterable[WorklistItem]) -> list[WorklistItem]:
-    """Overdue first, then unreviewed results, due today, upcoming; then by date and patient."""
-    return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due, i.patient_id, i.id))
+    """Overdue first, then unreviewed results, due today, upcoming; then by date and patient.
+
+    One bucket per status, each sorted by a C-level key (an enum's hash is Python code, and a
+    key per item of 14,000 cost more than the sort)."""
+    by_status: dict[int, list[WorklistItem]] = {id(status): [] for status in _IN_ORDER}
+    for item in items:
+        by_status[id(item.status)].append(item)  # members are singletons: id() is identity
+    key = attrgetter("due", "patient_id", "id")
+    return [item for status in _IN_ORDER for item in sorted(by_status[id(status)], key=key)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from msinfusion.catalog.model import Mechanism
@@ -48,7 +49,11 @@ from msinfusion.planning.monitoring_calendar import (
     monitoring_items,
     record_results,
 )
-from msinfusion.planning.patient_record import PatientRecord, patient_record_from_dict
+from msinfusion.planning.patient_record import (
+    LabResult,
+    PatientRecord,
+    patient_record_from_dict,
+)
 from msinfusion.planning.risk import (
     CumulativeDoseRow,
     PmlRisk,
@@ -57,6 +62,17 @@ from msinfusion.planning.risk import (
     pml_risk,
     project_mitoxantrone,
 )
+
+CALENDARS_KEPT = 4096
+"""Course calendars kept between checks (least recently used dropped): a memory bound."""
+
+
+@lru_cache(maxsize=CALENDARS_KEPT)
+def planned_calendar(order: CourseOrder, as_of: date) -> CourseCalendar:
+    """``plan_course(order, as_of=as_of)``, kept: the calendar is a pure function of the order
+    (therapy, start, options, doses given) and the day, and a centre's patients often share
+    them (same regimen, same clinic days); the calendar is frozen, so sharing it is safe."""
+    return plan_course(order, as_of=as_of)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,18 +187,31 @@ def check_course(
     *,
     as_of: date,
     jurisdiction: str | None = None,
+    monitoring_until: date | None = None,
 ) -> CourseCheck:
     """Calendar as of ``as_of``, the gates of the next dose, monitoring slots and the risks
-    (``jurisdiction``: the centre's, for an order that names none)."""
+    (``jurisdiction``: the centre's, for an order that names none).
+
+    ``monitoring_until``: only the monitoring slots due by then and the few after them, each as
+    in the full list (``record_results(until=...)``: what the worklist reads)."""
     order = with_jurisdiction(order, jurisdiction)
-    calendar = plan_course(order, as_of=as_of)
+    calendar = planned_calendar(order, as_of)
     prior = stated_prior_mg_per_m2(order, record, as_of)
     context = dose_context(calendar, prior, order.given)
     gates = () if context is None else evaluate_gates(GATES, record, context)
+    by_test: dict[str, list[LabResult]] = {}
+    for lab in record.labs:
+        by_test.setdefault(lab.test, []).append(lab)
     slots = tuple(
         slot
         for item in monitoring_items(calendar, record)
-        for slot in record_results(item, record, as_of)
+        for slot in record_results(
+            item,
+            record,
+            as_of,
+            until=monitoring_until,
+            results=tuple(by_test.get(item.test, ())),
+        )
     )
     last = calendar.last_given()
     therapy = planned_therapy(calendar.therapy_id)
