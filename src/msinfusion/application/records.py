@@ -229,6 +229,9 @@ class ClinicalEntryKind(enum.Enum):
     """A measured drug concentration (a natalizumab trough), recorded by application.tdm."""
     TDM_RECOMMENDATION = "tdm-recommendation"
     """A model-informed interval recommendation with its model and version (application.tdm)."""
+    PROGRAMME_FORM = "programme-form"
+    """A programme's form answered at a visit (the TOUCH Pre-infusion Patient Checklist):
+    every question's answer, the order and dose, whether infused, when sent (ledger_rules)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
