@@ -282,6 +282,8 @@ class PatientCourses:
     courses: tuple[OrderCourse, ...]
     problems: tuple[str, ...]
     """Orders whose course could not be checked (e.g. an inconsistent dose history), why."""
+    stopped: tuple[OrderCourse, ...] = ()
+    """Discontinued orders' follow-up (``check_stopped_course``), when asked for (worklist)."""
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -249,12 +249,14 @@ def _after_stop_rows(
     labs: list[ClinicalEntry],
     as_of: date,
 ) -> list[LedgerRow]:
-    """A stopped order: one report per offset after the last dose given (TOUCH-07)."""
+    """A stopped order: one report per offset after the day treatment stopped (TOUCH-07): the
+    order's ``discontinued_on``, else (stopped before it was recorded) the last dose given."""
     last = check.calendar.last_given()
     if order.active or last is None or last.given_on is None:
         return []
+    stop = order.discontinued_on or last.given_on
     rows = []
-    dues = [add_months(last.given_on, months) for months in requirement.after_months]
+    dues = [add_months(stop, months) for months in requirement.after_months]
     for k, due in enumerate(dues):
         closes = dues[k + 1] if k + 1 < len(dues) else None
         found = [

@@ -117,6 +117,9 @@ class TherapyOrder:
     signed_at: datetime | None = None
     signed_by: str | None = None
     """The user id of the physician who signed (after re-entering the password)."""
+    discontinued_on: date | None = None
+    """The clinic day treatment stopped (``discontinue_order``, migration 0015): programme
+    follow-up counts from it (TOUCH-07). None: not discontinued, or stopped before 0015."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

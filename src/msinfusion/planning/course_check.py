@@ -181,6 +181,54 @@ def _pml(calendar: CourseCalendar, record: PatientRecord, as_of: date) -> PmlRis
     )
 
 
+def _monitoring(
+    calendar: CourseCalendar, record: PatientRecord, as_of: date, until: date | None
+) -> tuple[MonitoringSlot, ...]:
+    """Every monitoring slot that follows from ``calendar`` with the results that fill them."""
+    by_test: dict[str, list[LabResult]] = {}
+    for lab in record.labs:
+        by_test.setdefault(lab.test, []).append(lab)
+    return tuple(
+        slot
+        for item in monitoring_items(calendar, record)
+        for slot in record_results(
+            item, record, as_of, until=until, results=tuple(by_test.get(item.test, ()))
+        )
+    )
+
+
+def check_stopped_course(
+    order: CourseOrder,
+    record: PatientRecord,
+    *,
+    as_of: date,
+    jurisdiction: str | None = None,
+    monitoring_until: date | None = None,
+) -> CourseCheck:
+    """A discontinued course: only the doses given (no dose is due any more, so no gates), and
+    the monitoring that follows them - the cited calendars count from the last infusion
+    *given* (alemtuzumab: to 48 months after it, LEMUS-10), not from planned doses.
+
+    >>> from msinfusion.planning.courses import GivenDose
+    >>> order = CourseOrder.create(therapy_id="alemtuzumab", start=date(2025, 12, 1),
+    ...     given=tuple(GivenDose(dose_number=n, on=date(2025, 12, n)) for n in range(1, 6)))
+    >>> check = check_stopped_course(order, PatientRecord(patient_id="p"), as_of=date(2026, 3, 2))
+    >>> check.calendar.next_dose() is None, check.gates
+    (True, ())
+    >>> [s.due.isoformat() for s in check.monitoring if s.item_id == "alemtuzumab_cbc"][-1]
+    '2029-12-01'
+    """
+    order = with_jurisdiction(order, jurisdiction)
+    planned = planned_calendar(order, as_of)
+    calendar = replace(
+        planned, doses=tuple(d for d in planned.doses if d.status is DoseStatus.GIVEN)
+    )
+    slots = _monitoring(calendar, record, as_of, monitoring_until) if calendar.doses else ()
+    return CourseCheck(
+        calendar=calendar, gates=(), monitoring=slots, pml=None, cumulative=(), repletion=None
+    )
+
+
 def check_course(
     order: CourseOrder,
     record: PatientRecord,
@@ -199,20 +247,7 @@ def check_course(
     prior = stated_prior_mg_per_m2(order, record, as_of)
     context = dose_context(calendar, prior, order.given)
     gates = () if context is None else evaluate_gates(GATES, record, context)
-    by_test: dict[str, list[LabResult]] = {}
-    for lab in record.labs:
-        by_test.setdefault(lab.test, []).append(lab)
-    slots = tuple(
-        slot
-        for item in monitoring_items(calendar, record)
-        for slot in record_results(
-            item,
-            record,
-            as_of,
-            until=monitoring_until,
-            results=tuple(by_test.get(item.test, ())),
-        )
-    )
+    slots = _monitoring(calendar, record, as_of, monitoring_until)
     last = calendar.last_given()
     therapy = planned_therapy(calendar.therapy_id)
     traits = None if therapy is None else therapy.planning
