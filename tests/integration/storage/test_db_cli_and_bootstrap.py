@@ -27,9 +27,9 @@ def test_upgrade_then_current(tmp_path: Path) -> None:
     assert "run 'msinfusion db upgrade'" in before.output
     done = runner.invoke(db_app, ["upgrade", "--url", url])
     assert done.exit_code == 0, done.output
-    assert "at revision 0014" in done.output
+    assert "at revision 0015" in done.output
     after = runner.invoke(db_app, ["current", "--url", url])
-    assert "at revision 0014; newest 0014 (up to date)" in after.output
+    assert "at revision 0015; newest 0015 (up to date)" in after.output
     engine = create_engine_for(url)
     assert "session_events" in inspect(engine).get_table_names()
     engine.dispose()
