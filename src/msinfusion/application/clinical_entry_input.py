@@ -25,6 +25,7 @@ from msinfusion.application.clinical_record_view import (
     course_order,
     retracted_ids,
 )
+from msinfusion.application.ledger_rules import programme_form, programme_forms
 from msinfusion.application.permissions import Action, require
 from msinfusion.application.records import ClinicalEntry, ClinicalEntryKind, TherapyOrder
 from msinfusion.errors import InvalidCommand, InvalidCourseOrder, RecordNotFound
@@ -49,6 +50,9 @@ _ITEM_FIELDS = {
     ClinicalEntryKind.PROFILE: PROFILE_FIELDS | {"on"},
     ClinicalEntryKind.GIVEN_DOSE: frozenset({"order_id", "dose_number", "on", "mg_per_m2"}),
     ClinicalEntryKind.RETRACTION: frozenset({"entry_id", "on", "reason"}),
+    ClinicalEntryKind.PROGRAMME_FORM: frozenset(
+        {"form", "order_id", "dose_number", "on", "answers", "infused", "submitted_on"}
+    ),
 }
 TDM_KINDS = frozenset({ClinicalEntryKind.DRUG_LEVEL, ClinicalEntryKind.TDM_RECOMMENDATION})
 """Entries only the TDM use case writes (application.tdm): it scores and fits them."""
@@ -98,6 +102,8 @@ def checked_entry(
         return _checked_given_dose(item, context)
     if kind is ClinicalEntryKind.RETRACTION:
         return _checked_retraction(item, context)
+    if kind is ClinicalEntryKind.PROGRAMME_FORM:
+        return checked_programme_form(item, context)
     return _checked_item(kind, item, context.actor, context.today)
 
 
@@ -234,21 +240,85 @@ def _checked_profile(item: Mapping[str, Any], today: date) -> tuple[date, dict[s
     return on, answers
 
 
-def _checked_given_dose(
-    item: Mapping[str, Any], context: EntryContext
-) -> tuple[date, dict[str, Any]]:
-    """A dose given elsewhere: the patient's own order, a dose number the order's calendar
-    accepts after the doses given so far (``DoseTooEarly`` passes through), a past day."""
-    _unknown_fields(ClinicalEntryKind.GIVEN_DOSE, item)
+def _patients_order(item: Mapping[str, Any], context: EntryContext) -> TherapyOrder:
     try:
         order = context.find_order(str(item.get("order_id")))
     except RecordNotFound:
         raise InvalidCommand("order_id names no known order", field="order_id") from None
     if order.patient_id != context.patient_id:
         raise InvalidCommand("order_id is another patient's order", field="order_id")
+    return order
+
+
+def _dose_number(item: Mapping[str, Any]) -> int:
     number = item.get("dose_number")
     if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 200:
         raise InvalidCommand("dose_number must be a whole number from 1", field="dose_number")
+    return number
+
+
+def checked_programme_form(
+    item: Mapping[str, Any], context: EntryContext
+) -> tuple[date, dict[str, Any]]:
+    """A programme form answered at a visit (``ledger_rules.programme_forms``): a known form of
+    the order's therapy, the patient's order, a dose number, a past day, every question
+    answered yes or no (nothing else), whether infused, and the day it was sent, if sent."""
+    _unknown_fields(ClinicalEntryKind.PROGRAMME_FORM, item)
+    form = programme_form(str(item.get("form")))
+    if form is None:
+        known = ", ".join(f.id for f in programme_forms())
+        raise InvalidCommand(f"form must be one of {known}", field="form")
+    order = _patients_order(item, context)
+    if order.therapy_id != form.therapy_id:
+        raise InvalidCommand(
+            f"order_id must be a {form.therapy_id} order for the {form.title}", field="order_id"
+        )
+    number = _dose_number(item)
+    on = _day(item)
+    if on > context.today:
+        raise InvalidCommand("on is in the future: record the answers as given", field="on")
+    answers = item.get("answers")
+    if not isinstance(answers, Mapping):
+        raise InvalidCommand(
+            "answers must be an object of question id: true/false", field="answers"
+        )
+    known_ids = [q.id for q in form.questions]
+    for name in sorted(set(answers) - set(known_ids)):
+        raise InvalidCommand(f"{form.title} has no question {name!r}", field=f"answers.{name}")
+    for question in form.questions:
+        if not isinstance(answers.get(question.id), bool):
+            raise InvalidCommand(
+                f"answers.{question.id} is required before each infusion: true (yes) or false (no)",
+                field=f"answers.{question.id}",
+            )
+    data: dict[str, Any] = {
+        "form": form.id,
+        "order_id": order.id,
+        "dose_number": number,
+        "on": on.isoformat(),
+        "answers": {q: bool(answers[q]) for q in known_ids},
+    }
+    if item.get("infused") is not None:
+        _yes_no(item, "infused")
+        data["infused"] = item["infused"]
+    if item.get("submitted_on") is not None:
+        sent = _day(item, "submitted_on")
+        if sent < on or sent > context.today:
+            raise InvalidCommand(
+                "submitted_on must be on or after on and not in the future", field="submitted_on"
+            )
+        data["submitted_on"] = sent.isoformat()
+    return on, data
+
+
+def _checked_given_dose(
+    item: Mapping[str, Any], context: EntryContext
+) -> tuple[date, dict[str, Any]]:
+    """A dose given elsewhere: the patient's own order, a dose number the order's calendar
+    accepts after the doses given so far (``DoseTooEarly`` passes through), a past day."""
+    _unknown_fields(ClinicalEntryKind.GIVEN_DOSE, item)
+    order = _patients_order(item, context)
+    number = _dose_number(item)
     on = _day(item)
     if on > context.today:
         raise InvalidCommand("on is in the future: record a dose once given", field="on")

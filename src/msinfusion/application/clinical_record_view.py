@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from msinfusion.application.ledger_rules import programme_form
 from msinfusion.application.records import (
     Appointment,
     AppointmentStatus,
@@ -140,10 +141,26 @@ def stored_record(
     for entry in live:
         if entry.kind in RECORD_KEYS:
             raw[RECORD_KEYS[entry.kind]].append(dict(entry.data))
+        elif entry.kind is ClinicalEntryKind.PROGRAMME_FORM:
+            raw["findings"].extend(form_findings(entry))
     profiles = [e for e in live if e.kind is ClinicalEntryKind.PROFILE]
     for entry in sorted(profiles, key=lambda e: (e.on, e.recorded_at, e.id)):
         raw.update({k: v for k, v in entry.data.items() if k in PROFILE_FIELDS})
     return patient_record_from_dict(raw)
+
+
+def form_findings(entry: ClinicalEntry) -> list[dict[str, Any]]:
+    """The findings a programme form's answers record for the gates (a question's
+    ``finding``), dated the visit: the TOUCH checklist's step 1 is ``touch_authorized``."""
+    form = programme_form(str(entry.data.get("form")))
+    answers = entry.data.get("answers") or {}
+    if form is None:
+        return []
+    return [
+        {"name": q.finding, "on": entry.on.isoformat(), "present": answers[q.id]}
+        for q in form.questions
+        if q.finding is not None and isinstance(answers.get(q.id), bool)
+    ]
 
 
 def course_order(order: TherapyOrder, given: tuple[GivenDose, ...]) -> CourseOrder:
@@ -265,6 +282,8 @@ class PatientCourses:
     courses: tuple[OrderCourse, ...]
     problems: tuple[str, ...]
     """Orders whose course could not be checked (e.g. an inconsistent dose history), why."""
+    stopped: tuple[OrderCourse, ...] = ()
+    """Discontinued orders' follow-up (``check_stopped_course``), when asked for (worklist)."""
 
     @property
     def flags(self) -> tuple[str, ...]:

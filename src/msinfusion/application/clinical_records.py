@@ -41,7 +41,12 @@ from msinfusion.application.clinical_record_view import (
 )
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import ClinicalEntry, ClinicalEntryKind, TherapyOrder
+from msinfusion.application.records import (
+    ClinicalEntry,
+    ClinicalEntryKind,
+    OrderStatus,
+    TherapyOrder,
+)
 from msinfusion.application.retraction_cosign import cosigned, cosigned_id, held_for_cosignature
 from msinfusion.catalog.registry import Catalog
 from msinfusion.errors import InvalidCourseOrder, RecordNotFound
@@ -49,6 +54,7 @@ from msinfusion.planning.course_check import (
     CourseCheck,
     DoseGates,
     check_course,
+    check_stopped_course,
     gates_for_dose,
     gates_without_order,
 )
@@ -214,9 +220,11 @@ class ClinicalRecords:
 
         return self._access.run(actor, Action.READ_COURSE, subject, work)
 
-    def courses_in(self, uow: UnitOfWork, patient_id: str, day: date) -> PatientCourses:
+    def courses_in(
+        self, uow: UnitOfWork, patient_id: str, day: date, *, stopped: bool = False
+    ) -> PatientCourses:
         """``courses`` inside a caller's unit of work (the board reads many patients at once)."""
-        return self.courses_of(self.file_in(uow, patient_id), day)
+        return self.courses_of(self.file_in(uow, patient_id), day, stopped=stopped)
 
     def file_in(self, uow: UnitOfWork, patient_id: str) -> PatientFile:
         """What the patient's course overview reads, from the caller's unit of work."""
@@ -229,9 +237,18 @@ class ClinicalRecords:
             sessions=tuple(uow.sessions.list_for_patient(patient_id)),
         )
 
-    def courses_of(self, file: PatientFile, day: date) -> PatientCourses:
+    def courses_of(
+        self,
+        file: PatientFile,
+        day: date,
+        *,
+        monitoring_until: date | None = None,
+        stopped: bool = False,
+    ) -> PatientCourses:
         """Every active order's course check on ``day`` from a patient's file (no storage read:
-        the worklist reads every patient's file in a few queries, ``WorklistUseCases``)."""
+        the worklist reads every patient's file in a few queries, ``WorklistUseCases``).
+        ``monitoring_until``: monitoring slots only up to there (``check_course``);
+        ``stopped``: also each discontinued order's follow-up (``check_stopped_course``)."""
         entries = list(file.entries)
         record = stored_record(entries, file.patient_id, sex=file.sex)
         therapy_of_order = {o.id: o.therapy_id for o in file.orders}
@@ -239,8 +256,10 @@ class ClinicalRecords:
         recorded = recorded_doses(entries, lambda order_id: therapy_of_order.get(order_id, ""))
         courses: list[OrderCourse] = []
         problems: list[str] = []
+        followed: list[OrderCourse] = []
         for order in file.orders:
-            if not order.active:
+            is_stopped = order.status is OrderStatus.DISCONTINUED
+            if not order.active and not (stopped and is_stopped):
                 continue
             try:
                 given = doses_given(
@@ -251,13 +270,17 @@ class ClinicalRecords:
                     since=order.start_date,
                     excluding_session_id=None,
                 )
-                check = check_course(
-                    course_order(order, given), record, as_of=day, jurisdiction=self._jurisdiction
+                check = (check_stopped_course if not order.active else check_course)(
+                    course_order(order, given),
+                    record,
+                    as_of=day,
+                    jurisdiction=self._jurisdiction,
+                    monitoring_until=monitoring_until,
                 )
             except (InvalidCourseOrder, ArithmeticError) as error:
                 problems.append(f"{order.therapy_id} order {order.id}: {error}")
                 continue
-            courses.append(OrderCourse(order=order, check=check))
+            (courses if order.active else followed).append(OrderCourse(order=order, check=check))
         return PatientCourses(
             patient_id=file.patient_id,
             as_of=day,
@@ -266,13 +289,16 @@ class ClinicalRecords:
             cosignatures=cosignatures(entries),
             courses=tuple(courses),
             problems=tuple(problems),
+            stopped=tuple(followed),
         )
 
     def order_check_in(self, uow: UnitOfWork, order: TherapyOrder, day: date) -> CourseCheck:
         """One order's course check as of ``day``, active or not (the ledger reads stopped
-        courses too), inside a caller's unit of work."""
+        courses too: a discontinued one as ``check_stopped_course``, its follow-up counting
+        from the doses given), inside a caller's unit of work."""
         record = self.stored_record_in(uow, order.patient_id)
-        return check_course(
+        stopped = order.status is OrderStatus.DISCONTINUED
+        return (check_stopped_course if stopped else check_course)(
             self.course_order(uow, order), record, as_of=day, jurisdiction=self._jurisdiction
         )
 

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
-from msinfusion.application.clinical_record_view import retracted_ids
+from msinfusion.application.clinical_record_view import form_findings, retracted_ids
 from msinfusion.application.clinical_records import ClinicalRecords
-from msinfusion.application.ledger_rules import Evidence, Requirement, ledger_requirements
+from msinfusion.application.ledger_rules import (
+    Evidence,
+    ProgrammeForm,
+    Requirement,
+    ledger_requirements,
+    programme_form,
+)
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import ClinicalEntry, ClinicalEntryKind, TherapyOrder
@@ -60,6 +66,8 @@ class LedgerRow:
     source: str
     grade: str
     verified: bool
+    answers: tuple[tuple[str, bool], ...] | None = None
+    """A programme form's answers (question id, yes) in form order; None for other rows."""
 
     @property
     def on(self) -> date | None:
@@ -101,6 +109,7 @@ def _row(
     due: date | None = None,
     entry: ClinicalEntry | None = None,
     answer: str = "",
+    answers: tuple[tuple[str, bool], ...] | None = None,
 ) -> LedgerRow:
     return LedgerRow(
         programme=requirement.programme,
@@ -118,6 +127,7 @@ def _row(
         source=requirement.sources[0],
         grade=requirement.grade,
         verified=requirement.verified,
+        answers=answers,
     )
 
 
@@ -239,12 +249,14 @@ def _after_stop_rows(
     labs: list[ClinicalEntry],
     as_of: date,
 ) -> list[LedgerRow]:
-    """A stopped order: one report per offset after the last dose given (TOUCH-07)."""
+    """A stopped order: one report per offset after the day treatment stopped (TOUCH-07): the
+    order's ``discontinued_on``, else (stopped before it was recorded) the last dose given."""
     last = check.calendar.last_given()
     if order.active or last is None or last.given_on is None:
         return []
+    stop = order.discontinued_on or last.given_on
     rows = []
-    dues = [add_months(last.given_on, months) for months in requirement.after_months]
+    dues = [add_months(stop, months) for months in requirement.after_months]
     for k, due in enumerate(dues):
         closes = dues[k + 1] if k + 1 < len(dues) else None
         found = [
@@ -263,6 +275,108 @@ def _after_stop_rows(
     return rows
 
 
+def _form_row(
+    requirement: Requirement,
+    order: TherapyOrder,
+    form: ProgrammeForm,
+    entry: ClinicalEntry | None,
+    *,
+    dose_number: int | None,
+    due: date,
+    as_of: date,
+) -> LedgerRow:
+    """One visit's form: recorded when every answer lets the dose go ahead, ``stop-answer``
+    when one says do not infuse; the answers in words, and whether it was sent in time."""
+    if entry is None:
+        return _row(
+            requirement, order, status=LedgerStatus.MISSING, dose_number=dose_number, due=due
+        )
+    answers = {str(k): bool(v) for k, v in (entry.data.get("answers") or {}).items()}
+    stops = form.stop_questions(answers)
+    words = [f"{q.text.split(':', 1)[0]} {_answer(answers.get(q.id))}" for q in form.questions]
+    if stops:
+        words.append("stop: do not infuse, contact the prescriber")
+    if entry.data.get("infused") is False:
+        words.append("not infused")
+    sent, limit = entry.data.get("submitted_on"), form.submit_within_days
+    if sent is not None:
+        late = limit is not None and (date.fromisoformat(sent) - entry.on).days > limit
+        words.append(f"sent {sent}{' (late)' if late else ''}")
+    elif limit is not None and as_of > entry.on + timedelta(days=limit):
+        words.append(f"not sent within {limit} day(s)")
+    return _row(
+        requirement,
+        order,
+        status=LedgerStatus.STOP_ANSWER if stops else LedgerStatus.RECORDED,
+        dose_number=dose_number,
+        due=due,
+        entry=entry,
+        answer="; ".join(words),
+        answers=tuple((q.id, answers[q.id]) for q in form.questions if q.id in answers),
+    )
+
+
+def _dose_form_rows(
+    requirement: Requirement,
+    order: TherapyOrder,
+    check: CourseCheck,
+    entries: list[ClinicalEntry],
+    as_of: date,
+) -> list[LedgerRow]:
+    """Per dose given: the form answered that clinic day (the latest recorded), else missing;
+    then every visit's form on a day no dose was given (kept also when not infused)."""
+    form = programme_form(requirement.form or "")
+    if form is None:
+        return []
+    forms = [e for e in entries if e.data.get("order_id") == order.id]
+    rows: list[LedgerRow] = []
+    used: set[str] = set()
+    for dose in check.calendar.doses:
+        if dose.status is not DoseStatus.GIVEN or dose.given_on is None:
+            continue
+        that_day = [e for e in forms if e.on == dose.given_on]
+        entry = that_day[-1] if that_day else None
+        used.update(e.id for e in that_day)
+        rows.append(
+            _form_row(
+                requirement,
+                order,
+                form,
+                entry,
+                dose_number=dose.dose_number,
+                due=dose.given_on,
+                as_of=as_of,
+            )
+        )
+    for entry in forms:
+        if entry.id not in used:
+            number = entry.data.get("dose_number")
+            rows.append(
+                _form_row(
+                    requirement,
+                    order,
+                    form,
+                    entry,
+                    dose_number=number if isinstance(number, int) else None,
+                    due=entry.on,
+                    as_of=as_of,
+                )
+            )
+    return rows
+
+
+def _with_form_findings(entries: list[ClinicalEntry]) -> list[ClinicalEntry]:
+    """The entries, plus each programme form's answers as the findings they record (same id,
+    author and times: retracting the form retracts them), as the gates read them."""
+    derived = [
+        replace(entry, kind=ClinicalEntryKind.FINDING, data=finding)
+        for entry in entries
+        if entry.kind is ClinicalEntryKind.PROGRAMME_FORM
+        for finding in form_findings(entry)
+    ]
+    return [*entries, *derived]
+
+
 def ledger_rows(
     order: TherapyOrder,
     check: CourseCheck,
@@ -273,15 +387,15 @@ def ledger_rows(
 ) -> list[LedgerRow]:
     """Every applicable requirement's rows for one order's course (pure: no storage)."""
     jurisdiction = check.calendar.jurisdiction
-    labs = [
-        e for e in entries if e.kind is ClinicalEntryKind.LAB and e.id not in retracted_ids(entries)
-    ]
+    retracted = retracted_ids(entries)
+    labs = [e for e in entries if e.kind is ClinicalEntryKind.LAB and e.id not in retracted]
+    with_findings = _with_form_findings(entries)
     rows: list[LedgerRow] = []
     for requirement in ledger_requirements() if requirements is None else requirements:
         if requirement.therapy_id != order.therapy_id or not requirement.applies_in(jurisdiction):
             continue
         findings = (
-            _evidence(entries, ClinicalEntryKind.FINDING, "name", requirement.finding)
+            _evidence(with_findings, ClinicalEntryKind.FINDING, "name", requirement.finding)
             if requirement.finding
             else []
         )
@@ -291,6 +405,11 @@ def ledger_rows(
             rows.extend(_monitoring_rows(requirement, order, check, labs))
         elif requirement.evidence is Evidence.MILESTONE_FINDING:
             rows.extend(_milestone_rows(requirement, order, check, findings, as_of))
+        elif requirement.evidence is Evidence.DOSE_FORM:
+            forms = _evidence(
+                entries, ClinicalEntryKind.PROGRAMME_FORM, "form", requirement.form or ""
+            )
+            rows.extend(_dose_form_rows(requirement, order, check, forms, as_of))
         else:
             rows.extend(_after_stop_rows(requirement, order, check, labs, as_of))
     return rows

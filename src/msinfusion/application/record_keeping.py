@@ -80,6 +80,18 @@ ORDER_VERBS = {
 }
 
 
+def _check_stop_day(order: TherapyOrder, day: date | None, today: date) -> None:
+    """A stop day is on or after the order's start and not after the centre's today."""
+    if day is None:
+        return
+    if day < order.start_date or day > today:
+        raise InvalidCommand(
+            f"discontinued_on must be from the order's start ({order.start_date.isoformat()}) "
+            "to today",
+            field="discontinued_on",
+        )
+
+
 def same_person_key(display_name: str, date_of_birth: date | None) -> tuple[str, date | None]:
     """Name and date of birth as duplicate detection compares them: case, accents, spacing
     and the order of the name's words do not matter.
@@ -331,11 +343,23 @@ class RecordKeeping:
         return self._access.run(actor, Action.WRITE_ORDER, subject, work)
 
     def change_order_status(
-        self, actor: Actor, order_id: str, status: OrderStatus, *, reason: str | None
+        self,
+        actor: Actor,
+        order_id: str,
+        status: OrderStatus,
+        *,
+        reason: str | None,
+        discontinued_on: date | None = None,
     ) -> TherapyOrder:
         """Hold, resume or discontinue an order (``ORDER_TRANSITIONS``); holding and
-        discontinuing need a reason. Only a signed order is active."""
+        discontinuing need a reason. Only a signed order is active. ``discontinued_on`` (only
+        with discontinued): the clinic day treatment stopped, from the order's start to today
+        (``POST /api/orders/{id}/discontinue``); the programmes' follow-up counts from it."""
         why = _reason(reason, required=status is not OrderStatus.SIGNED)
+        if discontinued_on is not None and status is not OrderStatus.DISCONTINUED:
+            raise InvalidCommand(
+                "discontinued_on goes only with discontinuing", field="discontinued_on"
+            )
 
         def work(uow: UnitOfWork) -> TherapyOrder:
             order = uow.orders.get(order_id)
@@ -344,8 +368,13 @@ class RecordKeeping:
                     f"order {order_id} is {order.status.value} and cannot become {status.value}",
                     field="status",
                 )
+            _check_stop_day(order, discontinued_on, self._clinical.local_day(actor.at))
             changed = replace(
-                order, status=status, active=status is OrderStatus.SIGNED, status_reason=why
+                order,
+                status=status,
+                active=status is OrderStatus.SIGNED,
+                status_reason=why,
+                discontinued_on=discontinued_on,
             )
             if status is OrderStatus.SIGNED:
                 changed = replace(changed, signed_at=actor.at, signed_by=actor.user_id)

@@ -117,6 +117,9 @@ class TherapyOrder:
     signed_at: datetime | None = None
     signed_by: str | None = None
     """The user id of the physician who signed (after re-entering the password)."""
+    discontinued_on: date | None = None
+    """The clinic day treatment stopped (``discontinue_order``, migration 0015): programme
+    follow-up counts from it (TOUCH-07). None: not discontinued, or stopped before 0015."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,6 +232,9 @@ class ClinicalEntryKind(enum.Enum):
     """A measured drug concentration (a natalizumab trough), recorded by application.tdm."""
     TDM_RECOMMENDATION = "tdm-recommendation"
     """A model-informed interval recommendation with its model and version (application.tdm)."""
+    PROGRAMME_FORM = "programme-form"
+    """A programme's form answered at a visit (the TOUCH Pre-infusion Patient Checklist):
+    every question's answer, the order and dose, whether infused, when sent (ledger_rules)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,7 @@ from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import (
     Appointment,
     ClinicalEntry,
+    OrderStatus,
     SessionSummary,
     TherapyOrder,
     User,
@@ -194,7 +195,7 @@ class WorklistUseCases:
             due_before=window.due_before,
             therapy_id=window.therapy_id,
             owner=window.owner,
-            patients=len(files),
+            patients=sum(1 for f in files.values() if any(o.active for o in f.orders)),
             items=tuple(in_worklist_order(items)),
             problems=tuple(problems),
             people=tuple(
@@ -220,7 +221,9 @@ class WorklistUseCases:
             cached = self._memo.get(file.patient_id)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        courses = self._clinical.courses_of(file, day)
+        courses = self._clinical.courses_of(
+            file, day, monitoring_until=window.due_before, stopped=True
+        )
         found = tuple(
             patient_items(
                 courses,
@@ -281,7 +284,7 @@ class WorklistUseCases:
         """The command's item among the patient's open items today (any due date)."""
         day = self._clinical.local_day(actor.at)
         window = WorklistFilter(as_of=day, due_before=date.max)
-        courses = self._clinical.courses_in(uow, command.patient_id, day)
+        courses = self._clinical.courses_in(uow, command.patient_id, day, stopped=True)
         open_items = patient_items(
             courses,
             patient_name="",
@@ -302,11 +305,16 @@ class WorklistUseCases:
 def _files(
     uow: UnitOfWork, sex: dict[str, str | None]
 ) -> tuple[dict[str, PatientFile], dict[str, tuple[Appointment, ...]]]:
-    """Every patient with an active order: their file and bookings, in four whole-table reads."""
+    """Every patient with an active order or a discontinued one (followed up after the stop):
+    their file and bookings, in four whole-table reads."""
     orders: dict[str, list[TherapyOrder]] = defaultdict(list)
     for order in uow.orders.list():
         orders[order.patient_id].append(order)
-    active = sorted(pid for pid, found in orders.items() if any(o.active for o in found))
+    active = sorted(
+        pid
+        for pid, found in orders.items()
+        if any(o.active or o.status is OrderStatus.DISCONTINUED for o in found)
+    )
     wanted = set(active)
     entries: dict[str, list[ClinicalEntry]] = defaultdict(list)
     for entry in sorted(uow.clinical_entries.list(), key=lambda e: (e.recorded_at, e.id)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from msinfusion.catalog.model import Mechanism
@@ -48,7 +49,11 @@ from msinfusion.planning.monitoring_calendar import (
     monitoring_items,
     record_results,
 )
-from msinfusion.planning.patient_record import PatientRecord, patient_record_from_dict
+from msinfusion.planning.patient_record import (
+    LabResult,
+    PatientRecord,
+    patient_record_from_dict,
+)
 from msinfusion.planning.risk import (
     CumulativeDoseRow,
     PmlRisk,
@@ -57,6 +62,17 @@ from msinfusion.planning.risk import (
     pml_risk,
     project_mitoxantrone,
 )
+
+CALENDARS_KEPT = 4096
+"""Course calendars kept between checks (least recently used dropped): a memory bound."""
+
+
+@lru_cache(maxsize=CALENDARS_KEPT)
+def planned_calendar(order: CourseOrder, as_of: date) -> CourseCalendar:
+    """``plan_course(order, as_of=as_of)``, kept: the calendar is a pure function of the order
+    (therapy, start, options, doses given) and the day, and a centre's patients often share
+    them (same regimen, same clinic days); the calendar is frozen, so sharing it is safe."""
+    return plan_course(order, as_of=as_of)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,25 +181,73 @@ def _pml(calendar: CourseCalendar, record: PatientRecord, as_of: date) -> PmlRis
     )
 
 
+def _monitoring(
+    calendar: CourseCalendar, record: PatientRecord, as_of: date, until: date | None
+) -> tuple[MonitoringSlot, ...]:
+    """Every monitoring slot that follows from ``calendar`` with the results that fill them."""
+    by_test: dict[str, list[LabResult]] = {}
+    for lab in record.labs:
+        by_test.setdefault(lab.test, []).append(lab)
+    return tuple(
+        slot
+        for item in monitoring_items(calendar, record)
+        for slot in record_results(
+            item, record, as_of, until=until, results=tuple(by_test.get(item.test, ()))
+        )
+    )
+
+
+def check_stopped_course(
+    order: CourseOrder,
+    record: PatientRecord,
+    *,
+    as_of: date,
+    jurisdiction: str | None = None,
+    monitoring_until: date | None = None,
+) -> CourseCheck:
+    """A discontinued course: only the doses given (no dose is due any more, so no gates), and
+    the monitoring that follows them - the cited calendars count from the last infusion
+    *given* (alemtuzumab: to 48 months after it, LEMUS-10), not from planned doses.
+
+    >>> from msinfusion.planning.courses import GivenDose
+    >>> order = CourseOrder.create(therapy_id="alemtuzumab", start=date(2025, 12, 1),
+    ...     given=tuple(GivenDose(dose_number=n, on=date(2025, 12, n)) for n in range(1, 6)))
+    >>> check = check_stopped_course(order, PatientRecord(patient_id="p"), as_of=date(2026, 3, 2))
+    >>> check.calendar.next_dose() is None, check.gates
+    (True, ())
+    >>> [s.due.isoformat() for s in check.monitoring if s.item_id == "alemtuzumab_cbc"][-1]
+    '2029-12-01'
+    """
+    order = with_jurisdiction(order, jurisdiction)
+    planned = planned_calendar(order, as_of)
+    calendar = replace(
+        planned, doses=tuple(d for d in planned.doses if d.status is DoseStatus.GIVEN)
+    )
+    slots = _monitoring(calendar, record, as_of, monitoring_until) if calendar.doses else ()
+    return CourseCheck(
+        calendar=calendar, gates=(), monitoring=slots, pml=None, cumulative=(), repletion=None
+    )
+
+
 def check_course(
     order: CourseOrder,
     record: PatientRecord,
     *,
     as_of: date,
     jurisdiction: str | None = None,
+    monitoring_until: date | None = None,
 ) -> CourseCheck:
     """Calendar as of ``as_of``, the gates of the next dose, monitoring slots and the risks
-    (``jurisdiction``: the centre's, for an order that names none)."""
+    (``jurisdiction``: the centre's, for an order that names none).
+
+    ``monitoring_until``: only the monitoring slots due by then and the few after them, each as
+    in the full list (``record_results(until=...)``: what the worklist reads)."""
     order = with_jurisdiction(order, jurisdiction)
-    calendar = plan_course(order, as_of=as_of)
+    calendar = planned_calendar(order, as_of)
     prior = stated_prior_mg_per_m2(order, record, as_of)
     context = dose_context(calendar, prior, order.given)
     gates = () if context is None else evaluate_gates(GATES, record, context)
-    slots = tuple(
-        slot
-        for item in monitoring_items(calendar, record)
-        for slot in record_results(item, record, as_of)
-    )
+    slots = _monitoring(calendar, record, as_of, monitoring_until)
     last = calendar.last_given()
     therapy = planned_therapy(calendar.therapy_id)
     traits = None if therapy is None else therapy.planning

@@ -12,6 +12,7 @@ built on an unverified cadence or a grade C rule carries ``verified=False``.
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -249,39 +250,65 @@ def _is_abnormal(item: MonitoringItem, result: LabResult) -> bool:
     )
 
 
-def _window(item: MonitoringItem, k: int) -> tuple[date | None, date | None]:
-    """(exclusive low, exclusive/inclusive high) of slot ``k``."""
-    if k == 0 and item.baseline:
-        return None, item.dates[0]
-    low = item.dates[k - 1] if k > 0 else None
-    high = item.dates[k + 1] if k + 1 < len(item.dates) else None
-    return low, high
+SLOTS_PAST_HORIZON = 3
+"""Slots kept after the last one due by a horizon (``record_results(until=...)``): enough for
+every status and window of the slots up to the horizon and the first one after it to be those
+of the full calendar (tests/unit/planning/test_monitoring_horizon.py checks it)."""
+
+
+def _fitting_slot(item: MonitoringItem, on: date, taken: dict[int, LabResult]) -> int | None:
+    """The earliest untaken slot whose window contains a result dated ``on``, found by bisection.
+
+    Slot ``k``'s window is after ``dates[k-1]`` and before ``dates[k+1]`` (the last slot: no
+    upper bound); a baseline slot 0 takes results on or before its due date. So another ``k``
+    fits when ``k <= #dates before on`` and ``k >= #dates on or before on - 1``."""
+    dates = item.dates
+    if not dates:
+        return None
+    first = 0
+    if item.baseline:
+        if 0 not in taken and on <= dates[0]:
+            return 0
+        first = 1
+    before = bisect_left(dates, on)
+    lowest = max(bisect_right(dates, on) - 1, first)
+    for k in range(lowest, min(before, len(dates) - 1) + 1):
+        if k not in taken:
+            return k
+    return None
 
 
 def record_results(
-    item: MonitoringItem, record: PatientRecord, as_of: date
+    item: MonitoringItem,
+    record: PatientRecord,
+    as_of: date,
+    *,
+    until: date | None = None,
+    results: tuple[LabResult, ...] | None = None,
 ) -> tuple[MonitoringSlot, ...]:
-    """Slots of ``item`` with the patient's results assigned, and overdue / abnormal flags."""
-    results = sorted(
-        (r for r in record.labs if r.test == item.test and r.on <= as_of), key=lambda r: r.on
-    )
+    """Slots of ``item`` with the patient's results assigned, and overdue / abnormal flags.
+
+    ``until`` (on or after ``as_of``): only the slots due by then and the
+    ``SLOTS_PAST_HORIZON`` after them, each exactly as in the full list (the worklist needs no
+    more). ``results``: the record's results of ``item.test`` when the caller grouped them.
+    """
+    mine = [r for r in record.labs if r.test == item.test] if results is None else list(results)
     taken: dict[int, LabResult] = {}
-    for result in results:
-        for k in range(len(item.dates)):
-            low, high = _window(item, k)
-            inclusive = k == 0 and item.baseline
-            fits_high = high is None or (result.on <= high if inclusive else result.on < high)
-            if k not in taken and (low is None or result.on > low) and fits_high:
-                taken[k] = result
-                break
+    for result in sorted((r for r in mine if r.on <= as_of), key=lambda r: r.on):
+        k = _fitting_slot(item, result.on, taken)
+        if k is not None:
+            taken[k] = result
+    dates = item.dates
+    if until is not None:
+        dates = dates[: bisect_right(dates, max(until, as_of)) + SLOTS_PAST_HORIZON]
     slots = []
-    for k, due in enumerate(item.dates):
+    for k, due in enumerate(dates):
         found = taken.get(k)
         if found is not None:
             status = SlotStatus.DONE
         elif as_of > due:
             status = SlotStatus.OVERDUE
-        elif k == 0 or as_of > item.dates[k - 1]:
+        elif k == 0 or as_of > dates[k - 1]:
             status = SlotStatus.DUE
         else:
             status = SlotStatus.PLANNED

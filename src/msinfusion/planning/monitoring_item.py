@@ -8,10 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from msinfusion.catalog.model import Cited, Interval
 from msinfusion.planning.calendar_units import shift
 from msinfusion.planning.course_data import CitedRule
+
+DATE_SERIES_KEPT = 8192
+"""Due-date series kept between calendars (least recently used dropped): a memory bound."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,9 +33,12 @@ class MonitoringItem:
     verified: bool = True
 
 
+@lru_cache(maxsize=DATE_SERIES_KEPT)
 def every_date(
     first: date, interval: Interval, until: date, *, include_first: bool
 ) -> tuple[date, ...]:
+    """``first`` + k x ``interval`` up to ``until`` (k from 0 or 1), kept: the series is pure and
+    recurs across patients whose doses fall on the same days."""
     out, k = [], 0 if include_first else 1
     while (day := shift(first, interval, times=k)) <= until:
         out.append(day)

@@ -163,6 +163,12 @@ ROUTES = (
     ),
     Route("GET", "/api/orders/{order}", Action.READ_ORDER),
     Route("PATCH", "/api/orders/{order}", Action.WRITE_ORDER, lambda w: {"active": True}),
+    Route(
+        "POST",
+        "/api/orders/{order}/discontinue",
+        Action.WRITE_ORDER,
+        lambda w: {"discontinued_on": "2026-03-02", "reason": "matrix"},
+    ),
     Route("GET", "/api/appointments?date=2026-03-02", Action.READ_APPOINTMENT),
     Route(
         "POST",

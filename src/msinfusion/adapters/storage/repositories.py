@@ -13,11 +13,22 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage import tables
@@ -57,6 +68,7 @@ R = TypeVar(
     PumpAssociation,
     PumpOrder,
 )
+T = TypeVar("T")
 
 Reference = tuple[str, Table]
 """The kind of record a field refers to and the table that must hold its id."""
@@ -135,7 +147,7 @@ class SqlRepository(Generic[R]):
 
     def list(self) -> builtins.list[R]:
         query = select(self._table).order_by(self._table.c[self._key])
-        return [self._record_type(**row) for row in self._connection.execute(query).mappings()]
+        return _records(self._connection, query, self._record_type)
 
     def _get_where(self, column: str, value: object, what: str, field_name: str) -> R:
         query = select(self._table).where(self._table.c[column] == value)
@@ -153,6 +165,16 @@ class SqlRepository(Generic[R]):
         )
         if self._connection.execute(query).scalar():
             raise DuplicateRecord(message, field=field_name)
+
+
+def _records(
+    connection: Connection, query: Select[Any], make: Callable[..., T]
+) -> builtins.list[T]:
+    """Every row of ``query`` as a record, its column names read once: ``make(**row)`` over
+    ``.mappings()`` rebuilt the key view per row (30 us each, most of a 2,000-patient read)."""
+    result = connection.execute(query)
+    keys = tuple(result.keys())
+    return [make(**dict(zip(keys, row, strict=True))) for row in result]
 
 
 class SqlUserRepository(SqlRepository[User]):
@@ -226,7 +248,7 @@ class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
             .where(table.c.patient_id == patient_id)
             .order_by(table.c.recorded_at, table.c.id)
         )
-        return [ClinicalEntry(**row) for row in self._connection.execute(query).mappings()]
+        return _records(self._connection, query, ClinicalEntry)
 
     def list_of_kind(self, kind: ClinicalEntryKind) -> builtins.list[ClinicalEntry]:
         table = tables.clinical_entries

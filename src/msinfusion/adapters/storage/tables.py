@@ -103,7 +103,9 @@ therapy_orders = Table(
     Column("status_reason", Text),
     Column("signed_at", UtcDateTime),
     Column("signed_by", String(ID)),
+    Column("discontinued_on", Date),
 )
+"""Therapy orders; ``discontinued_on``: the day treatment stopped (migration 0015)."""
 
 appointments = Table(
     "appointments",

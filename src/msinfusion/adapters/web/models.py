@@ -323,6 +323,9 @@ class OrderOut(BaseModel):
     note: str | None
     active: bool
     premedications: dict[str, str] = {}
+    status: str = "signed"
+    status_reason: str | None = None
+    discontinued_on: date | None = None
 
     @classmethod
     def of(cls, o: TherapyOrder) -> OrderOut:
@@ -336,6 +339,9 @@ class OrderOut(BaseModel):
             note=o.note,
             active=o.active,
             premedications=dict(o.premedications),
+            status=o.status.value,
+            status_reason=o.status_reason,
+            discontinued_on=o.discontinued_on,
         )
 
 

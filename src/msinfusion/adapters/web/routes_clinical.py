@@ -30,7 +30,14 @@ from msinfusion.planning.course_check import course_check_to_dict
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
 EntryKind = Literal[
-    "lab", "vaccination", "finding", "override", "profile", "given-dose", "retraction"
+    "lab",
+    "vaccination",
+    "finding",
+    "override",
+    "profile",
+    "given-dose",
+    "retraction",
+    "programme-form",
 ]
 
 
@@ -47,7 +54,9 @@ class ClinicalEntryIn(BaseModel):
         "vaccination_history_reviewed?, relapse_onset?, on?}; given-dose {order_id, "
         "dose_number, on, mg_per_m2?}; retraction {entry_id, reason} (of another role's entry: "
         "pending until co-signed); co-signature of a pending retraction: retraction {cosigns, "
-        "entry_id?}",
+        "entry_id?}; programme-form {form, order_id, dose_number, on, answers {question id: "
+        "true/false, every question}, infused?, submitted_on?} (the TOUCH Pre-infusion "
+        "Patient Checklist: form touch-pre-infusion-checklist)",
         max_length=20,
     )
 

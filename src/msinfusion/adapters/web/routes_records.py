@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from msinfusion.adapters.web.auth import ActorDep
 from msinfusion.adapters.web.context import web_context
@@ -25,7 +27,7 @@ from msinfusion.adapters.web.models import (
     PatientOut,
     PatientPatch,
 )
-from msinfusion.application.records import Allergy, PatientIdentifier
+from msinfusion.application.records import Allergy, OrderStatus, PatientIdentifier
 
 router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -140,6 +142,33 @@ def get_order(request: Request, actor: ActorDep, order_id: PathId) -> OrderOut:
 def update_order(request: Request, actor: ActorDep, order_id: PathId, body: OrderPatch) -> OrderOut:
     records = web_context(request).centre.records
     return OrderOut.of(records.set_order_active(actor, order_id, active=body.active))
+
+
+class OrderDiscontinuation(BaseModel):
+    """``POST /api/orders/{id}/discontinue``: the clinic day treatment stopped, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    discontinued_on: date = Field(description="The clinic day treatment stopped (ISO date)")
+    reason: str = Field(min_length=1, max_length=500, description="The physician's reason")
+
+
+@router.post("/orders/{order_id}/discontinue", tags=["orders"])
+def discontinue_order(
+    request: Request, actor: ActorDep, order_id: PathId, body: OrderDiscontinuation
+) -> OrderOut:
+    """Stop a course for good on ``discontinued_on`` (audited ``order.discontinue``): nothing
+    more may be booked on it; programme follow-up counts from that day (the worklist and the
+    ledger: TOUCH-07 discontinuation questionnaires, alemtuzumab monitoring to 48 months after
+    the last infusion)."""
+    order = web_context(request).centre.records.change_order_status(
+        actor,
+        order_id,
+        OrderStatus.DISCONTINUED,
+        reason=body.reason,
+        discontinued_on=body.discontinued_on,
+    )
+    return OrderOut.of(order)
 
 
 @router.get("/appointments", tags=["appointments"])

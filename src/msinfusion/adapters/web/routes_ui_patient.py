@@ -26,6 +26,8 @@ from msinfusion.adapters.web.ui.clinical_forms import (
 from msinfusion.adapters.web.ui.course_page import CoursePanel, EntryViewer, patient_course_page
 from msinfusion.adapters.web.ui.pages import course_views, past_infusions
 from msinfusion.adapters.web.ui.tdm_panel import tdm_page_context
+from msinfusion.application.clinical_record_view import PatientCourses
+from msinfusion.application.ledger_rules import programme_forms
 from msinfusion.application.permissions import Action
 from msinfusion.catalog.registry import shipped_catalog
 from msinfusion.errors import MsinfusionError, RecordNotFound
@@ -42,9 +44,30 @@ FORM_TITLES = {
     "override": "gate override",
     "retraction": "retraction",
     "co-signature": "co-signature of the retraction (it takes effect now)",
+    "programme-form": "TOUCH Pre-infusion Patient Checklist",
 }
 """Form kind -> what a stored entry is called in the page's confirmation (a retraction of
 another role's entry is stored pending its co-signature: the page says so on the entry)."""
+
+
+def page_forms_for(clinical: PatientCourses, jurisdiction: str | None) -> list[dict[str, Any]]:
+    """The programme forms a nurse can fill for the patient's active orders (of the form's
+    therapy, where the form applies: the order's own jurisdiction option, else the centre's)."""
+    out = []
+    for form in programme_forms():
+        orders = [
+            c
+            for c in clinical.courses
+            if c.order.therapy_id == form.therapy_id
+            and form.applies_in(c.check.calendar.jurisdiction or jurisdiction)
+        ]
+        if orders:
+            next_doses = {
+                c.order.id: (c.check.calendar.next_dose() or c.check.calendar.doses[-1]).dose_number
+                for c in orders
+            }
+            out.append({"form": form, "orders": [c.order for c in orders], "next": next_doses})
+    return out
 
 
 def _error_page(request: Request, viewer: Viewer, error: MsinfusionError) -> HTMLResponse:
@@ -90,6 +113,7 @@ def patient_context(request: Request, viewer: Viewer, patient_id: str) -> dict[s
         "lab_tests": sorted(LAB_TESTS),
         "findings": sorted(FINDINGS),
         "profile_questions": PROFILE_QUESTIONS,
+        "programme_forms": page_forms_for(clinical, centre.clinical.jurisdiction),
         "may_record": viewer.may(Action.RECORD_CLINICAL),
         "may_override": viewer.may(Action.OVERRIDE_GATE),
         "form_titles": FORM_TITLES,

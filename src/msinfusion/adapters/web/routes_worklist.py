@@ -144,6 +144,7 @@ def ledger_row_to_dict(row: LedgerRow) -> dict[str, Any]:
         "source": row.source,
         "grade": row.grade,
         "verified": row.verified,
+        "answers": None if row.answers is None else dict(row.answers),
     }
 
 

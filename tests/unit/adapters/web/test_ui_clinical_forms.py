@@ -99,6 +99,27 @@ def test_the_other_forms_pass_their_own_fields_only() -> None:
         "given-dose",
         "override",
         "retraction",
+        "programme-form",
+    }
+    assert item_from_form(
+        "programme-form",
+        {
+            "form": "touch-pre-infusion-checklist",
+            "order_id": "order-1",
+            "dose_number": "3",
+            "on": "2026-03-02",
+            "infused": "",
+            "answer_authorized": "yes",
+            "answer_immune_medicine": "no",
+            "answer_immune_condition": "",
+            "other": "x",
+        },
+    ) == {
+        "form": "touch-pre-infusion-checklist",
+        "order_id": "order-1",
+        "on": "2026-03-02",
+        "dose_number": 3,
+        "answers": {"authorized": True, "immune_medicine": False},
     }
 
 

@@ -117,6 +117,28 @@ def _given_dose(fields: Fields) -> dict[str, Any]:
     return item
 
 
+ANSWER_PREFIX = "answer_"
+"""A programme form's question ``q`` is posted as the yes/no field ``answer_q``."""
+
+
+def _programme_form(fields: Fields) -> dict[str, Any]:
+    """Every posted ``answer_<question>`` (yes/no; an empty one stays unanswered, so the
+    service layer names the question), the order, dose, day, whether infused, when sent."""
+    item: dict[str, Any] = {}
+    for name in ("form", "order_id", "on", "submitted_on"):
+        _put(item, name, _text(fields, name))
+    _put(item, "dose_number", _whole(fields, "dose_number"))
+    _put(item, "infused", _answer(fields, "infused", {"yes": True, "no": False})[1])
+    answers: dict[str, Any] = {}
+    for name in fields:
+        if name.startswith(ANSWER_PREFIX):
+            answered, value = _answer(fields, name, {"yes": True, "no": False})
+            if answered:
+                answers[name.removeprefix(ANSWER_PREFIX)] = value
+    item["answers"] = answers
+    return item
+
+
 def _plain(*names: str) -> Callable[[Fields], dict[str, Any]]:
     def read(fields: Fields) -> dict[str, Any]:
         item: dict[str, Any] = {}
@@ -135,6 +157,7 @@ FORM_READERS: dict[str, Callable[[Fields], dict[str, Any]]] = {
     "given-dose": _given_dose,
     "override": _plain("gate_id", "on", "justification"),
     "retraction": _plain("entry_id", "reason", "cosigns"),
+    "programme-form": _programme_form,
 }
 """Entry kind (as in the form's URL) → reader of its fields."""
 

@@ -133,6 +133,19 @@ def _finding_summary(entry: ClinicalEntry) -> str:
     return f"{data.get('name')}: {'present' if data.get('present') else 'absent'}"
 
 
+def _programme_form_summary(entry: ClinicalEntry) -> str:
+    data = entry.data
+    answers = data.get("answers") or {}
+    said = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in answers.items())
+    infused = (
+        {True: "; infused", False: "; not infused"}.get(bool(data["infused"]), "")
+        if ("infused" in data)
+        else ""
+    )
+    sent = f"; sent {data['submitted_on']}" if data.get("submitted_on") else "; not sent yet"
+    return f"{data.get('form')} for dose {data.get('dose_number')}: {said}{infused}{sent}"
+
+
 def _override_summary(entry: ClinicalEntry) -> str:
     data = entry.data
     return (
@@ -166,6 +179,7 @@ _SUMMARIES: dict[ClinicalEntryKind, Callable[[ClinicalEntry], str]] = {
     ClinicalEntryKind.PROFILE: lambda e: _profile_summary(dict(e.data)),
     ClinicalEntryKind.GIVEN_DOSE: _given_dose_summary,
     ClinicalEntryKind.RETRACTION: _retraction_summary,
+    ClinicalEntryKind.PROGRAMME_FORM: _programme_form_summary,
     ClinicalEntryKind.DRUG_LEVEL: lambda e: (
         f"{e.data.get('analyte', 'drug')} trough {e.data.get('trough_ug_per_ml')} ug/mL "
         f"at {e.data.get('at')}"

@@ -1,7 +1,7 @@
 """Session snapshots: a stream's folded chart, so a view reads the snapshot and the tail.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 
 One row per stream (``session_snapshots``): the version it folds, the snapshot schema (layout
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | None = None
 depends_on: str | None = None
 
