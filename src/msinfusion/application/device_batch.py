@@ -5,7 +5,10 @@ A batch reads the idempotency keys of all its messages in one query when it star
 (``SessionMatcher.find_in(checked=...)``), and writes the device-message rows of the messages
 it accepted in one multi-row insert just before its commit (``add_many``). A message accepted
 earlier in the batch counts as stored for the ones after it (a retransmission inside one batch
-is a duplicate, a reused control id a conflict). The database's primary key still decides:
+is a duplicate, a reused control id a conflict). A batch first runs without a savepoint per
+message — a refused decision writes nothing (``SessionStreams.decide_in``), so only a failed
+write needs one — and, if a write fails, once more with them. The database's primary key
+still decides:
 if another listener stored one of the keys meanwhile, ``add_many`` refuses the whole insert
 and the caller ingests every message of the batch alone.
 """
@@ -25,13 +28,15 @@ class BatchRun:
     """One batch's known messages (stored or accepted in it), rows to write, checked matches."""
 
     known: dict[str, DeviceMessage]
+    savepoints: bool = True
+    """Whether each message runs in a savepoint (else a failed write fails the batch)."""
     rows: list[DeviceMessage] = field(default_factory=list)
     checked: dict[MatchKey, str] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, uow: UnitOfWork, keys: Iterable[str]) -> BatchRun:
+    def start(cls, uow: UnitOfWork, keys: Iterable[str], *, savepoints: bool = True) -> BatchRun:
         """A batch in ``uow`` whose messages have the idempotency keys ``keys``."""
-        return cls(known=uow.device_messages.get_many(set(keys)))
+        return cls(known=uow.device_messages.get_many(set(keys)), savepoints=savepoints)
 
     def stored(self, key: str) -> DeviceMessage | None:
         return self.known.get(key)

@@ -32,6 +32,18 @@ class DeviceMessage:
     (migration 0012; None for a message stored before)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockSkew:
+    """A sender's reading times against their receipt: ``ahead`` counts readings stamped after
+    they arrived; the worst seen both ways, and the last, in seconds."""
+
+    readings: int = 0
+    ahead: int = 0
+    max_ahead_s: float = 0.0
+    max_behind_s: float = 0.0
+    last_s: float = 0.0
+
+
 class QuarantineStatus(enum.Enum):
     HELD = "held"
     REPLAYED = "replayed"

@@ -27,6 +27,7 @@ own ``RecordVitals`` in the one transaction, or none.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +51,7 @@ from msinfusion.application.device_readings import (
     vitals_command,
 )
 from msinfusion.application.device_records import (
+    ClockSkew,
     DeviceMessage,
     QuarantinedMessage,
     QuarantineStatus,
@@ -73,7 +75,6 @@ from msinfusion.errors import (
     InvalidCommand,
     InvalidVitalSigns,
     MonitoringError,
-    RecordNotFound,
     SessionError,
     UnknownPatient,
     UnmappableMessage,
@@ -86,6 +87,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "IN_PROGRESS",
     "AmbiguousPatient",
+    "ClockSkew",
     "ConflictingMessage",
     "DeviceFeed",
     "chairs_of_sessions",
@@ -125,23 +127,8 @@ class _Accepted(Receipt):
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClockSkew:
-    """A sender's reading times against their receipt: ``ahead`` counts readings stamped after
-    they arrived; the worst seen both ways, and the last, in seconds."""
-
-    readings: int = 0
-    ahead: int = 0
-    max_ahead_s: float = 0.0
-    max_behind_s: float = 0.0
-    last_s: float = 0.0
-
-
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
-    try:
-        return uow.device_messages.get(key)
-    except RecordNotFound:
-        return None
+    return uow.device_messages.get_many((key,)).get(key)
 
 
 class DeviceFeed:
@@ -455,15 +442,31 @@ class DeviceFeed:
         messages: Sequence[Message],
         decoded: Sequence[Readings | Failure],
     ) -> list[Receipt | None]:
-        """The batch's receipts (None: to be ingested alone), committed before they return."""
+        """The batch's receipts (None: to be ingested alone), committed before they return;
+        first without a savepoint per message, then with them if a write failed (``BatchRun``)."""
         if len(messages) < 2:
             return [None] * len(messages)
+        try:
+            return self._batch_attempt(codec, messages, decoded, savepoints=False)
+        except Exception as error:  # nothing of this attempt is stored
+            log.info("device batch again with savepoints: %s", type(error).__name__)
+            return self._batch_attempt(codec, messages, decoded, savepoints=True)
+
+    def _batch_attempt(
+        self,
+        codec: DeviceCodec,
+        messages: Sequence[Message],
+        decoded: Sequence[Readings | Failure],
+        *,
+        savepoints: bool,
+    ) -> list[Receipt | None]:
         with self._access.uow_factory() as uow:
             if not isinstance(uow, Savepoints):
                 return [None] * len(messages)
             batch = BatchRun.start(
                 uow,
                 (r.message_key for d in decoded if isinstance(d, Readings) for r, _ in d.commands),
+                savepoints=savepoints,
             )
             outcomes = [
                 self._in_savepoint(
@@ -524,7 +527,7 @@ class DeviceFeed:
         touched: set[str] = set()
         rows: list[DeviceMessage] = []
         try:
-            with uow.savepoint():
+            with uow.savepoint() if batch.savepoints else contextlib.nullcontext():
                 outcome = self._record_in(
                     uow,
                     codec=codec,
@@ -537,6 +540,8 @@ class DeviceFeed:
                 )
         except (DuplicateRecord, ConcurrencyError):  # another writer was first: alone
             self._forget(touched)
+            if not batch.savepoints:
+                raise  # the transaction may be aborted: the batch again, with savepoints
             return None
         except (SessionError, MonitoringError) as error:
             # Refused on a match the batch checked: once more, matched afresh (the session may
@@ -549,6 +554,8 @@ class DeviceFeed:
             return error, decoded.commands[0][0]
         except Exception as error:  # storage trouble for this message only: alone
             self._forget(touched)
+            if not batch.savepoints:
+                raise
             log.warning("device message set aside from its batch: %s", type(error).__name__)
             return None
         if isinstance(outcome, _Accepted):

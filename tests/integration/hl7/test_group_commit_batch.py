@@ -72,6 +72,8 @@ def test_a_batch_reads_its_keys_once_and_writes_its_rows_in_one_insert(
     assert [r.outcome for r in receipts] == ["accepted"] * 8
     device_rows = [s for s in statements if "device_messages" in s]
     assert len(device_rows) == 2  # one SELECT … IN for the keys, one INSERT for the rows
+    # no savepoint per message: the one around the batch's insert only
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
     # the monitor's match is checked once: its summary and patient read once, not per message
     assert sum("FROM patients" in s for s in statements) == 1
     with world.uow_factory() as uow:
