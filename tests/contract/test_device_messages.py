@@ -51,6 +51,33 @@ def test_an_accepted_message_is_stored_once_per_key(uow_factory: UnitOfWorkFacto
         uow.device_messages.get("hl7:MON/1:unknown")
 
 
+def test_a_batch_is_read_in_one_call_and_stored_whole_or_not_at_all(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    second = replace(MESSAGE, id="hl7:MON/0012345678901234:MSG0002", session_id="session-2")
+    third = replace(MESSAGE, id="hl7:MON/0012345678901234:MSG0003")
+    with uow_factory() as uow:
+        assert uow.device_messages.get_many([MESSAGE.id, second.id]) == {}
+        uow.device_messages.add_many([second, MESSAGE])
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.device_messages.get_many([MESSAGE.id, second.id, "hl7:MON/1:unknown"])
+        assert found == {MESSAGE.id: MESSAGE, second.id: second}
+        with pytest.raises(DuplicateRecord):  # one stored key refuses the whole batch
+            uow.device_messages.add_many([third, replace(MESSAGE, answer="another")])
+        with pytest.raises(DuplicateRecord):  # a key given twice as well
+            uow.device_messages.add_many([third, third])
+        uow.device_messages.add(replace(third, id="hl7:MON/1:after"))  # the unit is usable
+        uow.commit()
+    with uow_factory() as uow:
+        assert [m.id for m in uow.device_messages.list()] == [
+            "hl7:MON/0012345678901234:MSG0001",
+            "hl7:MON/0012345678901234:MSG0002",
+            "hl7:MON/1:after",
+        ]
+        assert uow.device_messages.get(MESSAGE.id) == MESSAGE
+
+
 def test_an_uncommitted_message_is_not_stored(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         uow.device_messages.add(MESSAGE)

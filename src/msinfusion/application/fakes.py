@@ -130,6 +130,21 @@ class InMemoryRepository(Generic[R]):
             raise DuplicateRecord(message, field=field_name)
 
 
+class InMemoryDeviceMessageRepository(InMemoryRepository[DeviceMessage]):
+    """``ports.DeviceMessageRepository``: the batch read and write of group commit."""
+
+    def get_many(self, keys: Collection[str]) -> dict[str, DeviceMessage]:
+        return {key: self._rows[key] for key in keys if key in self._rows}
+
+    def add_many(self, messages: Sequence[DeviceMessage]) -> None:
+        keys = [m.id for m in messages]
+        taken = [key for key in keys if key in self._rows]
+        if taken or len(set(keys)) != len(keys):
+            raise DuplicateRecord(f"{self._kind} {(taken or keys)[0]} already exists", field="id")
+        for message in messages:
+            self.add(message)
+
+
 class InMemoryUserRepository(InMemoryRepository[User]):
     def add(self, record: User) -> None:
         self._refuse_taken(record, "username", f"user name {record.username} is taken", "username")
@@ -466,7 +481,7 @@ class InMemoryUnitOfWork:
         self.browser_sessions = InMemoryBrowserSessionRepository(
             tables["browser_sessions"], tables["users"]
         )
-        self.device_messages = InMemoryRepository[DeviceMessage](
+        self.device_messages = InMemoryDeviceMessageRepository(
             "device message", tables["device_messages"]
         )
         self.quarantine = InMemoryRepository[QuarantinedMessage](

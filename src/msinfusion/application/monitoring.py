@@ -27,7 +27,7 @@ own ``RecordVitals`` in the one transaction, or none.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -36,11 +36,13 @@ from datetime import datetime
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.bus import MessageBus, SessionCommitted
+from msinfusion.application.device_batch import BatchRun
 from msinfusion.application.device_matching import (
     IN_PROGRESS,
     AmbiguousPatient,
     SessionMatcher,
     chairs_of_sessions,
+    match_key,
     sessions_in_progress,
 )
 from msinfusion.application.device_readings import (
@@ -49,9 +51,13 @@ from msinfusion.application.device_readings import (
     vitals_command,
 )
 from msinfusion.application.device_records import (
+    ClockSkew,
     DeviceMessage,
     QuarantinedMessage,
     QuarantineStatus,
+    content_hash,
+    same_message,
+    storable,
 )
 from msinfusion.application.monitoring_ports import (
     DeviceCodec,
@@ -69,7 +75,6 @@ from msinfusion.errors import (
     InvalidCommand,
     InvalidVitalSigns,
     MonitoringError,
-    RecordNotFound,
     SessionError,
     UnknownPatient,
     UnmappableMessage,
@@ -82,11 +87,14 @@ log = logging.getLogger(__name__)
 __all__ = [
     "IN_PROGRESS",
     "AmbiguousPatient",
+    "ClockSkew",
     "ConflictingMessage",
     "DeviceFeed",
     "chairs_of_sessions",
+    "content_hash",
     "reason_code_of",
     "sessions_in_progress",
+    "storable",
     "vitals_command",
 ]
 
@@ -119,50 +127,8 @@ class _Accepted(Receipt):
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClockSkew:
-    """A sender's reading times against their receipt: ``ahead`` counts readings stamped after
-    they arrived; the worst seen both ways, and the last, in seconds."""
-
-    readings: int = 0
-    ahead: int = 0
-    max_ahead_s: float = 0.0
-    max_behind_s: float = 0.0
-    last_s: float = 0.0
-
-
-def storable(text: str) -> str:
-    """``text`` as a database can hold it: a NUL (refused by PostgreSQL text) becomes U+FFFD."""
-    return text.replace("\x00", "\ufffd")
-
-
-def _normal(text: str) -> str:
-    return text.replace("\r\n", "\r").replace("\n", "\r").strip("\x0b\x1c\r ")
-
-
-def content_hash(text: str) -> str:
-    r"""SHA-256 (hex) of a message's text, whatever its segment endings: with the sender and
-    MSH-10 it tells a retransmission from a reused control id.
-
-    >>> content_hash("MSH|^~\\&|A\r\n") == content_hash("MSH|^~\\&|A\r")
-    True
-    """
-    return hashlib.sha256(_normal(text).encode("utf-8")).hexdigest()
-
-
-def _same_message(stored: DeviceMessage, text: str) -> bool:
-    """A retransmission: the same text, whatever its segment endings (by the stored hash;
-    a message stored before hashes were kept is compared by its text)."""
-    if stored.content_sha256 is not None:
-        return stored.content_sha256 == content_hash(text)
-    return _normal(stored.raw) == _normal(text)
-
-
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
-    try:
-        return uow.device_messages.get(key)
-    except RecordNotFound:
-        return None
+    return uow.device_messages.get_many((key,)).get(key)
 
 
 class DeviceFeed:
@@ -302,14 +268,19 @@ class DeviceFeed:
         now: datetime,
         commands: tuple[tuple[DeviceReading, RecordVitals], ...],
         touched: set[str],
+        batch: BatchRun | None = None,
+        rows: list[DeviceMessage] | None = None,
     ) -> Receipt | Failure:
         """Step 2 of the module docstring, in the caller's transaction: every reading of the
-        message (one per OBR group or observation time) is decided here, or none is."""
+        message (one per OBR group or observation time) is decided here, or none is. In a
+        ``batch`` the stored keys and checked matches are the batch's, and the message's rows
+        go to ``rows`` (the batch writes them) instead of the repository."""
         first = commands[0][0]
         keys = {reading.message_key: reading for reading, _ in commands}
-        stored = [found for key in keys if (found := _stored(uow, key)) is not None]
+        lookup = (lambda key: _stored(uow, key)) if batch is None else batch.stored
+        stored = [found for key in keys if (found := lookup(key)) is not None]
         if stored:
-            if all(_same_message(found, text) for found in stored):
+            if all(same_message(found, text) for found in stored):
                 found = stored[0]
                 return Receipt(
                     outcome="duplicate", answer=found.answer, session_id=found.session_id
@@ -321,7 +292,9 @@ class DeviceFeed:
         sessions: list[str] = []
         for reading, _ in commands:
             try:
-                session_id = self._matcher.find_in(uow, reading, now)
+                session_id = self._matcher.find_in(
+                    uow, reading, now, checked=None if batch is None else batch.checked
+                )
             except UnknownPatient as error:
                 return error, reading
             sessions.append(session_id)
@@ -334,19 +307,25 @@ class DeviceFeed:
                     uow, session_id, command, None, recorded_at=now, from_device=True
                 )
             )
-        for key, reading in keys.items():
-            uow.device_messages.add(
-                DeviceMessage(
-                    id=key,
-                    transport=codec.transport,
-                    sender=reading.sender,
-                    session_id=sessions[0],
-                    received_at=now,
-                    answer=answer,
-                    raw=text,
-                    content_sha256=content_hash(text),
-                )
+        digest = content_hash(text)
+        accepted = [
+            DeviceMessage(
+                id=key,
+                transport=codec.transport,
+                sender=reading.sender,
+                session_id=sessions[0],
+                received_at=now,
+                answer=answer,
+                raw=text,
+                content_sha256=digest,
             )
+            for key, reading in keys.items()
+        ]
+        if rows is None:
+            for row in accepted:
+                uow.device_messages.add(row)
+        else:
+            rows.extend(accepted)
         last = decisions[-1]
         return _Accepted(
             outcome="accepted",
@@ -430,8 +409,9 @@ class DeviceFeed:
         patient, conflict) is rolled back to it and quarantined in the same transaction; one
         that meets another writer (the same message accepted by another listener, a lost race
         on its stream) or a storage error is rolled back to it and ingested alone after the
-        commit. If the batch cannot commit, nothing of it is stored and every message is
-        ingested alone. A unit of work without savepoints ingests one message at a time."""
+        commit. If the batch cannot commit (another listener stored one of its keys since the
+        batch read them: ``BatchRun``), nothing of it is stored and every message is ingested
+        alone. A unit of work without savepoints ingests one message at a time."""
         codec = self._codec(transport)
         decoded = [self._decoded(codec, text, now) for text, now in messages]
         try:
@@ -462,16 +442,39 @@ class DeviceFeed:
         messages: Sequence[Message],
         decoded: Sequence[Readings | Failure],
     ) -> list[Receipt | None]:
-        """The batch's receipts (None: to be ingested alone), committed before they return."""
+        """The batch's receipts (None: to be ingested alone), committed before they return;
+        first without a savepoint per message, then with them if a write failed (``BatchRun``)."""
         if len(messages) < 2:
             return [None] * len(messages)
+        try:
+            return self._batch_attempt(codec, messages, decoded, savepoints=False)
+        except Exception as error:  # nothing of this attempt is stored
+            log.info("device batch again with savepoints: %s", type(error).__name__)
+            return self._batch_attempt(codec, messages, decoded, savepoints=True)
+
+    def _batch_attempt(
+        self,
+        codec: DeviceCodec,
+        messages: Sequence[Message],
+        decoded: Sequence[Readings | Failure],
+        *,
+        savepoints: bool,
+    ) -> list[Receipt | None]:
         with self._access.uow_factory() as uow:
             if not isinstance(uow, Savepoints):
                 return [None] * len(messages)
+            batch = BatchRun.start(
+                uow,
+                (r.message_key for d in decoded if isinstance(d, Readings) for r, _ in d.commands),
+                savepoints=savepoints,
+            )
             outcomes = [
-                self._in_savepoint(uow, codec, text, now, readings)
+                self._in_savepoint(
+                    uow, codec=codec, text=text, now=now, decoded=readings, batch=batch
+                )
                 for (text, now), readings in zip(messages, decoded, strict=True)
             ]
+            batch.write(uow)
             uow.commit()
         for outcome in outcomes:
             if outcome is not None and outcome.outcome == "quarantined":
@@ -483,15 +486,19 @@ class DeviceFeed:
     def _in_savepoint(
         self,
         uow: UnitOfWork,
+        *,
         codec: DeviceCodec,
         text: str,
         now: datetime,
         decoded: Readings | Failure,
+        batch: BatchRun,
     ) -> Receipt | None:
         """One message of a batch (None: to be ingested alone after the commit)."""
         assert isinstance(uow, Savepoints)  # the caller checked
         outcome = (
-            self._record_in_savepoint(uow, codec, text, now, decoded)
+            self._record_in_savepoint(
+                uow, codec=codec, text=text, now=now, decoded=decoded, batch=batch
+            )
             if isinstance(decoded, Readings)
             else decoded
         )
@@ -506,30 +513,54 @@ class DeviceFeed:
         return receipt
 
     def _record_in_savepoint(
-        self, uow: UnitOfWork, codec: DeviceCodec, text: str, now: datetime, decoded: Readings
+        self,
+        uow: UnitOfWork,
+        *,
+        codec: DeviceCodec,
+        text: str,
+        now: datetime,
+        decoded: Readings,
+        batch: BatchRun,
+        again: bool = True,
     ) -> Receipt | Failure | None:
         assert isinstance(uow, Savepoints)  # the caller checked
         touched: set[str] = set()
+        rows: list[DeviceMessage] = []
         try:
-            with uow.savepoint():
-                return self._record_in(
+            with uow.savepoint() if batch.savepoints else contextlib.nullcontext():
+                outcome = self._record_in(
                     uow,
                     codec=codec,
                     text=text,
                     now=now,
                     commands=decoded.commands,
                     touched=touched,
+                    batch=batch,
+                    rows=rows,
                 )
         except (DuplicateRecord, ConcurrencyError):  # another writer was first: alone
             self._forget(touched)
+            if not batch.savepoints:
+                raise  # the transaction may be aborted: the batch again, with savepoints
             return None
         except (SessionError, MonitoringError) as error:
+            # Refused on a match the batch checked: once more, matched afresh (the session may
+            # have been discharged since, and then a refusal is an unknown patient).
             self._forget(touched)
+            if again and batch.recheck(match_key(r) for r, _ in decoded.commands):
+                return self._record_in_savepoint(
+                    uow, codec=codec, text=text, now=now, decoded=decoded, batch=batch, again=False
+                )
             return error, decoded.commands[0][0]
         except Exception as error:  # storage trouble for this message only: alone
             self._forget(touched)
+            if not batch.savepoints:
+                raise
             log.warning("device message set aside from its batch: %s", type(error).__name__)
             return None
+        if isinstance(outcome, _Accepted):
+            batch.accept(rows)
+        return outcome
 
     def list_quarantine(
         self, actor: Actor, *, status: QuarantineStatus | None = None

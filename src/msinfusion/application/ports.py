@@ -105,6 +105,21 @@ class Repository(Protocol[T]):
     def list(self) -> builtins.list[T]: ...
 
 
+class DeviceMessageRepository(Repository[DeviceMessage], Protocol):
+    """Accepted device messages by idempotency key, with the two batch operations of group
+    commit (``DeviceFeed.ingest_many``): one read and one write per batch, not per message."""
+
+    def get_many(self, keys: Collection[str]) -> dict[str, DeviceMessage]:
+        """The stored messages among ``keys``, by key (absent keys are left out): one query."""
+        ...
+
+    def add_many(self, messages: Sequence[DeviceMessage]) -> None:
+        """Store every message, or none: ``DuplicateRecord`` if a key is stored already (the
+        database's unique key decides, so two listeners never both store one) or given twice.
+        One multi-row insert; the unit of work stays usable after a refusal."""
+        ...
+
+
 class PumpAssociationRepository(Repository[PumpAssociation], Protocol):
     def active_for_session(self, session_id: str) -> PumpAssociation | None:
         """The pump serving the chair of the session's appointment now (the newest active
@@ -367,7 +382,7 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def device_messages(self) -> Repository[DeviceMessage]:
+    def device_messages(self) -> DeviceMessageRepository:
         """Accepted device messages by idempotency key (``add`` refuses a duplicate key)."""
         ...
 

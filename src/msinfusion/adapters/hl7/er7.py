@@ -10,6 +10,7 @@ MSH starting one message (dossier C, batch protocol).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from msinfusion.errors import MalformedMessage
 
@@ -73,11 +74,18 @@ def delimiters_of(msh: str) -> Delimiters:
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One segment's fields as raw text; ``field(n)`` counts as HL7 does (MSH-1 is the
-    field separator)."""
+    field separator). A field's split into components is remembered: a reader asks for the
+    same few fields many times (an OBX is read for ~20 components)."""
 
     name: str
     fields: tuple[str, ...]
     delimiters: Delimiters
+    _split: dict[tuple[int, int], list[str]] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _texts: dict[tuple[int, int, int], str] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def field(self, number: int) -> str:
         index = number - 1 if self.name == "MSH" else number
@@ -89,15 +97,26 @@ class Segment:
         return self.field(number).split(self.delimiters.repetition)
 
     def components(self, number: int, repetition: int = 0) -> list[str]:
-        reps = self.repetitions(number)
-        raw = reps[repetition] if repetition < len(reps) else ""
-        return raw.split(self.delimiters.component)
+        return list(self._components(number, repetition))
+
+    def _components(self, number: int, repetition: int) -> list[str]:
+        found = self._split.get((number, repetition))
+        if found is None:
+            reps = self.repetitions(number)
+            raw = reps[repetition] if repetition < len(reps) else ""
+            found = self._split[number, repetition] = raw.split(self.delimiters.component)
+        return found
 
     def component(self, number: int, component: int, repetition: int = 0) -> str:
         """Component ``component`` (1-based) as text, unescaped, first sub-component."""
-        parts = self.components(number, repetition)
-        raw = parts[component - 1] if component - 1 < len(parts) else ""
-        return self.delimiters.unescape(raw.split(self.delimiters.subcomponent)[0]).strip()
+        key = (number, component, repetition)
+        text = self._texts.get(key)
+        if text is None:
+            parts = self._components(number, repetition)
+            raw = parts[component - 1] if component - 1 < len(parts) else ""
+            text = self.delimiters.unescape(raw.partition(self.delimiters.subcomponent)[0]).strip()
+            self._texts[key] = text
+        return text
 
     def subcomponents(self, number: int, component: int, repetition: int = 0) -> list[str]:
         """Every sub-component of one component (1-based), unescaped (e.g. CX-4's HD)."""

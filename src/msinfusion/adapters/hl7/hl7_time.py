@@ -25,6 +25,7 @@ msinfusion.errors.MalformedMessage: MSH-7 '20250110091500' has no UTC offset (+H
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from msinfusion.errors import MalformedMessage
@@ -57,8 +58,13 @@ def offset_of(text: str) -> tzinfo | None:
 
 
 def parse_hl7_time(text: str, field: str, default_zone: tzinfo | None = None) -> datetime:
-    """HL7 DTM ``YYYYMMDDHHMM[SS[.S...]][+/-ZZZZ]``; without an offset, ``default_zone``."""
-    text = text.strip()
+    """HL7 DTM ``YYYYMMDDHHMM[SS[.S...]][+/-ZZZZ]``; without an offset, ``default_zone``.
+    Remembered (a message repeats its times in MSH-7, OBR-7 and every OBX-14)."""
+    return _parsed(text.strip(), field, default_zone)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str, field: str, default_zone: tzinfo | None) -> datetime:
     body, zone = split_offset(text)
     if zone is None and any(sign in text[8:] for sign in "+-"):
         raise MalformedMessage(f"{field} '{text}' has a malformed UTC offset", field=field)
@@ -68,8 +74,10 @@ def parse_hl7_time(text: str, field: str, default_zone: tzinfo | None = None) ->
     digits = body.split(".")[0]
     if len(digits) < 12 or len(digits) > 14 or not digits.isdigit():
         raise MalformedMessage(f"{field} '{text}' is not an HL7 date-time", field=field)
+    digits = digits.ljust(14, "0")
     try:
-        local = datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")  # noqa: DTZ007 - zoned below
+        parts = (digits[0:4], digits[4:6], digits[6:8], digits[8:10], digits[10:12], digits[12:])
+        year, month, day, hour, minute, second = map(int, parts)
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
         raise MalformedMessage(f"{field} '{text}' is not an HL7 date-time", field=field) from None
-    return local.replace(tzinfo=zone)

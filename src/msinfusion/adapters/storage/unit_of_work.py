@@ -14,6 +14,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from msinfusion.adapters.storage import tables
+from msinfusion.adapters.storage.device_messages import SqlDeviceMessageRepository
 from msinfusion.adapters.storage.engine import READ_ONLY
 from msinfusion.adapters.storage.event_store import SqlEventStore, SqlSnapshotStore, _utc_now
 from msinfusion.adapters.storage.preparations import SqlDosePreparationRepository
@@ -30,7 +31,7 @@ from msinfusion.adapters.storage.repositories import (
     SqlUserRepository,
 )
 from msinfusion.adapters.storage.worklist_actions import SqlWorklistActionRepository
-from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
+from msinfusion.application.device_records import QuarantinedMessage
 from msinfusion.application.ports import Clock
 from msinfusion.application.records import (
     ApiToken,
@@ -89,9 +90,7 @@ class SqlUnitOfWork:
             references={"user_id": ("user", tables.users)},
         )
         self.sessions = SqlSessionSummaryRepository(connection)
-        self.device_messages = SqlRepository[DeviceMessage](
-            connection, tables.device_messages, DeviceMessage, "device message"
-        )
+        self.device_messages = SqlDeviceMessageRepository(connection)
         self.quarantine = SqlRepository[QuarantinedMessage](
             connection, tables.quarantined_messages, QuarantinedMessage, "quarantined message"
         )
