@@ -295,3 +295,16 @@ def test_a_plain_chair_free_does_not_help_visits_that_need_the_bed() -> None:
     assert schedule.check() == ()
     assert {a.chair_id for a in schedule.assignments} == {"bed"}
     assert _objective(problem, list(schedule.assignments)) == (0, 0, 60, 4)
+
+
+def test_no_time_and_no_warm_start_is_a_status_not_an_exception() -> None:
+    problem = generate_day(
+        chairs=60, seed=0, day=date(2026, 3, 2), zone=UTC, catalog=shipped_catalog()
+    )
+    options = CpSatOptions(time_limit=timedelta(0), num_workers=1, warm_start=False)
+    schedule = solve_cpsat(problem, options)
+    if schedule.status is SolveStatus.UNKNOWN:  # CP-SAT's 0.05 s found nothing at 60 chairs
+        assert schedule.assignments == ()
+        assert "time limit" in schedule.message
+    else:
+        assert schedule.check() == ()

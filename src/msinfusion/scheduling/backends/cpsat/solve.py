@@ -130,6 +130,8 @@ def solve_cpsat(
         proven = _solve_level(search, level, max(_MIN_LEVEL_TIME, share))
         if isinstance(proven, Schedule):
             return proven
+        if proven is None and search.values is None:
+            return _no_schedule(problem, cp_model.UNKNOWN, "UNKNOWN")
         if proven is None:  # no answer at this level: keep the last solution's values
             gaps.extend((lv.name, 1.0) for lv in levels[number:])
             break
@@ -223,7 +225,7 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
         search.values = read_values(day, solver)
         search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
     _log.debug(
-        "cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds
+        "cpsat %s %s found %s (%.2fs given)", level.name, solver.status_name(status), found, seconds
     )
     if status == cp_model.OPTIMAL:
         return found
