@@ -42,7 +42,6 @@ from msinfusion.scheduling.backends.cpsat.solver_values import (
     values_of,
 )
 from msinfusion.scheduling.backends.cpsat.timeindexed import (
-    LevelOutcome,
     LevelSolution,
     probe_values,
     solve_level,
@@ -81,8 +80,6 @@ _CP_LAST = 0.15  # share kept for the last CP-SAT phase when the MIP leaves a ga
 _MIP_FIRST = frozenset({"total_wait_min", "peak_nurse_load"})
 _OPTIMISED = frozenset({"visits_booked", "total_wait_min", "peak_nurse_load"})
 _PROBED = frozenset({"overtime_min", "peak_nurse_load"})
-# a probe of overtime optimises waiting: if its value is the one kept, waiting is solved too
-_NEXT = {"overtime_min": "total_wait_min"}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -96,7 +93,6 @@ class _Search:
     values: Values | None = None
     level_values: dict[str, int] = field(default_factory=dict)
     found_at: dict[str, int] = field(default_factory=dict)
-    solved_next: tuple[dict[str, int], str, LevelOutcome] | None = None
 
 
 def solve_cpsat(
@@ -130,6 +126,8 @@ def solve_cpsat(
         proven = _solve_level(search, level, max(_MIN_LEVEL_TIME, share))
         if isinstance(proven, Schedule):
             return proven
+        if proven is None and search.values is None:
+            return _no_schedule(problem, cp_model.UNKNOWN, "UNKNOWN")
         if proven is None:  # no answer at this level: keep the last solution's values
             gaps.extend((lv.name, 1.0) for lv in levels[number:])
             break
@@ -155,9 +153,6 @@ def _solve_level(search: _Search, level: Level, share: float) -> tuple[int, int]
     """(value found, proven bound) of one level; a Schedule when the day has none; None when
     neither solver found a schedule at this level in time."""
     level_deadline = time.monotonic() + share
-    solved = _solved_by_probe(search, level.name)
-    if solved is not None:
-        return solved, solved
     bound: int | Schedule = 0
     if search.relaxed is None or level.name not in _MIP_FIRST:
         first = max(share * _CP_FIRST, min(share, _MIN_MIP_TIME)) if search.relaxed else share
@@ -173,22 +168,6 @@ def _solve_level(search: _Search, level: Level, share: float) -> tuple[int, int]
         return None
     found = search.level_values[level.name]
     return found, min(found, bound)
-
-
-def _solved_by_probe(search: _Search, name: str) -> int | None:
-    """The level's optimum if the last probe of the level above already proved it."""
-    if search.solved_next is None:
-        return None
-    fixed, solved, outcome = search.solved_next
-    search.solved_next = None
-    if solved != name or fixed != search.found_at or outcome.solution is None:
-        return None
-    _take(search, name, outcome.solution)
-    value = outcome.solution.levels[name]
-    if outcome.bound == value and search.level_values.get(name) == value:
-        _log.debug("%s solved by the last probe: %s", name, value)
-        return value
-    return None
 
 
 def _close_gap(
@@ -223,7 +202,7 @@ def _run_cpsat(search: _Search, level: Level, seconds: float) -> int | Schedule:
         search.values = read_values(day, solver)
         search.level_values = {lv.name: round(solver.value(lv.expression)) for lv in search.levels}
     _log.debug(
-        "cpsat %s %s found %s in %.2fs", level.name, solver.status_name(status), found, seconds
+        "cpsat %s %s found %s (%.2fs given)", level.name, solver.status_name(status), found, seconds
     )
     if status == cp_model.OPTIMAL:
         return found
@@ -267,10 +246,8 @@ def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
             break
         middle = (low + high) // 2 if name == "overtime_min" else high - max(1, (high - low) // 4)
         fixed = {**search.found_at, name: values[middle]}
-        following = _NEXT.get(name)
-        outcome = solve_level(
-            relaxed, following, fixed, time_limit_s=seconds, steps=following is not None
-        )
+        # a pure feasibility question in the plain form: HiGHS proves "no" fastest that way
+        outcome = solve_level(relaxed, None, fixed, time_limit_s=seconds, steps=False)
         _log.debug(
             "probe %s <= %s: %s (%.2fs given)", name, values[middle], outcome.status, seconds
         )
@@ -278,8 +255,6 @@ def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
             low = middle + 1
         elif _take(search, name, outcome.solution):
             reached = search.level_values[name]
-            if following is not None and outcome.status is MipStatus.OPTIMAL:
-                search.solved_next = ({**search.found_at, name: reached}, following, outcome)
             high = next(i for i, v in enumerate(values) if v >= reached)
             values[high] = reached
         else:
