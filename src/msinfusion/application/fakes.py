@@ -118,6 +118,9 @@ class InMemoryRepository(Generic[R]):
     def list(self) -> builtins.list[R]:
         return sorted(self._rows.values(), key=lambda r: r.id)
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, R]:
+        return {i: self._rows[i] for i in record_ids if i in self._rows}
+
     def _find(self, predicate: Callable[[R], bool], what: str, field_name: str) -> R:
         for record in self._rows.values():
             if predicate(record):
@@ -324,6 +327,16 @@ class InMemorySessionSummaryRepository:
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
         return sorted(
             (s for s in self._rows.values() if s.patient_id == patient_id),
+            key=lambda s: s.session_id,
+        )
+
+    def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
+        return {i: self._rows[i] for i in session_ids if i in self._rows}
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        wanted = set(patient_ids)
+        return sorted(
+            (s for s in self._rows.values() if s.patient_id in wanted),
             key=lambda s: s.session_id,
         )
 

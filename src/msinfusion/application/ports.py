@@ -105,6 +105,12 @@ class Repository(Protocol[T]):
     def list(self) -> builtins.list[T]: ...
 
 
+class PatientRepository(Repository[Patient], Protocol):
+    def get_many(self, patient_ids: Collection[str]) -> dict[str, Patient]:
+        """The patients with these ids, by id, in one query (ids not stored are left out)."""
+        ...
+
+
 class PumpAssociationRepository(Repository[PumpAssociation], Protocol):
     def active_for_session(self, session_id: str) -> PumpAssociation | None:
         """The pump serving the chair of the session's appointment now (the newest active
@@ -293,6 +299,14 @@ class SessionSummaryRepository(Protocol):
         """The patient's sessions (checked in for them), ordered by session id."""
         ...
 
+    def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
+        """The summaries of these sessions, by session id, in one query (unknown ids left out)."""
+        ...
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        """The sessions of any of these patients, ordered by session id, in one query."""
+        ...
+
 
 @runtime_checkable
 class ReadOnlyUnits(Protocol):
@@ -329,7 +343,7 @@ class UnitOfWork(Protocol):
     # Read-only properties, so that an implementation may hold narrower types (a fake's
     # InMemoryRepository) in plain attributes.
     @property
-    def patients(self) -> Repository[Patient]: ...
+    def patients(self) -> PatientRepository: ...
 
     @property
     def chairs(self) -> Repository[Chair]: ...

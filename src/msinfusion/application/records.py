@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from msinfusion.session.state import SessionState
+
 
 class Role(enum.Enum):
     NURSE = "nurse"
@@ -213,6 +215,10 @@ class SessionSummary:
     next_due_at: datetime | None = None
     warnings: tuple[str, ...] = ()
     last_event_at: datetime | None = None
+    state: SessionState | None = None
+    """The folded state at ``version`` (the board renders live state at now from it,
+    ``application.board``); None in rows written before it was kept (migration 0018) or of
+    another fold (``SNAPSHOT_SCHEMA``): the board then reads the stream."""
 
 
 class ClinicalEntryKind(enum.Enum):

@@ -429,7 +429,8 @@ def _register_stream(uow: UnitOfWork, session_id: str) -> None:
     else:
         raise ConcurrencyError(session_id=session_id, expected=0, actual=actual)
     try:
-        uow.sessions.add(SessionSummary(session_id=session_id, version=actual))
+        state = SessionState() if actual == 0 else None  # an empty stream folds to the initial
+        uow.sessions.add(SessionSummary(session_id=session_id, version=actual, state=state))
     except DuplicateRecord:
         raise ConcurrencyError(session_id=session_id, expected=0, actual=actual) from None
 

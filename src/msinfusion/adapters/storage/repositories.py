@@ -122,6 +122,15 @@ class SqlRepository(Generic[R]):
             raise RecordNotFound(f"no {self._kind} {record_id}", field=self._key)
         return self._record_type(**row)
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, R]:
+        """The records with these keys, by key, in one query (one ``IN`` list)."""
+        if not record_ids:
+            return {}
+        column = self._table.c[self._key]
+        query = select(self._table).where(column.in_(sorted(set(record_ids))))
+        rows = self._connection.execute(query).mappings()
+        return {str(row[self._key]): self._record_type(**row) for row in rows}
+
     def update(self, record: R) -> None:
         self.get(self._id(record))
         self._check_unique(record)
@@ -259,6 +268,14 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
         table = tables.session_summaries
         query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.session_id)
+        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        if not patient_ids:
+            return []
+        table = tables.session_summaries
+        wanted = sorted(set(patient_ids))
+        query = select(table).where(table.c.patient_id.in_(wanted)).order_by(table.c.session_id)
         return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
 
 

@@ -30,6 +30,7 @@ from msinfusion.adapters.storage.column_types import (
     JSON_DOCUMENT,
     DecimalText,
     EnumValue,
+    FoldedStateText,
     FractionText,
     JsonText,
     NameTuple,
@@ -224,6 +225,8 @@ session_summaries = Table(
     Column("next_due_at", UtcDateTime),
     Column("warnings", NameTuple, nullable=False),
     Column("last_event_at", UtcDateTime),
+    # The folded state at ``version`` (migration 0018): the board's live state at now.
+    Column("state", FoldedStateText),
 )
 
 device_messages = Table(
