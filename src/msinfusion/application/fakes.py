@@ -333,10 +333,16 @@ class InMemorySessionSummaryRepository:
     def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
         return {i: self._rows[i] for i in session_ids if i in self._rows}
 
-    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+    def list_for_patients(
+        self, patient_ids: Collection[str], *, with_state: bool = True
+    ) -> builtins.list[SessionSummary]:
         wanted = set(patient_ids)
         return sorted(
-            (s for s in self._rows.values() if s.patient_id in wanted),
+            (
+                s if with_state else dataclasses.replace(s, state=None)
+                for s in self._rows.values()
+                if s.patient_id in wanted
+            ),
             key=lambda s: s.session_id,
         )
 

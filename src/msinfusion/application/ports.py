@@ -303,8 +303,11 @@ class SessionSummaryRepository(Protocol):
         """The summaries of these sessions, by session id, in one query (unknown ids left out)."""
         ...
 
-    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
-        """The sessions of any of these patients, ordered by session id, in one query."""
+    def list_for_patients(
+        self, patient_ids: Collection[str], *, with_state: bool = True
+    ) -> builtins.list[SessionSummary]:
+        """The sessions of any of these patients, ordered by session id, in one query; without
+        their folded state (``state=None``, not decoded) unless ``with_state``."""
         ...
 
 

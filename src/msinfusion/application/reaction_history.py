@@ -56,9 +56,9 @@ def history_of(
     excluding_session_id: str | None = None,
 ) -> dict[str, TherapyHistory]:
     """``reaction_history`` from the patient's session summaries already read (the board reads
-    every row's patient's in one query). A summary's folded state is the stream's, written in
-    the transaction of its events; a summary without one (written before migration 0018) has
-    its stream read instead."""
+    every row's patient's in one query). A summary's reaction columns are its stream's folded
+    state's, written in the transaction of its events; a summary without them (written before
+    migration 0018) has its stream read instead."""
     found: dict[str, TherapyHistory] = {
         therapy_id: TherapyHistory(
             therapy_id=therapy_id,
@@ -74,22 +74,23 @@ def history_of(
             therapy_id = streams.catalog.get_protocol(summary.protocol_id).therapy_id
         except ProtocolNotFound:
             continue
-        state = summary.state
-        if state is None:
-            state = streams.read_in(uow, summary.session_id).state
-        worst = None if state.worst_reaction is None else Severity(state.worst_reaction)
-        if worst is None and not state.therapy_contraindicated:
+        worst_reaction, contraindicated = summary.worst_reaction, summary.therapy_contraindicated
+        if contraindicated is None:
+            state = summary.state or streams.read_in(uow, summary.session_id).state
+            worst_reaction, contraindicated = state.worst_reaction, state.therapy_contraindicated
+        worst = None if worst_reaction is None else Severity(worst_reaction)
+        if worst is None and not contraindicated:
             continue
         known = found.get(therapy_id, TherapyHistory(therapy_id=therapy_id))
         found[therapy_id] = TherapyHistory(
             therapy_id=therapy_id,
             worst_reaction=_worse(known.worst_reaction, worst),
-            contraindicated=known.contraindicated or state.therapy_contraindicated,
+            contraindicated=known.contraindicated or contraindicated,
             because=known.because
             or (
                 f"a {worst.value if worst else 'discontinuing'} reaction in session "
                 f"{summary.session_id} discontinued it"
-                if state.therapy_contraindicated
+                if contraindicated
                 else ""
             ),
         )

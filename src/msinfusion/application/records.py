@@ -215,6 +215,11 @@ class SessionSummary:
     next_due_at: datetime | None = None
     warnings: tuple[str, ...] = ()
     last_event_at: datetime | None = None
+    worst_reaction: str | None = None
+    """``SessionState.worst_reaction`` (the patient's reaction history reads it)."""
+    therapy_contraindicated: bool | None = None
+    """``SessionState.therapy_contraindicated``; None with ``worst_reaction`` in rows written
+    before migration 0018 (the history then reads the stream)."""
     state: SessionState | None = None
     """The folded state at ``version`` (the board renders live state at now from it,
     ``application.board``); None in rows written before it was kept (migration 0018) or of

@@ -270,12 +270,15 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.session_id)
         return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
 
-    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+    def list_for_patients(
+        self, patient_ids: Collection[str], *, with_state: bool = True
+    ) -> builtins.list[SessionSummary]:
         if not patient_ids:
             return []
         table = tables.session_summaries
+        columns = [c for c in table.c if with_state or c.name != "state"]
         wanted = sorted(set(patient_ids))
-        query = select(table).where(table.c.patient_id.in_(wanted)).order_by(table.c.session_id)
+        query = select(*columns).where(table.c.patient_id.in_(wanted)).order_by(table.c.session_id)
         return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
 
 

@@ -225,7 +225,10 @@ session_summaries = Table(
     Column("next_due_at", UtcDateTime),
     Column("warnings", NameTuple, nullable=False),
     Column("last_event_at", UtcDateTime),
-    # The folded state at ``version`` (migration 0018): the board's live state at now.
+    # Migration 0018: the reaction history's two facts, and the folded state at ``version``
+    # (the board's live state at now).
+    Column("worst_reaction", String(32)),
+    Column("therapy_contraindicated", Boolean),
     Column("state", FoldedStateText),
 )
 

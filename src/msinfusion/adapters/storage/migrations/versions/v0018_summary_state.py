@@ -6,8 +6,10 @@ Create Date: 2026-12-04
 
 ``session_summaries.state`` (nullable text): the session's folded ``SessionState`` at the row's
 version, as JSON tagged with the fold's schema (``SNAPSHOT_SCHEMA``), written with the summary
-in the transaction of the events. Rows written before this revision hold NULL: the board reads
-such a session's stream, as before, until its next command rewrites the row
+in the transaction of the events; ``worst_reaction`` and ``therapy_contraindicated``: the two
+facts of that state a patient's reaction history needs, as plain columns. Rows written before
+this revision hold NULL: the board and the history read such a session's stream, as before,
+until its next command rewrites the row
 (docs/session-format.md). Frozen once shipped: names are written out, not imported.
 """
 
@@ -23,8 +25,13 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    op.add_column("session_summaries", sa.Column("worst_reaction", sa.String(32), nullable=True))
+    op.add_column(
+        "session_summaries", sa.Column("therapy_contraindicated", sa.Boolean(), nullable=True)
+    )
     op.add_column("session_summaries", sa.Column("state", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE session_summaries DROP COLUMN state")
+    for column in ("state", "therapy_contraindicated", "worst_reaction"):
+        op.execute(f"ALTER TABLE session_summaries DROP COLUMN {column}")
