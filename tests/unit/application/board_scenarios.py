@@ -39,6 +39,14 @@ VISITS = {
         dose_number=3,
     ).commands,
 }
+_PLAIN = VISITS["plain"]
+VISITS["paused"] = (
+    *_PLAIN[:6],
+    cmd.PauseInfusion(at=_PLAIN[5].at + timedelta(minutes=10), user="nurse-a", reason="line"),
+    cmd.ResumeInfusion(
+        at=_PLAIN[5].at + timedelta(minutes=40), user="nurse-a", rate_ml_per_h=Fraction(40)
+    ),
+)
 PATIENTS = ("p-1", "p-2", "p-3")
 
 
