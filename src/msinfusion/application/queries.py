@@ -3,7 +3,7 @@
 Every read of patient data (patients, orders, appointments, the board) is audited with the
 reader, the time and the address; catalog and plan reads hold no patient data and are not.
 The board joins a day's appointments with their live session views (status, rate, volume,
-projected chair release) at the request time.
+projected chair release) at the request time, from projection rows (``application.board``).
 """
 
 from __future__ import annotations
