@@ -136,7 +136,7 @@ def read_board(
     session_ids = {a.session_id for a in appointments if a.session_id is not None}
     summaries = uow.sessions.get_many(session_ids)
     by_patient: dict[str, list[SessionSummary]] = defaultdict(list)
-    for past in uow.sessions.list_for_patients(patient_ids, with_state=False):
+    for past in uow.sessions.list_for_patients(patient_ids):
         by_patient[str(past.patient_id)].append(past)
     protocols = _Protocols(streams)
     shown = {

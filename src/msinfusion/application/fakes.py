@@ -318,33 +318,25 @@ class InMemorySessionSummaryRepository:
         self._rows[summary.session_id] = summary
         self.changed.add(summary.session_id)
 
-    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+    def _listed(self, keep: Callable[[SessionSummary], bool]) -> builtins.list[SessionSummary]:
+        """As the SQL store: listings leave the folded state out."""
         return sorted(
-            (s for s in self._rows.values() if status is None or s.status == status),
+            (dataclasses.replace(s, state=None) for s in self._rows.values() if keep(s)),
             key=lambda s: s.session_id,
         )
 
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+        return self._listed(lambda s: status is None or s.status == status)
+
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
-        return sorted(
-            (s for s in self._rows.values() if s.patient_id == patient_id),
-            key=lambda s: s.session_id,
-        )
+        return self._listed(lambda s: s.patient_id == patient_id)
 
     def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
         return {i: self._rows[i] for i in session_ids if i in self._rows}
 
-    def list_for_patients(
-        self, patient_ids: Collection[str], *, with_state: bool = True
-    ) -> builtins.list[SessionSummary]:
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         wanted = set(patient_ids)
-        return sorted(
-            (
-                s if with_state else dataclasses.replace(s, state=None)
-                for s in self._rows.values()
-                if s.patient_id in wanted
-            ),
-            key=lambda s: s.session_id,
-        )
+        return self._listed(lambda s: s.patient_id in wanted)
 
 
 class InMemoryEventStore:

@@ -283,6 +283,8 @@ class SessionSummaryRepository(Protocol):
 
     ``add`` registers a new, empty session (``DuplicateRecord`` if it exists); ``save`` writes
     the summary of a stream in the transaction that appended its events (insert or replace).
+    ``get`` and ``get_many`` return the folded state (``SessionSummary.state``); the listings
+    leave it out (``state=None``), so a listing of many sessions decodes none.
     """
 
     def add(self, summary: SessionSummary) -> None: ...
@@ -303,11 +305,8 @@ class SessionSummaryRepository(Protocol):
         """The summaries of these sessions, by session id, in one query (unknown ids left out)."""
         ...
 
-    def list_for_patients(
-        self, patient_ids: Collection[str], *, with_state: bool = True
-    ) -> builtins.list[SessionSummary]:
-        """The sessions of any of these patients, ordered by session id, in one query; without
-        their folded state (``state=None``, not decoded) unless ``with_state``."""
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        """The sessions of any of these patients, ordered by session id, in one query."""
         ...
 
 

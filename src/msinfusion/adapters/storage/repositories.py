@@ -244,7 +244,9 @@ class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
 
 
 class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
-    """The board projection: ``save`` replaces a session's summary or inserts the first one."""
+    """The board projection: ``save`` replaces a session's summary or inserts the first one.
+    Listings leave the folded state out (``state=None``: not read, not decoded); ``get`` and
+    ``get_many`` carry it."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(
@@ -258,28 +260,24 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         if self._connection.execute(statement).rowcount == 0:
             self.add(summary)
 
+    def _listed(self, where: Any = None) -> builtins.list[SessionSummary]:
+        table = tables.session_summaries
+        query = select(*(c for c in table.c if c.name != "state")).order_by(table.c.session_id)
+        if where is not None:
+            query = query.where(where)
+        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+
     def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
         table = tables.session_summaries
-        query = select(table).order_by(table.c.session_id)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+        return self._listed(None if status is None else table.c.status == status)
 
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
-        table = tables.session_summaries
-        query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.session_id)
-        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+        return self._listed(tables.session_summaries.c.patient_id == patient_id)
 
-    def list_for_patients(
-        self, patient_ids: Collection[str], *, with_state: bool = True
-    ) -> builtins.list[SessionSummary]:
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         if not patient_ids:
             return []
-        table = tables.session_summaries
-        columns = [c for c in table.c if with_state or c.name != "state"]
-        wanted = sorted(set(patient_ids))
-        query = select(*columns).where(table.c.patient_id.in_(wanted)).order_by(table.c.session_id)
-        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+        return self._listed(tables.session_summaries.c.patient_id.in_(sorted(set(patient_ids))))
 
 
 class SqlAuditLog:
