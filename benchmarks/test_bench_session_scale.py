@@ -1,7 +1,7 @@
-"""Session reads and the start gate as the store grows (issue 22).
+"""Session reads, the start gate and the board as the store grows (issue 22).
 
-Two ratios, each measured side by side in one run (the sizes interleaved, so both meet the same
-machine load):
+Two ratios and the board, each measured side by side in one run (the sizes interleaved, so
+both meet the same machine load):
 
 1. ``StartInfusion`` through ``SessionUseCases.handle`` (decide, the start gates, the bag
    check, the audit entry, one commit), on SQLite and PostgreSQL, with ``LARGE_STORE`` stored
@@ -17,7 +17,12 @@ machine load):
    first view in a fresh process (a cold cache replays the stream once) and one
    ``RecordVitals`` command on each session. On SQLite.
 
-With ``--benchmark-disable`` (the CI smoke run) both run at small sizes with a few rounds.
+3. The board (``RecordQueries.get_board``: the day's rows at now, one audited read) with
+   ``BOARD_ROWS`` infusing sessions on it, each patient with ``PAST_VISITS`` earlier sessions:
+   warm (this process's cache) and cold (a fresh process). Reported, not targeted (issue 22:
+   "a 1,000-row board takes 1.2 s").
+
+With ``--benchmark-disable`` (the CI smoke run) all run at small sizes with a few rounds.
 Run with ``make bench``; results go to docs/benchmarks.md by hand.
 """
 
@@ -27,16 +32,16 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
-from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
+from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, tables, upgrade
 from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.adapters.web import Settings
 from msinfusion.adapters.web.passwords import Argon2Hasher
@@ -52,7 +57,11 @@ from msinfusion.session.decide import decide
 from msinfusion.session.evolve import evolve
 from msinfusion.session.interchange import command_to_dict
 from tests.e2e.api.world import NOW, PROTOCOL_ID, World, actor_for, build_world
-from tests.integration.storage.test_start_gate_queries import StartAtTheChair, store_sessions
+from tests.integration.storage.test_start_gate_queries import (
+    StartAtTheChair,
+    copied_events,
+    store_sessions,
+)
 from tests.pg_cluster import Cluster, ClusterUnavailable, running_cluster
 
 SMALL_STORE, LARGE_STORE = 10, 10_000
@@ -259,3 +268,101 @@ def test_session_view_against_session_length(
     )
     world = worlds[long]
     benchmark.pedantic(view, args=(world,), rounds=1, iterations=1)
+
+
+# -- 3. The board against its number of rows -----------------------------------------------------
+
+BOARD_ROWS, SMOKE_BOARD_ROWS = (60, 1_000), (6, 60)
+PAST_VISITS = 2
+BOARD_ROUNDS = 7
+
+
+def store_board(engine: Engine, world: World, count: int) -> None:
+    """``count`` more rows on today's board: the world's infusing session copied (events,
+    summary, appointment) for ``count`` new patients, each with ``PAST_VISITS`` earlier
+    sessions of theirs (the reaction history the board reads per patient), bulk-inserted."""
+    session_id, appointment_id = world.ids["session"], world.ids["appointment"]
+    with engine.begin() as connection:
+
+        def one(table: Any, where: Any) -> dict[str, Any]:
+            return dict(connection.execute(select(table).where(where)).mappings().one())
+
+        events = [
+            dict(r)
+            for r in connection.execute(
+                select(tables.session_events)
+                .where(tables.session_events.c.stream_id == session_id)
+                .order_by(tables.session_events.c.version)
+            ).mappings()
+        ]
+        summary = one(tables.session_summaries, tables.session_summaries.c.session_id == session_id)
+        appointment = one(tables.appointments, tables.appointments.c.id == appointment_id)
+        patient = one(tables.patients, tables.patients.c.id == world.ids["other_patient"])
+        patients, summaries, appointments, rows = [], [], [], []
+        for n in range(count):
+            patient_id = f"board-patient-{n}"
+            patients.append({**patient, "id": patient_id, "identifiers": ()})
+            for visit in range(PAST_VISITS + 1):
+                stored_id, days = f"board-session-{n}-{visit}", timedelta(days=28 * visit)
+                state = summary.get("state")  # the folded state, where the branch keeps one
+                if state is not None:
+                    state = replace(state, patient_id=patient_id)
+                summaries.append(
+                    {**summary, "session_id": stored_id, "patient_id": patient_id}
+                    | ({} if "state" not in summary else {"state": state})
+                )
+                appointments.append(
+                    {
+                        **appointment,
+                        "id": f"board-appointment-{n}-{visit}",
+                        "patient_id": patient_id,
+                        "order_id": None,
+                        "session_id": stored_id,
+                        "starts_at": appointment["starts_at"] - days,
+                        "ends_at": appointment["ends_at"] - days,
+                    }
+                )
+                rows += copied_events(events, stored_id, patient_id)
+        connection.execute(insert(tables.patients), patients)
+        connection.execute(insert(tables.appointments), appointments)
+        connection.execute(insert(tables.session_summaries), summaries)
+        connection.execute(insert(tables.session_events), rows)
+
+
+def test_board_against_its_rows(
+    benchmark: BenchmarkFixture, tmp_path: Path, engines: list[Engine]
+) -> None:
+    sizes = SMOKE_BOARD_ROWS if benchmark.disabled else BOARD_ROWS
+    rounds = SMOKE_ROUNDS if benchmark.disabled else BOARD_ROUNDS
+    worlds: dict[int, World] = {}
+    for size in sizes:
+        world = _world(engines, tmp_path, f"board-{size}")
+        store_board(engines[-1], world, size - 1)  # the world's own session is on it
+        worlds[size] = world
+
+    def board(world: World, centre: Any) -> int:
+        nurse = actor_for(world, Role.NURSE)
+        return len(centre.queries.get_board(nurse, NOW.date(), UTC))
+
+    cold: dict[int, float] = {}
+    for size, world in worlds.items():
+        fresh = build_centre(
+            Settings(), uow_factory=world.uow_factory, hasher=Argon2Hasher.fast(), clock=world.clock
+        )
+        cold[size] = _timed(lambda w=world, c=fresh: board(w, c))
+        assert board(world, world.centre) >= size
+    seconds: dict[int, list[float]] = {size: [] for size in worlds}
+    for _ in range(rounds):  # interleaved: both sizes meet the same load
+        for size, world in worlds.items():
+            seconds[size].append(_timed(lambda w=world: board(w, w.centre)))
+    warm = {size: statistics.median(s) * 1000 for size, s in seconds.items()}
+    small, large = sizes
+    info = {
+        **{f"board_{s}_rows_ms": round(ms, 1) for s, ms in warm.items()},
+        **{f"cold_board_{s}_rows_ms": round(t * 1000, 1) for s, t in cold.items()},
+        "ratio": round(warm[large] / warm[small], 2),
+    }
+    benchmark.extra_info.update(info)
+    print("\n[sqlite] " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    world = worlds[large]
+    benchmark.pedantic(board, args=(world, world.centre), rounds=1, iterations=1)

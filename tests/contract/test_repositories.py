@@ -15,7 +15,9 @@ import pytest
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import AppointmentStatus, Role
 from msinfusion.errors import DuplicateRecord, RecordNotFound
+from msinfusion.session.simulate import simulate
 from tests.contract import samples
+from tests.unit.session.helpers import START, protocol
 
 Factory = Callable[[], UnitOfWork]
 
@@ -336,3 +338,36 @@ def test_a_patients_session_summaries_are_theirs_only_in_session_order(
     ]
     assert other == [samples.summary("s-3", patient_id="p-2")]
     assert nobody == []
+
+
+def test_summaries_keep_the_folded_state_and_are_read_in_batches(uow_factory: Factory) -> None:
+    """The board's reads (issue 22): a summary's folded state and reaction columns read back
+    equal; ``get_many`` and ``list_for_patients`` answer for many ids at once; listings leave
+    the state out."""
+    visit = simulate(protocol("ocrelizumab-600-standard"), START, dose_number=3)
+    state = replace(visit.state, patient_id="p-1")
+    with_state = samples.summary(
+        "s-1", worst_reaction="moderate", therapy_contraindicated=False, state=state
+    )
+    _seed_two_patients(uow_factory)
+    with uow_factory() as uow:
+        uow.sessions.save(with_state)
+        uow.sessions.save(samples.summary("s-2", patient_id="p-2"))
+        uow.sessions.save(samples.summary("s-3", patient_id="p-2"))
+        uow.sessions.add(samples.summary("s-4", status="new", patient_id=None))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get("s-1") == with_state
+        assert uow.sessions.get_many(["s-1", "s-3", "s-9"]) == {
+            "s-1": with_state,
+            "s-3": samples.summary("s-3", patient_id="p-2"),
+        }
+        assert uow.sessions.get_many([]) == {}
+        listed = uow.sessions.list_for_patients(["p-2", "p-1", "p-x"])
+        assert [s.session_id for s in listed] == ["s-1", "s-2", "s-3"]
+        assert listed[0] == replace(with_state, state=None)  # listings decode no state
+        assert uow.sessions.list_for_patient("p-1") == [listed[0]]
+        assert uow.sessions.list()[0] == listed[0]
+        assert uow.sessions.list_for_patients([]) == []
+        patients = uow.patients.get_many(["p-2", "p-1", "p-x"])
+        assert patients == {"p-1": uow.patients.get("p-1"), "p-2": uow.patients.get("p-2")}

@@ -118,6 +118,9 @@ class InMemoryRepository(Generic[R]):
     def list(self) -> builtins.list[R]:
         return sorted(self._rows.values(), key=lambda r: r.id)
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, R]:
+        return {i: self._rows[i] for i in record_ids if i in self._rows}
+
     def _find(self, predicate: Callable[[R], bool], what: str, field_name: str) -> R:
         for record in self._rows.values():
             if predicate(record):
@@ -330,17 +333,25 @@ class InMemorySessionSummaryRepository:
         self._rows[summary.session_id] = summary
         self.changed.add(summary.session_id)
 
-    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+    def _listed(self, keep: Callable[[SessionSummary], bool]) -> builtins.list[SessionSummary]:
+        """As the SQL store: listings leave the folded state out."""
         return sorted(
-            (s for s in self._rows.values() if status is None or s.status == status),
+            (dataclasses.replace(s, state=None) for s in self._rows.values() if keep(s)),
             key=lambda s: s.session_id,
         )
 
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+        return self._listed(lambda s: status is None or s.status == status)
+
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
-        return sorted(
-            (s for s in self._rows.values() if s.patient_id == patient_id),
-            key=lambda s: s.session_id,
-        )
+        return self._listed(lambda s: s.patient_id == patient_id)
+
+    def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
+        return {i: self._rows[i] for i in session_ids if i in self._rows}
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        wanted = set(patient_ids)
+        return self._listed(lambda s: s.patient_id in wanted)
 
 
 class InMemoryEventStore:

@@ -120,6 +120,12 @@ class DeviceMessageRepository(Repository[DeviceMessage], Protocol):
         ...
 
 
+class PatientRepository(Repository[Patient], Protocol):
+    def get_many(self, patient_ids: Collection[str]) -> dict[str, Patient]:
+        """The patients with these ids, by id, in one query (ids not stored are left out)."""
+        ...
+
+
 class PumpAssociationRepository(Repository[PumpAssociation], Protocol):
     def active_for_session(self, session_id: str) -> PumpAssociation | None:
         """The pump serving the chair of the session's appointment now (the newest active
@@ -292,6 +298,8 @@ class SessionSummaryRepository(Protocol):
 
     ``add`` registers a new, empty session (``DuplicateRecord`` if it exists); ``save`` writes
     the summary of a stream in the transaction that appended its events (insert or replace).
+    ``get`` and ``get_many`` return the folded state (``SessionSummary.state``); the listings
+    leave it out (``state=None``), so a listing of many sessions decodes none.
     """
 
     def add(self, summary: SessionSummary) -> None: ...
@@ -306,6 +314,14 @@ class SessionSummaryRepository(Protocol):
 
     def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
         """The patient's sessions (checked in for them), ordered by session id."""
+        ...
+
+    def get_many(self, session_ids: Collection[str]) -> dict[str, SessionSummary]:
+        """The summaries of these sessions, by session id, in one query (unknown ids left out)."""
+        ...
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        """The sessions of any of these patients, ordered by session id, in one query."""
         ...
 
 
@@ -344,7 +360,7 @@ class UnitOfWork(Protocol):
     # Read-only properties, so that an implementation may hold narrower types (a fake's
     # InMemoryRepository) in plain attributes.
     @property
-    def patients(self) -> Repository[Patient]: ...
+    def patients(self) -> PatientRepository: ...
 
     @property
     def chairs(self) -> Repository[Chair]: ...

@@ -3,7 +3,7 @@
 Every read of patient data (patients, orders, appointments, the board) is audited with the
 reader, the time and the address; catalog and plan reads hold no patient data and are not.
 The board joins a day's appointments with their live session views (status, rate, volume,
-projected chair release) at the request time.
+projected chair release) at the request time, from projection rows (``application.board``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
+from msinfusion.application.board import BoardRow, read_board
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.reaction_history import reaction_history
@@ -30,11 +31,9 @@ from msinfusion.application.records import (
     TherapyOrder,
 )
 from msinfusion.application.session_streams import SessionStreams
-from msinfusion.application.sessions import live_view
 from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog
 from msinfusion.planning import InfusionPlan, plan_infusion
-from msinfusion.session.queries import SessionView
 
 
 def day_bounds(day: date, display_tz: tzinfo) -> tuple[datetime, datetime]:
@@ -57,56 +56,6 @@ def to_json(value: object) -> Any:
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
     return value
-
-
-_BOARD_SESSION_KEYS = (
-    "status",
-    "rate_ml_per_h",
-    "volume_infused_ml",
-    "remaining_volume_ml",
-    "projected_infusion_end",
-    "projected_chair_release",
-    "worst_reaction",
-    "warnings",
-    "due",
-    "alerts",
-    "alerts_open",
-    "events",
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BoardRow:
-    """One appointment of the day with its patient, chair and live session view (if opened)."""
-
-    appointment: Appointment
-    patient: Patient
-    chair: Chair | None
-    session: SessionView | None
-
-    def to_json_dict(self, display_tz: tzinfo) -> dict[str, Any]:
-        """The row of ``GET /api/board`` (keys documented in docs/api.md)."""
-        a = self.appointment
-        session = None
-        if self.session is not None:
-            data = self.session.to_json_dict()
-            session = {key: data[key] for key in _BOARD_SESSION_KEYS}
-        return {
-            "appointment_id": a.id,
-            "starts_at": a.starts_at.astimezone(display_tz).isoformat(),
-            "ends_at": a.ends_at.astimezone(display_tz).isoformat(),
-            "status": a.status.value,
-            "chair_id": a.chair_id,
-            "chair_name": None if self.chair is None else self.chair.name,
-            "patient_id": self.patient.id,
-            "patient_display_name": self.patient.display_name,
-            "contraindicated_therapy_ids": list(self.patient.contraindicated_therapy_ids),
-            "patient_synthetic": self.patient.synthetic,
-            "protocol_id": a.protocol_id,
-            "dose_number": a.dose_number,
-            "session_id": a.session_id,
-            "session": session,
-        }
 
 
 class RecordQueries:
@@ -200,22 +149,8 @@ class RecordQueries:
         subject = Subject(verb="board.read", resource_type="board", resource_id=day.isoformat())
 
         def work(uow: UnitOfWork) -> list[BoardRow]:
-            chairs = {c.id: c for c in uow.chairs.list()}
-            rows = []
-            for a in uow.appointments.list_between(start, end):
-                view = None
-                if a.session_id is not None:
-                    stream = self._streams.read_in(uow, a.session_id)
-                    view = live_view(stream, actor.at, display_tz)
-                rows.append(
-                    BoardRow(
-                        appointment=a,
-                        patient=self._with_history(uow, uow.patients.get(a.patient_id)),
-                        chair=chairs.get(a.chair_id),
-                        session=view,
-                    )
-                )
-            return rows
+            appointments = uow.appointments.list_between(start, end)
+            return read_board(uow, self._streams, appointments, actor.at, display_tz)
 
         return self._access.run(actor, Action.READ_BOARD, subject, work)
 

@@ -10,10 +10,11 @@ so no adapter can leave it out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import Patient
+from msinfusion.application.records import Patient, SessionSummary
 from msinfusion.application.session_streams import SessionStreams
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused, ProtocolNotFound
@@ -42,6 +43,22 @@ def reaction_history(
     excluding_session_id: str | None = None,
 ) -> dict[str, TherapyHistory]:
     """Therapy id -> what the patient's record says of it (one entry per therapy with history)."""
+    summaries = uow.sessions.list_for_patient(patient.id)
+    return history_of(uow, streams, patient, summaries, excluding_session_id=excluding_session_id)
+
+
+def history_of(
+    uow: UnitOfWork,
+    streams: SessionStreams,
+    patient: Patient,
+    summaries: Iterable[SessionSummary],
+    *,
+    excluding_session_id: str | None = None,
+) -> dict[str, TherapyHistory]:
+    """``reaction_history`` from the patient's session summaries already read (the board reads
+    every row's patient's in one query). A summary's reaction columns are its stream's folded
+    state's, written in the transaction of its events; a summary without them (written before
+    migration 0017) has its stream read instead."""
     found: dict[str, TherapyHistory] = {
         therapy_id: TherapyHistory(
             therapy_id=therapy_id,
@@ -50,27 +67,30 @@ def reaction_history(
         )
         for therapy_id in patient.contraindicated_therapy_ids
     }
-    for summary in uow.sessions.list_for_patient(patient.id):
+    for summary in summaries:
         if summary.session_id == excluding_session_id or not summary.protocol_id:
             continue
         try:
             therapy_id = streams.catalog.get_protocol(summary.protocol_id).therapy_id
         except ProtocolNotFound:
             continue
-        state = streams.read_in(uow, summary.session_id).state
-        worst = None if state.worst_reaction is None else Severity(state.worst_reaction)
-        if worst is None and not state.therapy_contraindicated:
+        worst_reaction, contraindicated = summary.worst_reaction, summary.therapy_contraindicated
+        if contraindicated is None:
+            state = summary.state or streams.read_in(uow, summary.session_id).state
+            worst_reaction, contraindicated = state.worst_reaction, state.therapy_contraindicated
+        worst = None if worst_reaction is None else Severity(worst_reaction)
+        if worst is None and not contraindicated:
             continue
         known = found.get(therapy_id, TherapyHistory(therapy_id=therapy_id))
         found[therapy_id] = TherapyHistory(
             therapy_id=therapy_id,
             worst_reaction=_worse(known.worst_reaction, worst),
-            contraindicated=known.contraindicated or state.therapy_contraindicated,
+            contraindicated=known.contraindicated or contraindicated,
             because=known.because
             or (
                 f"a {worst.value if worst else 'discontinuing'} reaction in session "
                 f"{summary.session_id} discontinued it"
-                if state.therapy_contraindicated
+                if contraindicated
                 else ""
             ),
         )

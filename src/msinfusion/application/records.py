@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from msinfusion.session.state import SessionState
+
 
 class Role(enum.Enum):
     NURSE = "nurse"
@@ -216,6 +218,15 @@ class SessionSummary:
     next_due_at: datetime | None = None
     warnings: tuple[str, ...] = ()
     last_event_at: datetime | None = None
+    worst_reaction: str | None = None
+    """``SessionState.worst_reaction`` (the patient's reaction history reads it)."""
+    therapy_contraindicated: bool | None = None
+    """``SessionState.therapy_contraindicated``; None with ``worst_reaction`` in rows written
+    before migration 0017 (the history then reads the stream)."""
+    state: SessionState | None = None
+    """The folded state at ``version`` (the board renders live state at now from it,
+    ``application.board``); None in rows written before it was kept (migration 0017) or of
+    another fold (``SNAPSHOT_SCHEMA``): the board then reads the stream."""
 
 
 class ClinicalEntryKind(enum.Enum):

@@ -39,6 +39,9 @@ def summary_from_view(session_id: str, view: SessionView) -> SessionSummary:
         next_due_at=None if due is None else due.at,
         warnings=view.warnings,
         last_event_at=state.last_at,
+        worst_reaction=state.worst_reaction,
+        therapy_contraindicated=state.therapy_contraindicated,
+        state=state,
     )
 
 

@@ -429,7 +429,13 @@ def _register_stream(uow: UnitOfWork, session_id: str) -> None:
     else:
         raise ConcurrencyError(session_id=session_id, expected=0, actual=actual)
     try:
-        uow.sessions.add(SessionSummary(session_id=session_id, version=actual))
+        # An empty stream folds to the initial state; one with events (never, in practice) is
+        # read from its stream until its next command.
+        empty = SessionState()
+        summary = SessionSummary(session_id=session_id, version=actual)
+        if actual == 0:
+            summary = replace(summary, therapy_contraindicated=False, state=empty)
+        uow.sessions.add(summary)
     except DuplicateRecord:
         raise ConcurrencyError(session_id=session_id, expected=0, actual=actual) from None
 

@@ -168,6 +168,43 @@ def view_at(
     )
 
 
+def live_view_of_state(
+    folded: SessionState,
+    protocol: Protocol | None,
+    now: datetime,
+    end: datetime | None,
+    *,
+    events: int,
+    display_tz: tzinfo = UTC,
+) -> SessionView:
+    """The live view at ``now`` (or at the last event, when that is later) from a folded state
+    alone: what ``view_at(events, protocol, now)`` shows of status, volume advanced to ``now``,
+    due actions, warnings, alerts and projected times, without the timeline, entries, rate
+    segments or pending verbal orders (those need the events). ``end`` is
+    ``projected_end(folded, protocol)``, ``events`` the number of events folded. The board
+    renders its rows from this (``application.board``)."""
+    last = folded.last_at
+    when = last if last is not None and last > now else now
+    state = advance(folded, when)
+    due: tuple[DueAction, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if protocol is not None and state.status is not Status.NEW:
+        due = list_due_actions(state, protocol, when, end)
+        warnings = list_warnings(state, protocol, when, end)
+    return SessionView(
+        at=when,
+        state=state,
+        projected_infusion_end=end,
+        projected_chair_release=_chair_release(state, end),
+        due=due,
+        warnings=warnings,
+        events=events,
+        timeline=(),
+        display_tz=display_tz,
+        alerts=list_alerts_at(state, when),
+    )
+
+
 MAX_PROJECTED_STEPS = 64
 """Bound on the rate steps a projection follows (a ladder has a handful; re-escalations a few)."""
 

@@ -5,12 +5,13 @@ Rule names used in ``CommandRefused`` are stable and documented in ``docs/sessio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
 from msinfusion.catalog.ladder import as_fraction
-from msinfusion.catalog.model import Premedication, Protocol, ReEscalation
+from msinfusion.catalog.model import Premedication, Protocol, RateStep, ReEscalation
 from msinfusion.errors import CommandRefused
 from msinfusion.session.state import SessionState, minutes_between
 
@@ -24,17 +25,25 @@ COMPLETION_TOLERANCE = Fraction(1, 100)
 (pump calibration and the nurse's press a few seconds early); otherwise use StopInfusion."""
 
 
+@functools.lru_cache(maxsize=256)
+def _exact_steps(steps: tuple[RateStep, ...]) -> tuple[tuple[Fraction, Fraction], ...]:
+    """A ladder's (start, rate) pairs as Fractions, converted once per ladder (the board asks
+    for them several times per row)."""
+    return tuple((as_fraction(s.start_min), as_fraction(s.rate_ml_per_h)) for s in steps)
+
+
 def ladder_rate_at(protocol: Protocol, running_min: Fraction) -> Fraction:
     """The ladder step's rate for ``running_min`` minutes of running infusion."""
-    rate = as_fraction(protocol.ladder.steps[0].rate_ml_per_h)
-    for step in protocol.ladder.steps:
-        if as_fraction(step.start_min) <= running_min:
-            rate = as_fraction(step.rate_ml_per_h)
+    steps = _exact_steps(protocol.ladder.steps)
+    rate = steps[0][1]
+    for start, step_rate in steps:
+        if start <= running_min:
+            rate = step_rate
     return rate
 
 
 def ladder_step_starts(protocol: Protocol) -> tuple[Fraction, ...]:
-    return tuple(as_fraction(step.start_min) for step in protocol.ladder.steps)
+    return tuple(start for start, _ in _exact_steps(protocol.ladder.steps))
 
 
 def allowed_rate_at(state: SessionState, protocol: Protocol, running_min: Fraction) -> Fraction:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -61,61 +61,103 @@ def encode_value(value: object) -> object:  # noqa: PLR0911  (one return per kin
     raise TypeError(f"a snapshot cannot hold a {type(value).__name__}")
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Decoder = Callable[[object], object]
+_DECODERS: dict[Any, Decoder] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _decode_union(hint: Any, value: object) -> object:
-    if value is None:
-        return None
-    (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    return decode_value(inner, value)
-
-
-def _decode_plain(hint: Any, value: object) -> object:
-    if hint is datetime and isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is not None:
-            return parsed
-    elif hint is Fraction and isinstance(value, str):
+def _fraction(value: str) -> Fraction:
+    """``Fraction(value)`` for the ``"n"`` or ``"n/d"`` text ``str(Fraction)`` writes, without
+    Fraction's general text parser (a board decodes thousands); anything else goes to it."""
+    numerator, slash, denominator = value.partition("/")
+    try:
+        return Fraction(int(numerator), int(denominator) if slash else 1)
+    except (ValueError, ZeroDivisionError):
         return Fraction(value)
-    elif hint is Decimal and isinstance(value, str):
-        return Decimal(value)
-    elif isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
-    elif (
-        (hint is bool and isinstance(value, bool))
-        or (hint is int and isinstance(value, int) and not isinstance(value, bool))
-        or (hint is str and isinstance(value, str))
-    ):
-        return value
-    raise ValueError(f"{value!r} is not a {hint}")
+
+
+def _plain_decoder(hint: Any) -> Decoder:  # noqa: PLR0911  (one return per kind of value)
+    def refuse(value: object) -> object:
+        raise ValueError(f"{value!r} is not a {hint}")
+
+    if hint is datetime:
+
+        def as_datetime(value: object) -> object:
+            if isinstance(value, str):
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is not None:
+                    return parsed
+            return refuse(value)
+
+        return as_datetime
+    if hint is Fraction:
+        return lambda value: _fraction(value) if isinstance(value, str) else refuse(value)
+    if hint is Decimal:
+        return lambda value: Decimal(value) if isinstance(value, str) else refuse(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    if hint is bool:
+        return lambda value: value if isinstance(value, bool) else refuse(value)
+    if hint is int:
+        return lambda value: (
+            value if isinstance(value, int) and not isinstance(value, bool) else refuse(value)
+        )
+    if hint is str:
+        return lambda value: value if isinstance(value, str) else refuse(value)
+    return refuse
+
+
+def _dataclass_decoder(cls: type) -> Decoder:
+    hints = typing.get_type_hints(cls)
+    names = frozenset(f.name for f in fields(cls))
+    parts = [(name, _decoder(hints[name])) for name in sorted(names)]
+
+    def as_dataclass(value: object) -> object:
+        if not isinstance(value, dict):
+            raise ValueError(f"{value!r} is not a {cls}")
+        if value.keys() != names:
+            raise ValueError(f"{cls.__name__} fields differ: {sorted(set(value) ^ names)}")
+        return cls(**{name: decode(value[name]) for name, decode in parts})
+
+    return as_dataclass
+
+
+def _build_decoder(hint: Any) -> Decoder:
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        decode_inner = _decoder(inner)
+        return lambda value: None if value is None else decode_inner(value)
+    args = typing.get_args(hint)
+    if origin in (tuple, frozenset, Mapping, dict):
+        kind = tuple if origin is tuple else frozenset
+        item = _decoder(args[1] if origin in (Mapping, dict) else args[0])
+
+        def as_collection(value: object) -> object:
+            if origin in (Mapping, dict):
+                if not isinstance(value, dict):
+                    raise ValueError(f"{value!r} is not a {hint}")
+                return {str(k): item(v) for k, v in value.items()}
+            if not isinstance(value, list):
+                raise ValueError(f"{value!r} is not a {hint}")
+            return kind(item(v) for v in value)
+
+        return as_collection
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _dataclass_decoder(hint)
+    return _plain_decoder(hint)
+
+
+def _decoder(hint: Any) -> Decoder:
+    found = _DECODERS.get(hint)
+    if found is None:
+        found = _DECODERS[hint] = _build_decoder(hint)
+    return found
 
 
 def decode_value(hint: Any, value: object) -> object:
-    """``encode_value`` reversed, guided by the type ``hint``; ``ValueError`` if it does not fit."""
-    origin = typing.get_origin(hint)
-    if origin is types.UnionType or origin is typing.Union:
-        return _decode_union(hint, value)
-    args = typing.get_args(hint)
-    if origin is tuple and isinstance(value, list):
-        return tuple(decode_value(args[0], v) for v in value)
-    if origin is frozenset and isinstance(value, list):
-        return frozenset(decode_value(args[0], v) for v in value)
-    if origin in (Mapping, dict) and isinstance(value, dict):
-        return {str(k): decode_value(args[1], v) for k, v in value.items()}
-    if isinstance(hint, type) and is_dataclass(hint) and isinstance(value, dict):
-        hints = _hints(hint)
-        names = {f.name for f in fields(hint)}
-        if set(value) != names:
-            raise ValueError(f"{hint.__name__} fields differ: {sorted(set(value) ^ names)}")
-        return hint(**{name: decode_value(hints[name], value[name]) for name in names})
-    return _decode_plain(hint, value)
+    """``encode_value`` reversed, guided by the type ``hint``; ``ValueError`` if it does not fit.
+    The decoder of each hint is built once (from its type hints) and kept."""
+    return _decoder(hint)(value)
 
 
 def _entry_to_dict(entry: Entry) -> dict[str, Any]:

@@ -144,7 +144,7 @@ def test_0005_chains_the_rows_of_a_0004_database(url: str, engine: Engine) -> No
                     f"('s-9', {n + 1}, 'Noted', 1, '{{\"n\": {n}}}', '2025-03-03 09:00:00')"
                 )
             )
-    assert upgrade(engine) == "0016"
+    assert upgrade(engine) == "0017"
     code, output = _verify(url)
     assert code == 0, output
     assert "ok: 3 audit rows and 3 session events" in output

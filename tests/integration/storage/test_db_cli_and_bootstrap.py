@@ -27,9 +27,9 @@ def test_upgrade_then_current(tmp_path: Path) -> None:
     assert "run 'msinfusion db upgrade'" in before.output
     done = runner.invoke(db_app, ["upgrade", "--url", url])
     assert done.exit_code == 0, done.output
-    assert "at revision 0016" in done.output
+    assert "at revision 0017" in done.output
     after = runner.invoke(db_app, ["current", "--url", url])
-    assert "at revision 0016; newest 0016 (up to date)" in after.output
+    assert "at revision 0017; newest 0017 (up to date)" in after.output
     engine = create_engine_for(url)
     assert "session_events" in inspect(engine).get_table_names()
     engine.dispose()

@@ -68,7 +68,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def test_upgrade_on_an_empty_database_creates_exactly_the_tables(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
-    assert upgrade(empty_engine) == head_revision() == "0016"
+    assert upgrade(empty_engine) == head_revision() == "0017"
     assert set(inspect(empty_engine).get_table_names()) == EXPECTED_TABLES
     with empty_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -79,7 +79,7 @@ def test_upgrade_twice_is_a_no_op(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text("INSERT INTO chairs VALUES ('c-1', 'Chair', '[]', true)"))
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM chairs")).scalar_one() == 1
 
@@ -174,7 +174,7 @@ def test_0003_upgrades_a_0002_database_and_downgrades_back(empty_engine: Engine)
         )
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log"))
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
 
 
 def _index_columns(engine: Engine, table: str) -> dict[str | None, list[str | None]]:
@@ -201,7 +201,7 @@ def test_0004_indexes_a_0003_database_with_rows_and_downgrades_back(empty_engine
         )
     before = _index_columns(empty_engine, "appointments")
     assert before["ix_appointments_patient_id"] == ["patient_id"]
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
     appointments = _index_columns(empty_engine, "appointments")
     assert appointments == {
         "ix_appointments_patient_id_starts_at_id": ["patient_id", "starts_at", "id"],
@@ -220,7 +220,7 @@ def test_0004_indexes_a_0003_database_with_rows_and_downgrades_back(empty_engine
     )
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM appointments")).scalar_one() == 1
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
 
 
 def test_every_sqlite_connection_is_durable_and_checks_foreign_keys(tmp_path: Path) -> None:
@@ -280,7 +280,7 @@ def test_0006_gives_every_stored_patient_empty_identifiers_and_downgrades_back(
                 "'natalizumab-300', 1, '2026-03-02 09:00:00', '2026-03-02 11:00:00', 'booked')"
             )
         )
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
     with empty_engine.connect() as connection:
         row = connection.execute(text("SELECT identifiers, allergies FROM patients")).one()
     assert [list(value) if not isinstance(value, str) else value for value in row] in (
@@ -311,7 +311,7 @@ def test_0007_makes_every_stored_order_signed_and_downgrades_back(empty_engine: 
                 "'2026-03-02', 'u-1', '[]', true)"
             )
         )
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
     with empty_engine.connect() as connection:
         row = connection.execute(
             text("SELECT status, status_reason, signed_at, signed_by FROM therapy_orders")
@@ -345,7 +345,7 @@ def test_0011_indexes_clinical_entries_by_kind_and_downgrades_back(empty_engine:
     assert "ix_clinical_entries_kind_recorded_at_id" not in _index_columns(
         empty_engine, "clinical_entries"
     )
-    assert upgrade(empty_engine) == "0016"
+    assert upgrade(empty_engine) == "0017"
     after = _index_columns(empty_engine, "clinical_entries")
     assert after["ix_clinical_entries_kind_recorded_at_id"] == ["kind", "recorded_at", "id"]
     _downgrade(empty_engine, "0008")

@@ -55,7 +55,7 @@ GROWING = (
 """Tables that grow with the centre's history."""
 
 
-def _copied_events(rows: list[dict[str, Any]], stream_id: str, patient_id: str) -> list[Any]:
+def copied_events(rows: list[dict[str, Any]], stream_id: str, patient_id: str) -> list[Any]:
     """The stream's rows for another stream and patient, with their hash chain."""
     out, previous = [], GENESIS
     for row in rows:
@@ -97,7 +97,10 @@ def store_sessions(engine: Engine, world: World, count: int) -> None:
             patient_id, stored_id = f"stored-patient-{n // 10}", f"stored-session-{n}"
             if n % 10 == 0:
                 patients.append({**patient, "id": patient_id, "identifiers": ()})
-            summaries.append({**summary, "session_id": stored_id, "patient_id": patient_id})
+            copy = {**summary, "session_id": stored_id, "patient_id": patient_id}
+            if copy.get("state") is not None:  # the folded state names the patient too
+                copy["state"] = replace(copy["state"], patient_id=patient_id)
+            summaries.append(copy)
             appointments.append(
                 {
                     **appointment,
@@ -109,7 +112,7 @@ def store_sessions(engine: Engine, world: World, count: int) -> None:
                     "ends_at": appointment["ends_at"] - timedelta(days=1 + n % 700),
                 }
             )
-            rows += _copied_events(events, stored_id, patient_id)
+            rows += copied_events(events, stored_id, patient_id)
         connection.execute(insert(tables.patients), patients)
         connection.execute(insert(tables.appointments), appointments)
         connection.execute(insert(tables.session_summaries), summaries)

@@ -12,13 +12,16 @@ import enum
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, String, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from msinfusion.session.snapshot import SNAPSHOT_SCHEMA, decode_value, encode_value
+from msinfusion.session.state import SessionState
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -160,3 +163,31 @@ class JsonText(TypeDecorator[Mapping[str, Any]]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Mapping[str, Any] | None:
         return None if value is None else dict(json.loads(value))
+
+
+class FoldedStateText(TypeDecorator[SessionState]):
+    """A session's folded ``SessionState`` as compact JSON text, tagged with the fold's schema
+    (``session.snapshot``'s encoding and ``SNAPSHOT_SCHEMA``). Derived data: a document of
+    another schema, or one that does not decode exactly, reads as None, and the reader falls
+    back to the stream (the board projection, migration 0017)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: SessionState | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        document = {"schema": SNAPSHOT_SCHEMA, "state": encode_value(value)}
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> SessionState | None:
+        if value is None:
+            return None
+        try:
+            document = json.loads(value)
+            if document.get("schema") != SNAPSHOT_SCHEMA:
+                return None
+            state = decode_value(SessionState, document["state"])
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+            return None
+        return state if isinstance(state, SessionState) else None

@@ -134,6 +134,15 @@ class SqlRepository(Generic[R]):
             raise RecordNotFound(f"no {self._kind} {record_id}", field=self._key)
         return self._record_type(**row)
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, R]:
+        """The records with these keys, by key, in one query (one ``IN`` list)."""
+        if not record_ids:
+            return {}
+        column = self._table.c[self._key]
+        query = select(self._table).where(column.in_(sorted(set(record_ids))))
+        rows = self._connection.execute(query).mappings()
+        return {str(row[self._key]): self._record_type(**row) for row in rows}
+
     def update(self, record: R) -> None:
         self.get(self._id(record))
         self._check_unique(record)
@@ -257,7 +266,9 @@ class SqlClinicalEntryRepository(SqlRepository[ClinicalEntry]):
 
 
 class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
-    """The board projection: ``save`` replaces a session's summary or inserts the first one."""
+    """The board projection: ``save`` replaces a session's summary or inserts the first one.
+    Listings leave the folded state out (``state=None``: not read, not decoded); ``get`` and
+    ``get_many`` carry it."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(
@@ -271,17 +282,24 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         if self._connection.execute(statement).rowcount == 0:
             self.add(summary)
 
-    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
+    def _listed(self, where: Any = None) -> builtins.list[SessionSummary]:
         table = tables.session_summaries
-        query = select(table).order_by(table.c.session_id)
-        if status is not None:
-            query = query.where(table.c.status == status)
+        query = select(*(c for c in table.c if c.name != "state")).order_by(table.c.session_id)
+        if where is not None:
+            query = query.where(where)
         return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
 
-    def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
+    def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
         table = tables.session_summaries
-        query = select(table).where(table.c.patient_id == patient_id).order_by(table.c.session_id)
-        return [SessionSummary(**row) for row in self._connection.execute(query).mappings()]
+        return self._listed(None if status is None else table.c.status == status)
+
+    def list_for_patient(self, patient_id: str) -> builtins.list[SessionSummary]:
+        return self._listed(tables.session_summaries.c.patient_id == patient_id)
+
+    def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
+        if not patient_ids:
+            return []
+        return self._listed(tables.session_summaries.c.patient_id.in_(sorted(set(patient_ids))))
 
 
 class SqlAuditLog:

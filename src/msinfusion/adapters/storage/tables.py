@@ -30,6 +30,7 @@ from msinfusion.adapters.storage.column_types import (
     JSON_DOCUMENT,
     DecimalText,
     EnumValue,
+    FoldedStateText,
     FractionText,
     JsonText,
     NameTuple,
@@ -226,6 +227,11 @@ session_summaries = Table(
     Column("next_due_at", UtcDateTime),
     Column("warnings", NameTuple, nullable=False),
     Column("last_event_at", UtcDateTime),
+    # Migration 0017: the reaction history's two facts, and the folded state at ``version``
+    # (the board's live state at now).
+    Column("worst_reaction", String(32)),
+    Column("therapy_contraindicated", Boolean),
+    Column("state", FoldedStateText),
 )
 
 device_messages = Table(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from msinfusion.application.queries import BoardRow as QueryBoardRow
+from msinfusion.application.board import BoardRow as QueryBoardRow
 from msinfusion.session.alerting import alert_to_json
 from msinfusion.session.due import DueAction
 from msinfusion.session.state import RecordedAlert
