@@ -190,6 +190,33 @@ def test_physician_drafts_and_signs_with_the_password(world: World) -> None:
     )
     assert held.status_code == 303
     assert world.centre.queries.get_order(_system(world), order_id).status is OrderStatus.ON_HOLD
+    page = world.client.get(f"/orders/{order_id}")
+    assert 'name="discontinued_on"' in page.text
+    # The order starts on 2026-03-09, after the centre's today: no stop day can be given yet.
+    for stopped_on, status_code, why in (
+        ("soon", 422, "must be a date"),
+        ("2026-03-08", 422, "from the order&#39;s start (2026-03-09) to today"),
+        ("", 303, ""),
+    ):
+        stopped = world.client.post(
+            f"/orders/{order_id}/status",
+            data={
+                "csrf_token": token,
+                "status": "discontinued",
+                "reason": "pregnancy planned",
+                "discontinued_on": stopped_on,
+            },
+            follow_redirects=False,
+        )
+        assert stopped.status_code == status_code, stopped.text
+        if status_code == 422:
+            assert 'data-testid="error-field">discontinued_on<' in stopped.text
+            assert why in stopped.text
+            order = world.centre.queries.get_order(_system(world), order_id)
+            assert order.status is OrderStatus.ON_HOLD  # nothing stored by a refused form
+    order = world.centre.queries.get_order(_system(world), order_id)
+    assert order.status is OrderStatus.DISCONTINUED
+    assert order.discontinued_on is None  # the follow-up counts from the last dose given
 
 
 def test_bad_order_input_names_the_field(world: World) -> None:

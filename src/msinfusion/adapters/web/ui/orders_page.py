@@ -331,8 +331,9 @@ async def change_status(request: Request, order_id: str) -> Response:
                 f"status must be one of the order's next states, got {raw!r}", field="status"
             )
         status = OrderStatus(raw)
+        stopped_on = day(fields, "discontinued_on") if status is OrderStatus.DISCONTINUED else None
         centre.records.change_order_status(
-            viewer.actor, order_id, status, reason=fields.get("reason")
+            viewer.actor, order_id, status, reason=fields.get("reason"), discontinued_on=stopped_on
         )
     except MsinfusionError as error:
         shown = refusal("status", error)
