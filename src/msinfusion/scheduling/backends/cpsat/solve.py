@@ -114,12 +114,11 @@ def solve_cpsat(
     )
     if options.warm_start:
         add_hint(day, values_of(day, hint or solve_greedy(problem)))
-    gaps: list[tuple[str, float]] = []
+    bounds: dict[str, int] = {}
     for number, level in enumerate(levels):
         share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
         if share < _MIN_LEVEL_TIME and search.values is not None:
-            gaps.extend(_unproven(search, lv) for lv in levels[number:])
-            break
+            break  # the levels left keep the last solution's values against the bound 0
         if level.prepare is not None:
             level.prepare(search.found_at)
             share = (deadline - time.monotonic()) / (len(levels) - number) - _SETUP_MARGIN
@@ -129,15 +128,15 @@ def solve_cpsat(
         if proven is None and search.values is None:
             return _no_schedule(problem, cp_model.UNKNOWN, "UNKNOWN")
         if proven is None:  # no answer at this level: keep the last solution's values
-            gaps.extend((lv.name, 1.0) for lv in levels[number:])
             break
-        found, bound = proven
-        gaps.append((level.name, _gap(found, bound)))
+        found, bounds[level.name] = proven
         search.found_at[level.name] = found
         day.model.add(level.expression <= found)
         assert search.values is not None
         add_hint(day, search.values)
+    _revisit(search, bounds, deadline)
     assert search.values is not None
+    gaps = [(lv.name, _gap(search.level_values[lv.name], bounds.get(lv.name, 0))) for lv in levels]
     first_open = next((gap for _, gap in gaps if gap > 0), 0.0)
     return Schedule(
         problem=problem,
@@ -147,6 +146,31 @@ def solve_cpsat(
         bound_gap=round(first_open, 4),
         level_gaps=tuple((name, round(gap, 4)) for name, gap in gaps),
     )
+
+
+def _revisit(search: _Search, bounds: dict[str, int], deadline: float) -> None:
+    """Give the time the levels left unused back to the most important open probed level.
+
+    A level's share is fixed before later levels run, so a day whose waiting and peak levels
+    close early used to end with its overtime gap open and time on the clock. The probes of a
+    level hold only the levels above it (``above``), so a bound proven now is a bound of that
+    level; a schedule a probe finds is lexicographically better (the levels above unchanged,
+    this one lower), and the bounds proven for the later levels stay valid lower bounds, since
+    holding this level lower only shrinks the schedules they range over.
+    """
+    if search.relaxed is None or search.values is None:
+        return
+    for number, level in enumerate(search.levels):
+        name = level.name
+        if name not in bounds:
+            return  # no level below an unsolved one was solved either
+        if name not in _PROBED or search.level_values[name] <= bounds[name]:
+            continue
+        if deadline - time.monotonic() < _MIN_MIP_TIME:
+            return
+        above = {lv.name: search.level_values[lv.name] for lv in search.levels[:number]}
+        bounds[name] = max(bounds[name], _probe(search, name, bounds[name], deadline, above))
+        _log.debug("revisit %s: found %s, bound %s", name, search.level_values[name], bounds[name])
 
 
 def _solve_level(search: _Search, level: Level, share: float) -> tuple[int, int] | Schedule | None:
@@ -231,10 +255,17 @@ def _mip_phase(search: _Search, level: Level, bound: int, mip_deadline: float) -
     return _probe(search, name, bound, mip_deadline)
 
 
-def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
+def _probe(
+    search: _Search,
+    name: str,
+    bound: int,
+    mip_deadline: float,
+    above: dict[str, int] | None = None,
+) -> int:
     """Binary search over the values the level can take between the bound and the value found:
     "no schedule keeps the level <= v" raises the bound above v, a schedule lowers the value
-    found. A probe that gets no answer in time ends the search above it; returns the bound."""
+    found. A probe that gets no answer in time ends the search above it; returns the bound.
+    ``above`` holds the levels above this one (the values found so far by default)."""
     relaxed = search.relaxed
     assert relaxed is not None
     found = search.level_values[name]
@@ -245,7 +276,7 @@ def _probe(search: _Search, name: str, bound: int, mip_deadline: float) -> int:
         if seconds < _MIN_MIP_TIME:
             break
         middle = (low + high) // 2 if name == "overtime_min" else high - max(1, (high - low) // 4)
-        fixed = {**search.found_at, name: values[middle]}
+        fixed = {**(search.found_at if above is None else above), name: values[middle]}
         # a pure feasibility question in the plain form: HiGHS proves "no" fastest that way
         outcome = solve_level(relaxed, None, fixed, time_limit_s=seconds, steps=False)
         _log.debug(
@@ -278,11 +309,6 @@ def _take(search: _Search, level: str, solution: LevelSolution | None) -> bool:
     search.values = dict(solution.values)
     search.level_values = dict(solution.levels)
     return True
-
-
-def _unproven(search: _Search, level: Level) -> tuple[str, float]:
-    """A level never solved: its value in the last solution against the trivial bound 0."""
-    return level.name, 0.0 if search.level_values.get(level.name, 1) == 0 else 1.0
 
 
 def _gap(found: int, bound: float) -> float:
