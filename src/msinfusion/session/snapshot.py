@@ -31,8 +31,9 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.errors import InvalidCommand, InvalidEvent
-from msinfusion.session.chart import Chart, Entry
+from msinfusion.session.chart import Chart, Entry, LazyCommand
 from msinfusion.session.codec import event_from_dict, event_to_dict
+from msinfusion.session.commands import Command
 from msinfusion.session.interchange import command_from_dict, command_to_dict
 from msinfusion.session.state import SessionState
 
@@ -160,10 +161,20 @@ def decode_value(hint: Any, value: object) -> object:
     return _decoder(hint)(value)
 
 
+def _command_payload(source: Command | LazyCommand | None) -> object:
+    """The stored form of an entry's command; one read from a snapshot is written back as
+    it was read (not decoded just to be encoded again)."""
+    if source is None:
+        return None
+    if isinstance(source, LazyCommand):
+        return source.payload
+    return command_to_dict(source)
+
+
 def _entry_to_dict(entry: Entry) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,
-        "command": None if entry.command is None else command_to_dict(entry.command),
+        "command": _command_payload(entry.source),
         "stored": [event_to_dict(e) for e in entry.stored],
         "events": None
         if entry.events == entry.stored
@@ -172,15 +183,18 @@ def _entry_to_dict(entry: Entry) -> dict[str, Any]:
 
 
 def _entry_from_dict(payload: Mapping[str, Any]) -> Entry:
+    """An entry, its command kept undecoded (``LazyCommand``): read only if a refold needs it."""
     raw = payload["command"]
-    stored = tuple(event_from_dict(dict(e)) for e in payload["stored"])
+    stored = tuple(event_from_dict(e) for e in payload["stored"])
     folded = payload["events"]
-    events = stored if folded is None else tuple(event_from_dict(dict(e)) for e in folded)
+    events = stored if folded is None else tuple(event_from_dict(e) for e in folded)
     if not stored:
         raise ValueError("an entry has at least one stored event")
+    if raw is not None and not isinstance(raw, dict):
+        raise ValueError(f"an entry's command is not an object: {raw!r}")
     return Entry(
         sequence=int(payload["sequence"]),
-        command=None if raw is None else command_from_dict(dict(raw)),
+        source=None if raw is None else LazyCommand(raw, command_from_dict),
         stored=stored,
         events=events,
     )
