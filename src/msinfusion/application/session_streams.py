@@ -440,7 +440,7 @@ def entries_of(stored: Sequence[Mapping[str, Any]], *, first_sequence: int) -> l
     for offset, payload in enumerate(stored):
         event = event_from_dict(dict(payload))
         raw = payload.get("command")
-        if raw is not None or not entries or entries[-1].command is None:
+        if raw is not None or not entries or entries[-1].source is None:
             command = None if raw is None else command_from_dict(dict(raw))
             entries.append(Entry(sequence=first_sequence + offset, source=command, stored=(event,)))
         else:

@@ -4,7 +4,8 @@ A snapshot holds what a replay of the stream up to ``version`` would produce: ev
 (its sequence, its command in the interchange form, its events as stored and, when a late
 entry changed them, as they hold now), the clinical order, and the folded ``SessionState``.
 Events use the event codec (``session.codec``, upcasting on read), commands the interchange
-codec (``session.interchange``), the state a generic encoding of its frozen dataclasses
+codec (``session.interchange``; read back as ``LazyCommand``, decoded only when a fold needs
+them), the state a generic encoding of its frozen dataclasses
 (fractions and decimals as exact strings, times as ISO 8601 with offset, enums by value).
 
 A snapshot is derived data. ``SNAPSHOT_SCHEMA`` names the document's layout *and* the fold
