@@ -243,15 +243,32 @@ class SessionStreams:
                 _require_session(uow, session_id)
                 return Stream()
             base = Stream()
-        if stored:
-            entries = entries_of(stored, first_sequence=base.version + 1)
-            protocol = base.protocol or self._protocol_of(
-                tuple(e for entry in entries for e in entry.stored)
-            )
-            base = base.followed_by(extend(base.chart, entries, protocol), protocol)
+        try:
+            base = self._followed(base, stored)
+        except InvalidEvent as error:
+            if error.field != "snapshot":
+                raise
+            base = self._replay_in(uow, session_id, error)
         if base is not cached and not self._has_written(uow, session_id):
             self.remember(session_id, base)  # only committed rows are cached
         return base
+
+    def _followed(self, base: Stream, stored: Sequence[Mapping[str, Any]]) -> Stream:
+        """``base`` with the ``stored`` events after it folded in (``extend``)."""
+        if not stored:
+            return base
+        entries = entries_of(stored, first_sequence=base.version + 1)
+        protocol = base.protocol or self._protocol_of(
+            tuple(e for entry in entries for e in entry.stored)
+        )
+        return base.followed_by(extend(base.chart, entries, protocol), protocol)
+
+    def _replay_in(self, uow: UnitOfWork, session_id: str, error: InvalidEvent) -> Stream:
+        """The stream replayed from its stored events, when a chart read from a snapshot held
+        a command that cannot be decoded (``LazyCommand``: found only when a fold needs it)."""
+        log.warning("session %s: %s; replaying the stream", session_id, error.message)
+        self.forget(session_id)
+        return self._followed(Stream(), uow.events.read(session_id))
 
     @staticmethod
     def _tail_after(
@@ -303,16 +320,17 @@ class SessionStreams:
             raise ConcurrencyError(
                 session_id=session_id, expected=expected_version, actual=stream.version
             )
-        protocol = self._protocol_for(stream, command)
-        charted = check_entry_time(
-            command,
-            recorded_at=recorded_at,
-            check_in_at=_check_in_at(stream.chart),
-            lead_before_check_in=premedication_lead(protocol),
-            policy=self._policy,
-            require_late_reason=not from_device,
-        )
-        chart, new_events = record(stream.chart, charted, protocol)
+        try:
+            protocol, charted, chart, new_events = self._charted(
+                stream, command, recorded_at=recorded_at, from_device=from_device
+            )
+        except InvalidEvent as error:  # a snapshot's command that a refold needed: replay
+            if error.field != "snapshot":
+                raise
+            stream = self._replay_in(uow, session_id, error)
+            protocol, charted, chart, new_events = self._charted(
+                stream, command, recorded_at=recorded_at, from_device=from_device
+            )
         known_end = None
         if new_events:
             stored = [event_to_dict(event) for event in new_events]
@@ -335,6 +353,22 @@ class SessionStreams:
             new_events=new_events,
             command=charted,
         )
+
+    def _charted(
+        self, stream: Stream, command: Command, *, recorded_at: datetime, from_device: bool
+    ) -> tuple[Protocol, Command, Chart, tuple[Event, ...]]:
+        """``command`` timed and recorded on ``stream``'s chart (pure: nothing stored yet)."""
+        protocol = self._protocol_for(stream, command)
+        charted = check_entry_time(
+            command,
+            recorded_at=recorded_at,
+            check_in_at=_check_in_at(stream.chart),
+            lead_before_check_in=premedication_lead(protocol),
+            policy=self._policy,
+            require_late_reason=not from_device,
+        )
+        chart, new_events = record(stream.chart, charted, protocol)
+        return protocol, charted, chart, new_events
 
     def write_snapshot_in(self, uow: UnitOfWork, session_id: str) -> int:
         """Store a snapshot of the stream as it is now in ``uow`` (the caller commits); its
@@ -406,11 +440,9 @@ def entries_of(stored: Sequence[Mapping[str, Any]], *, first_sequence: int) -> l
     for offset, payload in enumerate(stored):
         event = event_from_dict(dict(payload))
         raw = payload.get("command")
-        if raw is not None or not entries or entries[-1].command is None:
+        if raw is not None or not entries or entries[-1].source is None:
             command = None if raw is None else command_from_dict(dict(raw))
-            entries.append(
-                Entry(sequence=first_sequence + offset, command=command, stored=(event,))
-            )
+            entries.append(Entry(sequence=first_sequence + offset, source=command, stored=(event,)))
         else:
             last = entries[-1]
             entries[-1] = replace(last, stored=(*last.stored, event))

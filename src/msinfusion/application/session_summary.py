@@ -13,8 +13,8 @@ from datetime import datetime
 from msinfusion.application.records import SessionSummary
 from msinfusion.catalog.model import Protocol
 from msinfusion.session.due import DueAction, list_due_actions, list_warnings
-from msinfusion.session.queries import SessionView, projected_end
-from msinfusion.session.state import SessionState, Status, as_timedelta
+from msinfusion.session.queries import SessionView, chair_release, projected_end
+from msinfusion.session.state import SessionState, Status
 
 
 def summary_from_view(session_id: str, view: SessionView) -> SessionSummary:
@@ -55,11 +55,7 @@ def summarise_with_end(
 ) -> SessionSummary:
     """``summarise`` with ``end = projected_end(state, protocol)`` already computed (the
     command path computes it once for the summary and the view it returns)."""
-    chair: datetime | None
-    if state.discharged_at is not None:
-        chair = state.discharged_at
-    else:
-        chair = None if end is None else end + as_timedelta(state.observation_min)
+    chair = chair_release(state, end)
     when = state.last_at
     due: tuple[DueAction, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -30,14 +30,18 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from msinfusion.catalog.model import Protocol
-from msinfusion.session.alerting import list_alerts_at
 from msinfusion.session.charting import LATE_AFTER
-from msinfusion.session.due import DueAction, list_due_actions, list_warnings
 from msinfusion.session.events import Event, VerbalOrderCosigned
 from msinfusion.session.evolve import replay
-from msinfusion.session.queries import SessionView, projected_end, view_at
+from msinfusion.session.queries import (
+    SessionView,
+    chair_release,
+    projected_end,
+    prompts_at,
+    view_at,
+)
 from msinfusion.session.segments import RateSegment, list_actual_segments
-from msinfusion.session.state import RecordedAlert, SessionState, Status, advance, as_timedelta
+from msinfusion.session.state import SessionState, advance
 from msinfusion.session.timeline import TimelineEntry, list_timeline_entries
 from msinfusion.session.verbal_orders import (
     PendingVerbalOrder,
@@ -191,15 +195,6 @@ class ViewMemo:
             return self._bases.get(late_after)
 
 
-def _chair_release(state: SessionState, end: datetime | None) -> datetime | None:
-    """As ``session.queries``: discharged, else the projected end plus the observation."""
-    if state.discharged_at is not None:
-        return state.discharged_at
-    if end is None:
-        return None
-    return end + as_timedelta(state.observation_min)
-
-
 def _segments_until(segments: tuple[RateSegment, ...], when: datetime) -> tuple[RateSegment, ...]:
     """``list_actual_segments(events, until=when)`` from the memo's segments."""
     if not segments or segments[-1].end != RUNNING:
@@ -233,19 +228,12 @@ def stream_view(
     folded, protocol, end = basis.folded, stream.protocol, basis.projected_end
     when = at if at is not None else folded.last_at
     state = folded if when is None else advance(folded, when)
-    due: tuple[DueAction, ...] = ()
-    warnings: tuple[str, ...] = ()
-    alerts: tuple[RecordedAlert, ...] = ()
-    if protocol is not None and when is not None and state.status is not Status.NEW:
-        due = list_due_actions(state, protocol, when, end)
-        warnings = list_warnings(state, protocol, when, end)
-    if when is not None:
-        alerts = list_alerts_at(state, when)
+    due, warnings, alerts = prompts_at(state, protocol, when, end)
     return SessionView(
         at=when,
         state=state,
         projected_infusion_end=end,
-        projected_chair_release=_chair_release(state, end),
+        projected_chair_release=chair_release(state, end),
         due=due,
         warnings=warnings,
         events=len(basis.events),

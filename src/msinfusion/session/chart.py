@@ -20,12 +20,13 @@ Entries stored before commands were kept (schema v1 events) are folded as record
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from msinfusion.catalog.model import Protocol
-from msinfusion.errors import CommandRefused
+from msinfusion.errors import CommandRefused, InvalidCommand, InvalidEvent
 from msinfusion.session import commands as cmd
 from msinfusion.session import events as ev
 from msinfusion.session.decide import decide
@@ -35,14 +36,78 @@ from msinfusion.session.state import SessionState
 log = logging.getLogger(__name__)
 
 
+class LazyCommand:
+    """A command kept in its stored (interchange) form until first asked for.
+
+    A snapshot's entries carry one each: only a refold (a late entry re-deciding the later
+    ones) and the last entry's clinical time need the typed command, so a cold read does not
+    validate ten thousand commands it never uses. Equal to (and hashed as) the command it
+    decodes to; a command that cannot be decoded raises ``InvalidEvent`` naming the snapshot,
+    on first access, so the caller can replay the stream instead."""
+
+    __slots__ = ("_decode", "_decoded", "payload")
+
+    def __init__(
+        self, payload: Mapping[str, Any], decode: Callable[[dict[str, Any]], cmd.Command]
+    ) -> None:
+        self.payload = payload
+        """The stored form (written back as is when the chart is snapshotted again)."""
+        self._decode = decode
+        self._decoded: cmd.Command | None = None
+
+    def command(self) -> cmd.Command:
+        """The typed command (decoded once; a race decodes twice to equal values)."""
+        found = self._decoded
+        if found is None:
+            try:
+                found = self._decode(dict(self.payload))
+            except (InvalidCommand, KeyError, TypeError, ValueError) as error:
+                raise InvalidEvent(
+                    f"a command in the session snapshot cannot be read ({error})",
+                    field="snapshot",
+                ) from error
+            self._decoded = found
+        return found
+
+    @property
+    def is_decoded(self) -> bool:
+        return self._decoded is not None
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        try:
+            mine = self.command()
+            return mine == (other.command() if isinstance(other, LazyCommand) else other)
+        except InvalidEvent:  # an unreadable command equals no command
+            return False
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self.command())
+        except InvalidEvent:
+            return id(self)
+
+    def __repr__(self) -> str:
+        return f"LazyCommand({self.payload!r})"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     """One recorded command; ``events`` are its events as they hold in clinical order now."""
 
     sequence: int
-    command: cmd.Command | None
+    source: cmd.Command | LazyCommand | None
+    """The command (``command``), or a ``LazyCommand`` holding it (an entry read from a
+    snapshot); None for an entry stored before commands were kept."""
     stored: tuple[ev.Event, ...]
     events: tuple[ev.Event, ...] = ()
+
+    @property
+    def command(self) -> cmd.Command | None:
+        """The typed command (decoded on first access when read from a snapshot)."""
+        source = self.source
+        return source.command() if isinstance(source, LazyCommand) else source
 
     @property
     def recorded_at(self) -> datetime | None:
@@ -50,7 +115,8 @@ class Entry:
 
     @property
     def own_at(self) -> datetime:
-        return self.command.at if self.command is not None else self.stored[0].at
+        command = self.command
+        return command.at if command is not None else self.stored[0].at
 
     @property
     def is_check_in(self) -> bool:
@@ -202,7 +268,7 @@ def record(
     if in_order and not moves:
         decided = decide(chart.state, command, protocol)
         events = _stamped(_AlertIds(chart.entries).assign(decided, ()), command.recorded_at)
-        entry = Entry(sequence=sequence, command=command, stored=events, events=events)
+        entry = Entry(sequence=sequence, source=command, stored=events, events=events)
         state = chart.state
         for event in events:
             state = evolve(state, event)
@@ -282,7 +348,7 @@ def _record_late(
             state = evolve(state, event)
     decided = decide(state, command, protocol)  # its own rule refuses first
     events = _stamped(_AlertIds(chart.entries).assign(decided, ()), command.recorded_at)
-    placeholder = Entry(sequence=sequence, command=command, stored=events, events=events)
+    placeholder = Entry(sequence=sequence, source=command, stored=events, events=events)
     candidate = fold((*chart.entries, placeholder), protocol, strict=True)
     new_entry = candidate.entries[-1]
     return candidate, new_entry.stored

@@ -140,20 +140,12 @@ def view_at(
     when = at if at is not None else folded.last_at
     state = folded if when is None else advance(folded, when)
     end = projected_end(folded, protocol)
-    chair = _chair_release(state, end)
-    due: tuple[DueAction, ...] = ()
-    warnings: tuple[str, ...] = ()
-    alerts: tuple[RecordedAlert, ...] = ()
-    if protocol is not None and when is not None and state.status is not Status.NEW:
-        due = list_due_actions(state, protocol, when, end)
-        warnings = list_warnings(state, protocol, when, end)
-    if when is not None:
-        alerts = list_alerts_at(state, when)
+    due, warnings, alerts = prompts_at(state, protocol, when, end)
     return SessionView(
         at=when,
         state=state,
         projected_infusion_end=end,
-        projected_chair_release=chair,
+        projected_chair_release=chair_release(state, end),
         due=due,
         warnings=warnings,
         events=len(prefix),
@@ -186,23 +178,36 @@ def live_view_of_state(
     last = folded.last_at
     when = last if last is not None and last > now else now
     state = advance(folded, when)
-    due: tuple[DueAction, ...] = ()
-    warnings: tuple[str, ...] = ()
-    if protocol is not None and state.status is not Status.NEW:
-        due = list_due_actions(state, protocol, when, end)
-        warnings = list_warnings(state, protocol, when, end)
+    due, warnings, alerts = prompts_at(state, protocol, when, end)
     return SessionView(
         at=when,
         state=state,
         projected_infusion_end=end,
-        projected_chair_release=_chair_release(state, end),
+        projected_chair_release=chair_release(state, end),
         due=due,
         warnings=warnings,
         events=events,
         timeline=(),
         display_tz=display_tz,
-        alerts=list_alerts_at(state, when),
+        alerts=alerts,
     )
+
+
+def prompts_at(
+    state: SessionState, protocol: Protocol | None, when: datetime | None, end: datetime | None
+) -> tuple[tuple[DueAction, ...], tuple[str, ...], tuple[RecordedAlert, ...]]:
+    """What a view at ``when`` prompts: the due actions and warnings the protocol gives (none
+    without a protocol, or before the check-in) and the open alerts; nothing without a time.
+    ``state`` is advanced to ``when``, ``end`` its ``projected_end``. Every view uses this
+    (``view_at``, ``live_view_of_state``, the memo's ``session_views.stream_view``)."""
+    if when is None:
+        return (), (), ()
+    due: tuple[DueAction, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if protocol is not None and state.status is not Status.NEW:
+        due = list_due_actions(state, protocol, when, end)
+        warnings = list_warnings(state, protocol, when, end)
+    return due, warnings, list_alerts_at(state, when)
 
 
 MAX_PROJECTED_STEPS = 64
@@ -251,7 +256,8 @@ def projected_end_at_current_rate(folded: SessionState) -> datetime | None:
     return projected_end(folded, None)
 
 
-def _chair_release(state: SessionState, end: datetime | None) -> datetime | None:
+def chair_release(state: SessionState, end: datetime | None) -> datetime | None:
+    """When the chair is free: at the discharge, else the projected end plus the observation."""
     if state.discharged_at is not None:
         return state.discharged_at
     if end is None:

@@ -4,7 +4,8 @@ A snapshot holds what a replay of the stream up to ``version`` would produce: ev
 (its sequence, its command in the interchange form, its events as stored and, when a late
 entry changed them, as they hold now), the clinical order, and the folded ``SessionState``.
 Events use the event codec (``session.codec``, upcasting on read), commands the interchange
-codec (``session.interchange``), the state a generic encoding of its frozen dataclasses
+codec (``session.interchange``; read back as ``LazyCommand``, decoded only when a fold needs
+them), the state a generic encoding of its frozen dataclasses
 (fractions and decimals as exact strings, times as ISO 8601 with offset, enums by value).
 
 A snapshot is derived data. ``SNAPSHOT_SCHEMA`` names the document's layout *and* the fold
@@ -31,8 +32,9 @@ from fractions import Fraction
 from typing import Any
 
 from msinfusion.errors import InvalidCommand, InvalidEvent
-from msinfusion.session.chart import Chart, Entry
+from msinfusion.session.chart import Chart, Entry, LazyCommand
 from msinfusion.session.codec import event_from_dict, event_to_dict
+from msinfusion.session.commands import Command
 from msinfusion.session.interchange import command_from_dict, command_to_dict
 from msinfusion.session.state import SessionState
 
@@ -160,10 +162,20 @@ def decode_value(hint: Any, value: object) -> object:
     return _decoder(hint)(value)
 
 
+def _command_payload(source: Command | LazyCommand | None) -> object:
+    """The stored form of an entry's command; one read from a snapshot is written back as
+    it was read (not decoded just to be encoded again)."""
+    if source is None:
+        return None
+    if isinstance(source, LazyCommand):
+        return source.payload
+    return command_to_dict(source)
+
+
 def _entry_to_dict(entry: Entry) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,
-        "command": None if entry.command is None else command_to_dict(entry.command),
+        "command": _command_payload(entry.source),
         "stored": [event_to_dict(e) for e in entry.stored],
         "events": None
         if entry.events == entry.stored
@@ -172,15 +184,18 @@ def _entry_to_dict(entry: Entry) -> dict[str, Any]:
 
 
 def _entry_from_dict(payload: Mapping[str, Any]) -> Entry:
+    """An entry, its command kept undecoded (``LazyCommand``): read only if a refold needs it."""
     raw = payload["command"]
-    stored = tuple(event_from_dict(dict(e)) for e in payload["stored"])
+    stored = tuple(event_from_dict(e) for e in payload["stored"])
     folded = payload["events"]
-    events = stored if folded is None else tuple(event_from_dict(dict(e)) for e in folded)
+    events = stored if folded is None else tuple(event_from_dict(e) for e in folded)
     if not stored:
         raise ValueError("an entry has at least one stored event")
+    if raw is not None and not isinstance(raw, dict):
+        raise ValueError(f"an entry's command is not an object: {raw!r}")
     return Entry(
         sequence=int(payload["sequence"]),
-        command=None if raw is None else command_from_dict(dict(raw)),
+        source=None if raw is None else LazyCommand(raw, command_from_dict),
         stored=stored,
         events=events,
     )

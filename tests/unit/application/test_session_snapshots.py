@@ -32,7 +32,9 @@ from msinfusion.catalog import shipped_catalog
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import CommandRefused, InvalidEvent
 from msinfusion.session import commands as cmd
-from msinfusion.session.chart import Chart, extend
+from msinfusion.session import interchange
+from msinfusion.session import snapshot as snapshot_module
+from msinfusion.session.chart import Chart, LazyCommand, extend
 from msinfusion.session.charting import LATE_AFTER
 from msinfusion.session.simulate import ScriptedReaction, simulate
 from msinfusion.session.snapshot import SNAPSHOT_SCHEMA, chart_from_dict, chart_to_dict
@@ -268,3 +270,103 @@ def test_a_cold_read_uses_the_snapshot_and_reads_only_the_tail(
     monkeypatch.setattr(InMemoryUnitOfWork, "_begin", counting)
     _cold(functools.partial(InMemoryUnitOfWork, database), sid)
     assert found == [snapshot.version - 1]
+
+
+# -- lazy commands: decoded only when a refold needs them ----------------------------------------
+
+
+def _snapshotted_at_the_end(database: InMemoryDatabase, sid: str) -> tuple[Factory, StoredSnapshot]:
+    """A snapshot of the whole stream (no tail), as a bulk load writes one."""
+    factory = functools.partial(InMemoryUnitOfWork, database)
+    with factory() as uow:
+        SessionStreams(shipped_catalog()).write_snapshot_in(uow, sid)
+        uow.commit()
+    return factory, database.snapshots[sid]
+
+
+def _late_vitals(chart: Chart) -> cmd.RecordVitals:
+    """Vitals at minute 30 charted after every entry: a late entry that refolds the chart."""
+    last = max(e.own_at for e in chart.entries)
+    return replace(
+        _vitals(30, 72), recorded_at=last + timedelta(minutes=1), late_reason="charted late"
+    )
+
+
+def _counting_decoder(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    original = interchange.command_from_dict
+
+    def counting(raw: object) -> cmd.Command:
+        command = original(raw)
+        decoded.append(type(command).__name__)
+        return command
+
+    monkeypatch.setattr(snapshot_module, "command_from_dict", counting)
+    return decoded
+
+
+def test_a_snapshot_read_decodes_no_command_until_a_late_entry_refolds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, sid, database = _recorded(every=0, discharged=False)
+    factory, snapshot = _snapshotted_at_the_end(database, sid)
+    decoded = _counting_decoder(monkeypatch)
+    streams = SessionStreams(shipped_catalog())
+    with factory() as uow:
+        cold = streams.read_in(uow, sid)
+    view = stream_view(cold, None, UTC)
+    assert decoded == []  # the read and the view need no command
+    lazy = [e.source for e in cold.chart.entries if isinstance(e.source, LazyCommand)]
+    assert len(lazy) == len(cold.chart.entries) == len(snapshot.payload["entries"])
+    assert view == stream_view(Stream(_replayed(factory, sid), cold.protocol), None, UTC)
+    assert chart_to_dict(cold.chart) == snapshot.payload  # written back without decoding
+    assert decoded == []
+
+    vitals = _late_vitals(cold.chart)
+    assert vitals.recorded_at is not None
+    with factory() as uow:
+        decision = streams.decide_in(uow, sid, vitals, None, recorded_at=vitals.recorded_at)
+        uow.commit()
+    assert len(decoded) == len(lazy)  # the refold decided every entry again, each decoded once
+    assert all(source.is_decoded for source in lazy)
+    assert decision.after.chart == _replayed(factory, sid)
+
+
+@pytest.mark.parametrize("damage", ["unknown-command", "bad-value"])
+def test_a_corrupt_command_in_a_snapshot_is_found_by_the_refold_and_the_stream_replayed(
+    damage: str,
+) -> None:
+    _, sid, database = _recorded(every=0, discharged=False)
+    factory, snapshot = _snapshotted_at_the_end(database, sid)
+    entries = [dict(e) for e in snapshot.payload["entries"]]
+    changed = max(i for i, e in enumerate(entries) if e["command"]["command"] == "ChangeRate")
+    raw = dict(entries[changed]["command"])
+    if damage == "unknown-command":
+        raw["command"] = "NoSuchCommand"
+    else:
+        raw["rate_ml_per_h"] = "not a number"
+    entries[changed] = {**entries[changed], "command": raw}
+    database.snapshots[sid] = replace(snapshot, payload={**snapshot.payload, "entries": entries})
+    oracle = _replayed(factory, sid)
+
+    cold = _cold(factory, sid)  # read lazily: the damage is not seen yet, the views are right
+    damaged = cold.chart.entries[changed]
+    assert isinstance(damaged.source, LazyCommand)
+    with pytest.raises(InvalidEvent, match="command in the session snapshot"):
+        _ = damaged.command
+    assert cold.chart != oracle  # an unreadable command equals no command
+    assert stream_view(cold, None, UTC) == stream_view(Stream(oracle, cold.protocol), None, UTC)
+
+    streams = SessionStreams(shipped_catalog())
+    vitals = _late_vitals(oracle)
+    assert vitals.recorded_at is not None
+    with factory() as uow:  # the late entry's refold needs the command: replayed, then decided
+        decision = streams.decide_in(uow, sid, vitals, None, recorded_at=vitals.recorded_at)
+        uow.commit()
+    assert not any(isinstance(e.source, LazyCommand) for e in decision.before.chart.entries)
+    assert decision.before.chart == oracle
+    assert decision.after.chart == _replayed(factory, sid)
+
+    # Another writer's late entry in the tail of the (still damaged) snapshot: the cold read's
+    # refold finds the damage and replays; nothing half-built is served.
+    assert _cold(factory, sid).chart == _replayed(factory, sid)

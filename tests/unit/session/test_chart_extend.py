@@ -179,9 +179,7 @@ def test_an_entry_before_the_corrected_time_of_the_last_entry_is_folded_into_pla
         corrected_at=moved_to,
     )
     stored = [VISIT.events[0], _vitals_at(10), _vitals_at(15), correction, _vitals_at(30)]
-    entries = [
-        Entry(sequence=i, command=None, stored=(event,)) for i, event in enumerate(stored, 1)
-    ]
+    entries = [Entry(sequence=i, source=None, stored=(event,)) for i, event in enumerate(stored, 1)]
     chart = Chart()
     for entry in entries:
         chart = extend(chart, [entry], None)

@@ -7,6 +7,8 @@ import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msinfusion.catalog.model import Severity
 from msinfusion.errors import InvalidEvent
@@ -168,3 +170,46 @@ def test_a_stored_unknown_consciousness_letter_is_kept_but_not_a_baseline() -> N
 def test_unreadable_events_are_refused(payload: dict[str, object]) -> None:
     with pytest.raises(InvalidEvent):
         event_from_dict(payload)
+
+
+def _fraction_as_before(text: str) -> object:
+    """The oracle: the codec's former reading of a stored fraction (``Fraction(text)``)."""
+    try:
+        return Fraction(text)
+    except ValueError:
+        return "unreadable"
+    except ZeroDivisionError:
+        return "zero division"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.fractions().map(str),
+        st.from_regex(r"\A[-+ ]?[0-9_]{0,4}(/[-+ 0-9_]{0,4})?[ .e0-9]{0,2}\Z"),
+        st.text(max_size=6),
+    )
+)
+def test_a_stored_fraction_reads_as_the_text_parser_reads_it(text: str) -> None:
+    # The codec reads the "n" and "n/d" text str(Fraction) writes from its integers (and keeps
+    # them): every text must read exactly as Fraction's own parser reads it, or be refused.
+    vitals = dict.fromkeys(
+        ("systolic_mmhg", "diastolic_mmhg", "spo2_pct", "temperature_c", "respiratory_rate_per_min")
+    )
+    payload = event_to_dict(
+        VitalsRecorded(at=at(1), user="n", heart_rate_bpm=Fraction(70), **vitals)
+    )
+    payload["heart_rate_bpm"] = text
+    expected = _fraction_as_before(text)
+    try:
+        read = event_from_dict(dict(payload))
+        assert isinstance(read, VitalsRecorded)
+        found: object = read.heart_rate_bpm
+    except InvalidEvent:
+        found = "unreadable"
+    except ZeroDivisionError:
+        found = "zero division"
+    assert found == expected
+    if isinstance(expected, Fraction):
+        assert isinstance(found, Fraction)
+        assert (found.numerator, found.denominator) == (expected.numerator, expected.denominator)
