@@ -11,7 +11,6 @@ database).
 
 from __future__ import annotations
 
-import gc
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -97,17 +96,7 @@ def app_from_env() -> FastAPI:
     from msinfusion.adapters.web import Settings, create_app  # noqa: PLC0415  # slow import
 
     settings = Settings.from_env()
-    app = create_app(build_server_centre(settings), settings=settings)
-    _freeze_start_up_heap()
-    return app
-
-
-def _freeze_start_up_heap() -> None:
-    """Move everything allocated at start-up (imports, the catalog, the app) out of the
-    garbage collector's reach: a full collection during a request then scans only what requests
-    allocated. A cold read of a 10,006-event session spent ~40 % of its time in collections
-    (docs/benchmarks.md, 2026-12-07)."""
-    gc.freeze()
+    return create_app(build_server_centre(settings), settings=settings)
 
 
 def _run(app: FastAPI, host: str, port: int, settings: Settings) -> None:
@@ -116,7 +105,6 @@ def _run(app: FastAPI, host: str, port: int, settings: Settings) -> None:
     import uvicorn  # noqa: PLC0415  # only the server commands need it
 
     trusted = list(settings.trusted_proxies)
-    _freeze_start_up_heap()
     uvicorn.run(
         app,
         host=host,

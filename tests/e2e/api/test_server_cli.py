@@ -103,20 +103,3 @@ def test_the_server_app_lists_serve_and_demo() -> None:
     assert result.exit_code == 0
     assert "serve" in result.output
     assert "demo" in result.output
-
-
-def test_the_app_for_process_managers_freezes_its_start_up_heap(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import gc
-
-    from msinfusion.entrypoints.server_cli import app_from_env
-
-    monkeypatch.setenv("MSINFUSION_DATABASE_URL", sqlite_url(tmp_path / "frozen.db"))
-    gc.unfreeze()
-    try:
-        app = app_from_env()
-        assert gc.get_freeze_count() > 0  # imports, catalog and app out of full collections
-        assert app.title
-    finally:
-        gc.unfreeze()
