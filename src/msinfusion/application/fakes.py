@@ -36,6 +36,7 @@ from msinfusion.application.records import (
     ClinicalEntry,
     ClinicalEntryKind,
     Patient,
+    SessionPatient,
     SessionSummary,
     TherapyOrder,
     User,
@@ -312,8 +313,11 @@ class InMemoryPumpOrderRepository(InMemoryRepository[PumpOrder]):
 
 
 class InMemorySessionSummaryRepository:
-    def __init__(self, rows: dict[str, SessionSummary]) -> None:
+    def __init__(
+        self, rows: dict[str, SessionSummary], patients: dict[str, Patient] | None = None
+    ) -> None:
         self._rows = rows
+        self._patients = {} if patients is None else patients
         self.added: set[str] = set()
         self.changed: set[str] = set()
 
@@ -332,6 +336,10 @@ class InMemorySessionSummaryRepository:
     def save(self, summary: SessionSummary) -> None:
         self._rows[summary.session_id] = summary
         self.changed.add(summary.session_id)
+
+    def save_many(self, summaries: Sequence[SessionSummary]) -> None:
+        for summary in summaries:
+            self.save(summary)
 
     def _listed(self, keep: Callable[[SessionSummary], bool]) -> builtins.list[SessionSummary]:
         """As the SQL store: listings leave the folded state out."""
@@ -352,6 +360,19 @@ class InMemorySessionSummaryRepository:
     def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         wanted = set(patient_ids)
         return self._listed(lambda s: s.patient_id in wanted)
+
+    def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
+        found: dict[str, SessionPatient] = {}
+        for session_id in set(session_ids) & self._rows.keys():
+            summary = self._rows[session_id]
+            patient = self._patients.get(summary.patient_id or "")
+            found[session_id] = SessionPatient(
+                session_id=session_id,
+                status=summary.status,
+                patient_id=summary.patient_id,
+                identifiers=() if patient is None else patient.identifiers,
+            )
+        return found
 
 
 class InMemoryEventStore:
@@ -488,7 +509,7 @@ class InMemoryUnitOfWork:
         self.tokens = InMemoryTokenRepository(
             "token", tables["tokens"], {"user_id": ("user", tables["users"])}
         )
-        self.sessions = InMemorySessionSummaryRepository(tables["sessions"])
+        self.sessions = InMemorySessionSummaryRepository(tables["sessions"], tables["patients"])
         self.browser_sessions = InMemoryBrowserSessionRepository(
             tables["browser_sessions"], tables["users"]
         )

@@ -29,6 +29,7 @@ from msinfusion.application.records import (
     ClinicalEntry,
     ClinicalEntryKind,
     Patient,
+    SessionPatient,
     SessionSummary,
     TherapyOrder,
     User,
@@ -308,6 +309,11 @@ class SessionSummaryRepository(Protocol):
 
     def save(self, summary: SessionSummary) -> None: ...
 
+    def save_many(self, summaries: Sequence[SessionSummary]) -> None:
+        """``save`` of each (a later one of a session wins), in one batch statement where
+        the store can (group commit: one per batch, not one per message)."""
+        ...
+
     def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
         """Summaries ordered by session id, optionally only those with ``status``."""
         ...
@@ -322,6 +328,11 @@ class SessionSummaryRepository(Protocol):
 
     def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         """The sessions of any of these patients, ordered by session id, in one query."""
+        ...
+
+    def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
+        """Each session's status, patient id and that patient's identifiers, by session id,
+        in one query (the patient's row joined; unknown sessions left out)."""
         ...
 
 

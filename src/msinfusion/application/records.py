@@ -229,6 +229,19 @@ class SessionSummary:
     another fold (``SNAPSHOT_SCHEMA``): the board then reads the stream."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPatient:
+    """A session's status and its patient's identifiers: what a device reading's remembered
+    match is checked against (``SessionSummaryRepository.get_patients_of``, one read for a
+    whole group-commit batch)."""
+
+    session_id: str
+    status: str
+    patient_id: str | None = None
+    identifiers: tuple[PatientIdentifier, ...] = ()
+    """The patient's (empty without a patient, or when its row is missing)."""
+
+
 class ClinicalEntryKind(enum.Enum):
     """What a clinical entry records about a patient between infusions."""
 

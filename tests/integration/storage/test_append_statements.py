@@ -1,5 +1,7 @@
 """The event append runs no version query of its own (issue 22): the hash of the event it
-chains to and the insert, two statements; a stale or future caller still gets the conflict."""
+chains to and the insert, two statements — one, the insert, when the transaction has just read
+the stream up to that event (a decision's read of its tail); a stale or future caller still
+gets the conflict, and a row of this transaction's rolled-back savepoint is never chained to."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import pytest
 from sqlalchemy import Engine, event
 
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
+from msinfusion.adapters.storage.chain import verify_chains
 from msinfusion.adapters.storage.engine import sqlite_url
+from msinfusion.adapters.storage.unit_of_work import SqlUnitOfWork
 from msinfusion.errors import ConcurrencyError
 from tests.contract.samples import stored_event
 
@@ -55,3 +59,62 @@ def test_a_stale_or_future_append_is_the_same_conflict(engine: Engine, expected:
     with factory() as uow, pytest.raises(ConcurrencyError) as refused:
         uow.events.append("s-1", [stored_event(9)], expected_version=expected)
     assert (refused.value.expected, refused.value.actual) == (expected, 2)
+
+
+def test_an_append_after_reading_the_tail_is_one_insert_and_the_chain_holds(
+    engine: Engine,
+) -> None:
+    factory = sql_unit_of_work_factory(engine)
+    with factory() as uow:
+        uow.events.append("s-1", [stored_event(0), stored_event(1)], expected_version=0)
+        uow.commit()
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(" ".join(str(args[2]).split()[:2]).upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with factory() as uow:
+            assert len(uow.events.read("s-1", after_version=1)) == 1  # the tail, event 2
+            statements.clear()
+            assert uow.events.append("s-1", [stored_event(2)], expected_version=2) == 3
+            appended = list(statements)
+            # the stream now holds this transaction's row: the next append reads its hash
+            assert len(uow.events.read("s-1", after_version=2)) == 1
+            statements.clear()
+            assert uow.events.append("s-1", [stored_event(3)], expected_version=3) == 4
+            again = list(statements)
+            uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert appended == ["INSERT INTO"]
+    assert again == ["SELECT SESSION_EVENTS.ROW_HASH", "INSERT INTO"]
+    with engine.connect() as connection:
+        report = verify_chains(connection)
+    assert report.holds, report.broken
+    assert report.event_rows == 4
+
+
+def test_a_rolled_back_savepoints_event_is_never_chained_to(engine: Engine) -> None:
+    factory = sql_unit_of_work_factory(engine)
+    with factory() as uow:
+        uow.events.append("s-1", [stored_event(0)], expected_version=0)
+        uow.commit()
+    with factory() as uow:
+        assert isinstance(uow, SqlUnitOfWork)
+        uow.events.read("s-1")
+        savepoint = uow.savepoint()
+        savepoint.__enter__()
+        uow.events.append("s-1", [stored_event(1)], expected_version=1)
+        assert len(uow.events.read("s-1")) == 2  # its own row, about to be rolled back
+        savepoint.__exit__(RuntimeError, RuntimeError("the message failed"), None)
+        with pytest.raises(ConcurrencyError) as refused:  # not a gap at version 2
+            uow.events.append("s-1", [stored_event(2)], expected_version=2)
+        assert refused.value.actual == 1
+        assert uow.events.append("s-1", [stored_event(2)], expected_version=1) == 2
+        uow.commit()
+    with engine.connect() as connection:
+        report = verify_chains(connection)
+    assert report.holds, report.broken
+    assert report.event_rows == 2

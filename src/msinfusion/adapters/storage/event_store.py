@@ -2,7 +2,11 @@
 
 ``append`` runs no version query of its own (the caller has just read the stream at that
 version): it reads the hash of event ``expected_version`` to chain to — absent, the stream is
-shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. A stream that is
+shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. The hash comes
+without a query when the latest ``read`` of the stream in this transaction ended at that
+event and the transaction has not appended to the stream (a decision reads the stream's
+tail just before it appends; a committed row never changes, while a row of this transaction
+could still be rolled back with its savepoint). A stream that is
 longer (a stale caller, or a concurrent transaction that appended the same version) makes the
 insert violate the unique key — on PostgreSQL the insert waits for the winner's commit, on
 SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
@@ -55,6 +59,10 @@ class SqlEventStore:
         self._connection = connection
         self._engine = engine
         self._clock = clock
+        self._tails: dict[str, tuple[int, str]] = {}
+        """Per stream, the version and hash of the last event the latest ``read`` returned,
+        for streams this transaction has not appended to (so only committed rows)."""
+        self._appended: set[str] = set()
 
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
@@ -72,6 +80,8 @@ class SqlEventStore:
                 session_id=stream_id, expected=expected_version, actual=self.version(stream_id)
             )
         now = self._clock()
+        self._appended.add(stream_id)
+        self._tails.pop(stream_id, None)
         rows = [_row(stream_id, expected_version + i, e, now) for i, e in enumerate(events, 1)]
         for row in rows:  # each event holds the hash of the one before it (chain.py)
             row["previous_hash"] = previous
@@ -91,6 +101,9 @@ class SqlEventStore:
         None when the stream has no such event: one indexed read instead of a version query."""
         if version == 0:
             return GENESIS
+        tail = self._tails.get(stream_id)
+        if tail is not None and tail[0] == version:
+            return tail[1]
         table = session_events
         found = self._connection.execute(
             select(table.c.row_hash).where(
@@ -100,15 +113,18 @@ class SqlEventStore:
         return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
+        table = session_events
         query = (
-            select(session_events.c.payload)
-            .where(
-                session_events.c.stream_id == stream_id,
-                session_events.c.version > after_version,
-            )
-            .order_by(session_events.c.version)
+            select(table.c.payload, table.c.version, table.c.row_hash)
+            .where(table.c.stream_id == stream_id, table.c.version > after_version)
+            .order_by(table.c.version)
         )
-        return [dict(payload) for payload in self._connection.execute(query).scalars()]
+        rows = self._connection.execute(query).all()
+        if rows and stream_id not in self._appended:
+            self._tails[stream_id] = (rows[-1].version, rows[-1].row_hash or GENESIS)
+        else:
+            self._tails.pop(stream_id, None)
+        return [dict(row.payload) for row in rows]
 
     def version(self, stream_id: str) -> int:
         return self._version_on(self._connection, stream_id)
