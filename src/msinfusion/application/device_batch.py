@@ -26,6 +26,7 @@ from msinfusion.application.device_records import DeviceMessage
 from msinfusion.application.monitoring_ports import DeviceReading
 from msinfusion.application.ports import UnitOfWork
 from msinfusion.application.records import SessionSummary
+from msinfusion.application.session_streams import SessionStreams
 
 
 @dataclass(slots=True)
@@ -55,17 +56,20 @@ class BatchRun:
         uow: UnitOfWork,
         readings: Iterable[DeviceReading],
         matcher: SessionMatcher,
+        streams: SessionStreams,
         *,
         savepoints: bool = True,
     ) -> BatchRun:
         """A batch in ``uow`` of the messages with ``readings``: their idempotency keys read
-        in one query, ``matcher``'s remembered matches for them checked in one more."""
+        in one query, ``matcher``'s remembered matches for them checked in one more, and the
+        tails of those sessions' streams read in a third (``SessionStreams.prefetch_in``)."""
         readings = tuple(readings)
         run = cls(
             known=uow.device_messages.get_many({r.message_key for r in readings}),
             savepoints=savepoints,
         )
         matcher.check_remembered(uow, readings, run.checked)
+        streams.prefetch_in(uow, run.checked.values())
         return run
 
     def stored(self, key: str) -> DeviceMessage | None:

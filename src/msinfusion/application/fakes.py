@@ -397,6 +397,9 @@ class InMemoryEventStore:
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         return [dict(e) for e in self._streams.get(stream_id, [])[after_version:]]
 
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        """Nothing to save in memory: ``read`` is as cheap."""
+
     def version(self, stream_id: str) -> int:
         return len(self._streams.get(stream_id, []))
 

@@ -451,6 +451,7 @@ class DeviceFeed:
                 uow,
                 (r for d in decoded if isinstance(d, Readings) for r, _ in d.commands),
                 self._matcher,
+                self._streams,
                 savepoints=savepoints,
             )
             outcomes = [

@@ -67,6 +67,13 @@ class EventStore(Protocol):
         """Stored events with version > ``after_version``, in order (empty for a new stream)."""
         ...
 
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        """Read these streams' events after these versions in one query, for the next ``read``
+        of each at that version (once; group commit reads every monitor's tail so). A store
+        may ignore it; a ``read`` so answered is as of the prefetch, which the stream's
+        unique version key makes safe (a later writer's events make the append refused)."""
+        ...
+
     def version(self, stream_id: str) -> int: ...
 
     def list_streams(self) -> builtins.list[str]: ...

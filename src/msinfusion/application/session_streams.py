@@ -344,6 +344,15 @@ class SessionStreams:
             command=charted,
         )
 
+    def prefetch_in(self, uow: UnitOfWork, session_ids: Iterable[str]) -> None:
+        """Read the tails of these sessions' cached streams in one query (``EventStore.
+        prefetch``), for their next ``read_in`` in ``uow`` (a group-commit batch)."""
+        with self._lock:
+            cached = [(i, self._cache.get(i)) for i in sorted(set(session_ids))]
+        after = {i: stream.version - 1 for i, stream in cached if stream is not None}
+        if after:
+            uow.events.prefetch(after)
+
     def write_snapshot_in(self, uow: UnitOfWork, session_id: str) -> int:
         """Store a snapshot of the stream as it is now in ``uow`` (the caller commits); its
         version. For streams written without commands' snapshots (bulk loads, imports)."""

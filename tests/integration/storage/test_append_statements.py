@@ -18,6 +18,7 @@ from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.adapters.storage.unit_of_work import SqlUnitOfWork
 from msinfusion.errors import ConcurrencyError
 from tests.contract.samples import stored_event
+from tests.pg_cluster import Cluster
 
 
 @pytest.fixture
@@ -118,3 +119,43 @@ def test_a_rolled_back_savepoints_event_is_never_chained_to(engine: Engine) -> N
         report = verify_chains(connection)
     assert report.holds, report.broken
     assert report.event_rows == 2
+
+
+def test_a_prefetched_tail_answers_one_read_and_a_writer_since_makes_the_append_refused(
+    postgres_cluster: Cluster,
+) -> None:
+    """Group commit reads its streams' tails in one query at the start (read committed: a
+    listener may append meanwhile); the stale read is then refused by the unique key, never
+    interleaved."""
+    engine = create_engine_for(postgres_cluster.create_database("prefetch"))
+    upgrade(engine)
+    try:
+        factory = sql_unit_of_work_factory(engine)
+        _ = _append_committed(factory, "s-1", 2), _append_committed(factory, "s-2", 1)
+        with factory() as uow:
+            uow.events.prefetch({"s-1": 1, "s-2": 0, "s-9": 0})
+            with factory() as other:
+                other.events.append("s-1", [stored_event(7)], expected_version=2)
+                other.commit()
+            assert uow.events.read("s-1", after_version=1) == [stored_event(1)]  # as of then
+            assert uow.events.read("s-1", after_version=1) == [stored_event(1), stored_event(7)]
+            assert uow.events.read("s-9") == []
+            with pytest.raises(ConcurrencyError) as refused:
+                uow.events.append("s-1", [stored_event(8)], expected_version=2)
+            assert refused.value.actual == 3
+        with factory() as uow:
+            assert uow.events.read("s-2") == [stored_event(0)]
+            assert uow.events.read("s-1") == [stored_event(0), stored_event(1), stored_event(7)]
+        with engine.connect() as connection:
+            assert verify_chains(connection).holds
+    finally:
+        engine.dispose()
+
+
+def _append_committed(factory: Any, stream_id: str, count: int) -> int:
+    with factory() as uow:
+        version = uow.events.append(
+            stream_id, [stored_event(i) for i in range(count)], expected_version=0
+        )
+        uow.commit()
+    return int(version)

@@ -6,7 +6,10 @@ shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. Th
 without a query when the latest ``read`` of the stream in this transaction ended at that
 event and the transaction has not appended to the stream (a decision reads the stream's
 tail just before it appends; a committed row never changes, while a row of this transaction
-could still be rolled back with its savepoint). A stream that is
+could still be rolled back with its savepoint). ``prefetch`` reads the tails of a batch's
+streams in one query; each ``read`` it answers is as of that query (never for a stream this
+transaction appended to), which the unique key keeps safe: a writer that appended since makes
+the append refused, as above. A stream that is
 longer (a stale caller, or a concurrent transaction that appended the same version) makes the
 insert violate the unique key — on PostgreSQL the insert waits for the winner's commit, on
 SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.chain import EVENT_FIELDS, GENESIS, row_hash
@@ -63,6 +66,8 @@ class SqlEventStore:
         """Per stream, the version and hash of the last event the latest ``read`` returned,
         for streams this transaction has not appended to (so only committed rows)."""
         self._appended: set[str] = set()
+        self._prefetched: dict[tuple[str, int], builtins.list[Row[Any]]] = {}
+        """``prefetch``'s rows by (stream, after version), until ``read`` takes them."""
 
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
@@ -114,17 +119,42 @@ class SqlEventStore:
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         table = session_events
-        query = (
-            select(table.c.payload, table.c.version, table.c.row_hash)
-            .where(table.c.stream_id == stream_id, table.c.version > after_version)
-            .order_by(table.c.version)
-        )
-        rows = self._connection.execute(query).all()
+        rows = self._prefetched.pop((stream_id, after_version), None)
+        if rows is None or stream_id in self._appended:
+            query = (
+                select(table.c.payload, table.c.version, table.c.row_hash)
+                .where(table.c.stream_id == stream_id, table.c.version > after_version)
+                .order_by(table.c.version)
+            )
+            rows = list(self._connection.execute(query))
         if rows and stream_id not in self._appended:
             self._tails[stream_id] = (rows[-1].version, rows[-1].row_hash or GENESIS)
         else:
             self._tails.pop(stream_id, None)
         return [dict(row.payload) for row in rows]
+
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        table = session_events
+        wanted = {s: v for s, v in after_versions.items() if s not in self._appended}
+        if not wanted:
+            return
+        query = (
+            select(table.c.stream_id, table.c.payload, table.c.version, table.c.row_hash)
+            .where(
+                or_(
+                    *(
+                        and_(table.c.stream_id == stream_id, table.c.version > after)
+                        for stream_id, after in sorted(wanted.items())
+                    )
+                )
+            )
+            .order_by(table.c.stream_id, table.c.version)
+        )
+        found: dict[str, builtins.list[Row[Any]]] = {stream_id: [] for stream_id in wanted}
+        for row in self._connection.execute(query):
+            found[row.stream_id].append(row)
+        for stream_id, rows in found.items():
+            self._prefetched[stream_id, wanted[stream_id]] = rows
 
     def version(self, stream_id: str) -> int:
         return self._version_on(self._connection, stream_id)
