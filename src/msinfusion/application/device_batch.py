@@ -3,10 +3,13 @@
 A batch reads the idempotency keys of all its messages in one query when it starts
 (``DeviceMessageRepository.get_many``), checks every monitor's remembered session match in one
 more (``SessionMatcher.check_remembered``; a reading without one is matched once,
-``find_in(checked=...)``), and, just before its commit, writes the board summaries of the
-sessions its accepted messages charted in one batch update (``save_many``: each session's
-latest; nothing in a batch reads a summary after the match check, and vital signs change no
-status) and their device-message rows in one multi-row insert (``add_many``). A message
+``find_in(checked=...)``) and those sessions' stream tails in one more
+(``SessionStreams.prefetch_in``). Without savepoints it holds its events' rows
+(``EventStore.hold_appends``) and, just before its commit, inserts them in one statement, then
+writes the board summaries of the sessions its accepted messages charted in one batch update
+(``save_many``: each session's latest; nothing in a batch reads a summary after the match
+check, and vital signs change no status) and their device-message rows in one multi-row
+insert (``add_many``). A message
 accepted earlier in the batch counts as stored for the ones after it (a retransmission inside
 one batch is a duplicate, a reused control id a conflict). A batch first runs without a
 savepoint per message — a refused decision writes nothing (``SessionStreams.decide_in``), so
@@ -70,6 +73,8 @@ class BatchRun:
         )
         matcher.check_remembered(uow, readings, run.checked)
         streams.prefetch_in(uow, run.checked.values())
+        if not savepoints:
+            uow.events.hold_appends()
         return run
 
     def stored(self, key: str) -> DeviceMessage | None:
@@ -93,6 +98,7 @@ class BatchRun:
     def write(self, uow: UnitOfWork) -> None:
         """The accepted messages' summaries, in one batch update, and their rows, in one
         insert (``DuplicateRecord``: none stored)."""
+        uow.events.flush()
         if self.summaries:
             uow.sessions.save_many(list(self.summaries.values()))
         if self.rows:

@@ -400,6 +400,12 @@ class InMemoryEventStore:
     def prefetch(self, after_versions: Mapping[str, int]) -> None:
         """Nothing to save in memory: ``read`` is as cheap."""
 
+    def hold_appends(self) -> None:
+        """Appends are as cheap in memory: made at once."""
+
+    def flush(self) -> None:
+        """Nothing held."""
+
     def version(self, stream_id: str) -> int:
         return len(self._streams.get(stream_id, []))
 

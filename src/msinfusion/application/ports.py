@@ -74,6 +74,18 @@ class EventStore(Protocol):
         unique version key makes safe (a later writer's events make the append refused)."""
         ...
 
+    def hold_appends(self) -> None:
+        """Keep the rows of later appends for one insert, made by ``flush`` (or the unit of
+        work's commit) or before anything reads a stream: a group-commit batch's events in
+        one statement. Each append still checks its tail; a writer that won since is refused
+        by that insert (``ConcurrencyError``), so the caller must not rely on which append
+        fails. For a transaction without savepoints only (held rows ignore them)."""
+        ...
+
+    def flush(self) -> None:
+        """Insert the held rows (``hold_appends``) and stop holding."""
+        ...
+
     def version(self, stream_id: str) -> int: ...
 
     def list_streams(self) -> builtins.list[str]: ...

@@ -116,14 +116,14 @@ def statement_kind(statement: str) -> str:
     return head
 
 
-def test_a_warm_batch_is_one_statement_per_message_and_six_per_batch(
+def test_a_warm_batch_is_seven_statements_whatever_its_size(
     sqlite_world: tuple[World, Engine],
 ) -> None:
     """Once the monitors' matches are remembered and their streams cached, a batch reads its
-    keys, checks every monitor's match and reads every stream's tail in one query each; per
-    message it inserts its events (chained to the hash that read returned); the board
-    summaries are replaced in one batch update (executemany), the device-message rows written
-    in one insert."""
+    keys, checks every monitor's match and reads every stream's tail in one query each; its
+    messages' events (each chained to the hash its stream's read returned) go in one insert,
+    the board summaries in one batch update (executemany), the device-message rows in one
+    insert."""
     world, engine = sqlite_world
     monitors = two_monitors(world)
     feed = world.centre.monitoring
@@ -146,8 +146,7 @@ def test_a_warm_batch_is_one_statement_per_message_and_six_per_batch(
         "SELECT device_messages",
         "SELECT session_summaries patients",
         "SELECT session_events",  # both streams' tails
-        "INSERT session_events",
-        "INSERT session_events",
+        "INSERT session_events",  # both messages' events
         "UPDATE session_summaries",
         "SAVEPOINT",
         "INSERT device_messages",

@@ -159,3 +159,68 @@ def _append_committed(factory: Any, stream_id: str, count: int) -> int:
         )
         uow.commit()
     return int(version)
+
+
+def test_held_appends_are_one_insert_read_back_by_their_stream_and_chained(
+    engine: Engine,
+) -> None:
+    factory = sql_unit_of_work_factory(engine)
+    _append_committed(factory, "s-1", 1)
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(" ".join(str(args[2]).split()[:3]).upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with factory() as uow:
+            uow.events.hold_appends()
+            uow.events.read("s-1")
+            statements.clear()
+            uow.events.append("s-1", [stored_event(1)], expected_version=1)
+            uow.events.append("s-2", [stored_event(0)], expected_version=0)
+            uow.events.read("s-3")  # another stream: nothing inserted for it
+            held = list(statements)
+            assert uow.events.read("s-2") == [stored_event(0)]  # its stream sees them
+            uow.events.append("s-2", [stored_event(1)], expected_version=1)
+            uow.events.append("s-1", [stored_event(2)], expected_version=2)  # tail inserted
+            statements.clear()
+            uow.commit()  # the rest, with the commit
+            committed = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert held == ["SELECT SESSION_EVENTS.PAYLOAD, SESSION_EVENTS.VERSION,"]
+    assert committed == ["INSERT INTO SESSION_EVENTS"]
+    with factory() as uow:
+        assert uow.events.read("s-1") == [stored_event(0), stored_event(1), stored_event(2)]
+        assert uow.events.read("s-2") == [stored_event(0), stored_event(1)]
+    with engine.connect() as connection:
+        report = verify_chains(connection)
+    assert report.holds, report.broken
+    assert report.event_rows == 5
+
+
+def test_a_held_append_that_lost_is_refused_by_its_flush_and_nothing_is_stored(
+    postgres_cluster: Cluster,
+) -> None:
+    engine = create_engine_for(postgres_cluster.create_database("held"))
+    upgrade(engine)
+    try:
+        factory = sql_unit_of_work_factory(engine)
+        _append_committed(factory, "s-1", 1)
+        with factory() as uow:
+            uow.events.hold_appends()
+            assert uow.events.read("s-1") == [stored_event(0)]
+            uow.events.append("s-2", [stored_event(0)], expected_version=0)
+            uow.events.append("s-1", [stored_event(1)], expected_version=1)
+            with factory() as other:
+                other.events.append("s-1", [stored_event(5)], expected_version=1)
+                other.commit()
+            with pytest.raises(ConcurrencyError) as refused:
+                uow.events.flush()
+            assert refused.value.actual == 2  # named by its first row: s-1, the winner at 2
+        with factory() as uow:
+            assert uow.events.read("s-1") == [stored_event(0), stored_event(5)]
+            assert uow.events.read("s-2") == []
+    finally:
+        engine.dispose()

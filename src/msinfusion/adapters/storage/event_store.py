@@ -9,7 +9,9 @@ tail just before it appends; a committed row never changes, while a row of this 
 could still be rolled back with its savepoint). ``prefetch`` reads the tails of a batch's
 streams in one query; each ``read`` it answers is as of that query (never for a stream this
 transaction appended to), which the unique key keeps safe: a writer that appended since makes
-the append refused, as above. A stream that is
+the append refused, as above. ``hold_appends`` keeps later appends' rows (each chained and its
+tail checked as it is made) for one insert: ``flush``, the unit of work's commit, or before a
+read of one of their streams; a writer that won since makes that insert the refused one. A stream that is
 longer (a stale caller, or a concurrent transaction that appended the same version) makes the
 insert violate the unique key — on PostgreSQL the insert waits for the winner's commit, on
 SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
@@ -67,6 +69,8 @@ class SqlEventStore:
         for streams this transaction has not appended to (so only committed rows)."""
         self._appended: set[str] = set()
         self._prefetched: dict[tuple[str, int], builtins.list[Row[Any]]] = {}
+        self._held: builtins.list[dict[str, Any]] | None = None
+        """Rows of appends kept for one insert (``hold_appends``), or None: inserted at once."""
         """``prefetch``'s rows by (stream, after version), until ``read`` takes them."""
 
     def append(
@@ -79,6 +83,7 @@ class SqlEventStore:
                     session_id=stream_id, expected=expected_version, actual=actual
                 )
             return actual
+        self._insert_held(stream_id)  # its tail may be one of them
         previous = self._tail_hash(stream_id, expected_version)
         if previous is None:  # the stream is shorter than the caller thinks
             raise ConcurrencyError(
@@ -91,15 +96,44 @@ class SqlEventStore:
         for row in rows:  # each event holds the hash of the one before it (chain.py)
             row["previous_hash"] = previous
             row["row_hash"] = previous = row_hash(previous, EVENT_FIELDS, row)
+        if self._held is not None:
+            self._held.extend(rows)
+        else:
+            self._insert(rows)
+        return expected_version + len(rows)
+
+    def _insert(self, rows: builtins.list[dict[str, Any]]) -> None:
         try:  # a longer stream (stale caller, or a writer that won) violates the unique key
             self._connection.execute(insert(session_events), rows)
         except IntegrityError:
+            first = rows[0]
             raise ConcurrencyError(
-                session_id=stream_id,
-                expected=expected_version,
-                actual=self._committed_version(stream_id),
+                session_id=first["stream_id"],
+                expected=first["version"] - 1,
+                actual=self._committed_version(first["stream_id"]),
             ) from None
-        return expected_version + len(rows)
+
+    def hold_appends(self) -> None:
+        self._insert_held()
+        self._held = []
+
+    def flush(self) -> None:
+        self._insert_held()
+        self._held = None
+
+    def drop_held(self) -> None:
+        """Forget held rows (the transaction is rolled back)."""
+        self._held = None
+
+    def _insert_held(self, stream_id: str | None = None) -> None:
+        """The held rows in one insert, in stream and version order (two listeners lock
+        alike) — if any is of ``stream_id`` when given: before anything reads that stream;
+        later appends are held still."""
+        if stream_id is not None and not any(r["stream_id"] == stream_id for r in self._held or ()):
+            return
+        if self._held:
+            held, self._held = self._held, []
+            self._insert(sorted(held, key=lambda row: (row["stream_id"], row["version"])))
 
     def _tail_hash(self, stream_id: str, version: int) -> str | None:
         """The hash of event ``version`` (``GENESIS`` for 0, or a row stored before hashes), or
@@ -118,6 +152,7 @@ class SqlEventStore:
         return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
+        self._insert_held(stream_id)
         table = session_events
         rows = self._prefetched.pop((stream_id, after_version), None)
         if rows is None or stream_id in self._appended:
@@ -157,9 +192,11 @@ class SqlEventStore:
             self._prefetched[stream_id, wanted[stream_id]] = rows
 
     def version(self, stream_id: str) -> int:
+        self._insert_held(stream_id)
         return self._version_on(self._connection, stream_id)
 
     def list_streams(self) -> builtins.list[str]:
+        self._insert_held()
         query = select(session_events.c.stream_id).distinct().order_by(session_events.c.stream_id)
         return list(self._connection.execute(query).scalars())
 

@@ -127,9 +127,12 @@ class SqlUnitOfWork:
         """Make every write of this transaction durable; the block may go on with a new one."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
-        self._require_connection().commit()
+        connection = self._require_connection()
+        self.events.flush()  # held appends (group commit) are part of the transaction
+        connection.commit()
 
     def rollback(self) -> None:
+        self.events.drop_held()
         self._require_connection().rollback()
 
     def savepoint(self) -> AbstractContextManager[object]:
