@@ -224,3 +224,17 @@ def test_a_held_append_that_lost_is_refused_by_its_flush_and_nothing_is_stored(
             assert uow.events.read("s-2") == []
     finally:
         engine.dispose()
+
+
+def test_a_rollback_drops_held_appends(engine: Engine) -> None:
+    factory = sql_unit_of_work_factory(engine)
+    with factory() as uow:
+        assert isinstance(uow, SqlUnitOfWork)
+        uow.events.hold_appends()
+        uow.events.append("s-1", [stored_event(0)], expected_version=0)
+        uow.rollback()
+        uow.events.append("s-2", [stored_event(1)], expected_version=0)  # not held any more
+        uow.commit()
+    with factory() as uow:
+        assert uow.events.read("s-1") == []
+        assert uow.events.read("s-2") == [stored_event(1)]

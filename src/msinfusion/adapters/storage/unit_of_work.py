@@ -132,8 +132,9 @@ class SqlUnitOfWork:
         connection.commit()
 
     def rollback(self) -> None:
+        connection = self._require_connection()
         self.events.drop_held()
-        self._require_connection().rollback()
+        connection.rollback()
 
     def savepoint(self) -> AbstractContextManager[object]:
         """``SAVEPOINT`` … ``RELEASE``, or ``ROLLBACK TO`` it if the block raises
