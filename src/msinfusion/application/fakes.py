@@ -313,11 +313,8 @@ class InMemoryPumpOrderRepository(InMemoryRepository[PumpOrder]):
 
 
 class InMemorySessionSummaryRepository:
-    def __init__(
-        self, rows: dict[str, SessionSummary], patients: dict[str, Patient] | None = None
-    ) -> None:
-        self._rows = rows
-        self._patients = {} if patients is None else patients
+    def __init__(self, rows: dict[str, SessionSummary], patients: dict[str, Patient]) -> None:
+        self._rows, self._patients = rows, patients
         self.added: set[str] = set()
         self.changed: set[str] = set()
 
@@ -362,17 +359,9 @@ class InMemorySessionSummaryRepository:
         return self._listed(lambda s: s.patient_id in wanted)
 
     def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
-        found: dict[str, SessionPatient] = {}
-        for session_id in set(session_ids) & self._rows.keys():
-            summary = self._rows[session_id]
-            patient = self._patients.get(summary.patient_id or "")
-            found[session_id] = SessionPatient(
-                session_id=session_id,
-                status=summary.status,
-                patient_id=summary.patient_id,
-                identifiers=() if patient is None else patient.identifiers,
-            )
-        return found
+        found = (self._rows[i] for i in set(session_ids) & self._rows.keys())
+        patients = self._patients
+        return {s.session_id: SessionPatient.of(s, patients.get(s.patient_id or "")) for s in found}
 
 
 class InMemoryEventStore:
@@ -398,13 +387,11 @@ class InMemoryEventStore:
         return [dict(e) for e in self._streams.get(stream_id, [])[after_version:]]
 
     def prefetch(self, after_versions: Mapping[str, int]) -> None:
-        """Nothing to save in memory: ``read`` is as cheap."""
+        """In memory a read is as cheap (and ``hold_appends`` holds nothing)."""
 
-    def hold_appends(self) -> None:
-        """Appends are as cheap in memory: made at once."""
+    def hold_appends(self) -> None: ...
 
-    def flush(self) -> None:
-        """Nothing held."""
+    def flush(self) -> None: ...
 
     def version(self, stream_id: str) -> int:
         return len(self._streams.get(stream_id, []))

@@ -241,6 +241,16 @@ class SessionPatient:
     identifiers: tuple[PatientIdentifier, ...] = ()
     """The patient's (empty without a patient, or when its row is missing)."""
 
+    @classmethod
+    def of(cls, summary: SessionSummary, patient: Patient | None) -> SessionPatient:
+        """The session of ``summary``, with ``patient``'s identifiers (None: no such row)."""
+        return cls(
+            session_id=summary.session_id,
+            status=summary.status,
+            patient_id=summary.patient_id,
+            identifiers=() if patient is None else patient.identifiers,
+        )
+
 
 class ClinicalEntryKind(enum.Enum):
     """What a clinical entry records about a patient between infusions."""

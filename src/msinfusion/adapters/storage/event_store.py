@@ -2,21 +2,23 @@
 
 ``append`` runs no version query of its own (the caller has just read the stream at that
 version): it reads the hash of event ``expected_version`` to chain to — absent, the stream is
-shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. The hash comes
-without a query when the latest ``read`` of the stream in this transaction ended at that
-event and the transaction has not appended to the stream (a decision reads the stream's
-tail just before it appends; a committed row never changes, while a row of this transaction
-could still be rolled back with its savepoint). ``prefetch`` reads the tails of a batch's
-streams in one query; each ``read`` it answers is as of that query (never for a stream this
-transaction appended to), which the unique key keeps safe: a writer that appended since makes
-the append refused, as above. ``hold_appends`` keeps later appends' rows (each chained and its
-tail checked as it is made) for one insert: ``flush``, the unit of work's commit, or before a
-read of one of their streams; a writer that won since makes that insert the refused one. A stream that is
+shorter than the caller thinks, ``ConcurrencyError`` at once — and inserts. A stream that is
 longer (a stale caller, or a concurrent transaction that appended the same version) makes the
 insert violate the unique key — on PostgreSQL the insert waits for the winner's commit, on
 SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
 ``ConcurrencyError`` with the committed version. Either way nothing is lost or interleaved: the
 loser's events are not stored and its unit of work (or savepoint) must be rolled back.
+
+Group commit (issue 22) saves statements three ways, all kept safe by that unique key. The
+hash comes without a query when the latest ``read`` of the stream in this transaction ended at
+that event and the transaction has not appended to the stream (a decision reads the stream's
+tail just before it appends; a committed row never changes, while a row of this transaction
+could still be rolled back with its savepoint). ``prefetch`` reads the tails of a batch's
+streams in one query; each ``read`` it answers is as of that query (never for a stream this
+transaction appended to): a writer that appended since makes the append refused.
+``hold_appends`` keeps later appends' rows (each chained and its tail checked as it is made)
+for one insert — ``flush``, the unit of work's commit, or before a read of one of their
+streams — and a writer that won since makes that insert the refused one.
 """
 
 from __future__ import annotations
