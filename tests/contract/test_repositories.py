@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.application.records import AppointmentStatus, Role
+from msinfusion.application.records import (
+    AppointmentStatus,
+    PatientIdentifier,
+    Role,
+    SessionPatient,
+)
 from msinfusion.errors import DuplicateRecord, RecordNotFound
 from msinfusion.session.simulate import simulate
 from tests.contract import samples
@@ -371,3 +376,66 @@ def test_summaries_keep_the_folded_state_and_are_read_in_batches(uow_factory: Fa
         assert uow.sessions.list_for_patients([]) == []
         patients = uow.patients.get_many(["p-2", "p-1", "p-x"])
         assert patients == {"p-1": uow.patients.get("p-1"), "p-2": uow.patients.get("p-2")}
+
+
+def test_a_sessions_patient_is_read_with_its_identifiers_in_one_query(
+    uow_factory: Factory,
+) -> None:
+    """What a device match is checked against (issue 22): per session its status, its
+    patient's id and identifiers, as ``get`` of the summary and of the patient say them."""
+    mrn = (PatientIdentifier(system="urn:mrn", value="MRN-7"),)
+    _seed(uow_factory)
+    with uow_factory() as uow:
+        uow.patients.add(samples.patient("p-2", identifiers=mrn))
+        uow.sessions.save(samples.summary("s-1"))
+        uow.sessions.save(samples.summary("s-2", patient_id="p-2", status="discharged"))
+        uow.sessions.save(samples.summary("s-3", patient_id="p-gone"))  # no patient row
+        uow.sessions.add(samples.summary("s-4", status="new", patient_id=None))
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.sessions.get_patients_of(["s-4", "s-3", "s-2", "s-1", "s-9", "s-1"])
+        assert uow.sessions.get_patients_of([]) == {}
+        oracle = {}
+        for session_id in ("s-1", "s-2", "s-3", "s-4"):
+            summary = uow.sessions.get(session_id)
+            try:
+                identifiers = uow.patients.get(summary.patient_id or "").identifiers
+            except RecordNotFound:
+                identifiers = ()
+            oracle[session_id] = SessionPatient(
+                session_id=session_id,
+                status=summary.status,
+                patient_id=summary.patient_id,
+                identifiers=identifiers,
+            )
+    assert found == oracle
+    assert found["s-2"] == SessionPatient(
+        session_id="s-2", status="discharged", patient_id="p-2", identifiers=mrn
+    )
+    assert found["s-3"].identifiers == ()
+    assert found["s-4"] == SessionPatient(session_id="s-4", status="new")
+
+
+def test_summaries_saved_in_one_batch_are_each_sessions_latest(uow_factory: Factory) -> None:
+    """``save_many`` (group commit) is ``save`` of each in order: a later summary of a session
+    replaces an earlier one, a session without a row yet gets one."""
+    with uow_factory() as uow:
+        uow.sessions.save(samples.summary("s-1"))
+        uow.sessions.save(samples.summary("s-2", patient_id="p-2"))
+        uow.commit()
+    batch = [
+        samples.summary("s-2", patient_id="p-2", version=8),
+        samples.summary("s-1", version=8, status="paused"),
+        samples.summary("s-2", patient_id="p-2", version=9, warnings=("late",)),
+    ]
+    with uow_factory() as uow:
+        uow.sessions.save_many(batch)
+        uow.sessions.save_many([])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get_many(["s-1", "s-2"]) == {"s-1": batch[1], "s-2": batch[2]}
+        uow.sessions.save_many([samples.summary("s-3", version=1), samples.summary("s-1")])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.sessions.get("s-3") == samples.summary("s-3", version=1)
+        assert uow.sessions.get("s-1") == samples.summary("s-1")

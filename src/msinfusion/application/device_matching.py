@@ -4,21 +4,24 @@ The patient id (PID-3 / ``patient_id``) and the chair name (PV1-3 bed / ``chair`
 case-insensitive) must single out one session whose status is checked-in, infusing, paused or
 observation (else ``UnknownPatient``, or ``AmbiguousPatient`` when more than one fits or the
 identifiers contradict each other). A match is remembered per (identifiers, chair) and
-checked again in the reader's transaction before it is used — once per transaction when the
-caller passes the transaction's ``checked`` matches (group commit: a batch's readings from one
-monitor are matched by one check; ``DeviceFeed`` matches afresh if a decision is then refused,
-so a session ended meanwhile is never recorded into).
+checked again in the reader's transaction before it is used (one read of the session's status
+and patient, ``SessionSummaryRepository.get_patients_of``) — once per transaction when the
+caller passes the transaction's ``checked`` matches, and for a whole group-commit batch in one
+read (``check_remembered``: every monitor's session at once); ``DeviceFeed`` matches afresh if
+a decision is then refused, so a session ended meanwhile is never recorded into.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
 from msinfusion.application.monitoring_ports import DeviceReading, PatientKey
 from msinfusion.application.ports import UnitOfWork
-from msinfusion.errors import RecordNotFound, UnknownPatient
+from msinfusion.application.records import PatientIdentifier, SessionPatient
+from msinfusion.errors import UnknownPatient
 
 IN_PROGRESS = ("checked-in", "infusing", "paused", "observation")
 """Session statuses a device reading may be recorded in."""
@@ -45,20 +48,17 @@ def _same_system(recorded: str, given: tuple[str, ...]) -> bool:
     return any(wanted == system.casefold() for system in given)
 
 
-def _is_patient(
-    uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...], patient_id: str | None = None
+def _identifies(
+    keys: tuple[PatientKey, ...],
+    patient_id: str | None,
+    identifiers: tuple[PatientIdentifier, ...],
 ) -> bool:
-    """Whether ``keys`` identify the session's patient: a key is msinfusion's patient id, or
-    the value of one of the patient's identifiers in the system it names. A key whose system
-    the patient has with another value contradicts the others (``AmbiguousPatient``).
-    ``patient_id``: the session's, when the caller has read it."""
-    patient_id = patient_id or uow.sessions.get(session_id).patient_id
+    """Whether ``keys`` identify the patient ``patient_id`` with ``identifiers``: a key is
+    msinfusion's patient id, or the value of one of the patient's identifiers in the system it
+    names. A key whose system the patient has with another value contradicts the others
+    (``AmbiguousPatient``)."""
     if patient_id is None:
         return False
-    try:
-        identifiers = uow.patients.get(patient_id).identifiers
-    except RecordNotFound:
-        identifiers = ()
     found = contradicted = False
     for key in keys:
         if key.value == patient_id:
@@ -77,6 +77,15 @@ def _is_patient(
             field="PID-3",
         )
     return found
+
+
+def _still_holds(found: SessionPatient | None, keys: tuple[PatientKey, ...]) -> bool:
+    """Whether a remembered match to the session ``found`` is still good for ``keys``."""
+    return (
+        found is not None
+        and found.status in IN_PROGRESS
+        and (not keys or _identifies(keys, found.patient_id, found.identifiers))
+    )
 
 
 def sessions_in_progress(uow: UnitOfWork) -> list[str]:
@@ -126,7 +135,12 @@ class SessionMatcher:
             return cached
         candidates = sessions_in_progress(uow)
         if keys:
-            candidates = [s for s in candidates if _is_patient(uow, s, keys)]
+            found = uow.sessions.get_patients_of(candidates)
+            candidates = [
+                s
+                for s in candidates
+                if s in found and _identifies(keys, found[s].patient_id, found[s].identifiers)
+            ]
             if not candidates:
                 raise UnknownPatient(
                     "no infusion in progress is for the patient the message identifies (PID-3)",
@@ -156,9 +170,35 @@ class SessionMatcher:
             checked[keys, chair] = candidates[0]
         return candidates[0]
 
+    def check_remembered(
+        self,
+        uow: UnitOfWork,
+        readings: Iterable[DeviceReading],
+        checked: dict[MatchKey, str],
+    ) -> None:
+        """Check the remembered matches of ``readings`` in ``uow`` in one read
+        (``get_patients_of``: group commit's batch, every monitor at once), adding those that
+        still hold to ``checked``. One that no longer holds is forgotten (``find_in`` then
+        matches afresh); one whose identifiers contradict each other is left to ``find_in``,
+        which says so for its message."""
+        wanted = {match_key(r) for r in readings} - checked.keys()
+        with self._lock:
+            remembered = {k: s for k in wanted if (s := self._matches.get(k)) is not None}
+        if not remembered:
+            return
+        found = uow.sessions.get_patients_of(set(remembered.values()))
+        for key, session_id in remembered.items():
+            try:
+                holds = _still_holds(found.get(session_id), key[0])
+            except AmbiguousPatient:
+                continue
+            if holds:
+                checked[key] = session_id
+            else:
+                with self._lock:
+                    if self._matches.get(key) == session_id:
+                        del self._matches[key]
+
     @staticmethod
     def _still_matches(uow: UnitOfWork, session_id: str, keys: tuple[PatientKey, ...]) -> bool:
-        summary = uow.sessions.get(session_id)
-        return summary.status in IN_PROGRESS and (
-            not keys or _is_patient(uow, session_id, keys, summary.patient_id)
-        )
+        return _still_holds(uow.sessions.get_patients_of((session_id,)).get(session_id), keys)

@@ -36,6 +36,7 @@ from msinfusion.application.records import (
     ClinicalEntry,
     ClinicalEntryKind,
     Patient,
+    SessionPatient,
     SessionSummary,
     TherapyOrder,
     User,
@@ -312,8 +313,8 @@ class InMemoryPumpOrderRepository(InMemoryRepository[PumpOrder]):
 
 
 class InMemorySessionSummaryRepository:
-    def __init__(self, rows: dict[str, SessionSummary]) -> None:
-        self._rows = rows
+    def __init__(self, rows: dict[str, SessionSummary], patients: dict[str, Patient]) -> None:
+        self._rows, self._patients = rows, patients
         self.added: set[str] = set()
         self.changed: set[str] = set()
 
@@ -332,6 +333,10 @@ class InMemorySessionSummaryRepository:
     def save(self, summary: SessionSummary) -> None:
         self._rows[summary.session_id] = summary
         self.changed.add(summary.session_id)
+
+    def save_many(self, summaries: Sequence[SessionSummary]) -> None:
+        for summary in summaries:
+            self.save(summary)
 
     def _listed(self, keep: Callable[[SessionSummary], bool]) -> builtins.list[SessionSummary]:
         """As the SQL store: listings leave the folded state out."""
@@ -352,6 +357,11 @@ class InMemorySessionSummaryRepository:
     def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         wanted = set(patient_ids)
         return self._listed(lambda s: s.patient_id in wanted)
+
+    def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
+        found = (self._rows[i] for i in set(session_ids) & self._rows.keys())
+        patients = self._patients
+        return {s.session_id: SessionPatient.of(s, patients.get(s.patient_id or "")) for s in found}
 
 
 class InMemoryEventStore:
@@ -375,6 +385,13 @@ class InMemoryEventStore:
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         return [dict(e) for e in self._streams.get(stream_id, [])[after_version:]]
+
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        """In memory a read is as cheap (and ``hold_appends`` holds nothing)."""
+
+    def hold_appends(self) -> None: ...
+
+    def flush(self) -> None: ...
 
     def version(self, stream_id: str) -> int:
         return len(self._streams.get(stream_id, []))
@@ -488,7 +505,7 @@ class InMemoryUnitOfWork:
         self.tokens = InMemoryTokenRepository(
             "token", tables["tokens"], {"user_id": ("user", tables["users"])}
         )
-        self.sessions = InMemorySessionSummaryRepository(tables["sessions"])
+        self.sessions = InMemorySessionSummaryRepository(tables["sessions"], tables["patients"])
         self.browser_sessions = InMemoryBrowserSessionRepository(
             tables["browser_sessions"], tables["users"]
         )

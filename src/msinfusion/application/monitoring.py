@@ -31,12 +31,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject
 from msinfusion.application.bus import MessageBus, SessionCommitted
-from msinfusion.application.device_batch import BatchRun
+from msinfusion.application.device_batch import BatchRun, MessageWrites
 from msinfusion.application.device_matching import (
     IN_PROGRESS,
     AmbiguousPatient,
@@ -45,6 +45,7 @@ from msinfusion.application.device_matching import (
     match_key,
     sessions_in_progress,
 )
+from msinfusion.application.device_outcomes import Accepted, Readings
 from msinfusion.application.device_readings import (
     ConflictingMessage,
     reason_code_of,
@@ -67,7 +68,7 @@ from msinfusion.application.monitoring_ports import (
 from msinfusion.application.permissions import Action
 from msinfusion.application.ports import Savepoints, UnitOfWork
 from msinfusion.application.quarantine_replay import replay_held
-from msinfusion.application.session_streams import Decision, SessionStreams, in_transaction
+from msinfusion.application.session_streams import SessionStreams, in_transaction
 from msinfusion.errors import (
     ConcurrencyError,
     DeviceMessageError,
@@ -102,29 +103,6 @@ __all__ = [
 Failure = tuple[Exception, DeviceReading | None]
 Message = tuple[str, datetime]
 """A message's text and when it was received."""
-
-
-@dataclass(frozen=True, slots=True)
-class Readings:
-    """A decoded message: each reading with its ``RecordVitals``."""
-
-    commands: tuple[tuple[DeviceReading, RecordVitals], ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Accepted(Receipt):
-    """An accepted receipt still carrying its decision, until it is committed and announced."""
-
-    decisions: tuple[Decision, ...]
-
-    def plain(self) -> Receipt:
-        return Receipt(
-            outcome=self.outcome,
-            answer=self.answer,
-            session_id=self.session_id,
-            version=self.version,
-            alert_ids=self.alert_ids,
-        )
 
 
 def _stored(uow: UnitOfWork, key: str) -> DeviceMessage | None:
@@ -269,12 +247,12 @@ class DeviceFeed:
         commands: tuple[tuple[DeviceReading, RecordVitals], ...],
         touched: set[str],
         batch: BatchRun | None = None,
-        rows: list[DeviceMessage] | None = None,
+        writes: MessageWrites | None = None,
     ) -> Receipt | Failure:
         """Step 2 of the module docstring, in the caller's transaction: every reading of the
         message (one per OBR group or observation time) is decided here, or none is. In a
         ``batch`` the stored keys and checked matches are the batch's, and the message's rows
-        go to ``rows`` (the batch writes them) instead of the repository."""
+        and summaries go to ``writes`` (the batch writes them) instead of the repositories."""
         first = commands[0][0]
         keys = {reading.message_key: reading for reading, _ in commands}
         lookup = (lambda key: _stored(uow, key)) if batch is None else batch.stored
@@ -304,7 +282,13 @@ class DeviceFeed:
             touched.add(session_id)
             decisions.append(
                 self._streams.decide_in(
-                    uow, session_id, command, None, recorded_at=now, from_device=True
+                    uow,
+                    session_id,
+                    command,
+                    None,
+                    recorded_at=now,
+                    from_device=True,
+                    summaries=None if writes is None else writes.summaries,
                 )
             )
         digest = content_hash(text)
@@ -321,13 +305,13 @@ class DeviceFeed:
             )
             for key, reading in keys.items()
         ]
-        if rows is None:
+        if writes is None:
             for row in accepted:
                 uow.device_messages.add(row)
         else:
-            rows.extend(accepted)
+            writes.rows.extend(accepted)
         last = decisions[-1]
-        return _Accepted(
+        return Accepted(
             outcome="accepted",
             answer=answer,
             session_id=sessions[0],
@@ -340,7 +324,7 @@ class DeviceFeed:
 
     def _committed(self, receipt: Receipt, now: datetime) -> Receipt:
         """Remember and announce an accepted reading's decision, now that it is committed."""
-        if not isinstance(receipt, _Accepted):
+        if not isinstance(receipt, Accepted):
             return receipt
         for decision in receipt.decisions:
             self._streams.remember(decision.session_id, decision)
@@ -465,7 +449,9 @@ class DeviceFeed:
                 return [None] * len(messages)
             batch = BatchRun.start(
                 uow,
-                (r.message_key for d in decoded if isinstance(d, Readings) for r, _ in d.commands),
+                (r for d in decoded if isinstance(d, Readings) for r, _ in d.commands),
+                self._matcher,
+                self._streams,
                 savepoints=savepoints,
             )
             outcomes = [
@@ -525,7 +511,7 @@ class DeviceFeed:
     ) -> Receipt | Failure | None:
         assert isinstance(uow, Savepoints)  # the caller checked
         touched: set[str] = set()
-        rows: list[DeviceMessage] = []
+        writes = MessageWrites()
         try:
             with uow.savepoint() if batch.savepoints else contextlib.nullcontext():
                 outcome = self._record_in(
@@ -536,7 +522,7 @@ class DeviceFeed:
                     commands=decoded.commands,
                     touched=touched,
                     batch=batch,
-                    rows=rows,
+                    writes=writes,
                 )
         except (DuplicateRecord, ConcurrencyError):  # another writer was first: alone
             self._forget(touched)
@@ -545,8 +531,11 @@ class DeviceFeed:
             return None
         except (SessionError, MonitoringError) as error:
             # Refused on a match the batch checked: once more, matched afresh (the session may
-            # have been discharged since, and then a refusal is an unknown patient).
+            # have been discharged since, and then a refusal is an unknown patient). Without a
+            # savepoint, a message of several readings (one may be charted) runs with them.
             self._forget(touched)
+            if not batch.savepoints and len(decoded.commands) > 1:
+                raise
             if again and batch.recheck(match_key(r) for r, _ in decoded.commands):
                 return self._record_in_savepoint(
                     uow, codec=codec, text=text, now=now, decoded=decoded, batch=batch, again=False
@@ -558,8 +547,8 @@ class DeviceFeed:
                 raise
             log.warning("device message set aside from its batch: %s", type(error).__name__)
             return None
-        if isinstance(outcome, _Accepted):
-            batch.accept(rows)
+        if isinstance(outcome, Accepted):
+            batch.accept(writes)
         return outcome
 
     def list_quarantine(

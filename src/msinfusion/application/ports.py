@@ -29,6 +29,7 @@ from msinfusion.application.records import (
     ClinicalEntry,
     ClinicalEntryKind,
     Patient,
+    SessionPatient,
     SessionSummary,
     TherapyOrder,
     User,
@@ -64,6 +65,25 @@ class EventStore(Protocol):
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         """Stored events with version > ``after_version``, in order (empty for a new stream)."""
+        ...
+
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        """Read these streams' events after these versions in one query, for the next ``read``
+        of each at that version (once; group commit reads every monitor's tail so). A store
+        may ignore it; a ``read`` so answered is as of the prefetch, which the stream's
+        unique version key makes safe (a later writer's events make the append refused)."""
+        ...
+
+    def hold_appends(self) -> None:
+        """Keep the rows of later appends for one insert, made by ``flush`` (or the unit of
+        work's commit) or before anything reads a stream: a group-commit batch's events in
+        one statement. Each append still checks its tail; a writer that won since is refused
+        by that insert (``ConcurrencyError``), so the caller must not rely on which append
+        fails. For a transaction without savepoints only (held rows ignore them)."""
+        ...
+
+    def flush(self) -> None:
+        """Insert the held rows (``hold_appends``) and stop holding."""
         ...
 
     def version(self, stream_id: str) -> int: ...
@@ -308,6 +328,11 @@ class SessionSummaryRepository(Protocol):
 
     def save(self, summary: SessionSummary) -> None: ...
 
+    def save_many(self, summaries: Sequence[SessionSummary]) -> None:
+        """``save`` of each (a later one of a session wins), in one batch statement where
+        the store can (group commit: one per batch, not one per message)."""
+        ...
+
     def list(self, *, status: str | None = None) -> builtins.list[SessionSummary]:
         """Summaries ordered by session id, optionally only those with ``status``."""
         ...
@@ -322,6 +347,11 @@ class SessionSummaryRepository(Protocol):
 
     def list_for_patients(self, patient_ids: Collection[str]) -> builtins.list[SessionSummary]:
         """The sessions of any of these patients, ordered by session id, in one query."""
+        ...
+
+    def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
+        """Each session's status, patient id and that patient's identifiers, by session id,
+        in one query (the patient's row joined; unknown sessions left out)."""
         ...
 
 

@@ -229,6 +229,29 @@ class SessionSummary:
     another fold (``SNAPSHOT_SCHEMA``): the board then reads the stream."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPatient:
+    """A session's status and its patient's identifiers: what a device reading's remembered
+    match is checked against (``SessionSummaryRepository.get_patients_of``, one read for a
+    whole group-commit batch)."""
+
+    session_id: str
+    status: str
+    patient_id: str | None = None
+    identifiers: tuple[PatientIdentifier, ...] = ()
+    """The patient's (empty without a patient, or when its row is missing)."""
+
+    @classmethod
+    def of(cls, summary: SessionSummary, patient: Patient | None) -> SessionPatient:
+        """The session of ``summary``, with ``patient``'s identifiers (None: no such row)."""
+        return cls(
+            session_id=summary.session_id,
+            status=summary.status,
+            patient_id=summary.patient_id,
+            identifiers=() if patient is None else patient.identifiers,
+        )
+
+
 class ClinicalEntryKind(enum.Enum):
     """What a clinical entry records about a patient between infusions."""
 

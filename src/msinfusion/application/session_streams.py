@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from msinfusion.application.ports import StoredSnapshot, UnitOfWork
+from msinfusion.application.records import SessionSummary
 from msinfusion.application.session_summary import summarise_with_end
 from msinfusion.application.session_views import ViewMemo
 from msinfusion.catalog.model import Protocol
@@ -309,11 +310,14 @@ class SessionStreams:
         *,
         recorded_at: datetime,
         from_device: bool = False,
+        summaries: dict[str, SessionSummary] | None = None,
     ) -> Decision:
         """Chart ``command`` as recorded at ``recorded_at`` (the caller's clock, never the
         client's): check its time (``session.charting``), decide it in clinical order
         (``session.chart``), and append its events, the command and the board summary in
         ``uow``. Refusals raise and append nothing. The caller commits, then ``remember``.
+        ``summaries``: the board summary goes there instead, for the caller to save before
+        its commit (a group-commit batch: ``SessionSummaryRepository.save_many``).
         """
         stream = self.read_in(uow, session_id)
         if expected_version is not None and expected_version != stream.version:
@@ -343,7 +347,11 @@ class SessionStreams:
                 raise
             end = projected_end(chart.state, protocol)  # once, for the summary and the view
             known_end = (chart.state, end)
-            uow.sessions.save(summarise_with_end(session_id, chart.state, protocol, end))
+            summary = summarise_with_end(session_id, chart.state, protocol, end)
+            if summaries is None:
+                uow.sessions.save(summary)
+            else:
+                summaries[session_id] = summary
             if self._is_snapshot_due(stream.version, chart.version):
                 uow.snapshots.put(_snapshot_of(session_id, chart))
         return Decision(
@@ -369,6 +377,15 @@ class SessionStreams:
         )
         chart, new_events = record(stream.chart, charted, protocol)
         return protocol, charted, chart, new_events
+
+    def prefetch_in(self, uow: UnitOfWork, session_ids: Iterable[str]) -> None:
+        """Read the tails of these sessions' cached streams in one query (``EventStore.
+        prefetch``), for their next ``read_in`` in ``uow`` (a group-commit batch)."""
+        with self._lock:
+            cached = [(i, self._cache.get(i)) for i in sorted(set(session_ids))]
+        after = {i: stream.version - 1 for i, stream in cached if stream is not None}
+        if after:
+            uow.events.prefetch(after)
 
     def write_snapshot_in(self, uow: UnitOfWork, session_id: str) -> int:
         """Store a snapshot of the stream as it is now in ``uow`` (the caller commits); its

@@ -8,17 +8,28 @@ insert violate the unique key — on PostgreSQL the insert waits for the winner'
 SQLite ``BEGIN IMMEDIATE`` serialises writers — and the ``IntegrityError`` becomes
 ``ConcurrencyError`` with the committed version. Either way nothing is lost or interleaved: the
 loser's events are not stored and its unit of work (or savepoint) must be rolled back.
+
+Group commit (issue 22) saves statements three ways, all kept safe by that unique key. The
+hash comes without a query when the latest ``read`` of the stream in this transaction ended at
+that event and the transaction has not appended to the stream (a decision reads the stream's
+tail just before it appends; a committed row never changes, while a row of this transaction
+could still be rolled back with its savepoint). ``prefetch`` reads the tails of a batch's
+streams in one query; each ``read`` it answers is as of that query (never for a stream this
+transaction appended to): a writer that appended since makes the append refused.
+``hold_appends`` keeps later appends' rows (each chained and its tail checked as it is made)
+for one insert — ``flush``, the unit of work's commit, or before a read of one of their
+streams — and a writer that won since makes that insert the refused one.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.chain import EVENT_FIELDS, GENESIS, row_hash
@@ -55,6 +66,14 @@ class SqlEventStore:
         self._connection = connection
         self._engine = engine
         self._clock = clock
+        self._tails: dict[str, tuple[int, str]] = {}
+        """Per stream, the version and hash of the last event the latest ``read`` returned,
+        for streams this transaction has not appended to (so only committed rows)."""
+        self._appended: set[str] = set()
+        self._prefetched: dict[tuple[str, int], builtins.list[Row[Any]]] = {}
+        self._held: builtins.list[dict[str, Any]] | None = None
+        """Rows of appends kept for one insert (``hold_appends``), or None: inserted at once."""
+        """``prefetch``'s rows by (stream, after version), until ``read`` takes them."""
 
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int
@@ -66,31 +85,66 @@ class SqlEventStore:
                     session_id=stream_id, expected=expected_version, actual=actual
                 )
             return actual
+        self._insert_held(stream_id)  # its tail may be one of them
         previous = self._tail_hash(stream_id, expected_version)
         if previous is None:  # the stream is shorter than the caller thinks
             raise ConcurrencyError(
                 session_id=stream_id, expected=expected_version, actual=self.version(stream_id)
             )
         now = self._clock()
+        self._appended.add(stream_id)
+        self._tails.pop(stream_id, None)
         rows = [_row(stream_id, expected_version + i, e, now) for i, e in enumerate(events, 1)]
         for row in rows:  # each event holds the hash of the one before it (chain.py)
             row["previous_hash"] = previous
             row["row_hash"] = previous = row_hash(previous, EVENT_FIELDS, row)
+        if self._held is not None:
+            self._held.extend(rows)
+        else:
+            self._insert(rows)
+        return expected_version + len(rows)
+
+    def _insert(self, rows: builtins.list[dict[str, Any]]) -> None:
         try:  # a longer stream (stale caller, or a writer that won) violates the unique key
             self._connection.execute(insert(session_events), rows)
         except IntegrityError:
+            first = rows[0]
             raise ConcurrencyError(
-                session_id=stream_id,
-                expected=expected_version,
-                actual=self._committed_version(stream_id),
+                session_id=first["stream_id"],
+                expected=first["version"] - 1,
+                actual=self._committed_version(first["stream_id"]),
             ) from None
-        return expected_version + len(rows)
+
+    def hold_appends(self) -> None:
+        self._insert_held()
+        self._held = []
+
+    def flush(self) -> None:
+        self._insert_held()
+        self._held = None
+
+    def drop_held(self) -> None:
+        """Forget held rows (the transaction is rolled back)."""
+        self._held = None
+
+    def _insert_held(self, stream_id: str | None = None) -> None:
+        """The held rows in one insert, in stream and version order (two listeners lock
+        alike) — if any is of ``stream_id`` when given: before anything reads that stream;
+        later appends are held still."""
+        if stream_id is not None and not any(r["stream_id"] == stream_id for r in self._held or ()):
+            return
+        if self._held:
+            held, self._held = self._held, []
+            self._insert(sorted(held, key=lambda row: (row["stream_id"], row["version"])))
 
     def _tail_hash(self, stream_id: str, version: int) -> str | None:
         """The hash of event ``version`` (``GENESIS`` for 0, or a row stored before hashes), or
         None when the stream has no such event: one indexed read instead of a version query."""
         if version == 0:
             return GENESIS
+        tail = self._tails.get(stream_id)
+        if tail is not None and tail[0] == version:
+            return tail[1]
         table = session_events
         found = self._connection.execute(
             select(table.c.row_hash).where(
@@ -100,20 +154,51 @@ class SqlEventStore:
         return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
-        query = (
-            select(session_events.c.payload)
-            .where(
-                session_events.c.stream_id == stream_id,
-                session_events.c.version > after_version,
+        self._insert_held(stream_id)
+        table = session_events
+        rows = self._prefetched.pop((stream_id, after_version), None)
+        if rows is None or stream_id in self._appended:
+            query = (
+                select(table.c.payload, table.c.version, table.c.row_hash)
+                .where(table.c.stream_id == stream_id, table.c.version > after_version)
+                .order_by(table.c.version)
             )
-            .order_by(session_events.c.version)
+            rows = list(self._connection.execute(query))
+        if rows and stream_id not in self._appended:
+            self._tails[stream_id] = (rows[-1].version, rows[-1].row_hash or GENESIS)
+        else:
+            self._tails.pop(stream_id, None)
+        return [dict(row.payload) for row in rows]
+
+    def prefetch(self, after_versions: Mapping[str, int]) -> None:
+        table = session_events
+        wanted = {s: v for s, v in after_versions.items() if s not in self._appended}
+        if not wanted:
+            return
+        query = (
+            select(table.c.stream_id, table.c.payload, table.c.version, table.c.row_hash)
+            .where(
+                or_(
+                    *(
+                        and_(table.c.stream_id == stream_id, table.c.version > after)
+                        for stream_id, after in sorted(wanted.items())
+                    )
+                )
+            )
+            .order_by(table.c.stream_id, table.c.version)
         )
-        return [dict(payload) for payload in self._connection.execute(query).scalars()]
+        found: dict[str, builtins.list[Row[Any]]] = {stream_id: [] for stream_id in wanted}
+        for row in self._connection.execute(query):
+            found[row.stream_id].append(row)
+        for stream_id, rows in found.items():
+            self._prefetched[stream_id, wanted[stream_id]] = rows
 
     def version(self, stream_id: str) -> int:
+        self._insert_held(stream_id)
         return self._version_on(self._connection, stream_id)
 
     def list_streams(self) -> builtins.list[str]:
+        self._insert_held()
         query = select(session_events.c.stream_id).distinct().order_by(session_events.c.stream_id)
         return list(self._connection.execute(query).scalars())
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     insert,
@@ -44,6 +45,7 @@ from msinfusion.application.records import (
     ClinicalEntry,
     ClinicalEntryKind,
     Patient,
+    SessionPatient,
     SessionSummary,
     TherapyOrder,
     User,
@@ -282,6 +284,25 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         if self._connection.execute(statement).rowcount == 0:
             self.add(summary)
 
+    def save_many(self, summaries: Sequence[SessionSummary]) -> None:
+        """One ``UPDATE`` run for every row (executemany: pipelined on PostgreSQL), in session
+        order so two listeners lock rows alike; a session without a row yet (the count falls
+        short) is saved one by one instead."""
+        latest = {summary.session_id: summary for summary in summaries}
+        if not latest:
+            return
+        rows = []
+        for session_id in sorted(latest):
+            values = _row_values(latest[session_id])
+            values["key_session_id"] = values.pop("session_id")
+            rows.append(values)
+        table = tables.session_summaries
+        statement = update(table).where(table.c.session_id == bindparam("key_session_id"))
+        changed = self._connection.execute(statement, rows).rowcount
+        if not self._connection.dialect.supports_sane_multi_rowcount or changed != len(rows):
+            for session_id in sorted(latest):
+                self.save(latest[session_id])
+
     def _listed(self, where: Any = None) -> builtins.list[SessionSummary]:
         table = tables.session_summaries
         query = select(*(c for c in table.c if c.name != "state")).order_by(table.c.session_id)
@@ -300,6 +321,30 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         if not patient_ids:
             return []
         return self._listed(tables.session_summaries.c.patient_id.in_(sorted(set(patient_ids))))
+
+    def get_patients_of(self, session_ids: Collection[str]) -> dict[str, SessionPatient]:
+        if not session_ids:
+            return {}
+        summaries, patients = tables.session_summaries, tables.patients
+        query = (
+            select(
+                summaries.c.session_id,
+                summaries.c.status,
+                summaries.c.patient_id,
+                patients.c.identifiers,
+            )
+            .select_from(summaries.outerjoin(patients, patients.c.id == summaries.c.patient_id))
+            .where(summaries.c.session_id.in_(sorted(set(session_ids))))
+        )
+        return {
+            row.session_id: SessionPatient(
+                session_id=row.session_id,
+                status=row.status,
+                patient_id=row.patient_id,
+                identifiers=row.identifiers or (),
+            )
+            for row in self._connection.execute(query)
+        }
 
 
 class SqlAuditLog:

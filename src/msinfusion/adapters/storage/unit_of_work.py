@@ -127,10 +127,14 @@ class SqlUnitOfWork:
         """Make every write of this transaction durable; the block may go on with a new one."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
-        self._require_connection().commit()
+        connection = self._require_connection()
+        self.events.flush()  # held appends (group commit) are part of the transaction
+        connection.commit()
 
     def rollback(self) -> None:
-        self._require_connection().rollback()
+        connection = self._require_connection()
+        self.events.drop_held()
+        connection.rollback()
 
     def savepoint(self) -> AbstractContextManager[object]:
         """``SAVEPOINT`` … ``RELEASE``, or ``ROLLBACK TO`` it if the block raises
