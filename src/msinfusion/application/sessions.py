@@ -242,15 +242,19 @@ class SessionUseCases:
             if isinstance(command, CosignVerbalOrder):
                 require_cosignable(decision.before.chart, command, actor)
             patient_id = decision.after.state.patient_id or _appointment_patient(uow, session_id)
-            if patient_id:
-                require_allergy_acknowledged(uow.patients.get(patient_id), command)
-            charted = decision.command
-            late = self._streams.policy.is_late(charted.at, charted.recorded_at)
-            uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
+            patient = None if not patient_id else uow.patients.get(patient_id)
+            if patient is not None:
+                require_allergy_acknowledged(patient, command)
+            if patient is None or patient.id != decision.after.state.patient_id:
+                patient = _patient_of(uow, decision.after)  # read once when it is the same
             ordered = _ordered_premedications(uow, session_id)
             for project in self._projectors:
                 project(uow, decision)
-            return decision, _patient_of(uow, decision.after), ordered
+            # Last: on PostgreSQL the audit chain's append lock is held from here to the commit.
+            charted = decision.command
+            late = self._streams.policy.is_late(charted.at, charted.recorded_at)
+            uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
+            return decision, patient, ordered
 
         try:
             verbal = getattr(command, "verbal_order_by", None) is not None

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.chain import EVENT_FIELDS, GENESIS, row_hash
+from msinfusion.adapters.storage.statements import insert_into
 from msinfusion.adapters.storage.tables import session_events, session_snapshots
 from msinfusion.application.ports import Clock, StoredEvent, StoredSnapshot
 from msinfusion.errors import ConcurrencyError, InvalidEvent
@@ -46,6 +47,21 @@ def _row(stream_id: str, version: int, event: StoredEvent, at: datetime) -> dict
         "payload": dict(event),
         "recorded_at": at,
     }
+
+
+_ROW_HASH = select(session_events.c.row_hash).where(
+    session_events.c.stream_id == bindparam("stream_id"),
+    session_events.c.version == bindparam("version"),
+)
+_PAYLOADS_AFTER = (
+    select(session_events.c.payload)
+    .where(
+        session_events.c.stream_id == bindparam("stream_id"),
+        session_events.c.version > bindparam("after_version"),
+    )
+    .order_by(session_events.c.version)
+)
+"""Built once (``statements.py``)."""
 
 
 class SqlEventStore:
@@ -77,7 +93,7 @@ class SqlEventStore:
             row["previous_hash"] = previous
             row["row_hash"] = previous = row_hash(previous, EVENT_FIELDS, row)
         try:  # a longer stream (stale caller, or a writer that won) violates the unique key
-            self._connection.execute(insert(session_events), rows)
+            self._connection.execute(insert_into(session_events), rows)
         except IntegrityError:
             raise ConcurrencyError(
                 session_id=stream_id,
@@ -91,24 +107,15 @@ class SqlEventStore:
         None when the stream has no such event: one indexed read instead of a version query."""
         if version == 0:
             return GENESIS
-        table = session_events
         found = self._connection.execute(
-            select(table.c.row_hash).where(
-                table.c.stream_id == stream_id, table.c.version == version
-            )
+            _ROW_HASH, {"stream_id": stream_id, "version": version}
         ).first()
         return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
-        query = (
-            select(session_events.c.payload)
-            .where(
-                session_events.c.stream_id == stream_id,
-                session_events.c.version > after_version,
-            )
-            .order_by(session_events.c.version)
-        )
-        return [dict(payload) for payload in self._connection.execute(query).scalars()]
+        parameters = {"stream_id": stream_id, "after_version": after_version}
+        rows = self._connection.execute(_PAYLOADS_AFTER, parameters).scalars()
+        return [dict(payload) for payload in rows]
 
     def version(self, stream_id: str) -> int:
         return self._version_on(self._connection, stream_id)
