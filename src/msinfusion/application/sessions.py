@@ -26,10 +26,11 @@ audited too, in the transaction that reads it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from msinfusion.application.audit import Actor, AuditedAccess, Subject, entry, outcome_of
@@ -94,16 +95,25 @@ class ChairsideView:
     """The physician's premedication choices on the session's order (``TherapyOrder``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandOutcome:
-    """A stored command: the committed version, its events, and the session after them."""
+    """A stored command: the committed version, its events, and the session after them.
+
+    ``view`` is built on first use from the committed stream (``build_view``, a pure function
+    of it): the JSON API answers with the version and events only and never pays for it. No
+    slots, so that ``cached_property`` can keep it.
+    """
 
     session_id: str
     version: int
     events: tuple[NumberedEvent, ...]
-    view: SessionView
+    build_view: Callable[[], SessionView] = field(repr=False, compare=False)
     patient: Patient | None
     ordered_premedications: tuple[tuple[str, str], ...] = ()
+
+    @functools.cached_property
+    def view(self) -> SessionView:
+        return self.build_view()
 
     @property
     def read(self) -> ChairsideView:
@@ -242,15 +252,19 @@ class SessionUseCases:
             if isinstance(command, CosignVerbalOrder):
                 require_cosignable(decision.before.chart, command, actor)
             patient_id = decision.after.state.patient_id or _appointment_patient(uow, session_id)
-            if patient_id:
-                require_allergy_acknowledged(uow.patients.get(patient_id), command)
-            charted = decision.command
-            late = self._streams.policy.is_late(charted.at, charted.recorded_at)
-            uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
+            patient = None if not patient_id else uow.patients.get(patient_id)
+            if patient is not None:
+                require_allergy_acknowledged(patient, command)
+            if patient is None or patient.id != decision.after.state.patient_id:
+                patient = _patient_of(uow, decision.after)  # read once when it is the same
             ordered = _ordered_premedications(uow, session_id)
             for project in self._projectors:
                 project(uow, decision)
-            return decision, _patient_of(uow, decision.after), ordered
+            # Last: on PostgreSQL the audit chain's append lock is held from here to the commit.
+            charted = decision.command
+            late = self._streams.policy.is_late(charted.at, charted.recorded_at)
+            uow.audit.record(entry(actor, subject, "ok-late" if late else "ok", at=actor.at))
+            return decision, patient, ordered
 
         try:
             verbal = getattr(command, "verbal_order_by", None) is not None
@@ -276,8 +290,12 @@ class SessionUseCases:
             session_id=session_id,
             version=decision.version,
             events=events,
-            view=live_view(
-                decision.after, actor.at, display_tz, late_after=self._streams.policy.late_after
+            build_view=functools.partial(
+                live_view,
+                decision.after,
+                actor.at,
+                display_tz,
+                late_after=self._streams.policy.late_after,
             ),
             patient=patient,
             ordered_premedications=ordered,

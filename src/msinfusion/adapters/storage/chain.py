@@ -70,15 +70,21 @@ def row_hash(previous: str, fields: tuple[str, ...], row: Mapping[str, Any]) -> 
     return hashlib.sha256(encoded.encode("ascii")).hexdigest()
 
 
+_AUDIT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_AUDIT_TAIL = (
+    select(tables.audit_log.c.sequence, tables.audit_log.c.row_hash)
+    .order_by(tables.audit_log.c.sequence.desc())
+    .limit(1)
+)
+"""Built once (``statements.py``)."""
+
+
 def audit_tail(connection: Connection) -> tuple[int, str]:
     """The last audit ``sequence`` and its hash (0 and ``GENESIS`` when empty), after taking
     the append lock on PostgreSQL."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
-    table = tables.audit_log
-    last = connection.execute(
-        select(table.c.sequence, table.c.row_hash).order_by(table.c.sequence.desc()).limit(1)
-    ).first()
+        connection.execute(_AUDIT_LOCK, {"key": AUDIT_LOCK})
+    last = connection.execute(_AUDIT_TAIL).first()
     if last is None:
         return 0, GENESIS
     return int(last.sequence), last.row_hash or GENESIS

@@ -9,6 +9,8 @@ begin with ``BEGIN IMMEDIATE``: a unit of work takes the write lock when it star
 read-then-append can never fail half-way with a stale snapshot. A connection with the
 ``READ_ONLY`` execution option (a read-only unit of work: authentication, for one) begins
 ``BEGIN DEFERRED`` instead: it reads a WAL snapshot and never waits for, or holds up, a writer.
+The writers of one engine queue in arrival order on its ``FifoLock`` before ``BEGIN IMMEDIATE``
+(``write_lock.py``), so they do not sleep in SQLite's busy handler while the lock is free.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
+
+from msinfusion.adapters.storage.write_lock import FifoLock, QueuedWriterConnection
 
 DATABASE_URL_VARIABLE = "MSINFUSION_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000
@@ -61,25 +65,25 @@ def create_engine_for(url: str | None = None, **options: Any) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **options)
     database = parsed.database or ""
+    connect_args = {"check_same_thread": False, "factory": QueuedWriterConnection}
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
+        engine = create_engine(parsed, connect_args=connect_args, **options)
     else:
-        engine = create_engine(
-            parsed,
-            connect_args={"check_same_thread": False},
-            poolclass=StaticPool,
-            **options,
-        )
+        engine = create_engine(parsed, connect_args=connect_args, poolclass=StaticPool, **options)
     _configure_sqlite(engine)
     return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    write_lock = FifoLock()  # one per engine: its writers queue in arrival order
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
+        if isinstance(dbapi_connection, QueuedWriterConnection):
+            dbapi_connection.write_lock = write_lock
         cursor = dbapi_connection.cursor()
         try:
             for pragma in SQLITE_PRAGMAS:
@@ -89,5 +93,16 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        reads_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if reads_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if not isinstance(dbapi_connection, QueuedWriterConnection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        dbapi_connection.hold_write_lock(BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_connection.give_back_write_lock()
+            raise

@@ -29,10 +29,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage.chain import EVENT_FIELDS, GENESIS, row_hash
+from msinfusion.adapters.storage.statements import insert_into
 from msinfusion.adapters.storage.tables import session_events, session_snapshots
 from msinfusion.application.ports import Clock, StoredEvent, StoredSnapshot
 from msinfusion.errors import ConcurrencyError, InvalidEvent
@@ -57,6 +58,21 @@ def _row(stream_id: str, version: int, event: StoredEvent, at: datetime) -> dict
         "payload": dict(event),
         "recorded_at": at,
     }
+
+
+_ROW_HASH = select(session_events.c.row_hash).where(
+    session_events.c.stream_id == bindparam("stream_id"),
+    session_events.c.version == bindparam("version"),
+)
+_PAYLOADS_AFTER = (
+    select(session_events.c.payload, session_events.c.version, session_events.c.row_hash)
+    .where(
+        session_events.c.stream_id == bindparam("stream_id"),
+        session_events.c.version > bindparam("after_version"),
+    )
+    .order_by(session_events.c.version)
+)
+"""Built once (``statements.py``)."""
 
 
 class SqlEventStore:
@@ -106,7 +122,7 @@ class SqlEventStore:
 
     def _insert(self, rows: builtins.list[dict[str, Any]]) -> None:
         try:  # a longer stream (stale caller, or a writer that won) violates the unique key
-            self._connection.execute(insert(session_events), rows)
+            self._connection.execute(insert_into(session_events), rows)
         except IntegrityError:
             first = rows[0]
             raise ConcurrencyError(
@@ -145,25 +161,17 @@ class SqlEventStore:
         tail = self._tails.get(stream_id)
         if tail is not None and tail[0] == version:
             return tail[1]
-        table = session_events
         found = self._connection.execute(
-            select(table.c.row_hash).where(
-                table.c.stream_id == stream_id, table.c.version == version
-            )
+            _ROW_HASH, {"stream_id": stream_id, "version": version}
         ).first()
         return None if found is None else found.row_hash or GENESIS
 
     def read(self, stream_id: str, *, after_version: int = 0) -> builtins.list[dict[str, Any]]:
         self._insert_held(stream_id)
-        table = session_events
         rows = self._prefetched.pop((stream_id, after_version), None)
         if rows is None or stream_id in self._appended:
-            query = (
-                select(table.c.payload, table.c.version, table.c.row_hash)
-                .where(table.c.stream_id == stream_id, table.c.version > after_version)
-                .order_by(table.c.version)
-            )
-            rows = list(self._connection.execute(query))
+            parameters = {"stream_id": stream_id, "after_version": after_version}
+            rows = list(self._connection.execute(_PAYLOADS_AFTER, parameters))
         if rows and stream_id not in self._appended:
             self._tails[stream_id] = (rows[-1].version, rows[-1].row_hash or GENESIS)
         else:

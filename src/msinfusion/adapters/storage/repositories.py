@@ -25,7 +25,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    insert,
     or_,
     select,
     update,
@@ -34,6 +33,13 @@ from sqlalchemy.exc import IntegrityError
 
 from msinfusion.adapters.storage import tables
 from msinfusion.adapters.storage.chain import AUDIT_FIELDS, audit_tail, row_hash
+from msinfusion.adapters.storage.statements import (
+    KEY,
+    exists_by,
+    insert_into,
+    select_by,
+    update_by,
+)
 from msinfusion.application.device_records import DeviceMessage, QuarantinedMessage
 from msinfusion.application.pump_records import PumpAssociation, PumpOrder
 from msinfusion.application.records import (
@@ -104,8 +110,8 @@ class SqlRepository(Generic[R]):
         return str(getattr(record, self._key))
 
     def _exists(self, table: Table, column: str, value: object) -> bool:
-        query = select(exists().where(table.c[column] == value))
-        return bool(self._connection.execute(query).scalar())
+        query = exists_by(table, column)
+        return bool(self._connection.execute(query, {KEY: value}).scalar())
 
     def _check_references(self, record: R) -> None:
         for field_name, (kind, table) in self._references.items():
@@ -123,15 +129,15 @@ class SqlRepository(Generic[R]):
         self._check_references(record)
         try:
             with self._connection.begin_nested():
-                self._connection.execute(insert(self._table).values(_row_values(record)))
+                self._connection.execute(insert_into(self._table), _row_values(record))
         except IntegrityError:
             raise DuplicateRecord(
                 f"{self._kind} {self._id(record)} already exists", field="id"
             ) from None
 
     def get(self, record_id: str) -> R:
-        query = select(self._table).where(self._table.c[self._key] == record_id)
-        row = self._connection.execute(query).mappings().first()
+        query = select_by(self._table, self._key)
+        row = self._connection.execute(query, {KEY: record_id}).mappings().first()
         if row is None:
             raise RecordNotFound(f"no {self._kind} {record_id}", field=self._key)
         return self._record_type(**row)
@@ -224,10 +230,13 @@ class SqlAppointmentRepository(SqlRepository[Appointment]):
         return [Appointment(**row) for row in self._connection.execute(query).mappings()]
 
     def find_by_session(self, session_id: str) -> Appointment | None:
-        table = tables.appointments
-        query = select(table).where(table.c.session_id == session_id).order_by(table.c.id)
-        row = self._connection.execute(query.limit(1)).mappings().first()
+        row = self._connection.execute(_BY_SESSION, {KEY: session_id}).mappings().first()
         return None if row is None else Appointment(**row)
+
+
+_BY_SESSION = (
+    select_by(tables.appointments, "session_id").order_by(tables.appointments.c.id).limit(1)
+)
 
 
 class SqlOrderRepository(SqlRepository[TherapyOrder]):
@@ -278,10 +287,9 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         )
 
     def save(self, summary: SessionSummary) -> None:
-        values = _row_values(summary)
-        table = tables.session_summaries
-        statement = update(table).where(table.c.session_id == summary.session_id).values(values)
-        if self._connection.execute(statement).rowcount == 0:
+        values = _row_values(summary) | {KEY: summary.session_id}
+        statement = update_by(tables.session_summaries, "session_id")
+        if self._connection.execute(statement, values).rowcount == 0:
             self.add(summary)
 
     def save_many(self, summaries: Sequence[SessionSummary]) -> None:
@@ -360,7 +368,7 @@ class SqlAuditLog:
         values["sequence"] = last + 1
         values["previous_hash"] = previous
         values["row_hash"] = row_hash(previous, AUDIT_FIELDS, values)
-        self._connection.execute(insert(tables.audit_log).values(values))
+        self._connection.execute(insert_into(tables.audit_log), values)
 
     def list(
         self,
