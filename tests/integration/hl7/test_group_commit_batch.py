@@ -7,18 +7,15 @@ committed, where that can happen; SQLite's batch holds the write lock)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, event
 
 from msinfusion.adapters.hl7.codec import Pcd01Codec
 from msinfusion.adapters.hl7.simulator import Monitor, pcd01_message
 from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
-from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.application.monitoring_ports import DeviceCodec
 from msinfusion.application.records import Role
 from msinfusion.session.commands import Discharge, StopInfusion
@@ -43,16 +40,6 @@ def reading(world: World, control_id: str, at: datetime) -> str:
 def device_vitals(world: World) -> list[VitalsRecorded]:
     events = world.service.list_events(world.ids["session"])
     return [e for e in events if isinstance(e, VitalsRecorded) and e.user.startswith("device:")]
-
-
-@pytest.fixture
-def sqlite_world(tmp_path: Any) -> Iterator[tuple[World, Engine]]:
-    engine = create_engine_for(sqlite_url(tmp_path / "batch.db"))
-    upgrade(engine)
-    try:
-        yield build_world(sql_unit_of_work_factory(engine)), engine
-    finally:
-        engine.dispose()
 
 
 def test_a_batch_reads_its_keys_once_and_writes_its_rows_in_one_insert(

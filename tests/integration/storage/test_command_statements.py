@@ -6,22 +6,17 @@ held from its tail read to the commit only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, event
 
-from msinfusion.adapters.storage import create_engine_for, sql_unit_of_work_factory, upgrade
-from msinfusion.adapters.storage.engine import sqlite_url
 from msinfusion.application.records import Role
-from tests.e2e.api.world import NOW, World, build_world
+from tests.e2e.api.world import NOW, World
 
 ONE_COMMAND = [
     "BEGIN IMMEDIATE",
-    "SELECT session_events.payload FROM session_events",  # the tail after the cached version
-    "SELECT session_events.row_hash FROM session_events",  # the hash it chains to
+    # the tail after the cached version, with the hash the append chains to (no second read)
+    "SELECT session_events.payload, session_events.version, session_events.row_hash FROM",
     "INSERT INTO session_events",
     "UPDATE session_summaries",  # the board projection
     "SELECT patients.",  # allergy check and the reply's patient
@@ -30,16 +25,6 @@ ONE_COMMAND = [
     "SELECT audit_log.sequence, audit_log.row_hash FROM audit_log",  # the chain's tail
     "INSERT INTO audit_log",
 ]
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[World, Engine]]:
-    engine = create_engine_for(sqlite_url(tmp_path / "command.db"))
-    upgrade(engine)
-    try:
-        yield build_world(sql_unit_of_work_factory(engine)), engine
-    finally:
-        engine.dispose()
 
 
 def record_vitals(world: World, version: int, heart_rate_bpm: int) -> int:
@@ -51,8 +36,10 @@ def record_vitals(world: World, version: int, heart_rate_bpm: int) -> int:
     return int(response.json()["version"])
 
 
-def test_one_command_is_one_transaction_of_these_statements(world: tuple[World, Engine]) -> None:
-    world_, engine = world
+def test_one_command_is_one_transaction_of_these_statements(
+    sqlite_world: tuple[World, Engine],
+) -> None:
+    world_, engine = sqlite_world
     version = world_.request(Role.NURSE, "GET", f"/api/sessions/{world_.ids['session']}").json()[
         "version"
     ]
