@@ -4,8 +4,9 @@ of ``test_bench_http_commands.py``'s world.
 
     PYTHONPATH=src python -m benchmarks.profile_http_commands sqlite|postgresql [n] [--profile]
 
-Prints wall and CPU per command, the statements of one command (in order) and, with
-``--profile``, the cProfile listing (cumulative) of the commands.
+Prints wall and CPU per command, the time a command's transaction is open before its commit
+(on SQLite the write lock is held that long plus the commit), the statements of one command
+(in order) and, with ``--profile``, the cProfile listing (cumulative) of the commands.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def run(engine: Engine, kind: str, commands: int, *, profile: bool) -> None:
         statements.append(" ".join(str(args[2]).split())[:90])
 
     event.listen(engine, "before_cursor_execute", record)
+    opened: list[float] = []
+    open_s: list[float] = []
+    event.listen(engine, "begin", lambda _connection: opened.append(time.perf_counter()))
+    event.listen(
+        engine, "commit", lambda _connection: open_s.append(time.perf_counter() - opened[-1])
+    )
     # The app runs on the TestClient's portal and worker threads: profile the use case there.
     profiler = cProfile.Profile()
     handle = world.centre.sessions.handle
@@ -65,7 +72,8 @@ def run(engine: Engine, kind: str, commands: int, *, profile: bool) -> None:
         f"[{kind}] {commands} commands: wall {wall / commands * 1000:.2f} ms/command, "
         f"CPU {cpu / commands * 1000:.2f} ms/command, "
         f"{len(statements) / commands:.1f} statements/command (incl. the one GET); "
-        f"use case {handled[0] / commands * 1000:.2f} ms/command"
+        f"use case {handled[0] / commands * 1000:.2f} ms/command; transaction open before "
+        f"its commit: median {sorted(open_s)[len(open_s) // 2] * 1000:.2f} ms"
     )
     tail = statements[-(len(statements) // (commands + 1)) :]
     for statement in tail:

@@ -25,6 +25,12 @@ Optimistic concurrency: ``expected_version=n`` refuses with ``ConcurrencyError``
 has exactly ``n`` events; the store's unique ``(stream, version)`` key catches a race between the
 read and the append. ``in_transaction`` is the one retry loop: without an expected version a
 command that lost a race is decided again on the new state.
+
+Less work under the write lock: ``prepare`` charts a command on the cached stream before the
+transaction (pure work: the chart, the events' stored form, the projected end, the board
+summary); ``decide_in`` uses it only if the transaction's validated read returns that very
+stream, else decides again. The decision is still the one on the stored stream (ADR 0002): a
+pure function of the same stream, command and clock gives the same result.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from msinfusion.errors import (
     CommandRefused,
     ConcurrencyError,
     InvalidEvent,
+    MsinfusionError,
     ProtocolNotFound,
     RecordNotFound,
     SessionNotFound,
@@ -179,6 +186,38 @@ class Decision:
         return numbered(self.new_events, first=self.before.version + 1)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartedCommand:
+    """One command charted on one stream version, with what its transaction stores: the
+    events as stored (the first with the command), and, if it added events, the projected
+    end and the board summary (``SessionStreams.prepare``, ``decide_in``)."""
+
+    stream: Stream
+    command: Command
+    """The command as given; ``charted`` is it as charted."""
+    recorded_at: datetime
+    from_device: bool
+    protocol: Protocol
+    charted: Command
+    chart: Chart
+    new_events: tuple[Event, ...]
+    stored: tuple[dict[str, Any], ...]
+    end: datetime | None
+    summary: SessionSummary | None
+
+    def is_for(
+        self, stream: Stream, command: Command, recorded_at: datetime, from_device: bool
+    ) -> bool:
+        """Whether this is the charting of ``command`` on ``stream`` itself (not an equal one:
+        the transaction's validated read returns the cached object) at ``recorded_at``."""
+        return (
+            self.stream is stream
+            and self.command is command
+            and self.recorded_at == recorded_at
+            and self.from_device is from_device
+        )
+
+
 def in_transaction(
     factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], T], *, retry: bool
 ) -> T:
@@ -301,6 +340,23 @@ class SessionStreams:
         protocol = self._protocol_of(e for entry in chart.entries[:2] for e in entry.stored)
         return self._tail_after(uow, session_id, Stream(chart, protocol))
 
+    def prepare(
+        self, session_id: str, command: Command, *, recorded_at: datetime, from_device: bool = False
+    ) -> ChartedCommand | None:
+        """``command`` charted on the cached stream, outside any transaction, for ``decide_in``
+        to use if its read returns that stream (module docstring); None without a cached
+        stream or when charting refuses (the transaction decides, and refuses, again)."""
+        with self._lock:
+            stream = self._cache.get(session_id)
+        if stream is None:
+            return None
+        try:
+            return self._chart_on(
+                session_id, stream, command, recorded_at=recorded_at, from_device=from_device
+            )
+        except MsinfusionError:
+            return None
+
     def decide_in(
         self,
         uow: UnitOfWork,
@@ -311,6 +367,7 @@ class SessionStreams:
         recorded_at: datetime,
         from_device: bool = False,
         summaries: dict[str, SessionSummary] | None = None,
+        prepared: ChartedCommand | None = None,
     ) -> Decision:
         """Chart ``command`` as recorded at ``recorded_at`` (the caller's clock, never the
         client's): check its time (``session.charting``), decide it in clinical order
@@ -318,48 +375,81 @@ class SessionStreams:
         ``uow``. Refusals raise and append nothing. The caller commits, then ``remember``.
         ``summaries``: the board summary goes there instead, for the caller to save before
         its commit (a group-commit batch: ``SessionSummaryRepository.save_many``).
+        ``prepared``: ``prepare``'s charting, used only if it is of the stream read here.
         """
         stream = self.read_in(uow, session_id)
         if expected_version is not None and expected_version != stream.version:
             raise ConcurrencyError(
                 session_id=session_id, expected=expected_version, actual=stream.version
             )
-        try:
-            protocol, charted, chart, new_events = self._charted(
-                stream, command, recorded_at=recorded_at, from_device=from_device
-            )
-        except InvalidEvent as error:  # a snapshot's command that a refold needed: replay
-            if error.field != "snapshot":
-                raise
-            stream = self._replay_in(uow, session_id, error)
-            protocol, charted, chart, new_events = self._charted(
-                stream, command, recorded_at=recorded_at, from_device=from_device
-            )
-        known_end = None
-        if new_events:
-            stored = [event_to_dict(event) for event in new_events]
-            stored[0]["command"] = command_to_dict(charted)
+        charted = prepared
+        if charted is None or not charted.is_for(stream, command, recorded_at, from_device):
+            try:
+                charted = self._chart_on(
+                    session_id, stream, command, recorded_at=recorded_at, from_device=from_device
+                )
+            except InvalidEvent as error:  # a snapshot's command that a refold needed: replay
+                if error.field != "snapshot":
+                    raise
+                stream = self._replay_in(uow, session_id, error)
+                charted = self._chart_on(
+                    session_id, stream, command, recorded_at=recorded_at, from_device=from_device
+                )
+        chart, known_end = charted.chart, None
+        if charted.new_events and charted.summary is not None:
             self._mark_written(uow, session_id)
             try:
-                uow.events.append(session_id, stored, expected_version=stream.version)
+                uow.events.append(session_id, charted.stored, expected_version=stream.version)
             except ConcurrencyError:
                 self.forget(session_id)
                 raise
-            end = projected_end(chart.state, protocol)  # once, for the summary and the view
-            known_end = (chart.state, end)
-            summary = summarise_with_end(session_id, chart.state, protocol, end)
+            known_end = (chart.state, charted.end)
             if summaries is None:
-                uow.sessions.save(summary)
+                uow.sessions.save(charted.summary)
             else:
-                summaries[session_id] = summary
+                summaries[session_id] = charted.summary
             if self._is_snapshot_due(stream.version, chart.version):
                 uow.snapshots.put(_snapshot_of(session_id, chart))
         return Decision(
             session_id=session_id,
             before=stream,
-            after=stream.followed_by(chart, protocol, known_end=known_end),
+            after=stream.followed_by(chart, charted.protocol, known_end=known_end),
+            new_events=charted.new_events,
+            command=charted.charted,
+        )
+
+    def _chart_on(
+        self,
+        session_id: str,
+        stream: Stream,
+        command: Command,
+        *,
+        recorded_at: datetime,
+        from_device: bool,
+    ) -> ChartedCommand:
+        """``command`` charted on ``stream`` and what storing it needs (pure: nothing stored)."""
+        protocol, charted, chart, new_events = self._charted(
+            stream, command, recorded_at=recorded_at, from_device=from_device
+        )
+        stored: list[dict[str, Any]] = []
+        end = summary = None
+        if new_events:
+            stored = [event_to_dict(event) for event in new_events]
+            stored[0]["command"] = command_to_dict(charted)
+            end = projected_end(chart.state, protocol)  # once, for the summary and the view
+            summary = summarise_with_end(session_id, chart.state, protocol, end)
+        return ChartedCommand(
+            stream=stream,
+            command=command,
+            recorded_at=recorded_at,
+            from_device=from_device,
+            protocol=protocol,
+            charted=charted,
+            chart=chart,
             new_events=new_events,
-            command=charted,
+            stored=tuple(stored),
+            end=end,
+            summary=summary,
         )
 
     def _charted(

@@ -244,7 +244,7 @@ class SessionUseCases:
             require_verbal_order(uow, actor, command)
             charted = self._check_in_from_record(uow, session_id, command)
             decision = self._streams.decide_in(
-                uow, session_id, charted, expected_version, recorded_at=actor.at
+                uow, session_id, charted, expected_version, recorded_at=actor.at, prepared=prepared
             )
             if isinstance(command, StartInfusion):
                 self._require_start_gates(uow, session_id, decision.before.state, command.at)
@@ -272,6 +272,8 @@ class SessionUseCases:
             require_command(actor.role, name, has_override=has_override)
             if command.user != actor.username:
                 raise InvalidCommand("user must be your own user name (or left out)", field="user")
+            # Charted on the cached stream before the write lock; used if still current.
+            prepared = self._streams.prepare(session_id, command, recorded_at=actor.at)
             decision, patient, ordered = in_transaction(
                 self._access.uow_factory, work, retry=expected_version is None
             )

@@ -42,25 +42,53 @@ SNAPSHOT_SCHEMA = 1
 """The snapshot layout and fold version (bump when either changes)."""
 
 
-def encode_value(value: object) -> object:  # noqa: PLR0911  (one return per kind of value)
-    """A frozen value (dataclasses, tuples, enums, exact numbers, times) as JSON-ready data."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Fraction | Decimal):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [encode_value(v) for v in value]
-    if isinstance(value, frozenset):
-        return sorted(str(encode_value(v)) for v in value)
-    if isinstance(value, Mapping):
-        return {str(k): encode_value(v) for k, v in value.items()}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode_value(getattr(value, f.name)) for f in fields(value)}
-    raise TypeError(f"a snapshot cannot hold a {type(value).__name__}")
+Encoder = Callable[[object], object]
+_ENCODERS: dict[type, Encoder] = {}
+
+
+def encode_value(value: object) -> object:
+    """A frozen value (dataclasses, tuples, enums, exact numbers, times) as JSON-ready data.
+    The encoder of each type is chosen once and kept (a board summary encodes a whole
+    ``SessionState`` per command: issue 22)."""
+    kind = type(value)
+    encode = _ENCODERS.get(kind)
+    if encode is None:
+        encode = _ENCODERS[kind] = _encoder_of(kind)
+    return encode(value)
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _encoder_of(kind: type) -> Encoder:  # noqa: PLR0911  (one return per kind of value)
+    """The encoder of values of ``kind``, by the rules of ``encode_value`` in their order."""
+    if kind is type(None) or issubclass(kind, bool | int | str):
+        return _same
+    if issubclass(kind, datetime):
+        return lambda value: typing.cast(datetime, value).isoformat()
+    if issubclass(kind, Fraction | Decimal):
+        return str
+    if issubclass(kind, enum.Enum):
+        return lambda value: typing.cast(enum.Enum, value).value
+    if issubclass(kind, tuple | list):
+        return lambda value: [encode_value(v) for v in typing.cast(tuple[object, ...], value)]
+    if issubclass(kind, frozenset):
+        return lambda value: sorted(
+            str(encode_value(v)) for v in typing.cast(frozenset[object], value)
+        )
+    if issubclass(kind, Mapping):
+        return lambda value: {
+            str(k): encode_value(v) for k, v in typing.cast(Mapping[object, object], value).items()
+        }
+    if is_dataclass(kind):
+        names = tuple(f.name for f in fields(kind))
+        return lambda value: {name: encode_value(getattr(value, name)) for name in names}
+
+    def refuse(value: object) -> object:
+        raise TypeError(f"a snapshot cannot hold a {kind.__name__}")
+
+    return refuse
 
 
 Decoder = Callable[[object], object]
