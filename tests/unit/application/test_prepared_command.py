@@ -4,7 +4,6 @@ the transaction decides; otherwise the command is charted again on what is store
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
@@ -15,35 +14,18 @@ from msinfusion.application.fakes import InMemoryDatabase, InMemoryUnitOfWork
 from msinfusion.application.records import Role
 from msinfusion.application.session_streams import Decision, SessionStreams
 from msinfusion.application.sessions import SessionService
-from msinfusion.catalog import shipped_catalog
 from msinfusion.errors import CommandRefused
 from msinfusion.session import commands as cmd
 from msinfusion.session.simulate import simulate
 from tests.e2e.api.world import NOW, build_world
+from tests.unit.application.started_sessions import started_session, vitals_after
 from tests.unit.session.helpers import START, protocol
 
 PROTOCOL = "ocrelizumab-600-standard"
 
 
 def _started() -> tuple[SessionService, str, InMemoryDatabase]:
-    database = InMemoryDatabase()
-    service = SessionService(
-        shipped_catalog(), unit_of_work=functools.partial(InMemoryUnitOfWork, database)
-    )
-    sid = service.create_session()
-    for command in simulate(protocol(PROTOCOL), START, dose_number=3).commands:
-        service.handle(sid, command)
-        if isinstance(command, cmd.StartInfusion):
-            break
-    return service, sid, database
-
-
-def _vitals_after(service: SessionService, sid: str, minutes: int) -> cmd.RecordVitals:
-    last = service.get_state(sid).last_at
-    assert last is not None
-    return cmd.RecordVitals(
-        at=last + timedelta(minutes=minutes), user="nurse-a", heart_rate_bpm=Fraction(71)
-    )
+    return started_session(simulate(protocol(PROTOCOL), START, dose_number=3).commands)
 
 
 @pytest.fixture
@@ -79,7 +61,7 @@ def test_a_prepared_command_is_not_charted_again_and_decides_the_same(
 ) -> None:
     service, sid, database = _started()
     streams = service.streams
-    vitals = _vitals_after(service, sid, 3)
+    vitals = vitals_after(service, sid, 3)
     inside, inside_summary, inside_events = _decide(database, streams, sid, vitals)
     prepared = streams.prepare(sid, vitals, recorded_at=vitals.at)
     assert prepared is not None
@@ -102,10 +84,10 @@ def test_a_prepared_command_on_a_stream_that_moved_on_is_charted_again(
 ) -> None:
     service, sid, database = _started()
     streams = service.streams
-    vitals = _vitals_after(service, sid, 3)
+    vitals = vitals_after(service, sid, 3)
     prepared = streams.prepare(sid, vitals, recorded_at=vitals.at)
     assert prepared is not None
-    service.handle(sid, _vitals_after(service, sid, 1))  # another writer, after the prepare
+    service.handle(sid, vitals_after(service, sid, 1))  # another writer, after the prepare
     chartings.clear()
     decision, summary, _ = _decide(database, streams, sid, vitals, prepared=prepared)
     assert chartings == [vitals]
@@ -120,7 +102,7 @@ def test_a_prepared_charting_of_another_command_or_clock_is_not_used(
 ) -> None:
     service, sid, database = _started()
     streams = service.streams
-    vitals = _vitals_after(service, sid, 3)
+    vitals = vitals_after(service, sid, 3)
     prepared = streams.prepare(sid, vitals, recorded_at=vitals.at)
     assert prepared is not None
     other = replace(vitals, heart_rate_bpm=Fraction(90))
@@ -134,7 +116,7 @@ def test_a_prepared_charting_of_another_command_or_clock_is_not_used(
 def test_a_refused_command_prepares_nothing_and_the_transaction_refuses_it() -> None:
     service, sid, database = _started()
     too_fast = cmd.ChangeRate(
-        at=_vitals_after(service, sid, 1).at, user="nurse-a", rate_ml_per_h=Fraction(10_000)
+        at=vitals_after(service, sid, 1).at, user="nurse-a", rate_ml_per_h=Fraction(10_000)
     )
     assert service.streams.prepare(sid, too_fast, recorded_at=too_fast.at) is None
     with pytest.raises(CommandRefused):
@@ -143,7 +125,7 @@ def test_a_refused_command_prepares_nothing_and_the_transaction_refuses_it() -> 
 
 def test_nothing_is_prepared_for_a_stream_not_in_the_cache() -> None:
     service, sid, _ = _started()
-    vitals = _vitals_after(service, sid, 3)
+    vitals = vitals_after(service, sid, 3)
     service.streams.forget(sid)
     assert service.streams.prepare(sid, vitals, recorded_at=vitals.at) is None
 

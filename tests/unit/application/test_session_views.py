@@ -39,6 +39,7 @@ from msinfusion.session.charting import LATE_AFTER
 from msinfusion.session.codec import event_to_dict
 from msinfusion.session.queries import SessionView, view_at
 from msinfusion.session.simulate import ScriptedReaction, simulate
+from tests.unit.application.started_sessions import started_session, vitals_after
 from tests.unit.session.helpers import START, protocol
 
 PROTOCOL = "ocrelizumab-600-standard"
@@ -185,24 +186,7 @@ def test_pending_verbal_orders_from_the_memo_equal_the_replay() -> None:
 
 
 def _started() -> tuple[SessionService, str, InMemoryDatabase]:
-    database = InMemoryDatabase()
-    service = SessionService(
-        shipped_catalog(), unit_of_work=functools.partial(InMemoryUnitOfWork, database)
-    )
-    sid = service.create_session()
-    for command in VISITS["plain"].commands:
-        service.handle(sid, command)
-        if isinstance(command, cmd.StartInfusion):
-            break
-    return service, sid, database
-
-
-def _vitals_after(service: SessionService, sid: str, minutes: int) -> cmd.RecordVitals:
-    last = service.get_state(sid).last_at
-    assert last is not None
-    return cmd.RecordVitals(
-        at=last + timedelta(minutes=minutes), user="nurse-a", heart_rate_bpm=Fraction(71)
-    )
+    return started_session(VISITS["plain"].commands)
 
 
 @pytest.fixture
@@ -230,7 +214,7 @@ def test_a_rolled_back_transaction_deciding_twice_leaves_no_phantom_in_the_cache
     streams = service.streams
     with InMemoryUnitOfWork(database) as uow:
         for minutes in (1, 2):  # two decisions on one stream in one transaction
-            vitals = _vitals_after(service, sid, minutes)
+            vitals = vitals_after(service, sid, minutes)
             streams.decide_in(uow, sid, vitals, None, recorded_at=vitals.at)
         # no commit: rolled back
     reads.clear()
@@ -248,7 +232,7 @@ def service_factory(database: InMemoryDatabase) -> functools.partial[InMemoryUni
 @pytest.mark.parametrize("change", ["shorter", "different"])
 def test_a_stored_stream_that_changed_under_the_cache_is_read_again(change: str) -> None:
     service, sid, database = _started()
-    service.handle(sid, _vitals_after(service, sid, 1))
+    service.handle(sid, vitals_after(service, sid, 1))
     cached = service.get_chart(sid)  # cached now
     stored = database.streams[sid]
     if change == "shorter":  # e.g. the database restored from an earlier backup
@@ -264,7 +248,7 @@ def test_a_stored_stream_that_changed_under_the_cache_is_read_again(change: str)
 
 def test_a_warm_read_fetches_only_the_cached_last_event(reads: list[int]) -> None:
     service, sid, _ = _started()
-    service.handle(sid, _vitals_after(service, sid, 1))
+    service.handle(sid, vitals_after(service, sid, 1))
     reads.clear()
     version = service.get_version(sid)
     assert reads == [version - 1]  # the cache held: no read from the start
@@ -287,7 +271,7 @@ def test_a_decision_computes_the_projected_end_once_for_summary_and_view(
 
     monkeypatch.setattr(streams_module, "projected_end", counted)
     monkeypatch.setattr(views_module, "projected_end", counted)
-    vitals = _vitals_after(service, sid, 1)
+    vitals = vitals_after(service, sid, 1)
     with InMemoryUnitOfWork(database) as uow:
         decision = service.streams.decide_in(uow, sid, vitals, None, recorded_at=vitals.at)
         summary = uow.sessions.get(sid)
