@@ -102,6 +102,11 @@ class ClinicalRecords:
         """The centre's US/EU setting (None: unknown, the strictest)."""
         return self._jurisdiction
 
+    @property
+    def centre_tz(self) -> tzinfo:
+        """The centre's clock (clinic days and the times shown)."""
+        return self._tz
+
     def local_day(self, moment: datetime) -> date:
         """The centre's calendar day of ``moment``: gate dates are clinic days, not UTC days."""
         return clinic_day(moment, self._tz)

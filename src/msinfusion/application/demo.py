@@ -25,6 +25,7 @@ from msinfusion.application.accounts import Principal, generate_password
 from msinfusion.application.audit import Actor, system_actor
 from msinfusion.application.centre import Centre
 from msinfusion.application.demo_history import DEMO_OPTIONS, course_for, record_history
+from msinfusion.application.queries import day_bounds
 from msinfusion.application.records import Appointment, Chair, Patient, PatientIdentifier, Role
 from msinfusion.catalog.model import Protocol, Severity
 from msinfusion.catalog.registry import Catalog, shipped_catalog
@@ -73,9 +74,11 @@ def load_demo(
     chairs = [centre.records.add_chair(system, name=f"Chair {n}") for n in range(1, CHAIRS + 1)]
     patients = [_add_patient(centre, by_role[Role.NURSE], rng, n) for n in range(1, PATIENTS + 1)]
     protocols = _plannable(catalog or shipped_catalog())
-    start = _quarter_hour(now - FIRST_START_BEFORE_NOW)
-    appointments: list[Appointment] = []
     day = centre.clinical.local_day(now)
+    # every order starts today, so no visit before today's midnight (just after it, the day
+    # has only begun: fewer sessions are under way)
+    start = max(_quarter_hour(now - FIRST_START_BEFORE_NOW), local_midnight(day, centre))
+    appointments: list[Appointment] = []
     for index, patient in enumerate(patients):
         protocol = protocols[index % len(protocols)]
         course = course_for(protocol.therapy_id, protocol.eligibility.min_dose_number, day)
@@ -182,6 +185,11 @@ def _plannable(catalog: Catalog) -> list[Protocol]:
             continue
         found.append(protocol)
     return found
+
+
+def local_midnight(day: date, centre: Centre) -> datetime:
+    """The start of ``day`` on the centre's clock, in UTC."""
+    return day_bounds(day, centre.clinical.centre_tz)[0]
 
 
 def _quarter_hour(moment: datetime) -> datetime:

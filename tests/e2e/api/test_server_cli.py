@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,3 +103,27 @@ def test_the_server_app_lists_serve_and_demo() -> None:
     assert result.exit_code == 0
     assert "serve" in result.output
     assert "demo" in result.output
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 8, 0, 55, tzinfo=UTC),  # 4 h before is yesterday (seen at 00:55 UTC)
+        datetime(2026, 12, 8, 0, 5, tzinfo=UTC),
+        datetime(2026, 12, 8, 3, 30, tzinfo=UTC),
+        datetime(2026, 12, 7, 23, 50, tzinfo=UTC),  # the last visits tomorrow
+    ],
+)
+def test_the_demo_builds_at_any_hour(tmp_path: Path, now: datetime) -> None:
+    # Every demo order starts today, so no visit may be booked before today's midnight; the
+    # first visit is 4 h before now or at midnight, whichever is later.
+    centre, report = build_demo_database(tmp_path / "demo.db", now=now)
+    assert "10 synthetic patients, 6 chairs, 10 appointments" in report
+    nurse = Actor(user_id="demo", username="demo-nurse", role=Role.NURSE, at=now)
+    board = centre.queries.get_board(nurse, now.date(), UTC)
+    starts = [row.appointment.starts_at for row in board if row.appointment is not None]
+    assert min(starts) == max(
+        datetime(now.year, now.month, now.day, tzinfo=UTC),
+        (now - timedelta(hours=4)).replace(minute=(now.minute // 15) * 15),
+    )
+    assert any(row.session is not None for row in board)  # under way at now
