@@ -77,7 +77,7 @@ def load_demo(
     day = centre.clinical.local_day(now)
     # every order starts today, so no visit before today's midnight (just after it, the day
     # has only begun: fewer sessions are under way)
-    start = max(_quarter_hour(now - FIRST_START_BEFORE_NOW), local_midnight(day, centre))
+    start = max(_quarter_hour(now - FIRST_START_BEFORE_NOW), _local_midnight(day, centre))
     appointments: list[Appointment] = []
     for index, patient in enumerate(patients):
         protocol = protocols[index % len(protocols)]
@@ -187,7 +187,7 @@ def _plannable(catalog: Catalog) -> list[Protocol]:
     return found
 
 
-def local_midnight(day: date, centre: Centre) -> datetime:
+def _local_midnight(day: date, centre: Centre) -> datetime:
     """The start of ``day`` on the centre's clock, in UTC."""
     return day_bounds(day, centre.clinical.centre_tz)[0]
 

@@ -87,9 +87,9 @@ class SqlEventStore:
         for streams this transaction has not appended to (so only committed rows)."""
         self._appended: set[str] = set()
         self._prefetched: dict[tuple[str, int], builtins.list[Row[Any]]] = {}
+        """``prefetch``'s rows by (stream, after version), until ``read`` takes them."""
         self._held: builtins.list[dict[str, Any]] | None = None
         """Rows of appends kept for one insert (``hold_appends``), or None: inserted at once."""
-        """``prefetch``'s rows by (stream, after version), until ``read`` takes them."""
 
     def append(
         self, stream_id: str, events: Sequence[StoredEvent], *, expected_version: int

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     delete,
     exists,
     or_,
@@ -299,13 +298,8 @@ class SqlSessionSummaryRepository(SqlRepository[SessionSummary]):
         latest = {summary.session_id: summary for summary in summaries}
         if not latest:
             return
-        rows = []
-        for session_id in sorted(latest):
-            values = _row_values(latest[session_id])
-            values["key_session_id"] = values.pop("session_id")
-            rows.append(values)
-        table = tables.session_summaries
-        statement = update(table).where(table.c.session_id == bindparam("key_session_id"))
+        rows = [_row_values(latest[i]) | {KEY: i} for i in sorted(latest)]
+        statement = update_by(tables.session_summaries, "session_id")  # as ``save``
         changed = self._connection.execute(statement, rows).rowcount
         if not self._connection.dialect.supports_sane_multi_rowcount or changed != len(rows):
             for session_id in sorted(latest):
